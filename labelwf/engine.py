@@ -1,0 +1,378 @@
+"""The engine: the only code that changes an instance's state.
+
+``Engine.fire`` applies one transition in one database transaction: the instance's new state and
+version (``UPDATE … WHERE version = :seen``), one hash-chained audit event, the timers of the state
+left cancelled and those of the state entered armed, and the letters rendered into the outbox.
+Any refusal or failure raises before commit and leaves no trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import store
+from .audit import GENESIS, event_hash
+from .clock import Clock, SystemClock, require_aware
+from .definition import SYSTEM, TransitionDef, Workflow
+from .errors import (
+    ConcurrentUpdate,
+    InvalidData,
+    InvalidTransition,
+    MissingData,
+    MissingJustification,
+    NotFound,
+    RoleNotAllowed,
+)
+from .letters import LetterRenderer, date_fr
+from .machine import machine_for
+from .store import Database
+from .timers import MissingAnchor, due_at
+
+_i, _e, _t, _l = store.instance, store.event, store.timer, store.letter
+
+_SELECT_INSTANCE = (
+    sa.select(
+        _i.c.id, _i.c.state, _i.c.version, _i.c.data, _i.c.last_hash, _i.c.workflow_version,
+        store.entity.c.name, store.entity.c.attributes,
+    )
+    .join(store.entity, store.entity.c.id == _i.c.entity_id)
+    .where(_i.c.entity_id == sa.bindparam("entity"), _i.c.workflow == sa.bindparam("workflow"))
+)  # fmt: skip
+_UPDATE_INSTANCE = (
+    _i.update()
+    .where(_i.c.id == sa.bindparam("iid"), _i.c.version == sa.bindparam("seen"))
+    .values(
+        state=sa.bindparam("state"),
+        version=sa.bindparam("new_version"),
+        data=sa.bindparam("data", type_=store.JSONType),
+        last_hash=sa.bindparam("hash"),
+        entered_at=sa.bindparam("entered_at", type_=store.UTCDateTime),
+        updated_at=sa.bindparam("now", type_=store.UTCDateTime),
+    )
+)
+_CLOSE_TIMER = (
+    _t.update()
+    .where(_t.c.id == sa.bindparam("tid"), _t.c.status == store.PENDING)
+    .values(status=store.FIRED, closed_by_event=sa.bindparam("eid"), closed_at=sa.bindparam("now", type_=store.UTCDateTime))
+)  # fmt: skip
+_CANCEL_TIMERS = (
+    _t.update()
+    .where(_t.c.instance_id == sa.bindparam("iid"), _t.c.status == store.PENDING)
+    .values(status=store.CANCELLED, closed_by_event=sa.bindparam("eid"), closed_at=sa.bindparam("now", type_=store.UTCDateTime))
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Fired:
+    """What a fire changed: the step, the new version, the audit hash, timers armed and letters queued."""
+
+    entity: str
+    workflow: str
+    trigger: str
+    source: str
+    dest: str
+    version: int
+    event_id: int
+    hash: str
+    occurred_at: datetime
+    timers_armed: tuple[tuple[str, datetime], ...]
+    letters: int
+    late_by_s: float | None = None
+
+
+class Engine:
+    """Applies transitions to persisted instances of the workflows it is given."""
+
+    def __init__(self, db: Database, workflows: Workflow | Iterable[Workflow], *, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock: Clock = clock or SystemClock()
+        loaded = [workflows] if isinstance(workflows, Workflow) else list(workflows)
+        if not loaded:
+            raise ValueError("an Engine needs at least one workflow")
+        self._versions = {(w.name, w.version): w for w in loaded}
+        self._latest: dict[str, Workflow] = {}
+        for w in loaded:
+            if w.name not in self._latest or w.version > self._latest[w.name].version:
+                self._latest[w.name] = w
+        self._renderers = {w.key: LetterRenderer(w.templates) for w in loaded}
+
+    # -- workflows -------------------------------------------------------------------------------
+
+    def workflow(self, name: str | None = None, version: int | None = None) -> Workflow:
+        """Return a loaded workflow: by name (latest version) or the only one loaded."""
+        if name is None:
+            if len(self._latest) != 1:
+                raise NotFound("default workflow", None, f"several are loaded; name one of {', '.join(self._latest)}")
+            name = next(iter(self._latest))
+        if version is None:
+            found = self._latest.get(name)
+        else:
+            found = self._versions.get((name, version))
+        if found is None:
+            loaded = ", ".join(f"{n}@{v}" for n, v in self._versions)
+            raise NotFound("workflow", f"{name}@{version}" if version else name, f"loaded: {loaded}")
+        return found
+
+    # -- creating instances ----------------------------------------------------------------------
+
+    def create(
+        self,
+        conn: Connection,
+        entity: str,
+        *,
+        actor: str,
+        reason: str,
+        workflow: str | None = None,
+        at: datetime | None = None,
+    ) -> Fired:
+        """Start an instance of ``workflow`` for ``entity`` in its initial state, inside ``conn``'s transaction.
+
+        Creation is the first link of the audit chain (seq 0) and arms the initial state's timers.
+        """
+        wf = self.workflow(workflow)
+        now = self.clock.now()
+        occurred = require_aware(at, "at") if at is not None else now
+        _require_justification(entity, "(create)", actor, reason)
+        record = _record(entity, wf, 0, None, None, wf.initial, actor, SYSTEM, reason, {}, occurred, now, None, GENESIS)
+        digest = event_hash(record)
+        iid = conn.execute(
+            _i.insert().values(
+                entity_id=entity, workflow=wf.name, workflow_version=wf.version, state=wf.initial, data={},
+                version=0, last_hash=digest, entered_at=occurred, created_at=now, updated_at=now,
+            )
+        ).inserted_primary_key[0]  # fmt: skip
+        eid = self._insert_event(conn, iid, record, digest)
+        armed = self._arm(conn, wf, wf.initial, iid, eid, entity, "(create)", occurred, {})
+        return Fired(entity, wf.name, "(create)", "", wf.initial, 0, eid, digest, occurred, armed, 0)
+
+    # -- firing ----------------------------------------------------------------------------------
+
+    def fire(
+        self,
+        entity: str,
+        trigger: str,
+        *,
+        actor: str,
+        reason: str,
+        data: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+        role: str = "operator",
+        expected_version: int | None = None,
+        workflow: str | None = None,
+    ) -> Fired:
+        """Apply ``trigger`` to ``entity``'s instance in its own transaction; raise why if refused.
+
+        ``actor`` and ``reason`` are recorded in the audit event; ``data`` holds the transition's
+        fields (``--set`` values, coerced to their declared types); ``at`` is the business time of
+        the decision (default: now); ``expected_version`` makes the fire fail with
+        ``ConcurrentUpdate`` unless the instance is still at the version the caller saw.
+        """
+        with self.db.write() as conn:
+            return self.fire_in(
+                conn, entity, trigger, actor=actor, reason=reason, data=data, at=at, role=role,
+                expected_version=expected_version, workflow=workflow,
+            )  # fmt: skip
+
+    def fire_in(
+        self,
+        conn: Connection,
+        entity: str,
+        trigger: str,
+        *,
+        actor: str,
+        reason: str,
+        data: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+        role: str = "operator",
+        expected_version: int | None = None,
+        workflow: str | None = None,
+        timer_id: int | None = None,
+        due: datetime | None = None,
+    ) -> Fired:
+        """``fire`` inside a transaction the caller owns (batches use one savepoint per fire).
+
+        ``timer_id`` marks that pending timer fired by this very event (the daemon's claim), and
+        ``due`` its due instant, from which the event's lateness is computed.
+        """
+        wf_name = self.workflow(workflow).name
+        row = conn.execute(_SELECT_INSTANCE, {"entity": entity, "workflow": wf_name}).first()
+        if row is None:
+            raise NotFound("instance", entity, f"no {wf_name} instance for it; `labelwf list` shows the instances")
+        if expected_version is not None and row.version != expected_version:
+            raise ConcurrentUpdate(entity, expected_version, row.version)
+        wf = self.workflow(wf_name, row.workflow_version)
+        _require_justification(entity, trigger, actor, reason)
+        step = self._check_step(wf, entity, row.state, trigger, role, data or {})
+        merged = {**row.data, **step}
+        chosen = machine_for(wf).decide(entity, row.state, trigger, merged)
+        missing = [name for name in chosen.requires if name not in step]
+        if missing:
+            raise MissingData(entity, trigger, missing)
+        if role not in chosen.roles:
+            raise RoleNotAllowed(entity, trigger, role, chosen.roles)
+
+        now = self.clock.now()
+        occurred = require_aware(at, "at") if at is not None else now
+        late_by = round((now - due).total_seconds(), 6) if due is not None else None
+        seq = row.version + 1
+        record = _record(
+            entity, wf, seq, trigger, row.state, chosen.dest, actor, role, reason, step, occurred, now, late_by,
+            row.last_hash,
+        )  # fmt: skip
+        digest = event_hash(record)
+        updated = conn.execute(
+            _UPDATE_INSTANCE,
+            {"iid": row.id, "seen": row.version, "state": chosen.dest, "new_version": seq, "data": merged,
+             "hash": digest, "entered_at": occurred, "now": now},
+        )  # fmt: skip
+        if updated.rowcount != 1:
+            raise ConcurrentUpdate(entity, row.version, None)
+        eid = self._insert_event(conn, row.id, record, digest)
+        if timer_id is not None:
+            closed = conn.execute(_CLOSE_TIMER, {"tid": timer_id, "eid": eid, "now": now})
+            if closed.rowcount != 1:
+                raise ConcurrentUpdate(entity, row.version, None)
+        if wf.states[row.state].timers:
+            conn.execute(_CANCEL_TIMERS, {"iid": row.id, "eid": eid, "now": now})
+        armed = self._arm(conn, wf, chosen.dest, row.id, eid, entity, trigger, occurred, merged)
+        letters = self._queue_letters(conn, wf, chosen, row, entity, record, eid, merged, now)
+        return Fired(
+            entity, wf.name, trigger, row.state, chosen.dest, seq, eid, digest, occurred, armed, letters, late_by
+        )
+
+    def _check_step(
+        self, wf: Workflow, entity: str, state: str, trigger: str, role: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        candidates = wf.candidates(state, trigger)
+        if not candidates:
+            raise InvalidTransition(entity, trigger, state, wf.triggers_from(state))
+        roles = sorted({r for c in candidates for r in c.roles})
+        if role not in roles:
+            raise RoleNotAllowed(entity, trigger, role, roles)
+        accepts = {name for c in candidates for name in c.accepts}
+        step: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in accepts:
+                expected = ", ".join(sorted(accepts)) or "none"
+                raise InvalidData(
+                    entity, trigger, name, f"unknown data field {name!r}; this transition takes: {expected}"
+                )
+            try:
+                step[name] = wf.fields[name].coerce(value)
+            except ValueError as exc:
+                raise InvalidData(entity, trigger, name, str(exc)) from None
+        common = set.intersection(*(set(c.requires) for c in candidates))
+        missing = sorted(common - set(step))
+        if missing:
+            raise MissingData(entity, trigger, missing)
+        return step
+
+    def _insert_event(self, conn: Connection, iid: int, record: Mapping[str, Any], digest: str) -> int:
+        values = {k: record[k] for k in _EVENT_COLUMNS}
+        result = conn.execute(_e.insert().values(instance_id=iid, hash=digest, **values))
+        return int(result.inserted_primary_key[0])
+
+    def _arm(
+        self,
+        conn: Connection,
+        wf: Workflow,
+        state: str,
+        iid: int,
+        eid: int,
+        entity: str,
+        trigger: str,
+        entered: datetime,
+        data: Mapping[str, Any],
+    ) -> tuple[tuple[str, datetime], ...]:
+        specs = wf.states[state].timers
+        if not specs:
+            return ()
+        rows = []
+        for spec in specs:
+            try:
+                when = due_at(spec, tz=wf.timezone, entered_at=entered, data=data)
+            except MissingAnchor as exc:
+                raise MissingData(entity, trigger, [exc.field]) from None
+            rows.append(
+                {"instance_id": iid, "name": spec.name, "trigger": spec.trigger, "due_at": when,
+                 "catch_up": spec.catch_up, "status": store.PENDING, "armed_by_event": eid}
+            )  # fmt: skip
+        conn.execute(_t.insert(), rows)
+        return tuple((r["name"], r["due_at"]) for r in rows)
+
+    def _queue_letters(
+        self,
+        conn: Connection,
+        wf: Workflow,
+        chosen: TransitionDef,
+        row: Any,
+        entity: str,
+        record: Mapping[str, Any],
+        eid: int,
+        data: Mapping[str, Any],
+        now: datetime,
+    ) -> int:
+        if not chosen.letters:
+            return 0
+        renderer = self._renderers[wf.key]
+        context: dict[str, Any] = {
+            "entity": {"id": entity, "name": row.name, "attributes": row.attributes},
+            "event": {k: record[k] for k in ("trigger", "source", "dest", "actor", "reason", "occurred_at", "data")},
+            "data": data,
+            "workflow": {"name": wf.name, "version": wf.version, "title": wf.title},
+            "date_fr": date_fr(record["occurred_at"], wf.timezone),
+        }
+        rows = []
+        for name in chosen.letters:
+            spec = wf.letters[name]
+            context["reference"] = f"{wf.name}/{entity}/{record['seq']:03d}/{name}"
+            recipients = {role: wf.recipients[role] for role in spec.to}
+            for letter in renderer.render(spec.template.name, name, spec.subject, recipients, context):
+                rows.append(
+                    {"instance_id": row.id, "event_id": eid, "template": letter.template, "recipient": letter.recipient,
+                     "subject": letter.subject, "body": letter.body, "checksum": letter.checksum, "status": "pending",
+                     "attempts": 0, "created_at": now}
+                )  # fmt: skip
+        conn.execute(_l.insert(), rows)
+        return len(rows)
+
+
+_EVENT_COLUMNS = (
+    "seq", "trigger", "source", "dest", "actor", "role", "reason", "data", "occurred_at", "recorded_at",
+    "late_by_s", "prev_hash",
+)  # fmt: skip
+
+
+def _record(
+    entity: str,
+    wf: Workflow,
+    seq: int,
+    trigger: str | None,
+    source: str | None,
+    dest: str,
+    actor: str,
+    role: str,
+    reason: str,
+    data: Mapping[str, Any],
+    occurred: datetime,
+    recorded: datetime,
+    late_by: float | None,
+    prev_hash: str,
+) -> dict[str, Any]:
+    return {
+        "entity": entity, "workflow": wf.name, "seq": seq, "trigger": trigger, "source": source, "dest": dest,
+        "actor": actor, "role": role, "reason": reason, "data": dict(data), "occurred_at": occurred,
+        "recorded_at": recorded, "late_by_s": late_by, "prev_hash": prev_hash,
+    }  # fmt: skip
+
+
+def _require_justification(entity: str, trigger: str, actor: str, reason: str) -> None:
+    missing = [name for name, value in (("actor", actor), ("reason", reason)) if not (value or "").strip()]
+    if missing:
+        raise MissingJustification(entity, trigger, missing)

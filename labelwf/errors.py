@@ -1,0 +1,178 @@
+"""Every error labelwf raises on purpose.
+
+    LabelwfError
+    ├── ConfigError              bad configuration value
+    ├── WorkflowError            a workflow file is invalid (carries every problem found)
+    ├── ImportRejected           a data file is invalid (carries every bad row); nothing was imported
+    ├── NotFound                 no such instance / entity / letter
+    ├── TransitionRefused        the workflow does not allow this fire
+    │   ├── InvalidTransition    the trigger is not allowed in the current state
+    │   ├── ConditionNotMet      the trigger exists here but no condition matched the data
+    │   ├── MissingData          a field the transition requires was not given
+    │   ├── InvalidData          a field is unknown to the transition or its value is malformed
+    │   ├── RoleNotAllowed       the trigger is reserved to other roles
+    │   └── MissingJustification an operator action without an actor or a reason
+    ├── ConcurrentUpdate         someone else changed the instance first (optimistic concurrency)
+    ├── LetterError              a letter could not be rendered; the fire was not applied
+    └── SchemaMismatch           the database schema is not the one this code expects
+
+Every class carries the values it talks about as fields, so the CLI can print them and tests can
+assert on them without parsing text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class LabelwfError(Exception):
+    """Raised for any error labelwf reports on purpose (the root of this hierarchy)."""
+
+
+class ConfigError(LabelwfError):
+    """Raised when a configuration value is missing or malformed."""
+
+    def __init__(self, key: str, value: object, expected: str) -> None:
+        self.key, self.value, self.expected = key, value, expected
+        super().__init__(f"configuration {key} = {value!r} is invalid: expected {expected}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a file: where it is and what is wrong."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.message}"
+
+
+class WorkflowError(LabelwfError):
+    """Raised when a workflow file is invalid; ``problems`` lists every problem found, with its line."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        plural = "s" if len(self.problems) != 1 else ""
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"invalid workflow ({len(self.problems)} problem{plural}):\n{lines}")
+
+
+class ImportRejected(LabelwfError):
+    """Raised when a data file has bad rows; ``problems`` names each one and nothing was imported."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        plural = "s" if len(self.problems) != 1 else ""
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"nothing imported ({len(self.problems)} problem{plural}):\n{lines}")
+
+
+class NotFound(LabelwfError):
+    """Raised when an instance, entity or letter does not exist."""
+
+    def __init__(self, kind: str, key: object, hint: str = "") -> None:
+        self.kind, self.key, self.hint = kind, key, hint
+        super().__init__(f"no {kind} {key!r}" + (f"; {hint}" if hint else ""))
+
+
+class TransitionRefused(LabelwfError):
+    """Raised when the workflow refuses a fire; nothing was written."""
+
+    instance: str
+    trigger: str
+
+
+class InvalidTransition(TransitionRefused):
+    """Raised when a trigger is not allowed in the instance's current state."""
+
+    def __init__(self, instance: str, trigger: str, state: str, allowed: Sequence[str]) -> None:
+        self.instance, self.trigger, self.state, self.allowed = instance, trigger, state, list(allowed)
+        allowed_text = ", ".join(self.allowed) if self.allowed else "none (final state)"
+        super().__init__(
+            f"trigger {trigger!r} is not allowed in state {state!r} of {instance!r}; allowed: {allowed_text}"
+        )
+
+
+class ConditionNotMet(TransitionRefused):
+    """Raised when a trigger is allowed in the state but none of its conditions holds for the data."""
+
+    def __init__(self, instance: str, trigger: str, state: str, conditions: Sequence[str]) -> None:
+        self.instance, self.trigger, self.state = instance, trigger, state
+        self.conditions = list(conditions)
+        listed = "; ".join(self.conditions)
+        super().__init__(
+            f"trigger {trigger!r} from state {state!r} of {instance!r} needs one of these conditions "
+            f"to hold, none does: {listed}"
+        )
+
+
+class MissingData(TransitionRefused):
+    """Raised when a transition requires data fields that were not given."""
+
+    def __init__(self, instance: str, trigger: str, missing: Sequence[str]) -> None:
+        self.instance, self.trigger, self.missing = instance, trigger, list(missing)
+        fields = ", ".join(self.missing)
+        example = " ".join(f"--set {name}=..." for name in self.missing)
+        super().__init__(f"trigger {trigger!r} on {instance!r} requires data: {fields} (e.g. {example})")
+
+
+class InvalidData(TransitionRefused):
+    """Raised when data given to a transition is unknown to it or malformed."""
+
+    def __init__(self, instance: str, trigger: str, field: str, problem: str) -> None:
+        self.instance, self.trigger, self.field, self.problem = instance, trigger, field, problem
+        super().__init__(f"trigger {trigger!r} on {instance!r}: {problem}")
+
+
+class RoleNotAllowed(TransitionRefused):
+    """Raised when a trigger is reserved to roles that the caller does not have."""
+
+    def __init__(self, instance: str, trigger: str, role: str, allowed: Sequence[str]) -> None:
+        self.instance, self.trigger, self.role, self.allowed = instance, trigger, role, list(allowed)
+        super().__init__(
+            f"trigger {trigger!r} on {instance!r} is reserved to role(s) {', '.join(self.allowed)}; got role {role!r}"
+        )
+
+
+class MissingJustification(TransitionRefused):
+    """Raised when an operator action lacks an actor or a reason (both are required for the audit)."""
+
+    def __init__(self, instance: str, trigger: str, missing: Sequence[str]) -> None:
+        self.instance, self.trigger, self.missing = instance, trigger, list(missing)
+        super().__init__(
+            f"trigger {trigger!r} on {instance!r} needs a non-empty {' and '.join(self.missing)} "
+            "(who acts and why go into the audit trail)"
+        )
+
+
+class ConcurrentUpdate(LabelwfError):
+    """Raised when the instance changed since it was read; nothing of this fire was written."""
+
+    def __init__(self, instance: str, expected_version: int, found_version: int | None) -> None:
+        self.instance, self.expected_version, self.found_version = instance, expected_version, found_version
+        found = "unknown" if found_version is None else str(found_version)
+        super().__init__(
+            f"{instance!r} was changed by someone else: expected version {expected_version}, found {found}; "
+            "reload it (labelwf show) and decide again"
+        )
+
+
+class LetterError(LabelwfError):
+    """Raised when a letter cannot be rendered (missing template or variable); the fire was not applied."""
+
+    def __init__(self, template: str, detail: str) -> None:
+        self.template, self.detail = template, detail
+        super().__init__(f"letter template {template!r} failed: {detail}")
+
+
+class SchemaMismatch(LabelwfError):
+    """Raised when the database schema revision differs from the one this version of labelwf expects."""
+
+    def __init__(self, url: str, found: str | None, expected: str) -> None:
+        self.url, self.found, self.expected = url, found, expected
+        state = "has no labelwf schema" if found is None else f"is at schema revision {found}"
+        super().__init__(f"database {url} {state}; this labelwf needs revision {expected}: run `labelwf init` first")
