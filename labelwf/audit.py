@@ -121,7 +121,7 @@ class _ChainState:
         self.prev_hash = GENESIS
         self.broken = False
 
-    def check(self, row: Mapping[str, Any], head: Any, breaks: list[Break]) -> None:
+    def check(self, row: Mapping[Any, Any], head: Any, breaks: list[Break]) -> None:
         def fail(problem: str) -> None:
             breaks.append(Break(head.entity_id, head.workflow, row["seq"], row["id"], problem))
             self.broken = True
@@ -155,7 +155,7 @@ def _close(head: Any, state: _ChainState, breaks: list[Break]) -> None:
         )
 
 
-def iter_history(db: Database, entity: str, workflow: str) -> Iterator[Mapping[str, Any]]:
+def iter_history(db: Database, entity: str, workflow: str) -> Iterator[Mapping[Any, Any]]:
     """Yield the events of one instance in order (for ``labelwf history``)."""
     with db.read() as conn:
         query = (

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .conditions import Condition, ConditionSyntaxError, compile_condition
@@ -122,6 +122,7 @@ class Workflow:
     fields: Mapping[str, FieldDef]
     letters: Mapping[str, LetterDef]
     recipients: Mapping[str, str]
+    attributes: tuple[str, ...] = ()
     title: str = ""
     source: Path = field(default=Path("."))
     templates: Path = field(default=Path("."))
@@ -181,7 +182,7 @@ def load_workflow(path: str | Path, templates_root: str | Path | None = None) ->
 
 _TOP_KEYS = {
     "workflow", "version", "title", "timezone", "initial", "states", "transitions",
-    "fields", "letters", "recipients",
+    "fields", "letters", "recipients", "attributes",
 }  # fmt: skip
 _STATE_KEYS = {"description", "final", "timers"}
 _TIMER_KEYS = {"name", "trigger", "at", "default", "after", "from", "catch_up"}
@@ -234,7 +235,7 @@ class _Builder:
             return None
         return Workflow(
             name=str(name),
-            version=int(version),
+            version=cast(int, version),
             timezone=timezone,  # type: ignore[arg-type]
             initial=str(initial),
             states=states,
@@ -242,6 +243,7 @@ class _Builder:
             fields=fields,
             letters=letters,
             recipients=recipients,
+            attributes=self._attributes(doc),
             title=str(doc.get("title", "")),
             source=path,
             templates=templates_root / str(name),
@@ -266,6 +268,17 @@ class _Builder:
             )
             return None
         return value
+
+    def _attributes(self, doc: LineDict) -> tuple[str, ...]:
+        names = doc.get("attributes", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) and NAME_RE.match(n) for n in names):
+            self.problem(
+                doc.line_of("attributes"), f"attributes must be a list of lower_snake_case names, got {names!r}"
+            )
+            return ()
+        if {"id", "name"} & set(names):
+            self.problem(doc.line_of("attributes"), "attributes must not repeat the columns id and name")
+        return tuple(names)
 
     def _timezone(self, doc: LineDict) -> ZoneInfo | None:
         value = doc.get("timezone")
@@ -542,7 +555,7 @@ class _Builder:
         if not isinstance(after, dict) or not after:
             self.problem(item.line_of("after"), f"timer {name!r}: after must be a mapping such as {{months: 18}}")
             return None
-        units = {}
+        units: dict[str, Any] = {}
         for unit, amount in after.items():
             if unit not in OFFSET_UNITS:
                 self.problem(
@@ -563,7 +576,14 @@ class _Builder:
             )
             return None
         anchor = anchor if anchor == ENTERED else anchor[len("data.") :]
-        return {"after": Offset(**units), "anchor": anchor}
+        offset = Offset(
+            months=units.get("months", 0),
+            days=units.get("days", 0),
+            hours=units.get("hours", 0),
+            minutes=units.get("minutes", 0),
+            seconds=units.get("seconds", 0),
+        )
+        return {"after": offset, "anchor": anchor}
 
     def _local(self, item: LineDict, key: str, name: str) -> datetime | None:
         try:
@@ -593,3 +613,28 @@ def _raise_tz() -> ZoneInfo:
 def _names(items: Iterable[Any]) -> str:
     names = [str(i) for i in items]
     return ", ".join(names) if names else "none"
+
+
+def load_workflows(location: str | Path, templates_root: str | Path | None = None) -> list[Workflow]:
+    """Load every ``*.yaml`` workflow of a folder (or one file); raise ``WorkflowError`` with all problems."""
+    location = Path(location)
+    if location.is_dir():
+        files = sorted([*location.glob("*.yaml"), *location.glob("*.yml")])
+        if not files:
+            raise WorkflowError([Problem(str(location), None, "no workflow file (*.yaml) in this folder")])
+    elif location.is_file():
+        files = [location]
+    else:
+        raise WorkflowError([Problem(str(location), None, "no such workflow file or folder")])
+    loaded, problems = [], []
+    for file in files:
+        try:
+            loaded.append(load_workflow(file, templates_root))
+        except WorkflowError as exc:
+            problems.extend(exc.problems)
+    keys = [w.key for w in loaded]
+    for key in sorted({k for k in keys if keys.count(k) > 1}):
+        problems.append(Problem(str(location), None, f"workflow {key} is defined by more than one file"))
+    if problems:
+        raise WorkflowError(problems)
+    return loaded

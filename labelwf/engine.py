@@ -59,13 +59,21 @@ _UPDATE_INSTANCE = (
 _CLOSE_TIMER = (
     _t.update()
     .where(_t.c.id == sa.bindparam("tid"), _t.c.status == store.PENDING)
-    .values(status=store.FIRED, closed_by_event=sa.bindparam("eid"), closed_at=sa.bindparam("now", type_=store.UTCDateTime))
-)  # fmt: skip
+    .values(
+        status=store.FIRED,
+        closed_by_event=sa.bindparam("eid"),
+        closed_at=sa.bindparam("now", type_=store.UTCDateTime),
+    )
+)
 _CANCEL_TIMERS = (
     _t.update()
     .where(_t.c.instance_id == sa.bindparam("iid"), _t.c.status == store.PENDING)
-    .values(status=store.CANCELLED, closed_by_event=sa.bindparam("eid"), closed_at=sa.bindparam("now", type_=store.UTCDateTime))
-)  # fmt: skip
+    .values(
+        status=store.CANCELLED,
+        closed_by_event=sa.bindparam("eid"),
+        closed_at=sa.bindparam("now", type_=store.UTCDateTime),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -110,10 +118,7 @@ class Engine:
             if len(self._latest) != 1:
                 raise NotFound("default workflow", None, f"several are loaded; name one of {', '.join(self._latest)}")
             name = next(iter(self._latest))
-        if version is None:
-            found = self._latest.get(name)
-        else:
-            found = self._versions.get((name, version))
+        found = self._latest.get(name) if version is None else self._versions.get((name, version))
         if found is None:
             loaded = ", ".join(f"{n}@{v}" for n, v in self._versions)
             raise NotFound("workflow", f"{name}@{version}" if version else name, f"loaded: {loaded}")
@@ -141,12 +146,12 @@ class Engine:
         _require_justification(entity, "(create)", actor, reason)
         record = _record(entity, wf, 0, None, None, wf.initial, actor, SYSTEM, reason, {}, occurred, now, None, GENESIS)
         digest = event_hash(record)
-        iid = conn.execute(
+        iid = _new_id(conn.execute(
             _i.insert().values(
                 entity_id=entity, workflow=wf.name, workflow_version=wf.version, state=wf.initial, data={},
                 version=0, last_hash=digest, entered_at=occurred, created_at=now, updated_at=now,
             )
-        ).inserted_primary_key[0]  # fmt: skip
+        ))  # fmt: skip
         eid = self._insert_event(conn, iid, record, digest)
         armed = self._arm(conn, wf, wf.initial, iid, eid, entity, "(create)", occurred, {})
         return Fired(entity, wf.name, "(create)", "", wf.initial, 0, eid, digest, occurred, armed, 0)
@@ -275,8 +280,7 @@ class Engine:
 
     def _insert_event(self, conn: Connection, iid: int, record: Mapping[str, Any], digest: str) -> int:
         values = {k: record[k] for k in _EVENT_COLUMNS}
-        result = conn.execute(_e.insert().values(instance_id=iid, hash=digest, **values))
-        return int(result.inserted_primary_key[0])
+        return _new_id(conn.execute(_e.insert().values(instance_id=iid, hash=digest, **values)))
 
     def _arm(
         self,
@@ -293,18 +297,20 @@ class Engine:
         specs = wf.states[state].timers
         if not specs:
             return ()
-        rows = []
+        rows: list[dict[str, Any]] = []
+        armed: list[tuple[str, datetime]] = []
         for spec in specs:
             try:
                 when = due_at(spec, tz=wf.timezone, entered_at=entered, data=data)
             except MissingAnchor as exc:
                 raise MissingData(entity, trigger, [exc.field]) from None
+            armed.append((spec.name, when))
             rows.append(
                 {"instance_id": iid, "name": spec.name, "trigger": spec.trigger, "due_at": when,
                  "catch_up": spec.catch_up, "status": store.PENDING, "armed_by_event": eid}
             )  # fmt: skip
         conn.execute(_t.insert(), rows)
-        return tuple((r["name"], r["due_at"]) for r in rows)
+        return tuple(armed)
 
     def _queue_letters(
         self,
@@ -370,6 +376,12 @@ def _record(
         "actor": actor, "role": role, "reason": reason, "data": dict(data), "occurred_at": occurred,
         "recorded_at": recorded, "late_by_s": late_by, "prev_hash": prev_hash,
     }  # fmt: skip
+
+
+def _new_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None, "an INSERT of one row returns its primary key"
+    return int(key[0])
 
 
 def _require_justification(entity: str, trigger: str, actor: str, reason: str) -> None:

@@ -1,0 +1,434 @@
+"""The ``labelwf`` command: a thin shell over the library.
+
+Exit codes: 0 done; 1 unexpected failure; 2 bad input (arguments, files, data, configuration);
+3 not found; 4 transition refused by the workflow; 5 concurrent conflict (someone else changed
+the instance first); 6 audit verification failed; 7 database not initialised or at another
+schema revision (run ``labelwf init``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import sqlalchemy.exc
+from rich.console import Console
+from rich.table import Table
+
+from . import audit, diagram, queries
+from .config import Settings, load_settings
+from .definition import Workflow, load_workflow, load_workflows
+from .engine import Engine
+from .errors import (
+    ConcurrentUpdate,
+    ConfigError,
+    ImportRejected,
+    InvalidData,
+    LabelwfError,
+    MissingData,
+    MissingJustification,
+    NotFound,
+    SchemaMismatch,
+    TransitionRefused,
+    WorkflowError,
+)
+from .importer import import_entities
+from .store import Database
+from .timers import localize, parse_local
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_CONFLICT = 0, 1, 2, 3, 4, 5
+EXIT_AUDIT_BROKEN, EXIT_NOT_INITIALISED = 6, 7
+
+_EXIT_CODES: list[tuple[type[LabelwfError], int]] = [
+    (ConcurrentUpdate, EXIT_CONFLICT),
+    (NotFound, EXIT_NOT_FOUND),
+    (SchemaMismatch, EXIT_NOT_INITIALISED),
+    (MissingData, EXIT_BAD_INPUT),
+    (InvalidData, EXIT_BAD_INPUT),
+    (MissingJustification, EXIT_BAD_INPUT),
+    (TransitionRefused, EXIT_REFUSED),
+    (WorkflowError, EXIT_BAD_INPUT),
+    (ImportRejected, EXIT_BAD_INPUT),
+    (ConfigError, EXIT_BAD_INPUT),
+]
+
+EPILOG = """\b
+Exit codes: 0 done, 1 unexpected failure, 2 bad input, 3 not found,
+4 transition refused, 5 concurrent conflict, 6 audit broken, 7 database not initialised.
+\b
+Settings come from config.yaml (or --config), then LABELWF_* environment variables
+(LABELWF_DATABASE, LABELWF_WORKFLOWS, ...), then the flags below.
+"""
+
+
+class App:
+    """What every command needs, built on first use from the settings."""
+
+    def __init__(self, config: str | None, database: str | None, workflow: str | None) -> None:
+        self._config, self._database, self.workflow_name = config, database, workflow
+        self.out = Console(soft_wrap=True)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(self._config, overrides={"database": self._database})
+
+    @cached_property
+    def workflows(self) -> list[Workflow]:
+        return load_workflows(self.settings.workflows, self.settings.templates)
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings.database, busy_timeout_ms=self.settings.busy_timeout_ms)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return Engine(self.db, self.workflows)
+
+    @cached_property
+    def workflow(self) -> Workflow:
+        return self.engine.workflow(self.workflow_name)
+
+    def local(self, value: datetime | None) -> str:
+        """Format an aware instant in the display time zone."""
+        if value is None:
+            return ""
+        return value.astimezone(self.settings.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    def emit_json(self, payload: Any) -> None:
+        click.echo(json.dumps(payload, default=_json_default, ensure_ascii=False, indent=2))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def fail(code: int, message: str) -> NoReturn:
+    """Print ``message`` on stderr and exit with ``code``."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Turns labelwf errors into a message and its exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LabelwfError as exc:
+            code = next((c for kind, c in _EXIT_CODES if isinstance(exc, kind)), EXIT_FAILURE)
+            fail(code, str(exc))
+        except sqlalchemy.exc.OperationalError as exc:
+            app = ctx.find_object(App)
+            url = app.db.display_url if app is not None and "db" in app.__dict__ else "the database"
+            fail(EXIT_BAD_INPUT, f"cannot use {url}: {exc.orig}; check the database setting and that the server runs")
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table (for scripts).")
+
+
+@click.group(cls=_Group, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(dir_okay=False), help="Config file (default: ./config.yaml).")
+@click.option("--db", "database", metavar="URL", help="Database URL or SQLite file (overrides LABELWF_DATABASE).")
+@click.option("--workflow", "workflow", metavar="NAME", help="Workflow to act on when several are loaded.")
+@click.version_option(package_name="labelwf")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, database: str | None, workflow: str | None) -> None:
+    """labelwf: durable state machines for public label programmes.
+
+    One state machine per labelled entity, declared in workflows/*.yaml; every change goes
+    through a fire with who and why, into a tamper-evident audit trail.
+    """
+    ctx.obj = App(config, database, workflow)
+
+
+@main.command()
+@click.pass_obj
+def init(app: App) -> None:
+    """Create the database, or migrate it to this version's schema."""
+    before, after = app.db.upgrade()
+    state = "created" if before is None else ("already at" if before == after else f"migrated from {before} to")
+    click.echo(f"database {app.db.display_url}: {state} schema revision {after}")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--actor", default="import", show_default=True, help="Who imports (recorded in the audit).")
+@click.option("--reason", help="Why (default: 'import of FILE').")
+@click.pass_obj
+def import_(app: App, file: str, actor: str, reason: str | None) -> None:
+    """Import entities from a CSV FILE and start their instances (all or nothing)."""
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("importing", total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = import_entities(app.engine, file, actor=actor, reason=reason, workflow=app.workflow_name,
+                                 progress=tick)  # fmt: skip
+    click.echo(f"imported {report.entities} entities from {report.file} into {report.workflow}")
+
+
+@main.command("list")
+@click.option("--state", help="Only instances in this state.")
+@json_option
+@click.pass_obj
+def list_(app: App, state: str | None, as_json: bool) -> None:
+    """List the instances with their state."""
+    rows = queries.list_instances(app.db, app.workflow, state=state)
+    if as_json:
+        return app.emit_json(rows)
+    table = Table(title=f"{app.workflow.key}: {len(rows)} instance(s)" + (f" in {state}" if state else ""))
+    for column in ("id", "name", "state", "v", "updated", "region"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["entity"], r["name"], r["state"], str(r["version"]), app.local(r["updated_at"]), r["region"] or ""
+        )
+    app.out.print(table)
+    return None
+
+
+@main.command()
+@click.argument("entity")
+@json_option
+@click.pass_obj
+def show(app: App, entity: str, as_json: bool) -> None:
+    """Show one instance: state, allowed triggers, pending timers and letters."""
+    info = queries.get_instance(app.db, app.workflow, entity)
+    if as_json:
+        return app.emit_json(info)
+    out = app.out
+    out.print(f"[bold]{info['name']}[/bold] ({info['entity']}) — {info['workflow']}")
+    final = " [final]" if info["final"] else ""
+    out.print(f"state: [bold]{info['state']}[/bold]{final} — {info['description']}")
+    out.print(f"version {info['version']}, in this state since {app.local(info['entered_at'])}")
+    if info["data"]:
+        out.print("data: " + ", ".join(f"{k}={v}" for k, v in info["data"].items()))
+    if info["allowed"]:
+        table = Table(title="allowed triggers")
+        for column in ("trigger", "to", "requires", "optional", "roles"):
+            table.add_column(column)
+        for a in info["allowed"]:
+            table.add_row(a["trigger"], ", ".join(a["to"]), ", ".join(a["requires"]), ", ".join(a["optional"]),
+                          ", ".join(a["roles"]))  # fmt: skip
+        out.print(table)
+    else:
+        out.print("no trigger allowed (final state)")
+    if info["timers"]:
+        table = Table(title="pending timers")
+        for column in ("timer", "fires", "due", "catch-up"):
+            table.add_column(column)
+        for t in info["timers"]:
+            table.add_row(t["name"], t["trigger"], app.local(t["due_at"]), t["catch_up"])
+        out.print(table)
+    if info["letters"]:
+        table = Table(title="letters")
+        for column in ("id", "letter", "to", "status", "subject"):
+            table.add_column(column)
+        for m in info["letters"]:
+            table.add_row(str(m["id"]), m["template"], m["recipient"], m["status"], m["subject"])
+        out.print(table)
+    return None
+
+
+def _parse_sets(values: Sequence[str]) -> dict[str, str]:
+    data: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="--set")
+        data[key.strip()] = value
+    return data
+
+
+@main.command()
+@click.argument("entity")
+@click.argument("trigger")
+@click.option("--actor", required=True, help="Who decides (recorded in the audit).")
+@click.option("--reason", required=True, help="Why (recorded in the audit).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Data for the transition; repeatable.")
+@click.option("--at", "at", metavar="DATETIME", help="When the decision took effect (local time of the workflow, "
+              "YYYY-MM-DD[THH:MM]); default now.")  # fmt: skip
+@click.option("--expect-version", type=int, help="Refuse (exit 5) unless the instance is still at this version.")
+@json_option
+@click.pass_obj
+def fire(
+    app: App,
+    entity: str,
+    trigger: str,
+    actor: str,
+    reason: str,
+    sets: Sequence[str],
+    at: str | None,
+    expect_version: int | None,
+    as_json: bool,
+) -> None:
+    """Fire TRIGGER on ENTITY's instance, as an operator, with who and why."""
+    data = _parse_sets(sets)
+    when = None
+    if at is not None:
+        try:
+            when = localize(parse_local(at), app.workflow.timezone)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--at") from None
+    fired = app.engine.fire(entity, trigger, actor=actor, reason=reason, data=data, at=when,
+                            expected_version=expect_version, workflow=app.workflow_name)  # fmt: skip
+    if as_json:
+        return app.emit_json(
+            {"entity": fired.entity, "trigger": fired.trigger, "source": fired.source, "dest": fired.dest,
+             "version": fired.version, "event_id": fired.event_id, "hash": fired.hash,
+             "occurred_at": fired.occurred_at, "letters": fired.letters,
+             "timers_armed": [{"name": n, "due_at": d} for n, d in fired.timers_armed]}
+        )  # fmt: skip
+    click.echo(f"{fired.entity}: {fired.source} --{fired.trigger}--> {fired.dest} (version {fired.version})")
+    for name, due in fired.timers_armed:
+        click.echo(f"  timer {name} due {app.local(due)}")
+    if fired.letters:
+        click.echo(f"  {fired.letters} letter(s) queued")
+    return None
+
+
+@main.command()
+@click.argument("entity")
+@json_option
+@click.pass_obj
+def history(app: App, entity: str, as_json: bool) -> None:
+    """Show the audit trail of ENTITY's instance, oldest first."""
+    events = queries.history(app.db, app.workflow, entity)
+    if as_json:
+        return app.emit_json(events)
+    table = Table(title=f"history of {entity}")
+    for column in ("#", "when", "trigger", "from → to", "actor", "reason", "data"):
+        table.add_column(column)
+    for e in events:
+        late = f" (late {e['late_by_s']:.0f}s)" if e["late_by_s"] else ""
+        table.add_row(
+            str(e["seq"]), app.local(e["occurred_at"]) + late, e["trigger"] or "(created)",
+            f"{e['source'] or ''} → {e['dest']}", f"{e['actor']} ({e['role']})", e["reason"],
+            ", ".join(f"{k}={v}" for k, v in e["data"].items()),
+        )  # fmt: skip
+    app.out.print(table)
+    return None
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Check the tamper-evident audit trail."""
+
+
+@audit_group.command("verify")
+@click.option("--entity", help="Only this entity's chain.")
+@json_option
+@click.pass_obj
+def audit_verify(app: App, entity: str | None, as_json: bool) -> None:
+    """Recompute every hash chain; name the first broken link of each instance (exit 6 if any)."""
+    report = audit.verify(app.db, entity=entity)
+    if as_json:
+        app.emit_json(
+            {"ok": report.ok, "instances": report.instances, "events": report.events,
+             "breaks": [b.__dict__ for b in report.breaks]}
+        )  # fmt: skip
+    elif report.ok:
+        click.echo(f"audit trail intact: {report.events} events in {report.instances} instances verified")
+    else:
+        click.echo(f"audit trail BROKEN in {len(report.breaks)} instance(s):", err=True)
+        for item in report.breaks:
+            click.echo(f"  {item}", err=True)
+    if not report.ok:
+        sys.exit(EXIT_AUDIT_BROKEN)
+
+
+@main.command("diagram")
+@click.option("--format", "fmt", type=click.Choice(diagram.FORMATS), default="mermaid", show_default=True)
+@click.option("--counts/--no-counts", default=True, show_default=True, help="Show live instance counts per state.")
+@click.pass_obj
+def diagram_(app: App, fmt: str, counts: bool) -> None:
+    """Print the workflow as a diagram, with how many instances each state holds."""
+    live = queries.state_counts(app.db, app.workflow) if counts else None
+    render: Callable[..., str] = diagram.mermaid if fmt == "mermaid" else diagram.dot
+    click.echo(render(app.workflow, live), nl=False)
+
+
+@main.group("workflows")
+def workflows_group() -> None:
+    """Check and list workflow definitions."""
+
+
+@workflows_group.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--templates", type=click.Path(file_okay=False), help="Template root (default: beside workflows/).")
+@json_option
+def workflows_validate(files: Sequence[str], templates: str | None, as_json: bool) -> None:
+    """Validate workflow FILES as a whole; print every problem with file and line (exit 2 if any)."""
+    results: list[dict[str, Any]] = []
+    for file in files:
+        try:
+            wf = load_workflow(file, templates)
+            results.append({"file": file, "ok": True, "workflow": wf.key, "states": len(wf.states),
+                            "transitions": len(wf.transitions), "problems": []})  # fmt: skip
+        except WorkflowError as exc:
+            results.append({"file": file, "ok": False, "problems": [str(p) for p in exc.problems]})
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for r in results:
+            if r["ok"]:
+                click.echo(f"{r['file']}: ok ({r['workflow']}, {r['states']} states, {r['transitions']} transitions)")
+            else:
+                click.echo(f"{r['file']}: {len(r['problems'])} problem(s)", err=True)
+                for p in r["problems"]:
+                    click.echo(f"  {p}", err=True)
+    if not all(r["ok"] for r in results):
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@workflows_group.command("list")
+@json_option
+@click.pass_obj
+def workflows_list(app: App, as_json: bool) -> None:
+    """List the loaded workflows."""
+    rows = [
+        {"workflow": w.key, "title": w.title, "file": str(w.source), "states": len(w.states)} for w in app.workflows
+    ]
+    if as_json:
+        return app.emit_json(rows)
+    for r in rows:
+        click.echo(f"{r['workflow']}  {r['title']}  ({r['file']}, {r['states']} states)")
+    return None
+
+
+@main.command()
+@click.option("--due-before", metavar="DATETIME", help="Only timers due before this local date-time.")
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
+@json_option
+@click.pass_obj
+def timers(app: App, due_before: str | None, limit: int, as_json: bool) -> None:
+    """List pending deadlines, soonest first."""
+    before = None
+    if due_before is not None:
+        try:
+            before = localize(parse_local(due_before), app.settings.zone)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--due-before") from None
+    rows = queries.pending_timers(app.db, due_before=before, limit=limit)
+    if as_json:
+        return app.emit_json(rows)
+    table = Table(title=f"{len(rows)} pending timer(s)")
+    for column in ("entity", "timer", "fires", "due", "catch-up"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["entity_id"], r["name"], r["trigger"], app.local(r["due_at"]), r["catch_up"])
+    app.out.print(table)
+    return None

@@ -1,0 +1,136 @@
+"""Configuration: defaults < ``config.yaml`` < ``LABELWF_*`` environment variables < command-line flags.
+
+Relative paths in a config file are relative to that file's folder; relative paths given in the
+environment or on the command line are relative to the current directory.
+
+=====================  ==========================  ==============================================
+key                    environment variable        meaning
+=====================  ==========================  ==============================================
+database               LABELWF_DATABASE            SQLAlchemy URL or SQLite file path
+workflows              LABELWF_WORKFLOWS           folder of workflow files (or one file)
+templates              LABELWF_TEMPLATES           folder of letter templates (one folder per workflow)
+outbox                 LABELWF_OUTBOX              folder where delivered letters are written
+timezone               LABELWF_TIMEZONE            time zone for displaying dates
+busy_timeout_ms        LABELWF_BUSY_TIMEOUT_MS     SQLite: how long a writer waits for the lock
+=====================  ==========================  ==============================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from .errors import ConfigError
+
+CONFIG_FILE = "config.yaml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Where labelwf keeps its data and finds its workflows."""
+
+    database: str = "sqlite:///labelwf.db"
+    workflows: Path = Path("workflows")
+    templates: Path = Path("templates")
+    outbox: Path = Path("outbox")
+    timezone: str = "Europe/Paris"
+    busy_timeout_ms: int = 10_000
+    source: Path | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The display time zone."""
+        return ZoneInfo(self.timezone)
+
+
+_ENV = {f.name: f"LABELWF_{f.name.upper()}" for f in fields(Settings) if f.name != "source"}
+
+
+def find_config(explicit: str | Path | None, env: Mapping[str, str]) -> Path | None:
+    """Return the config file to read: the explicit one, LABELWF_CONFIG, ./config.yaml, or the project's."""
+    chosen = explicit or env.get("LABELWF_CONFIG")
+    if chosen:
+        path = Path(chosen)
+        if not path.is_file():
+            raise ConfigError("config", str(chosen), "an existing YAML file")
+        return path
+    for candidate in (Path.cwd() / CONFIG_FILE, PROJECT_ROOT / CONFIG_FILE):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(
+    config: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the settings from the config file, the environment and explicit overrides (flags)."""
+    env = os.environ if env is None else env
+    path = find_config(config, env)
+    settings = Settings()
+    if path is not None:
+        settings = _apply(settings, _read(path), base=path.resolve().parent, origin=str(path))
+        settings = replace(settings, source=path)
+    from_env = {key: env[var] for key, var in _ENV.items() if env.get(var)}
+    settings = _apply(settings, from_env, base=Path.cwd(), origin="environment")
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    return _apply(settings, flags, base=Path.cwd(), origin="command line")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError("config", str(path), f"a readable YAML mapping ({exc})") from None
+    if not isinstance(document, dict):
+        raise ConfigError("config", str(path), "a YAML mapping of settings")
+    return document
+
+
+def _apply(settings: Settings, values: Mapping[str, Any], *, base: Path, origin: str) -> Settings:
+    known = set(_ENV)
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            if origin.endswith(".yaml") or origin.endswith(".yml"):
+                raise ConfigError(key, value, f"a known setting ({', '.join(sorted(known))}) in {origin}")
+            continue
+        changes[key] = _coerce(key, value, base)
+    return replace(settings, **changes)
+
+
+def _coerce(key: str, value: Any, base: Path) -> Any:
+    if key == "database":
+        text = str(value)
+        if text.startswith("sqlite:///") and not text.startswith("sqlite:////"):
+            relative = text[len("sqlite:///") :]
+            return text if relative in ("", ":memory:") else f"sqlite:///{(base / relative).resolve()}"
+        if "://" not in text:
+            return f"sqlite:///{(base / text).resolve()}"
+        return text
+    if key in ("workflows", "templates", "outbox"):
+        return (base / str(value)).resolve()
+    if key == "timezone":
+        try:
+            ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(key, value, "an IANA time zone such as Europe/Paris") from None
+        return str(value)
+    if key == "busy_timeout_ms":
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = -1
+        if number < 0:
+            raise ConfigError(key, value, "a whole number of milliseconds >= 0")
+        return number
+    return value  # pragma: no cover - every key is handled above

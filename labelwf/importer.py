@@ -1,0 +1,163 @@
+"""Importing entities from a CSV file: all or nothing, every bad row named with its line.
+
+The file is UTF-8 (a BOM is accepted) with a header row. Columns: ``id`` (a lower-case slug),
+``name``, and the attribute columns that the workflow declares; any other column is refused.
+Blank cells are stored as absent (blank means "not known", never "no"). Each row becomes an
+entity and an instance of the workflow in its initial state, in one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import store
+from .definition import Workflow
+from .engine import Engine
+from .errors import ImportRejected, Problem
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class EntityRow:
+    """One valid row of an entity file."""
+
+    line: int
+    id: str
+    name: str
+    attributes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import created."""
+
+    file: str
+    entities: int
+    workflow: str
+
+
+def read_entities(path: str | Path, workflow: Workflow) -> list[EntityRow]:
+    """Read and validate an entity file; raise ``ImportRejected`` listing every bad row."""
+    path = Path(path)
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ImportRejected([Problem(name, None, "file not found")]) from None
+    except OSError as exc:
+        raise ImportRejected([Problem(name, None, f"cannot be read: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ImportRejected(
+            [Problem(name, line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")]
+        ) from None
+    if not text.strip():
+        raise ImportRejected([Problem(name, None, "the file is empty; expected a header row id,name,...")])
+    problems: list[Problem] = []
+    rows: list[EntityRow] = []
+    allowed = ("id", "name", *workflow.attributes)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [h.strip() for h in next(reader)]
+        unknown = [h for h in header if h not in allowed]
+        if unknown:
+            problems.append(
+                Problem(name, 1, f"unknown column(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}")
+            )
+        for column in ("id", "name"):
+            if column not in header:
+                problems.append(Problem(name, 1, f"missing column {column!r}; the header must include id and name"))
+        repeated = sorted({h for h in header if header.count(h) > 1})
+        if repeated:
+            problems.append(Problem(name, 1, f"column(s) given twice: {', '.join(repeated)}"))
+        if problems:
+            raise ImportRejected(problems)
+        seen: dict[str, int] = {}
+        for cells in reader:
+            line = reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                problems.append(Problem(name, line, f"{len(cells)} cells, expected {len(header)} (one per column)"))
+                continue
+            record = {h: c.strip() for h, c in zip(header, cells, strict=True)}
+            row_problems = _check_row(record)
+            for message in row_problems:
+                problems.append(Problem(name, line, message))
+            if row_problems:
+                continue
+            if record["id"] in seen:
+                problems.append(
+                    Problem(name, line, f"id {record['id']!r} is given twice (first at line {seen[record['id']]})")
+                )
+                continue
+            seen[record["id"]] = line
+            attributes = {k: v for k, v in record.items() if k not in ("id", "name") and v}
+            rows.append(EntityRow(line, record["id"], record["name"], attributes))
+    except csv.Error as exc:
+        problems.append(Problem(name, reader.line_num, f"malformed CSV: {exc}"))
+    if problems:
+        raise ImportRejected(problems)
+    if not rows:
+        raise ImportRejected([Problem(name, None, "no data rows after the header")])
+    return rows
+
+
+def _check_row(record: dict[str, str]) -> list[str]:
+    problems = []
+    if not ID_RE.match(record["id"]):
+        problems.append(
+            f"id {record['id']!r} is not a slug: use lower-case letters, digits and '-', at most 100 characters"
+        )
+    if not record["name"]:
+        problems.append(f"name is empty for id {record['id']!r}")
+    for key, value in record.items():
+        if any(ord(ch) < 32 and ch not in "\t\n" for ch in value):
+            problems.append(f"column {key!r} contains control characters: {value!r}")
+    return problems
+
+
+def import_entities(
+    engine: Engine,
+    path: str | Path,
+    *,
+    actor: str,
+    reason: str | None = None,
+    workflow: str | None = None,
+    progress: Callable[[int, int], Any] | None = None,
+) -> ImportReport:
+    """Import the entities of ``path`` and start their instances, in one transaction (all or nothing)."""
+    wf = engine.workflow(workflow)
+    rows = read_entities(path, wf)
+    reason = reason or f"import of {Path(path).name}"
+    with engine.db.write() as conn:
+        ids = [r.id for r in rows]
+        existing: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            existing.update(conn.execute(sa.select(store.entity.c.id).where(store.entity.c.id.in_(chunk))).scalars())
+        if existing:
+            raise ImportRejected(
+                [Problem(str(path), r.line, f"id {r.id!r} is already imported") for r in rows if r.id in existing]
+            )
+        now = engine.clock.now()
+        conn.execute(
+            store.entity.insert(),
+            [{"id": r.id, "name": r.name, "attributes": r.attributes, "contacts": [], "created_at": now} for r in rows],
+        )
+        for done, row in enumerate(rows, start=1):
+            engine.create(conn, row.id, actor=actor, reason=reason, workflow=wf.name)
+            if progress is not None:
+                progress(done, len(rows))
+    return ImportReport(str(path), len(rows), wf.key)
