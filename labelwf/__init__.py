@@ -32,42 +32,44 @@ from .errors import (
     TransitionRefused,
     WorkflowError,
 )
-from .importer import import_entities
+from .importer import EntityRow, add_entities, import_entities
 from .store import Database
 
 __all__ = [
-    # time
-    "Clock",
-    "ConcurrentUpdate",
-    "ConditionNotMet",
-    "ConfigError",
-    "Database",
     # the engine
     "Engine",
     "Fired",
-    "FrozenClock",
-    "ImportRejected",
-    "InvalidData",
-    "InvalidTransition",
-    # errors
-    "LabelwfError",
-    "LetterError",
-    "MissingData",
-    "MissingJustification",
-    "NotFound",
-    "RoleNotAllowed",
-    "SchemaMismatch",
-    "Settings",
-    "SystemClock",
-    "TransitionRefused",
-    "VerifyReport",
-    # definitions and configuration
+    "Database",
+    # definitions, data and configuration
     "Workflow",
-    "WorkflowError",
-    "import_entities",
-    "load_settings",
     "load_workflow",
     "load_workflows",
+    "EntityRow",
+    "add_entities",
+    "import_entities",
+    "Settings",
+    "load_settings",
+    # time
+    "Clock",
+    "SystemClock",
+    "FrozenClock",
     # audit
     "verify",
+    "VerifyReport",
+    # errors
+    "LabelwfError",
+    "ConfigError",
+    "WorkflowError",
+    "ImportRejected",
+    "NotFound",
+    "TransitionRefused",
+    "InvalidTransition",
+    "ConditionNotMet",
+    "MissingData",
+    "InvalidData",
+    "RoleNotAllowed",
+    "MissingJustification",
+    "ConcurrentUpdate",
+    "LetterError",
+    "SchemaMismatch",
 ]

@@ -94,6 +94,11 @@ class App:
     def workflow(self) -> Workflow:
         return self.engine.workflow(self.workflow_name)
 
+    def close(self) -> None:
+        """Release the database connections, if any were opened."""
+        if "db" in self.__dict__:
+            self.db.dispose()
+
     def local(self, value: datetime | None) -> str:
         """Format an aware instant in the display time zone."""
         if value is None:
@@ -149,6 +154,7 @@ def main(ctx: click.Context, config: str | None, database: str | None, workflow:
     through a fire with who and why, into a tamper-evident audit trail.
     """
     ctx.obj = App(config, database, workflow)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @main.command()

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 
 class LabelwfError(Exception):
-    """Raised for any error labelwf reports on purpose (the root of this hierarchy)."""
+    """Raised when labelwf refuses or fails on purpose (the root of this hierarchy)."""
 
 
 class ConfigError(LabelwfError):

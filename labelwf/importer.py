@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,7 +140,23 @@ def import_entities(
     """Import the entities of ``path`` and start their instances, in one transaction (all or nothing)."""
     wf = engine.workflow(workflow)
     rows = read_entities(path, wf)
-    reason = reason or f"import of {Path(path).name}"
+    add_entities(engine, rows, actor=actor, reason=reason or f"import of {Path(path).name}", workflow=wf.name,
+                 source=str(path), progress=progress)  # fmt: skip
+    return ImportReport(str(path), len(rows), wf.key)
+
+
+def add_entities(
+    engine: Engine,
+    rows: Sequence[EntityRow],
+    *,
+    actor: str,
+    reason: str,
+    workflow: str | None = None,
+    source: str = "(entities)",
+    progress: Callable[[int, int], Any] | None = None,
+) -> None:
+    """Register entities and start their instances in one transaction; refuse ids already present."""
+    wf = engine.workflow(workflow)
     with engine.db.write() as conn:
         ids = [r.id for r in rows]
         existing: set[str] = set()
@@ -149,7 +165,7 @@ def import_entities(
             existing.update(conn.execute(sa.select(store.entity.c.id).where(store.entity.c.id.in_(chunk))).scalars())
         if existing:
             raise ImportRejected(
-                [Problem(str(path), r.line, f"id {r.id!r} is already imported") for r in rows if r.id in existing]
+                [Problem(source, r.line, f"id {r.id!r} is already imported") for r in rows if r.id in existing]
             )
         now = engine.clock.now()
         conn.execute(
@@ -160,4 +176,3 @@ def import_entities(
             engine.create(conn, row.id, actor=actor, reason=reason, workflow=wf.name)
             if progress is not None:
                 progress(done, len(rows))
-    return ImportReport(str(path), len(rows), wf.key)

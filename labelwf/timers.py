@@ -84,16 +84,15 @@ def parse_local(text: str) -> datetime:
     if not isinstance(text, str):
         raise ValueError(f"expected a date or date-time string such as '2009-01-01T00:00', got {text!r}")
     raw = text.strip()
-    if _LOCAL_RE.match(raw):
-        return datetime.fromisoformat(raw.replace(" ", "T"))
     try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
+        value = datetime.fromisoformat(raw.replace(" ", "T", 1) if _LOCAL_RE.match(raw) else raw)
+    except ValueError as exc:
+        detail = f" ({exc})" if _LOCAL_RE.match(raw) else ""
         raise ValueError(
-            f"malformed date-time {text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM (local time), "
+            f"malformed date-time {text!r}{detail}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM (local time), "
             "optionally with a UTC offset such as +01:00"
         ) from None
-    if value.tzinfo is None:  # pragma: no cover - the regex accepts every naive ISO form we allow
+    if value.tzinfo is None:
         return value
     return value.astimezone(UTC)
 

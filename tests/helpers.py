@@ -1,0 +1,36 @@
+"""Paths through the 2008 programme, shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labelwf import Engine
+
+OPERATOR = {"actor": "dgcis-agent", "reason": "décision du comité"}
+SYSTEM = {"actor": "labelwf-daemon", "reason": "timer due", "role": "system"}
+START_2009 = {"contract_start": "2009-01-01"}
+CIADT = {"decision_ref": "CIADT du 11 mai 2010"}
+
+# How to reach each state of the 2008 programme from 'evaluated': (trigger, data, who) steps.
+Step = tuple[str, dict[str, Any], dict[str, Any]]
+PATHS: dict[str, list[Step]] = {
+    "evaluated": [],
+    "group_1": [("classify", {"group": 1}, OPERATOR)],
+    "group_2": [("classify", {"group": 2}, OPERATOR)],
+    "group_3": [("classify", {"group": 3}, OPERATOR)],
+}
+PATHS["contract"] = [*PATHS["group_1"], ("sign_contract", START_2009, OPERATOR)]
+PATHS["contract_watch"] = [*PATHS["group_2"], ("sign_contract", START_2009, OPERATOR)]
+PATHS["review"] = [*PATHS["contract_watch"], ("open_review", {}, SYSTEM)]
+PATHS["funding_revised"] = [*PATHS["review"], ("review_unsatisfactory", {}, OPERATOR)]
+PATHS["reevaluation"] = [*PATHS["group_3"], ("start_reevaluation", {}, OPERATOR)]
+PATHS["awaiting_decision"] = [*PATHS["group_3"], ("end_label_term", {}, SYSTEM)]
+PATHS["renewed"] = [*PATHS["awaiting_decision"], ("renew", CIADT, OPERATOR)]
+PATHS["delabeled"] = [*PATHS["awaiting_decision"], ("delabel", CIADT, OPERATOR)]
+PATHS["evaluation_due"] = [*PATHS["contract"], ("end_contract", {}, SYSTEM)]
+
+
+def drive(engine: Engine, entity: str, state: str) -> None:
+    """Fire the steps that bring ``entity`` from 'evaluated' to ``state``."""
+    for trigger, data, who in PATHS[state]:
+        engine.fire(entity, trigger, data=data, **who)

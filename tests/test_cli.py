@@ -1,0 +1,219 @@
+"""The labelwf command, driven in-process: each command, its JSON, and its exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+
+from labelwf import store
+from labelwf.cli import (
+    EXIT_AUDIT_BROKEN,
+    EXIT_BAD_INPUT,
+    EXIT_CONFLICT,
+    EXIT_NOT_FOUND,
+    EXIT_NOT_INITIALISED,
+    EXIT_REFUSED,
+    main,
+)
+from labelwf.store import Database
+from tests.conftest import CONFIG_FILE, POLES_CSV, ROOT
+from tests.helpers import PATHS
+
+
+class Cli:
+    """Runs ``labelwf`` against one database with the shipped configuration."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int = 0) -> Result:
+        result = self.runner.invoke(main, ["--config", str(CONFIG_FILE), "--db", self.url, *args])
+        assert result.exit_code == code, f"exit {result.exit_code} != {code}\n{result.output}\n{result.stderr}"
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "--json").stdout)
+
+
+@pytest.fixture
+def cli(database_url: str) -> Cli:
+    runner = Cli(database_url)
+    runner("init")
+    runner("import", str(POLES_CSV))
+    return runner
+
+
+def fire_path(cli: Cli, entity: str, state: str) -> None:
+    for trigger, data, who in PATHS[state]:
+        sets = [arg for key, value in data.items() for arg in ("--set", f"{key}={value}")]
+        if who.get("role") == "system":
+            pytest.skip("system triggers are the daemon's, not the operator CLI's")
+        cli("fire", entity, trigger, "--actor", who["actor"], "--reason", who["reason"], *sets)
+
+
+def test_init_on_a_fresh_database_then_again_says_what_it_did(database_url: str) -> None:
+    cli = Cli(database_url)
+    assert "created schema revision 0001" in cli("init").stdout
+    assert "already at schema revision 0001" in cli("init").stdout
+
+
+def test_a_command_on_an_uninitialised_database_says_to_run_init(tmp_path: Path) -> None:
+    result = Cli(f"sqlite:///{tmp_path / 'empty.db'}")("list", code=EXIT_NOT_INITIALISED)
+    assert "run `labelwf init` first" in result.stderr
+
+
+def test_list_shows_the_71_poles_and_filters_by_state(cli: Cli) -> None:
+    rows = cli.json("list")
+    assert len(rows) == 71 and {r["state"] for r in rows} == {"evaluated"}
+    cli("fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=3")
+    assert [r["entity"] for r in cli.json("list", "--state", "group_3")] == ["enfant"]
+    assert "Enfant" in cli("list", "--state", "group_3").stdout
+    assert "no state 'groupe_3'" in cli("list", "--state", "groupe_3", code=EXIT_NOT_FOUND).stderr
+
+
+@pytest.mark.parametrize("state", [s for s, path in PATHS.items() if all(w.get("role") != "system" for *_, w in path)])
+def test_each_operator_path_of_the_programme_runs_through_the_cli(cli: Cli, state: str) -> None:
+    fire_path(cli, "iar", state)
+    assert cli.json("show", "iar")["state"] == state
+
+
+def test_fire_prints_the_step_its_timers_and_letters(cli: Cli) -> None:
+    out = cli("fire", "vegepolys", "classify", "--actor", "dgcis", "--reason", "rapport", "--set", "group=2").stdout
+    assert "evaluated --classify--> group_2 (version 1)" in out and "3 letter(s) queued" in out
+    data = cli.json("fire", "vegepolys", "sign_contract", "--actor", "a", "--reason", "r",
+                    "--set", "contract_start=2009-01-01", "--at", "2009-01-05")  # fmt: skip
+    assert data["dest"] == "contract_watch"
+    assert data["occurred_at"] == "2009-01-04T23:00:00+00:00"
+    assert {t["name"] for t in data["timers_armed"]} == {"review_18_months", "contract_end"}
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["enfant", "renew", "--actor", "a", "--reason", "r"], EXIT_REFUSED,
+         "trigger 'renew' is not allowed in state 'evaluated' of 'enfant'; allowed: classify"),
+        (["atlantis", "classify", "--actor", "a", "--reason", "r"], EXIT_NOT_FOUND, "no instance 'atlantis'"),
+        (["enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=4"], EXIT_BAD_INPUT,
+         "must be one of 1, 2, 3, got '4'"),
+        (["enfant", "classify", "--actor", "a", "--reason", "r"], EXIT_BAD_INPUT, "requires data: group"),
+        (["enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group"], EXIT_BAD_INPUT,
+         "expected key=value, got 'group'"),
+        (["enfant", "classify", "--actor", "a", "--reason", "", "--set", "group=1"], EXIT_BAD_INPUT,
+         "needs a non-empty reason"),
+        (["enfant", "classify", "--actor", "a"], EXIT_BAD_INPUT, "Missing option '--reason'"),
+        (["enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=1", "--at", "11/05/2010"],
+         EXIT_BAD_INPUT, "malformed date-time '11/05/2010'"),
+        (["enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=1", "--expect-version", "3"],
+         EXIT_CONFLICT, "expected version 3, found 0"),
+    ],
+)  # fmt: skip
+def test_a_refused_fire_exits_with_its_code_and_says_why(cli: Cli, args: list[str], code: int, message: str) -> None:
+    result = cli("fire", *args, code=code)
+    assert message in result.stderr
+    assert cli.json("show", "enfant")["version"] == 0
+
+
+def test_a_timer_trigger_is_refused_to_the_operator_cli(cli: Cli) -> None:
+    cli("fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=3")
+    result = cli("fire", "enfant", "end_label_term", "--actor", "a", "--reason", "r", code=EXIT_REFUSED)
+    assert "reserved to role(s) system; got role 'operator'" in result.stderr
+
+
+def test_show_lists_allowed_triggers_timers_and_letters(cli: Cli) -> None:
+    cli("fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=3")
+    info = cli.json("show", "enfant")
+    assert [a["trigger"] for a in info["allowed"]] == ["end_label_term", "start_reevaluation"]
+    assert info["timers"] == [{"name": "label_term", "trigger": "end_label_term",
+                               "due_at": "2009-12-31T23:00:00+00:00", "catch_up": "fire"}]  # fmt: skip
+    assert [m["recipient"] for m in info["letters"]] == ["governance", "prefet", "region"]
+    text = cli("show", "enfant").stdout
+    assert "group_3" in text and "2010-01-01 00:00 CET" in text
+    assert "no instance 'x'" in cli("show", "x", code=EXIT_NOT_FOUND).stderr
+
+
+def test_history_lists_every_event_with_who_and_why(cli: Cli) -> None:
+    cli("fire", "enfant", "classify", "--actor", "alice", "--reason", "rapport BCG", "--set", "group=3")
+    events = cli.json("history", "enfant")
+    assert [(e["seq"], e["trigger"], e["actor"], e["reason"]) for e in events] == [
+        (0, None, "import", f"import of {POLES_CSV.name}"),
+        (1, "classify", "alice", "rapport BCG"),
+    ]
+    assert "alice" in cli("history", "enfant").stdout
+
+
+def test_audit_verify_passes_then_names_a_tampered_event(cli: Cli) -> None:
+    cli("fire", "enfant", "classify", "--actor", "alice", "--reason", "r", "--set", "group=3")
+    assert cli.json("audit", "verify")["ok"] is True
+    assert "audit trail intact: 72 events in 71 instances" in cli("audit", "verify").stdout
+    db = Database(cli.url)
+    with db.write() as conn:
+        conn.execute(store.event.update().where(store.event.c.trigger == "classify").values(actor="mallory"))
+    db.dispose()
+    result = cli("audit", "verify", code=EXIT_AUDIT_BROKEN)
+    assert "enfant [poles-2008] event #" in result.stderr and "(seq 1)" in result.stderr
+
+
+def test_diagram_shows_every_state_with_live_counts(cli: Cli) -> None:
+    cli("fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=3")
+    mermaid = cli("diagram").stdout
+    assert mermaid.startswith("stateDiagram-v2")
+    assert "evaluated : evaluated (70)" in mermaid and "group_3 : group_3 (1)" in mermaid
+    assert "group_3 --> awaiting_decision : end_label_term ⏱" in mermaid
+    dot = cli("diagram", "--format", "dot", "--no-counts").stdout
+    assert dot.startswith('digraph "poles-2008@1"') and 'delabeled [label="delabeled", peripheries=2]' in dot
+
+
+def test_timers_lists_pending_deadlines(cli: Cli) -> None:
+    cli("fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=3")
+    rows = cli.json("timers")
+    assert [(r["entity_id"], r["name"]) for r in rows] == [("enfant", "label_term")]
+    assert cli.json("timers", "--due-before", "2009-12-31") == []
+    assert "malformed" in cli("timers", "--due-before", "demain", code=EXIT_BAD_INPUT).stderr
+
+
+def test_import_of_a_bad_file_names_each_line_and_imports_nothing(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name,budget\nx,X,1\n", encoding="utf-8")
+    assert "unknown column(s) 'budget'" in cli("import", str(bad), code=EXIT_BAD_INPUT).stderr
+    assert "id 'enfant' is already imported" in cli("import", str(POLES_CSV), code=EXIT_BAD_INPUT).stderr
+    assert len(cli.json("list")) == 71
+
+
+def test_workflows_validate_reports_problems_with_file_and_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    good = runner.invoke(main, ["workflows", "validate", str(ROOT / "workflows" / "poles-2008.yaml")])
+    assert good.exit_code == 0 and "ok (poles-2008@1, 13 states, 14 transitions)" in good.stdout
+    broken = tmp_path / "workflows" / "broken.yaml"
+    broken.parent.mkdir()
+    broken.write_text("workflow: x\nversion: 1\ntimezone: Europe/Paris\ninitial: a\nstates:\n  a: {}\n"
+                      "transitions:\n  - {trigger: go, source: a, dest: b}\n")  # fmt: skip
+    result = runner.invoke(main, ["workflows", "validate", str(broken)])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert f"{broken}:8: transition 'go' has unknown dest state 'b'" in result.stderr
+
+
+def test_a_database_that_cannot_be_reached_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--db", "postgresql://127.0.0.1:1/nowhere", "list"])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "cannot use" in result.stderr and "127.0.0.1:1" in result.stderr
+    result = CliRunner().invoke(main, ["--db", "mysql://x/y", "list"])
+    assert result.exit_code == EXIT_BAD_INPUT and "a sqlite:/// or postgresql:// URL" in result.stderr
+
+
+def test_help_explains_the_exit_codes() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert "4 transition refused" in result.stdout and "LABELWF_DATABASE" in result.stdout
+
+
+def test_entity_names_are_stored_as_given(cli: Cli) -> None:
+    db = Database(cli.url)
+    with db.read() as conn:
+        name = conn.execute(sa.select(store.entity.c.name).where(store.entity.c.id == "vegepolys")).scalar()
+    db.dispose()
+    assert name == "Végépolys"

@@ -1,0 +1,144 @@
+"""Workflow files are validated as a whole: each broken file is refused with the right message and line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from labelwf import WorkflowError, load_workflow
+from labelwf.definition import load_workflows
+from tests.conftest import ROOT
+
+GOOD = (ROOT / "workflows" / "poles-2008.yaml").read_text(encoding="utf-8")
+
+# (case id, text to replace, replacement, expected message fragment, text whose line the problem names)
+CASES = [
+    ("unknown-dest", "dest: group_1,", "dest: groupe_1,", "unknown dest state 'groupe_1'", "dest: groupe_1"),
+    ("unknown-source", "source: group_1, dest: contract", "source: groupe_1, dest: contract",
+     "unknown source state 'groupe_1'", "source: groupe_1"),
+    ("unreachable-state", "  delabeled:\n", "  orphan:\n    final: true\n  delabeled:\n",
+     "state 'orphan' cannot be reached from initial state 'evaluated'", "  orphan:"),
+    ("duplicate-state", "  delabeled:\n", "  group_1:\n    final: true\n  delabeled:\n",
+     "key 'group_1' is given twice", "  group_1:\n    final: true"),
+    ("timer-trigger-the-state-cannot-take", "trigger: end_label_term, catch_up: fire}\n  contract:",
+     "trigger: open_review, catch_up: fire}\n  contract:",
+     "timer 'label_term' fires 'open_review', which state 'group_3' cannot take", "trigger: open_review"),
+    ("unknown-letter", "letters: [classement_groupe_1]", "letters: [classement_groupe_9]",
+     "sends unknown letter 'classement_groupe_9'", "classement_groupe_9"),
+    ("missing-template", "letters:\n  classement_groupe_1:",
+     "letters:\n  lettre_fantome: {subject: x, to: [governance]}\n  classement_groupe_1:",
+     "lettre_fantome.txt.j2 does not exist", "lettre_fantome"),
+    ("malformed-date", 'at: "2010-01-01T00:00", trigger: end_label_term, catch_up: fire}\n  contract:',
+     'at: "2010-13-01T00:00", trigger: end_label_term, catch_up: fire}\n  contract:',
+     "malformed date-time '2010-13-01T00:00'", "2010-13-01"),
+    ("malformed-duration", "after: {months: 18}", "after: {mois: 18}", "unknown duration unit 'mois'", "{mois: 18}"),
+    ("negative-duration", "after: {months: 18}", "after: {months: -18}", "months must be a number >= 0", "-18"),
+    ("bad-time-zone", "timezone: Europe/Paris", "timezone: Europe/Pariss",
+     "timezone must be an IANA name such as Europe/Paris, got 'Europe/Pariss'", "Pariss"),
+    ("unknown-initial", "initial: evaluated", "initial: evalue", "initial state 'evalue' is not a declared state",
+     "initial: evalue"),
+    ("condition-syntax", 'when: "data.group == 1"', 'when: "data.group = 1"', "is not a valid expression",
+     "data.group = 1"),
+    ("condition-calls-code", 'when: "data.group == 1"', "when: \"__import__('os').system('x')\"",
+     "which the condition language does not allow", "__import__"),
+    ("condition-bare-name", 'when: "data.group == 1"', 'when: "group == 1"', "write data.group for a data field",
+     "group == 1"),
+    ("condition-reads-undeclared-field", 'when: "data.group == 1"', 'when: "data.region == 1"',
+     "condition reads data.region, which is neither in requires nor in optional", "data.region"),
+    ("final-state-with-exits", "  group_3:\n    description:", "  group_3:\n    final: true\n    description:",
+     "state 'group_3' is final but has outgoing triggers", "  group_3:"),
+    ("dead-end-state", "    description: Label retiré (délabellisation)\n    final: true",
+     "    description: Label retiré (délabellisation)", "state 'delabeled' has no outgoing transition", "  delabeled:"),
+    ("unknown-key", "  - {trigger: start_reevaluation,",
+     "  - {trigers: start_reevaluation, trigger: start_reevaluation,",
+     "unknown key 'trigers' in transition", "trigers"),
+    ("undeclared-field", "requires: [decision_ref], letters: [renouvellement]",
+     "requires: [decision], letters: [renouvellement]", "requires undeclared data field 'decision'",
+     "requires: [decision]"),
+    ("duplicate-timer", "      - {name: review_18_months,", "      - {name: contract_end,",
+     "timer 'contract_end' is declared twice", None),
+    ("version-zero", "version: 1", "version: 0", "version must be a whole number >= 1", "version: 0"),
+    ("not-yaml", "initial: evaluated", "initial: [evaluated", "not valid YAML", None),
+    ("unknown-recipient", "to: [governance, prefet]\n  revue_satisfaisante",
+     "to: [governance, prefet, ministre]\n  revue_satisfaisante", "unknown recipient role 'ministre'", "ministre"),
+    ("duplicate-transition", "  - {trigger: start_reevaluation, source: group_3, dest: reevaluation}",
+     "  - {trigger: start_reevaluation, source: group_3, dest: reevaluation}\n"
+     "  - {trigger: start_reevaluation, source: group_3, dest: reevaluation}",
+     "transition 'start_reevaluation' from 'group_3' is declared twice", None),
+]  # fmt: skip
+
+
+def broken_copy(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the shipped programme (file and templates) with one edit."""
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    (tmp_path / "workflows").mkdir()
+    assert old in GOOD, f"the case no longer matches the shipped file: {old!r}"
+    path = tmp_path / "workflows" / "poles-2008.yaml"
+    path.write_text(GOOD.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def line_of(path: Path, text: str) -> int:
+    content = path.read_text(encoding="utf-8")
+    return content[: content.index(text)].count("\n") + 1 + text[: len(text) - len(text.lstrip("\n"))].count("\n")
+
+
+@pytest.mark.parametrize(("old", "new", "message", "where"), [pytest.param(*c[1:], id=c[0]) for c in CASES])
+def test_a_broken_workflow_is_refused_with_the_problem_and_its_line(
+    tmp_path: Path, old: str, new: str, message: str, where: str | None
+) -> None:
+    path = broken_copy(tmp_path, old, new)
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow(path)
+    matching = [p for p in refused.value.problems if message in p.message]
+    assert matching, f"expected {message!r} among: {[str(p) for p in refused.value.problems]}"
+    assert all(p.file == str(path) for p in matching)
+    if where is not None:
+        assert matching[0].line == line_of(path, where)
+
+
+def test_every_problem_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
+    path = broken_copy(tmp_path, "dest: group_1,", "dest: groupe_1,")
+    path.write_text(path.read_text(encoding="utf-8").replace("timezone: Europe/Paris", "timezone: Mars/Olympus"))
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow(path)
+    messages = " | ".join(p.message for p in refused.value.problems)
+    assert "groupe_1" in messages and "Mars/Olympus" in messages
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{{ pole.name }}", "template uses undefined variable 'pole'"),
+        ("{% if entity.name %}", "template syntax error"),
+    ],
+)
+def test_a_letter_template_is_checked_when_the_workflow_loads(tmp_path: Path, body: str, message: str) -> None:
+    path = broken_copy(tmp_path, "version: 1", "version: 1")
+    template = tmp_path / "templates" / "poles-2008" / "fin_contrat.txt.j2"
+    template.write_text(template.read_text(encoding="utf-8") + body, encoding="utf-8")
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow(path)
+    assert any(message in p.message and p.file == str(template) for p in refused.value.problems)
+
+
+def test_a_missing_file_or_empty_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(WorkflowError, match="file not found"):
+        load_workflow(tmp_path / "nope.yaml")
+    with pytest.raises(WorkflowError, match=r"no workflow file \(\*\.yaml\)"):
+        load_workflows(tmp_path)
+
+
+def test_the_shipped_programme_has_the_states_and_triggers_of_the_seed_text() -> None:
+    wf = load_workflow(ROOT / "workflows" / "poles-2008.yaml")
+    assert set(wf.states) == {
+        "evaluated", "group_1", "group_2", "group_3", "contract", "contract_watch", "review", "funding_revised",
+        "reevaluation", "awaiting_decision", "renewed", "delabeled", "evaluation_due",
+    }  # fmt: skip
+    assert set(wf.all_triggers) == {
+        "classify", "sign_contract", "open_review", "review_satisfactory", "review_unsatisfactory",
+        "start_reevaluation", "end_label_term", "renew", "delabel", "end_contract",
+    }  # fmt: skip
+    assert {s for s, d in wf.states.items() if d.final} == {"delabeled", "evaluation_due"}
