@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from . import store
 from .audit import GENESIS, event_hash
@@ -29,6 +29,7 @@ from .errors import (
     NotFound,
     RoleNotAllowed,
 )
+from .hotpath import Prepared, Statements
 from .letters import LetterRenderer, date_fr
 from .machine import machine_for
 from .store import Database
@@ -74,6 +75,56 @@ _CANCEL_TIMERS = (
         closed_at=sa.bindparam("now", type_=store.UTCDateTime),
     )
 )
+
+_EVENT_COLUMNS = (
+    "seq", "trigger", "source", "dest", "actor", "role", "reason", "data", "occurred_at", "recorded_at",
+    "late_by_s", "prev_hash",
+)  # fmt: skip
+_INSTANCE_COLUMNS = ("entity_id", "workflow", "workflow_version", "state", "data", "version", "last_hash",
+                     "entered_at", "created_at", "updated_at")  # fmt: skip
+_TIMER_COLUMNS = ("instance_id", "name", "trigger", "due_at", "catch_up", "status", "armed_by_event")
+_LETTER_COLUMNS = ("instance_id", "event_id", "template", "recipient", "subject", "body", "checksum", "status",
+                   "attempts", "created_at")  # fmt: skip
+
+
+def _prepare(dialect: Dialect) -> dict[str, Prepared]:
+    def insert(table: sa.Table, columns: tuple[str, ...]) -> Prepared:
+        statement = table.insert()
+        if dialect.name != "sqlite":  # SQLite tells the new id through lastrowid, others through RETURNING
+            statement = statement.returning(table.c.id)
+        return Prepared(statement, dialect, columns)
+
+    return {
+        "select": Prepared(_SELECT_INSTANCE, dialect),
+        "update": Prepared(_UPDATE_INSTANCE, dialect),
+        "close_timer": Prepared(_CLOSE_TIMER, dialect),
+        "cancel_timers": Prepared(_CANCEL_TIMERS, dialect),
+        "insert_instance": insert(_i, _INSTANCE_COLUMNS),
+        "insert_event": insert(_e, (*_EVENT_COLUMNS, "instance_id", "hash")),
+        "insert_timers": Prepared(_t.insert(), dialect, _TIMER_COLUMNS),
+        "insert_letters": Prepared(_l.insert(), dialect, _LETTER_COLUMNS),
+    }
+
+
+_STATEMENTS = Statements(_prepare)
+
+
+def _insert(prepared: Prepared, conn: Connection, values: Mapping[str, Any]) -> int:
+    cursor = prepared.execute(conn, values)
+    return int(cursor.lastrowid if conn.dialect.name == "sqlite" else cursor.fetchone()[0])
+
+
+class _Current(NamedTuple):
+    """The instance as read at the start of a fire (the columns of the select statement)."""
+
+    id: int
+    state: str
+    version: int
+    data: dict[str, Any]
+    last_hash: str
+    workflow_version: int
+    name: str
+    attributes: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -146,12 +197,11 @@ class Engine:
         _require_justification(entity, "(create)", actor, reason)
         record = _record(entity, wf, 0, None, None, wf.initial, actor, SYSTEM, reason, {}, occurred, now, None, GENESIS)
         digest = event_hash(record)
-        iid = _new_id(conn.execute(
-            _i.insert().values(
-                entity_id=entity, workflow=wf.name, workflow_version=wf.version, state=wf.initial, data={},
-                version=0, last_hash=digest, entered_at=occurred, created_at=now, updated_at=now,
-            )
-        ))  # fmt: skip
+        sql = _STATEMENTS.for_connection(conn)
+        iid = _insert(sql["insert_instance"], conn, {
+            "entity_id": entity, "workflow": wf.name, "workflow_version": wf.version, "state": wf.initial,
+            "data": {}, "version": 0, "last_hash": digest, "entered_at": occurred, "created_at": now, "updated_at": now,
+        })  # fmt: skip
         eid = self._insert_event(conn, iid, record, digest)
         armed = self._arm(conn, wf, wf.initial, iid, eid, entity, "(create)", occurred, {})
         return Fired(entity, wf.name, "(create)", "", wf.initial, 0, eid, digest, occurred, armed, 0)
@@ -206,9 +256,11 @@ class Engine:
         ``due`` its due instant, from which the event's lateness is computed.
         """
         wf_name = self.workflow(workflow).name
-        row = conn.execute(_SELECT_INSTANCE, {"entity": entity, "workflow": wf_name}).first()
-        if row is None:
+        sql = _STATEMENTS.for_connection(conn)
+        found = sql["select"].first(conn, {"entity": entity, "workflow": wf_name})
+        if found is None:
             raise NotFound("instance", entity, f"no {wf_name} instance for it; `labelwf list` shows the instances")
+        row = _Current(*found)
         if expected_version is not None and row.version != expected_version:
             raise ConcurrentUpdate(entity, expected_version, row.version)
         wf = self.workflow(wf_name, row.workflow_version)
@@ -231,8 +283,8 @@ class Engine:
             row.last_hash,
         )  # fmt: skip
         digest = event_hash(record)
-        updated = conn.execute(
-            _UPDATE_INSTANCE,
+        updated = sql["update"].execute(
+            conn,
             {"iid": row.id, "seen": row.version, "state": chosen.dest, "new_version": seq, "data": merged,
              "hash": digest, "entered_at": occurred, "now": now},
         )  # fmt: skip
@@ -240,11 +292,11 @@ class Engine:
             raise ConcurrentUpdate(entity, row.version, None)
         eid = self._insert_event(conn, row.id, record, digest)
         if timer_id is not None:
-            closed = conn.execute(_CLOSE_TIMER, {"tid": timer_id, "eid": eid, "now": now})
+            closed = sql["close_timer"].execute(conn, {"tid": timer_id, "eid": eid, "now": now})
             if closed.rowcount != 1:
                 raise ConcurrentUpdate(entity, row.version, None)
         if wf.states[row.state].timers:
-            conn.execute(_CANCEL_TIMERS, {"iid": row.id, "eid": eid, "now": now})
+            sql["cancel_timers"].execute(conn, {"iid": row.id, "eid": eid, "now": now})
         armed = self._arm(conn, wf, chosen.dest, row.id, eid, entity, trigger, occurred, merged)
         letters = self._queue_letters(conn, wf, chosen, row, entity, record, eid, merged, now)
         return Fired(
@@ -280,7 +332,8 @@ class Engine:
 
     def _insert_event(self, conn: Connection, iid: int, record: Mapping[str, Any], digest: str) -> int:
         values = {k: record[k] for k in _EVENT_COLUMNS}
-        return _new_id(conn.execute(_e.insert().values(instance_id=iid, hash=digest, **values)))
+        values["instance_id"], values["hash"] = iid, digest
+        return _insert(_STATEMENTS.for_connection(conn)["insert_event"], conn, values)
 
     def _arm(
         self,
@@ -309,7 +362,7 @@ class Engine:
                 {"instance_id": iid, "name": spec.name, "trigger": spec.trigger, "due_at": when,
                  "catch_up": spec.catch_up, "status": store.PENDING, "armed_by_event": eid}
             )  # fmt: skip
-        conn.execute(_t.insert(), rows)
+        _STATEMENTS.for_connection(conn)["insert_timers"].execute_many(conn, rows)
         return tuple(armed)
 
     def _queue_letters(
@@ -345,14 +398,8 @@ class Engine:
                      "subject": letter.subject, "body": letter.body, "checksum": letter.checksum, "status": "pending",
                      "attempts": 0, "created_at": now}
                 )  # fmt: skip
-        conn.execute(_l.insert(), rows)
+        _STATEMENTS.for_connection(conn)["insert_letters"].execute_many(conn, rows)
         return len(rows)
-
-
-_EVENT_COLUMNS = (
-    "seq", "trigger", "source", "dest", "actor", "role", "reason", "data", "occurred_at", "recorded_at",
-    "late_by_s", "prev_hash",
-)  # fmt: skip
 
 
 def _record(
@@ -376,12 +423,6 @@ def _record(
         "actor": actor, "role": role, "reason": reason, "data": dict(data), "occurred_at": occurred,
         "recorded_at": recorded, "late_by_s": late_by, "prev_hash": prev_hash,
     }  # fmt: skip
-
-
-def _new_id(result: sa.CursorResult[Any]) -> int:
-    key = result.inserted_primary_key
-    assert key is not None, "an INSERT of one row returns its primary key"
-    return int(key[0])
 
 
 def _require_justification(entity: str, trigger: str, actor: str, reason: str) -> None:

@@ -9,6 +9,7 @@ database at another revision is refused with a message that says to run ``labelw
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -164,16 +165,23 @@ def normalize_url(url: str) -> str:
 class Database:
     """A labelwf database: connections, write transactions and the schema check."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 10_000, synchronous: str = "FULL") -> None:
+    def __init__(
+        self, url: str, *, busy_timeout_ms: int = 10_000, synchronous: str = "FULL", journal_mode: str = "WAL"
+    ) -> None:
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             self._ensure_sqlite_folder()
-            self.engine: Engine = sa.create_engine(self.url, connect_args={"timeout": busy_timeout_ms / 1000})
-            self._configure_sqlite(busy_timeout_ms, synchronous)
+            # Every transaction is ended explicitly (commit or rollback), so the pool need not reset on return.
+            self.engine: Engine = sa.create_engine(
+                self.url, connect_args={"timeout": busy_timeout_ms / 1000}, pool_reset_on_return=None
+            )
+            self._configure_sqlite(busy_timeout_ms, synchronous, journal_mode)
         else:
             self.engine = sa.create_engine(self.url, pool_pre_ping=True)
         self._checked = False
+        self._local = threading.local()
+        self._writers: list[Connection] = []
 
     def _ensure_sqlite_folder(self) -> None:
         path = self.url.split("///", 1)[-1]
@@ -184,12 +192,17 @@ class Database:
                     "database", self.url, f"a SQLite file in an existing folder ({folder} does not exist)"
                 )
 
-    def _configure_sqlite(self, busy_timeout_ms: int, synchronous: str) -> None:
+    def _configure_sqlite(self, busy_timeout_ms: int, synchronous: str, journal_mode: str) -> None:
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ConfigError("synchronous", synchronous, "OFF, NORMAL, FULL or EXTRA")
+        if journal_mode.upper() not in ("WAL", "DELETE", "TRUNCATE", "PERSIST"):
+            raise ConfigError("journal_mode", journal_mode, "WAL, DELETE, TRUNCATE or PERSIST")
+
         @sa_event.listens_for(self.engine, "connect")
         def on_connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA journal_mode={journal_mode}")
             cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -198,13 +211,24 @@ class Database:
         @sa_event.listens_for(self.engine, "begin")
         def on_begin(connection: Connection) -> None:
             readonly = connection.get_execution_options().get("labelwf_read", False)
-            connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+            # Straight to the driver: this runs once per transaction, on the hot path of every fire.
+            connection.connection.driver_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction: committed when the block ends, rolled back whole on any exception."""
         self.check_schema()
-        with self.engine.connect() as connection, connection.begin():
+        if not self.is_sqlite:
+            with self.engine.connect() as pooled, pooled.begin():
+                yield pooled
+            return
+        # SQLite: each thread keeps its write connection (a file has no server to lose it), which
+        # spares a pool checkout and return on every fire.
+        connection: Connection | None = getattr(self._local, "writer", None)
+        if connection is None or connection.closed:
+            connection = self._local.writer = self.engine.connect()
+            self._writers.append(connection)
+        with connection.begin():
             yield connection
 
     @contextmanager
@@ -253,5 +277,8 @@ class Database:
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every connection (pooled, and the write connections kept by threads)."""
+        for connection in self._writers:
+            connection.close()
+        self._writers.clear()
         self.engine.dispose()

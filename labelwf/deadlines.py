@@ -1,0 +1,159 @@
+"""Firing due timers: claim them from the database and fire each through the engine.
+
+The database is the record of every deadline. A sweep claims pending timers due at or before
+``now`` in batches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so any number of daemons share the
+work; SQLite has one writer at a time), and fires each in its own savepoint of the batch's
+transaction; the same transaction marks the timer fired. A crash at any point leaves each timer
+either pending (fired by the next sweep) or fired (never again).
+
+* A timer whose trigger the instance can no longer take (an operator moved it by hand) is closed
+  as ``obsolete`` with the reason; it never fires and never stops the sweep.
+* A timer later than ``grace`` (it fell due while no daemon ran) follows its catch-up policy:
+  ``fire`` fires it and the event records how late; ``skip`` closes it as ``skipped`` with a note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import store
+from .engine import Engine, Fired
+from .errors import LabelwfError, TransitionRefused
+from .hotpath import Prepared, Savepoint, Statements
+
+DAEMON_ACTOR = "labelwf-daemon"
+_t, _i = store.timer, store.instance
+_CLAIM = (
+    sa.select(_t.c.id, _t.c.name, _t.c.trigger, _t.c.due_at, _t.c.catch_up, _i.c.entity_id, _i.c.workflow)
+    .join(_i, _i.c.id == _t.c.instance_id)
+    .where(_t.c.status == store.PENDING, _t.c.due_at <= sa.bindparam("now", type_=store.UTCDateTime))
+    .order_by(_t.c.due_at, _t.c.id)
+    .limit(sa.bindparam("size", type_=sa.Integer))
+)
+
+
+class _Claimed(NamedTuple):
+    id: int
+    name: str
+    trigger: str
+    due_at: datetime
+    catch_up: str
+    entity_id: str
+    workflow: str
+
+
+_STATEMENTS = Statements(
+    lambda dialect: {
+        "claim": Prepared(
+            _CLAIM if dialect.name == "sqlite" else _CLAIM.with_for_update(of=_t, skip_locked=True), dialect
+        )
+    }
+)
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did."""
+
+    fired: int = 0
+    obsolete: int = 0
+    skipped: int = 0
+    failed: int = 0
+    batches: int = 0
+    max_late_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def closed(self) -> int:
+        """Timers this sweep took out of the pending set."""
+        return self.fired + self.obsolete + self.skipped
+
+
+def _close(conn: Connection, timer_id: int, status: str, note: str, now: datetime) -> None:
+    pending = (_t.c.id == timer_id) & (_t.c.status == store.PENDING)
+    conn.execute(_t.update().where(pending).values(status=status, note=note, closed_at=now))
+
+
+def fire_due(
+    engine: Engine,
+    *,
+    now: datetime | None = None,
+    batch_size: int = 200,
+    limit: int | None = None,
+    grace: timedelta = timedelta(minutes=5),
+    actor: str = DAEMON_ACTOR,
+    on_fired: Callable[[Fired, Any], None] | None = None,
+) -> SweepReport:
+    """Fire every pending timer due at or before ``now`` (default: the engine's clock); return counts.
+
+    Each batch of ``batch_size`` timers is one transaction; ``limit`` caps the timers handled by
+    this call (the rest waits for the next one), so other work is never starved by a storm.
+    """
+    now = now or engine.clock.now()
+    report = SweepReport()
+    failed: set[int] = set()  # timers that errored in this sweep: not claimed again until the next one
+    while limit is None or report.closed + report.failed < limit:
+        size = batch_size if limit is None else min(batch_size, limit - report.closed - report.failed)
+        with engine.db.write() as conn:
+            claim = _STATEMENTS.for_connection(conn)["claim"]
+            # Timers that failed earlier in this sweep stay pending; read past them.
+            asked = size + len(failed)
+            found = claim.execute(conn, {"now": now, "size": asked}).fetchall()
+            processed = [_Claimed(*claim.process(r)) for r in found]
+            rows = [r for r in processed if r.id not in failed][:size]
+            if not rows:
+                break
+            report.batches += 1
+            for row in rows:
+                if not _fire_one(engine, conn, row, now, grace, actor, report, on_fired):
+                    failed.add(row.id)
+        if len(found) < asked:  # nothing more is due
+            break
+    return report
+
+
+def _fire_one(
+    engine: Engine,
+    conn: Connection,
+    row: _Claimed,
+    now: datetime,
+    grace: timedelta,
+    actor: str,
+    report: SweepReport,
+    on_fired: Callable[[Fired, Any], None] | None,
+) -> bool:
+    """Handle one claimed timer; return False when it failed and stays pending."""
+    late = now - row.due_at
+    if late > grace and row.catch_up == "skip":
+        _close(conn, row.id, store.SKIPPED, f"fell due {row.due_at.isoformat()} while no daemon ran; "
+               f"skipped {late.total_seconds():.0f}s late by its catch-up policy", now)  # fmt: skip
+        report.skipped += 1
+        return True
+    savepoint = Savepoint(conn)
+    try:
+        fired = engine.fire_in(
+            conn, row.entity_id, row.trigger, actor=actor, role="system", workflow=row.workflow,
+            reason=f"timer {row.name} due {row.due_at.isoformat()}", timer_id=row.id, due=row.due_at,
+        )  # fmt: skip
+    except TransitionRefused as exc:
+        savepoint.rollback()
+        _close(conn, row.id, store.OBSOLETE, f"obsolete: {exc}", now)
+        report.obsolete += 1
+        return True
+    except LabelwfError as exc:
+        savepoint.rollback()
+        report.failed += 1
+        report.errors.append(f"{row.entity_id}/{row.name}: {exc}")
+        return False
+    savepoint.release()
+    report.fired += 1
+    report.max_late_s = max(report.max_late_s, late.total_seconds())
+    if on_fired is not None:
+        on_fired(fired, row)
+    return True
