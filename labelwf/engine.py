@@ -57,11 +57,12 @@ _UPDATE_INSTANCE = (
         updated_at=sa.bindparam("now", type_=store.UTCDateTime),
     )
 )
-_CLOSE_TIMER = (
+# A timer fires: it is marked fired and the state's other timers cancelled, in one statement.
+_CLOSE_TIMERS = (
     _t.update()
-    .where(_t.c.id == sa.bindparam("tid"), _t.c.status == store.PENDING)
+    .where(_t.c.instance_id == sa.bindparam("iid"), _t.c.status == store.PENDING)
     .values(
-        status=store.FIRED,
+        status=sa.case((_t.c.id == sa.bindparam("tid"), store.FIRED), else_=store.CANCELLED),
         closed_by_event=sa.bindparam("eid"),
         closed_at=sa.bindparam("now", type_=store.UTCDateTime),
     )
@@ -97,7 +98,7 @@ def _prepare(dialect: Dialect) -> dict[str, Prepared]:
     return {
         "select": Prepared(_SELECT_INSTANCE, dialect),
         "update": Prepared(_UPDATE_INSTANCE, dialect),
-        "close_timer": Prepared(_CLOSE_TIMER, dialect),
+        "close_timers": Prepared(_CLOSE_TIMERS, dialect),
         "cancel_timers": Prepared(_CANCEL_TIMERS, dialect),
         "insert_instance": insert(_i, _INSTANCE_COLUMNS),
         "insert_event": insert(_e, (*_EVENT_COLUMNS, "instance_id", "hash")),
@@ -292,10 +293,11 @@ class Engine:
             raise ConcurrentUpdate(entity, row.version, None)
         eid = self._insert_event(conn, row.id, record, digest)
         if timer_id is not None:
-            closed = sql["close_timer"].execute(conn, {"tid": timer_id, "eid": eid, "now": now})
-            if closed.rowcount != 1:
+            # The caller claimed this timer under the write lock, so it is among the pending ones.
+            closed = sql["close_timers"].execute(conn, {"iid": row.id, "tid": timer_id, "eid": eid, "now": now})
+            if closed.rowcount < 1:
                 raise ConcurrentUpdate(entity, row.version, None)
-        if wf.states[row.state].timers:
+        elif wf.states[row.state].timers:
             sql["cancel_timers"].execute(conn, {"iid": row.id, "eid": eid, "now": now})
         armed = self._arm(conn, wf, chosen.dest, row.id, eid, entity, trigger, occurred, merged)
         letters = self._queue_letters(conn, wf, chosen, row, entity, record, eid, merged, now)
