@@ -28,12 +28,14 @@ from .engine import Engine
 from .errors import (
     ConcurrentUpdate,
     ConfigError,
+    DatabaseNotEmpty,
     ImportRejected,
     InvalidData,
     LabelwfError,
     MissingData,
     MissingJustification,
     NotFound,
+    ScenarioError,
     SchemaMismatch,
     TransitionRefused,
     WorkflowError,
@@ -55,6 +57,8 @@ _EXIT_CODES: list[tuple[type[LabelwfError], int]] = [
     (TransitionRefused, EXIT_REFUSED),
     (WorkflowError, EXIT_BAD_INPUT),
     (ImportRejected, EXIT_BAD_INPUT),
+    (ScenarioError, EXIT_BAD_INPUT),
+    (DatabaseNotEmpty, EXIT_BAD_INPUT),
     (ConfigError, EXIT_BAD_INPUT),
 ]
 
@@ -115,6 +119,18 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def human_duration(seconds: float) -> str:
+    """``0.42 s``, ``3 min 20 s``, ``2 h 5 min``, ``6175 d 14 h``."""
+    if seconds < 60:
+        return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
 
 
 def fail(code: int, message: str) -> NoReturn:
@@ -319,7 +335,7 @@ def history(app: App, entity: str, as_json: bool) -> None:
     for column in ("#", "when", "trigger", "from → to", "actor", "reason", "data"):
         table.add_column(column)
     for e in events:
-        late = f" (late {e['late_by_s']:.0f}s)" if e["late_by_s"] else ""
+        late = f" (fired {human_duration(e['late_by_s'])} late)" if e["late_by_s"] else ""
         table.add_row(
             str(e["seq"]), app.local(e["occurred_at"]) + late, e["trigger"] or "(created)",
             f"{e['source'] or ''} → {e['dest']}", f"{e['actor']} ({e['role']})", e["reason"],
@@ -438,3 +454,140 @@ def timers(app: App, due_before: str | None, limit: int, as_json: bool) -> None:
         table.add_row(r["entity_id"], r["name"], r["trigger"], app.local(r["due_at"]), r["catch_up"])
     app.out.print(table)
     return None
+
+
+@main.command("daemon")
+@click.option("--once", is_flag=True, help="Fire what is due now, then exit (for cron and tests).")
+@click.option("--poll", type=click.FloatRange(min=0.01), help="Seconds between checks for timers armed elsewhere.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Timers fired per transaction.")
+@click.option(
+    "--grace", type=click.FloatRange(min=0), help="Seconds late after which a timer's catch-up policy applies."
+)
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+def daemon_(
+    app: App, once: bool, poll: float | None, batch_size: int | None, grace: float | None, log_format: str
+) -> None:
+    """Fire deadlines when they fall due; one log line per timer on stderr.
+
+    Stops cleanly on SIGTERM or Ctrl-C, after the batch in progress. Any number of daemons may
+    run against one PostgreSQL database; on SQLite, run one.
+    """
+    import logging
+    import signal
+
+    from .daemon import Daemon, DaemonSettings, JsonFormatter, LogfmtFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else LogfmtFormatter())
+    logger = logging.getLogger("labelwf.daemon")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    s = app.settings
+    settings = DaemonSettings(
+        poll_seconds=poll if poll is not None else s.daemon_poll_seconds,
+        batch_size=batch_size if batch_size is not None else s.daemon_batch_size,
+        grace_seconds=grace if grace is not None else s.daemon_grace_seconds,
+    )
+    daemon = Daemon(app.engine, settings)
+    app.db.check_schema()
+    if once:
+        report = daemon.run_once()
+        click.echo(f"fired {report.fired}, obsolete {report.obsolete}, skipped {report.skipped}, "
+                   f"failed {report.failed}")  # fmt: skip
+        if report.failed:
+            sys.exit(EXIT_FAILURE)
+        return
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: daemon.stop())
+    daemon.serve()
+
+
+def _split(value: str | None) -> tuple[int, int, int] | None:
+    if value is None:
+        return None
+    parts = value.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts) or sum(int(p) for p in parts) == 0:
+        raise click.BadParameter(f"expected three whole numbers G1,G2,G3 such as 39,19,13, got {value!r}",
+                                 param_hint="--synthetic")  # fmt: skip
+    return int(parts[0]), int(parts[1]), int(parts[2])
+
+
+@main.command("replay")
+@click.argument("scenario", required=False, type=click.Path(dir_okay=False))
+@click.option("--until", metavar="DATETIME", help="Stop at this local date-time (default: the scenario's end).")
+@click.option("--reset", is_flag=True, help="Erase every instance of the database first (a replay needs it empty).")
+@click.option("--synthetic", metavar="G1,G2,G3", help="Run on a generated cohort of this split (e.g. 39,19,13).")
+@json_option
+@click.pass_obj
+def replay_(app: App, scenario: str | None, until: str | None, reset: bool, synthetic: str | None,
+            as_json: bool) -> None:  # fmt: skip
+    """Replay a scenario's dated decisions with a simulated clock: years in seconds.
+
+    Decisions fire at their dates and deadlines at theirs, into the configured database, so that
+    list, history, timers and the letters show the campaign afterwards. SCENARIO defaults to the
+    one scenario of the scenarios folder (the 2008-2010 campaign of the 71 poles).
+    """
+    from .replay import clear, replay
+    from .scenario import load_scenario
+
+    split = _split(synthetic)
+    path = Path(scenario) if scenario else _default_scenario(app.settings.scenarios)
+    loaded = load_scenario(path, app.workflow)
+    end = None
+    if until is not None:
+        try:
+            end = localize(parse_local(until), app.workflow.timezone)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--until") from None
+    app.db.check_schema()
+    if reset:
+        erased = clear(app.engine)
+        if not as_json and erased:
+            click.echo(f"erased {erased} instance(s) from {app.db.display_url}", err=True)
+    report = replay(app.engine, loaded, until=end, synthetic=split)
+    if as_json:
+        return app.emit_json(report.__dict__ | {"timeline": [m.__dict__ for m in report.timeline]})
+    _print_replay(app, loaded.title, report)
+    return None
+
+
+def _default_scenario(folder: Path) -> Path:
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    if len(files) != 1:
+        found = ", ".join(f.name for f in files) or "none"
+        raise click.BadParameter(f"name the scenario to replay; {folder} holds: {found}", param_hint="SCENARIO")
+    return files[0]
+
+
+def _print_replay(app: App, title: str, report: Any) -> None:
+    zone = app.workflow.timezone
+    kind = "synthetic cohort" if report.synthetic else "public record"
+    click.echo(f"replay of {report.scenario} ({kind}): {title}")
+    click.echo(f"database {app.db.display_url}, simulated clock {report.start.astimezone(zone):%Y-%m-%d} → "
+               f"{report.until.astimezone(zone):%Y-%m-%d}\n")  # fmt: skip
+    for moment in report.timeline:
+        when = moment.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        if moment.kind in ("import", "note"):
+            click.echo(f"{when}  {moment.kind:<8} {moment.what}")
+            continue
+        label = "⏱ timer " if moment.kind == "timer" else "decision"
+        dests = ", ".join(f"{dest} ×{n}" for dest, n in moment.dests.items())
+        click.echo(f"{when}  {label} {moment.what} → {dests}")
+        if moment.assumed:
+            click.echo(f"{'':18}  ASSUMED DATE: {moment.assumed}")
+    click.echo("\nfinal count per state:")
+    for state, count in report.counts.items():
+        if count:
+            click.echo(f"  {state:<20} {count:>4}")
+    if report.unclassified:
+        what = "entities" if report.synthetic else "poles"
+        click.echo(f"\n{len(report.unclassified)} {what} had no decision in the scenario and stay in their initial "
+                   "state: their 2008 group is not in the public record, and none is invented.")  # fmt: skip
+    if report.pending_after:
+        click.echo(f"\n{report.pending_after} deadline(s) still pending after the end of the replay, the next on "
+                   f"{report.next_deadline.astimezone(zone):%Y-%m-%d %H:%M} (labelwf timers lists them)")  # fmt: skip
+    total = sum(report.letters.values())
+    click.echo(f"\n{total} letters queued: " + ", ".join(f"{k} {v}" for k, v in sorted(report.letters.items())))
+    click.echo("see them with: labelwf list, labelwf history ID, labelwf timers, labelwf show ID")

@@ -9,9 +9,13 @@ key                    environment variable        meaning
 database               LABELWF_DATABASE            SQLAlchemy URL or SQLite file path
 workflows              LABELWF_WORKFLOWS           folder of workflow files (or one file)
 templates              LABELWF_TEMPLATES           folder of letter templates (one folder per workflow)
+scenarios              LABELWF_SCENARIOS           folder of scenarios to replay
 outbox                 LABELWF_OUTBOX              folder where delivered letters are written
 timezone               LABELWF_TIMEZONE            time zone for displaying dates
 busy_timeout_ms        LABELWF_BUSY_TIMEOUT_MS     SQLite: how long a writer waits for the lock
+daemon_poll_seconds    LABELWF_DAEMON_POLL_SECONDS  daemon: longest wait before seeing a new timer
+daemon_batch_size      LABELWF_DAEMON_BATCH_SIZE    daemon: timers fired per transaction
+daemon_grace_seconds   LABELWF_DAEMON_GRACE_SECONDS daemon: later than this, a timer's catch-up policy applies
 =====================  ==========================  ==============================================
 """
 
@@ -39,9 +43,13 @@ class Settings:
     database: str = "sqlite:///labelwf.db"
     workflows: Path = Path("workflows")
     templates: Path = Path("templates")
+    scenarios: Path = Path("scenarios")
     outbox: Path = Path("outbox")
     timezone: str = "Europe/Paris"
     busy_timeout_ms: int = 10_000
+    daemon_poll_seconds: float = 1.0
+    daemon_batch_size: int = 200
+    daemon_grace_seconds: float = 300.0
     source: Path | None = None
 
     @property
@@ -117,7 +125,7 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         if "://" not in text:
             return f"sqlite:///{(base / text).resolve()}"
         return text
-    if key in ("workflows", "templates", "outbox"):
+    if key in ("workflows", "templates", "scenarios", "outbox"):
         return (base / str(value)).resolve()
     if key == "timezone":
         try:
@@ -125,12 +133,22 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(key, value, "an IANA time zone such as Europe/Paris") from None
         return str(value)
-    if key == "busy_timeout_ms":
+    if key in ("busy_timeout_ms", "daemon_batch_size"):
         try:
             number = int(value)
         except (TypeError, ValueError):
             number = -1
-        if number < 0:
-            raise ConfigError(key, value, "a whole number of milliseconds >= 0")
+        if number < (1 if key == "daemon_batch_size" else 0):
+            raise ConfigError(
+                key, value, "a whole number >= 1" if key == "daemon_batch_size" else "a whole number >= 0"
+            )
         return number
+    if key in ("daemon_poll_seconds", "daemon_grace_seconds"):
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = -1.0
+        if seconds < 0 or (key == "daemon_poll_seconds" and seconds == 0):
+            raise ConfigError(key, value, "a number of seconds" + (" > 0" if key == "daemon_poll_seconds" else " >= 0"))
+        return seconds
     return value  # pragma: no cover - every key is handled above

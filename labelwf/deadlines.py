@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -28,6 +28,7 @@ from .errors import LabelwfError, TransitionRefused
 from .hotpath import Prepared, Savepoint, Statements
 
 DAEMON_ACTOR = "labelwf-daemon"
+Observer = Callable[[str, "DueTimer", Fired | None, str], None]
 _t, _i = store.timer, store.instance
 _CLAIM = (
     sa.select(_t.c.id, _t.c.name, _t.c.trigger, _t.c.due_at, _t.c.catch_up, _i.c.entity_id, _i.c.workflow)
@@ -38,7 +39,9 @@ _CLAIM = (
 )
 
 
-class _Claimed(NamedTuple):
+class DueTimer(NamedTuple):
+    """A pending timer claimed by a sweep."""
+
     id: int
     name: str
     trigger: str
@@ -80,6 +83,12 @@ def _close(conn: Connection, timer_id: int, status: str, note: str, now: datetim
     conn.execute(_t.update().where(pending).values(status=status, note=note, closed_at=now))
 
 
+def next_due(engine: Engine) -> datetime | None:
+    """Return when the soonest pending timer falls due (one indexed query), or None."""
+    with engine.db.read() as conn:
+        return conn.execute(sa.select(sa.func.min(_t.c.due_at)).where(_t.c.status == store.PENDING)).scalar()
+
+
 def fire_due(
     engine: Engine,
     *,
@@ -88,30 +97,33 @@ def fire_due(
     limit: int | None = None,
     grace: timedelta = timedelta(minutes=5),
     actor: str = DAEMON_ACTOR,
-    on_fired: Callable[[Fired, Any], None] | None = None,
+    observer: Observer | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> SweepReport:
     """Fire every pending timer due at or before ``now`` (default: the engine's clock); return counts.
 
     Each batch of ``batch_size`` timers is one transaction; ``limit`` caps the timers handled by
     this call (the rest waits for the next one), so other work is never starved by a storm.
+    ``observer(outcome, timer, fired, note)`` hears of every timer handled (outcome: fired,
+    obsolete, skipped or failed); ``should_stop()`` is asked between batches.
     """
     now = now or engine.clock.now()
     report = SweepReport()
     failed: set[int] = set()  # timers that errored in this sweep: not claimed again until the next one
-    while limit is None or report.closed + report.failed < limit:
+    while (limit is None or report.closed + report.failed < limit) and not (should_stop and should_stop()):
         size = batch_size if limit is None else min(batch_size, limit - report.closed - report.failed)
         with engine.db.write() as conn:
             claim = _STATEMENTS.for_connection(conn)["claim"]
             # Timers that failed earlier in this sweep stay pending; read past them.
             asked = size + len(failed)
             found = claim.execute(conn, {"now": now, "size": asked}).fetchall()
-            processed = [_Claimed(*claim.process(r)) for r in found]
+            processed = [DueTimer(*claim.process(r)) for r in found]
             rows = [r for r in processed if r.id not in failed][:size]
             if not rows:
                 break
             report.batches += 1
             for row in rows:
-                if not _fire_one(engine, conn, row, now, grace, actor, report, on_fired):
+                if not _fire_one(engine, conn, row, now, grace, actor, report, observer):
                     failed.add(row.id)
         if len(found) < asked:  # nothing more is due
             break
@@ -121,39 +133,46 @@ def fire_due(
 def _fire_one(
     engine: Engine,
     conn: Connection,
-    row: _Claimed,
+    row: DueTimer,
     now: datetime,
     grace: timedelta,
     actor: str,
     report: SweepReport,
-    on_fired: Callable[[Fired, Any], None] | None,
+    observer: Observer | None,
 ) -> bool:
     """Handle one claimed timer; return False when it failed and stays pending."""
     late = now - row.due_at
     if late > grace and row.catch_up == "skip":
-        _close(conn, row.id, store.SKIPPED, f"fell due {row.due_at.isoformat()} while no daemon ran; "
-               f"skipped {late.total_seconds():.0f}s late by its catch-up policy", now)  # fmt: skip
+        note = (f"fell due {row.due_at.isoformat()} while no daemon ran; skipped "
+                f"{late.total_seconds():.0f}s late by its catch-up policy")  # fmt: skip
+        _close(conn, row.id, store.SKIPPED, note, now)
         report.skipped += 1
+        if observer is not None:
+            observer("skipped", row, None, note)
         return True
     savepoint = Savepoint(conn)
     try:
         fired = engine.fire_in(
             conn, row.entity_id, row.trigger, actor=actor, role="system", workflow=row.workflow,
-            reason=f"timer {row.name} due {row.due_at.isoformat()}", timer_id=row.id, due=row.due_at,
+            reason=f"timer {row.name} due {row.due_at.isoformat()}", timer_id=row.id, due=row.due_at, at=row.due_at,
         )  # fmt: skip
     except TransitionRefused as exc:
         savepoint.rollback()
         _close(conn, row.id, store.OBSOLETE, f"obsolete: {exc}", now)
         report.obsolete += 1
+        if observer is not None:
+            observer("obsolete", row, None, str(exc))
         return True
     except LabelwfError as exc:
         savepoint.rollback()
         report.failed += 1
         report.errors.append(f"{row.entity_id}/{row.name}: {exc}")
+        if observer is not None:
+            observer("failed", row, None, str(exc))
         return False
     savepoint.release()
     report.fired += 1
     report.max_late_s = max(report.max_late_s, late.total_seconds())
-    if on_fired is not None:
-        on_fired(fired, row)
+    if observer is not None:
+        observer("fired", row, fired, "")
     return True

@@ -4,6 +4,8 @@
     ├── ConfigError              bad configuration value
     ├── WorkflowError            a workflow file is invalid (carries every problem found)
     ├── ImportRejected           a data file is invalid (carries every bad row); nothing was imported
+    ├── ScenarioError            a scenario file is invalid, or one of its steps was refused
+    ├── DatabaseNotEmpty         a replay was asked on a database that already holds instances
     ├── NotFound                 no such instance / entity / letter
     ├── TransitionRefused        the workflow does not allow this fire
     │   ├── InvalidTransition    the trigger is not allowed in the current state
@@ -69,6 +71,27 @@ class ImportRejected(LabelwfError):
         plural = "s" if len(self.problems) != 1 else ""
         lines = "\n".join(f"  {p}" for p in self.problems)
         super().__init__(f"nothing imported ({len(self.problems)} problem{plural}):\n{lines}")
+
+
+class ScenarioError(LabelwfError):
+    """Raised when a scenario file is invalid or a step of it is refused; ``problems`` says where."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        plural = "s" if len(self.problems) != 1 else ""
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"scenario cannot be replayed ({len(self.problems)} problem{plural}):\n{lines}")
+
+
+class DatabaseNotEmpty(LabelwfError):
+    """Raised when a replay would mix with instances already in the database."""
+
+    def __init__(self, url: str, instances: int) -> None:
+        self.url, self.instances = url, instances
+        super().__init__(
+            f"database {url} already holds {instances} instance(s); a replay needs an empty one: "
+            "pass --reset to erase it first, or --db to use another database"
+        )
 
 
 class NotFound(LabelwfError):

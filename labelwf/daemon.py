@@ -1,0 +1,155 @@
+"""The daemon: wakes when a deadline falls due and fires it through the engine.
+
+APScheduler (3.x, in-memory) only decides *when* to wake: at the next due instant, and at least
+every ``poll_seconds`` to see timers armed by other processes (an operator's CLI, another
+daemon). The database decides *what* fires (``deadlines.fire_due``), so a restart, a crash or
+a second daemon never loses or doubles a deadline. Ticks never overlap; each drains what is due
+in bounded batches and checks for a stop request between batches, so SIGTERM stops cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .clock import SystemClock
+from .deadlines import DueTimer, SweepReport, fire_due, next_due
+from .engine import Engine, Fired
+
+log = logging.getLogger("labelwf.daemon")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DaemonSettings:
+    """How the daemon polls and batches."""
+
+    poll_seconds: float = 1.0
+    batch_size: int = 200
+    grace_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.poll_seconds <= 0:
+            raise ValueError(f"poll_seconds must be > 0, got {self.poll_seconds}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.grace_seconds < 0:
+            raise ValueError(f"grace_seconds must be >= 0, got {self.grace_seconds}")
+
+
+def log_event(event: str, **fields: Any) -> None:
+    """Write one structured log line: ``event`` and its fields."""
+    log.info(event, extra={"fields": fields})
+
+
+class LogfmtFormatter(logging.Formatter):
+    """``ts=… level=… event=fired entity=enfant timer=label_term late_s=0.012`` (one line per record)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                  "level": record.levelname.lower(), "event": record.getMessage(),
+                  **getattr(record, "fields", {})}  # fmt: skip
+        return " ".join(f"{key}={_logfmt(value)}" for key, value in fields.items())
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, same fields as the logfmt lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                  "level": record.levelname.lower(), "event": record.getMessage(),
+                  **getattr(record, "fields", {})}  # fmt: skip
+        return json.dumps(fields, default=str, ensure_ascii=False)
+
+
+def _logfmt(value: Any) -> str:
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return json.dumps(text, ensure_ascii=False) if (not text or any(c in text for c in ' "=')) else text
+
+
+class Daemon:
+    """Fires due timers of one engine, now (``run_once``) or whenever they fall due (``serve``)."""
+
+    def __init__(self, engine: Engine, settings: DaemonSettings | None = None) -> None:
+        self.engine = engine
+        self.settings = settings or DaemonSettings()
+        self._stop = threading.Event()
+        self._wall = SystemClock()  # APScheduler sleeps in real time, whatever clock the engine reads
+        self._tick_lock = threading.Lock()
+
+    def stop(self) -> None:
+        """Ask the daemon to stop after the batch in progress."""
+        self._stop.set()
+
+    def _observe(self, outcome: str, timer: DueTimer, fired: Fired | None, note: str) -> None:
+        fields: dict[str, Any] = {"entity": timer.entity_id, "workflow": timer.workflow, "timer": timer.name,
+                                  "trigger": timer.trigger, "due": timer.due_at}  # fmt: skip
+        if fired is not None:
+            fields.update(dest=fired.dest, version=fired.version, late_s=round(fired.late_by_s or 0.0, 3))
+        if note:
+            fields["note"] = note
+        if outcome == "failed":
+            log.error(outcome, extra={"fields": fields})
+        else:
+            log_event(outcome, **fields)
+
+    def tick(self, now: datetime | None = None) -> SweepReport:
+        """Fire everything due at ``now`` (default: the engine's clock), in batches, unless asked to stop."""
+        with self._tick_lock:
+            return self._sweep(now)
+
+    def _sweep(self, now: datetime | None) -> SweepReport:
+        report = fire_due(
+                self.engine, now=now, batch_size=self.settings.batch_size,
+                grace=timedelta(seconds=self.settings.grace_seconds), observer=self._observe,
+                should_stop=self._stop.is_set,
+            )  # fmt: skip
+        if report.closed or report.failed:
+            log_event("sweep", fired=report.fired, obsolete=report.obsolete, skipped=report.skipped,
+                      failed=report.failed, batches=report.batches, max_late_s=round(report.max_late_s, 3))  # fmt: skip
+        return report
+
+    def run_once(self) -> SweepReport:
+        """Process what is due now and return (``labelwf daemon --once``, for cron and tests)."""
+        return self.tick()
+
+    def serve(self, *, on_idle: Callable[[], None] | None = None) -> None:
+        """Run until ``stop()``: wake at each due instant and every ``poll_seconds``.
+
+        ``on_idle`` is called after each tick that left nothing due (tests use it to stop).
+        """
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(
+            timezone=UTC, job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
+        )
+
+        def wake() -> None:
+            if self._stop.is_set() or not self._tick_lock.acquire(blocking=False):
+                return  # another wake-up is already draining
+            try:
+                self._sweep(None)
+            finally:
+                self._tick_lock.release()
+            upcoming = next_due(self.engine)
+            if upcoming is not None and not self._stop.is_set():
+                # The database stays the record; this only sets the alarm clock.
+                when = max(upcoming, self._wall.now())
+                scheduler.add_job(wake, "date", run_date=when, id="wake", replace_existing=True)
+            if on_idle is not None and (upcoming is None or upcoming > self.engine.clock.now()):
+                on_idle()
+
+        log_event("started", database=self.engine.db.display_url, poll_s=self.settings.poll_seconds,
+                  batch_size=self.settings.batch_size)  # fmt: skip
+        scheduler.add_job(wake, "interval", seconds=self.settings.poll_seconds, id="poll",
+                          next_run_time=self._wall.now())  # fmt: skip
+        scheduler.start()
+        try:
+            self._stop.wait()
+        finally:
+            scheduler.shutdown(wait=True)  # drains the tick in progress
+            log_event("stopped")
