@@ -63,8 +63,9 @@ def run_labelwf(n: int, profile: str, path: str, batch: int) -> dict[str, Any]:
     engine = Engine(db, load_workflow(HERE / "pole-lifecycle.yaml", HERE.parent / "templates"))
     ids = [f"pole-{i:07d}" for i in range(n)]
     phases = Phases()
-    phases.run("create", lambda: [add_entities(engine, [EntityRow(0, e, e, {})], actor="import", reason="bench")
-                                  for e in ids])  # fmt: skip
+    phases.run(
+        "create", lambda: [add_entities(engine, [EntityRow(0, e, e, {})], actor="import", reason="bench") for e in ids]
+    )
     rss_created = peak_rss_mb()
 
     def operator(trigger: str, shift: int = 0) -> None:
@@ -88,8 +89,16 @@ def run_labelwf(n: int, profile: str, path: str, batch: int) -> dict[str, Any]:
     db.dispose()
     quick = sqlite3.connect(path).execute("PRAGMA quick_check").fetchone()[0]
     ok = states == {"confirmed": n} and events == 5 * n and report.ok and quick == "ok" and sweeps[0].fired == n
-    return {"ok": ok, "phases": phases.seconds, "rss_mb": rss, "rss_after_create_mb": rss_created,
-            "states": states, "events": events, "audit_ok": report.ok, "quick_check": quick}  # fmt: skip
+    return {
+        "ok": ok,
+        "phases": phases.seconds,
+        "rss_mb": rss,
+        "rss_after_create_mb": rss_created,
+        "states": states,
+        "events": events,
+        "audit_ok": report.ok,
+        "quick_check": quick,
+    }
 
 
 def run_raw(n: int, profile: str, path: str) -> dict[str, Any]:
@@ -115,13 +124,16 @@ def run_raw(n: int, profile: str, path: str) -> dict[str, Any]:
         now = datetime.now(UTC)
         due = (now + timedelta(seconds=0.2)).isoformat() if trigger == "sign_contract" else None
         conn.execute("BEGIN IMMEDIATE")
-        changed = conn.execute("UPDATE pole SET state=?, due=?, updated=? WHERE id=? AND state=?",
-                               (dst, due, now.isoformat(), pole, src)).rowcount  # fmt: skip
+        changed = conn.execute(
+            "UPDATE pole SET state=?, due=?, updated=? WHERE id=? AND state=?", (dst, due, now.isoformat(), pole, src)
+        ).rowcount
         if changed != 1:
             conn.execute("ROLLBACK")
             raise RuntimeError(f"{trigger} refused for pole {pole}")
-        conn.execute("INSERT INTO audit(pole, src, dst, trigger, actor, at) VALUES (?,?,?,?,?,?)",
-                     (pole, src, dst, trigger, actor, now.isoformat()))  # fmt: skip
+        conn.execute(
+            "INSERT INTO audit(pole, src, dst, trigger, actor, at) VALUES (?,?,?,?,?,?)",
+            (pole, src, dst, trigger, actor, now.isoformat()),
+        )
         conn.execute("COMMIT")
 
     phases = Phases()
@@ -130,8 +142,12 @@ def run_raw(n: int, profile: str, path: str) -> dict[str, Any]:
     def create() -> None:
         for i in range(n):
             conn.execute("BEGIN IMMEDIATE")
-            ids.append(conn.execute("INSERT INTO pole(ref, state, updated) VALUES (?, 'evaluated', ?)",
-                                    (f"pole-{i:07d}", datetime.now(UTC).isoformat())).lastrowid)  # fmt: skip
+            ids.append(
+                conn.execute(
+                    "INSERT INTO pole(ref, state, updated) VALUES (?, 'evaluated', ?)",
+                    (f"pole-{i:07d}", datetime.now(UTC).isoformat()),
+                ).lastrowid
+            )
             conn.execute("COMMIT")
 
     phases.run("create", create)
@@ -176,8 +192,18 @@ def measure(part: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def measure_once(part: str, args: argparse.Namespace) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--part", part, "--n", str(args.n), "--profile", args.profile,
-               "--batch", str(args.batch)]  # fmt: skip
+    command = [
+        sys.executable,
+        __file__,
+        "--part",
+        part,
+        "--n",
+        str(args.n),
+        "--profile",
+        args.profile,
+        "--batch",
+        str(args.batch),
+    ]
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
     if out.returncode != 0 or line is None:
@@ -200,10 +226,15 @@ def peers(folder: Path, n: int) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=10_000, help="number of poles (default 10,000)")
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="wal-full",
-                        help="SQLite journal + synchronous setting, the same for both (default wal-full)")  # fmt: skip
-    parser.add_argument("--batch", type=int, default=1,
-                        help="timers per sweep transaction (1 = one commit per fire, like the others)")  # fmt: skip
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="wal-full",
+        help="SQLite journal + synchronous setting, the same for both (default wal-full)",
+    )
+    parser.add_argument(
+        "--batch", type=int, default=1, help="timers per sweep transaction (1 = one commit per fire, like the others)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each system; the median is shown (default 3)")
     parser.add_argument("--skip-raw", action="store_true", help="measure labelwf only")
     parser.add_argument("--peer-results", type=Path, help="folder of JSON results from a peer harness run")
@@ -216,8 +247,11 @@ def main() -> None:
     if args.part:
         return child(args)
 
-    print(f"pole lifecycle, N = {args.n:,}, SQLite {args.profile} ({'/'.join(PROFILES[args.profile])}), "
-          f"4 transitions each, one commit per transition, median of {args.repeat} run(s)", flush=True)  # fmt: skip
+    print(
+        f"pole lifecycle, N = {args.n:,}, SQLite {args.profile} ({'/'.join(PROFILES[args.profile])}), "
+        f"4 transitions each, one commit per transition, median of {args.repeat} run(s)",
+        flush=True,
+    )
     results = {"labelwf": measure("labelwf", args)}
     if not args.skip_raw:
         results["raw sqlite3"] = measure("raw", args)
@@ -230,19 +264,25 @@ def main() -> None:
         seconds = sum(r["phases"][p] for p in PHASES)
         tps = transitions / seconds
         ratio = f"{tps / raw_tps:.2f}" if raw_tps else "-"
-        print(f"{name:<28}{tps:>14,.0f}{1000 * seconds / transitions:>15.3f}{ratio:>8}"
-              f"{r['phases']['create']:>10.2f}{r['rss_mb']:>13.1f}")  # fmt: skip
+        print(
+            f"{name:<28}{tps:>14,.0f}{1000 * seconds / transitions:>15.3f}{ratio:>8}"
+            f"{r['phases']['create']:>10.2f}{r['rss_mb']:>13.1f}"
+        )
     if args.peer_results:
         for data in peers(args.peer_results, args.n):
             tps = data["transitions_per_s"]
             ratio = f"{tps / raw_tps:.2f}" if raw_tps else "-"
             label = f"{data['peer']} [{data['profile']}]"
-            print(f"{label:<28}{tps:>14,.0f}{data['ms_per_transition']:>15.3f}{ratio:>8}{data['create_s']:>10.2f}"
-                  f"{data.get('rss_workload_mb', 0):>13.1f}")  # fmt: skip
+            print(
+                f"{label:<28}{tps:>14,.0f}{data['ms_per_transition']:>15.3f}{ratio:>8}{data['create_s']:>10.2f}"
+                f"{data.get('rss_workload_mb', 0):>13.1f}"
+            )
     lab = results["labelwf"]
     print("labelwf phases (s): " + ", ".join(f"{p} {lab['phases'][p]:.2f}" for p in ("create", *PHASES)))
-    print(f"labelwf peak RSS after creating {args.n:,} instances: {lab['rss_after_create_mb']:.1f} MB; "
-          f"at the end: {lab['rss_mb']:.1f} MB; verified: {lab['events']:,} events, audit chain intact")  # fmt: skip
+    print(
+        f"labelwf peak RSS after creating {args.n:,} instances: {lab['rss_after_create_mb']:.1f} MB; "
+        f"at the end: {lab['rss_mb']:.1f} MB; verified: {lab['events']:,} events, audit chain intact"
+    )
     return None
 
 

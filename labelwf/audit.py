@@ -86,12 +86,15 @@ def verify(db: Database, *, entity: str | None = None) -> VerifyReport:
         heads = {
             row.id: row
             for row in conn.execute(
-                sa.select(store.instance.c.id, store.instance.c.entity_id, store.instance.c.workflow,
-                          store.instance.c.version, store.instance.c.last_hash).where(
-                    sa.true() if entity is None else store.instance.c.entity_id == entity
-                )
+                sa.select(
+                    store.instance.c.id,
+                    store.instance.c.entity_id,
+                    store.instance.c.workflow,
+                    store.instance.c.version,
+                    store.instance.c.last_hash,
+                ).where(sa.true() if entity is None else store.instance.c.entity_id == entity)
             )
-        }  # fmt: skip
+        }
         instances = len(heads)
         query = sa.select(store.event).order_by(store.event.c.instance_id, store.event.c.seq)
         if entity is not None:

@@ -197,8 +197,9 @@ def import_(app: App, file: str, actor: str, reason: str | None) -> None:
         def tick(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        report = import_entities(app.engine, file, actor=actor, reason=reason, workflow=app.workflow_name,
-                                 progress=tick)  # fmt: skip
+        report = import_entities(
+            app.engine, file, actor=actor, reason=reason, workflow=app.workflow_name, progress=tick
+        )
     click.echo(f"imported {report.entities} entities from {report.file} into {report.workflow}")
 
 
@@ -243,8 +244,13 @@ def show(app: App, entity: str, as_json: bool) -> None:
         for column in ("trigger", "to", "requires", "optional", "roles"):
             table.add_column(column)
         for a in info["allowed"]:
-            table.add_row(a["trigger"], ", ".join(a["to"]), ", ".join(a["requires"]), ", ".join(a["optional"]),
-                          ", ".join(a["roles"]))  # fmt: skip
+            table.add_row(
+                a["trigger"],
+                ", ".join(a["to"]),
+                ", ".join(a["requires"]),
+                ", ".join(a["optional"]),
+                ", ".join(a["roles"]),
+            )
         out.print(table)
     else:
         out.print("no trigger allowed (final state)")
@@ -281,8 +287,12 @@ def _parse_sets(values: Sequence[str]) -> dict[str, str]:
 @click.option("--actor", required=True, help="Who decides (recorded in the audit).")
 @click.option("--reason", required=True, help="Why (recorded in the audit).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Data for the transition; repeatable.")
-@click.option("--at", "at", metavar="DATETIME", help="When the decision took effect (local time of the workflow, "
-              "YYYY-MM-DD[THH:MM]); default now.")  # fmt: skip
+@click.option(
+    "--at",
+    "at",
+    metavar="DATETIME",
+    help="When the decision took effect (local time of the workflow, YYYY-MM-DD[THH:MM]); default now.",
+)
 @click.option("--expect-version", type=int, help="Refuse (exit 5) unless the instance is still at this version.")
 @json_option
 @click.pass_obj
@@ -305,15 +315,31 @@ def fire(
             when = localize(parse_local(at), app.workflow.timezone)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--at") from None
-    fired = app.engine.fire(entity, trigger, actor=actor, reason=reason, data=data, at=when,
-                            expected_version=expect_version, workflow=app.workflow_name)  # fmt: skip
+    fired = app.engine.fire(
+        entity,
+        trigger,
+        actor=actor,
+        reason=reason,
+        data=data,
+        at=when,
+        expected_version=expect_version,
+        workflow=app.workflow_name,
+    )
     if as_json:
         return app.emit_json(
-            {"entity": fired.entity, "trigger": fired.trigger, "source": fired.source, "dest": fired.dest,
-             "version": fired.version, "event_id": fired.event_id, "hash": fired.hash,
-             "occurred_at": fired.occurred_at, "letters": fired.letters,
-             "timers_armed": [{"name": n, "due_at": d} for n, d in fired.timers_armed]}
-        )  # fmt: skip
+            {
+                "entity": fired.entity,
+                "trigger": fired.trigger,
+                "source": fired.source,
+                "dest": fired.dest,
+                "version": fired.version,
+                "event_id": fired.event_id,
+                "hash": fired.hash,
+                "occurred_at": fired.occurred_at,
+                "letters": fired.letters,
+                "timers_armed": [{"name": n, "due_at": d} for n, d in fired.timers_armed],
+            }
+        )
     click.echo(f"{fired.entity}: {fired.source} --{fired.trigger}--> {fired.dest} (version {fired.version})")
     for name, due in fired.timers_armed:
         click.echo(f"  timer {name} due {app.local(due)}")
@@ -337,10 +363,14 @@ def history(app: App, entity: str, as_json: bool) -> None:
     for e in events:
         late = f" (fired {human_duration(e['late_by_s'])} late)" if e["late_by_s"] else ""
         table.add_row(
-            str(e["seq"]), app.local(e["occurred_at"]) + late, e["trigger"] or "(created)",
-            f"{e['source'] or ''} → {e['dest']}", f"{e['actor']} ({e['role']})", e["reason"],
+            str(e["seq"]),
+            app.local(e["occurred_at"]) + late,
+            e["trigger"] or "(created)",
+            f"{e['source'] or ''} → {e['dest']}",
+            f"{e['actor']} ({e['role']})",
+            e["reason"],
             ", ".join(f"{k}={v}" for k, v in e["data"].items()),
-        )  # fmt: skip
+        )
     app.out.print(table)
     return None
 
@@ -359,9 +389,13 @@ def audit_verify(app: App, entity: str | None, as_json: bool) -> None:
     report = audit.verify(app.db, entity=entity)
     if as_json:
         app.emit_json(
-            {"ok": report.ok, "instances": report.instances, "events": report.events,
-             "breaks": [b.__dict__ for b in report.breaks]}
-        )  # fmt: skip
+            {
+                "ok": report.ok,
+                "instances": report.instances,
+                "events": report.events,
+                "breaks": [b.__dict__ for b in report.breaks],
+            }
+        )
     elif report.ok:
         click.echo(f"audit trail intact: {report.events} events in {report.instances} instances verified")
     else:
@@ -398,8 +432,16 @@ def workflows_validate(files: Sequence[str], templates: str | None, as_json: boo
     for file in files:
         try:
             wf = load_workflow(file, templates)
-            results.append({"file": file, "ok": True, "workflow": wf.key, "states": len(wf.states),
-                            "transitions": len(wf.transitions), "problems": []})  # fmt: skip
+            results.append(
+                {
+                    "file": file,
+                    "ok": True,
+                    "workflow": wf.key,
+                    "states": len(wf.states),
+                    "transitions": len(wf.transitions),
+                    "problems": [],
+                }
+            )
         except WorkflowError as exc:
             results.append({"file": file, "ok": False, "problems": [str(p) for p in exc.problems]})
     if as_json:
@@ -494,8 +536,9 @@ def daemon_(
     app.db.check_schema()
     if once:
         report = daemon.run_once()
-        click.echo(f"fired {report.fired}, obsolete {report.obsolete}, skipped {report.skipped}, "
-                   f"failed {report.failed}")  # fmt: skip
+        click.echo(
+            f"fired {report.fired}, obsolete {report.obsolete}, skipped {report.skipped}, failed {report.failed}"
+        )
         if report.failed:
             sys.exit(EXIT_FAILURE)
         return
@@ -509,8 +552,9 @@ def _split(value: str | None) -> tuple[int, int, int] | None:
         return None
     parts = value.split(",")
     if len(parts) != 3 or not all(p.strip().isdigit() for p in parts) or sum(int(p) for p in parts) == 0:
-        raise click.BadParameter(f"expected three whole numbers G1,G2,G3 such as 39,19,13, got {value!r}",
-                                 param_hint="--synthetic")  # fmt: skip
+        raise click.BadParameter(
+            f"expected three whole numbers G1,G2,G3 such as 39,19,13, got {value!r}", param_hint="--synthetic"
+        )
     return int(parts[0]), int(parts[1]), int(parts[2])
 
 
@@ -521,8 +565,9 @@ def _split(value: str | None) -> tuple[int, int, int] | None:
 @click.option("--synthetic", metavar="G1,G2,G3", help="Run on a generated cohort of this split (e.g. 39,19,13).")
 @json_option
 @click.pass_obj
-def replay_(app: App, scenario: str | None, until: str | None, reset: bool, synthetic: str | None,
-            as_json: bool) -> None:  # fmt: skip
+def replay_(
+    app: App, scenario: str | None, until: str | None, reset: bool, synthetic: str | None, as_json: bool
+) -> None:
     """Replay a scenario's dated decisions with a simulated clock: years in seconds.
 
     Decisions fire at their dates and deadlines at theirs, into the configured database, so that
@@ -565,8 +610,10 @@ def _print_replay(app: App, title: str, report: Any) -> None:
     zone = app.workflow.timezone
     kind = "synthetic cohort" if report.synthetic else "public record"
     click.echo(f"replay of {report.scenario} ({kind}): {title}")
-    click.echo(f"database {app.db.display_url}, simulated clock {report.start.astimezone(zone):%Y-%m-%d} → "
-               f"{report.until.astimezone(zone):%Y-%m-%d}\n")  # fmt: skip
+    click.echo(
+        f"database {app.db.display_url}, simulated clock {report.start.astimezone(zone):%Y-%m-%d} → "
+        f"{report.until.astimezone(zone):%Y-%m-%d}\n"
+    )
     for moment in report.timeline:
         when = moment.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         if moment.kind in ("import", "note"):
@@ -583,11 +630,19 @@ def _print_replay(app: App, title: str, report: Any) -> None:
             click.echo(f"  {state:<20} {count:>4}")
     if report.unclassified:
         what = "entities" if report.synthetic else "poles"
-        click.echo(f"\n{len(report.unclassified)} {what} had no decision in the scenario and stay in their initial "
-                   "state: their 2008 group is not in the public record, and none is invented.")  # fmt: skip
+        click.echo(
+            f"\n{len(report.unclassified)} {what} had no decision in the scenario and stay in their initial "
+            "state: their 2008 group is not in the public record, and none is invented."
+        )
     if report.pending_after:
-        click.echo(f"\n{report.pending_after} deadline(s) still pending after the end of the replay, the next on "
-                   f"{report.next_deadline.astimezone(zone):%Y-%m-%d %H:%M} (labelwf timers lists them)")  # fmt: skip
+        click.echo(
+            f"\n{report.pending_after} deadline(s) still pending after the end of the replay, the next on "
+            f"{report.next_deadline.astimezone(zone):%Y-%m-%d %H:%M} (labelwf timers lists them)"
+        )
     total = sum(report.letters.values())
     click.echo(f"\n{total} letters queued: " + ", ".join(f"{k} {v}" for k, v in sorted(report.letters.items())))
     click.echo("see them with: labelwf list, labelwf history ID, labelwf timers, labelwf show ID")
+
+
+if __name__ == "__main__":
+    main()

@@ -138,10 +138,10 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
             number = int(value)
         except (TypeError, ValueError):
             number = -1
-        if number < (1 if key == "daemon_batch_size" else 0):
-            raise ConfigError(
-                key, value, "a whole number >= 1" if key == "daemon_batch_size" else "a whole number >= 0"
-            )
+        if key == "daemon_batch_size" and number < 1:
+            raise ConfigError(key, value, "a whole number of timers >= 1")
+        if number < 0:
+            raise ConfigError(key, value, "a whole number of milliseconds >= 0")
         return number
     if key in ("daemon_poll_seconds", "daemon_grace_seconds"):
         try:

@@ -50,9 +50,12 @@ class LogfmtFormatter(logging.Formatter):
     """``ts=… level=… event=fired entity=enfant timer=label_term late_s=0.012`` (one line per record)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-                  "level": record.levelname.lower(), "event": record.getMessage(),
-                  **getattr(record, "fields", {})}  # fmt: skip
+        fields = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "event": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
         return " ".join(f"{key}={_logfmt(value)}" for key, value in fields.items())
 
 
@@ -60,9 +63,12 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line, same fields as the logfmt lines."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-                  "level": record.levelname.lower(), "event": record.getMessage(),
-                  **getattr(record, "fields", {})}  # fmt: skip
+        fields = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "event": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
         return json.dumps(fields, default=str, ensure_ascii=False)
 
 
@@ -86,8 +92,13 @@ class Daemon:
         self._stop.set()
 
     def _observe(self, outcome: str, timer: DueTimer, fired: Fired | None, note: str) -> None:
-        fields: dict[str, Any] = {"entity": timer.entity_id, "workflow": timer.workflow, "timer": timer.name,
-                                  "trigger": timer.trigger, "due": timer.due_at}  # fmt: skip
+        fields: dict[str, Any] = {
+            "entity": timer.entity_id,
+            "workflow": timer.workflow,
+            "timer": timer.name,
+            "trigger": timer.trigger,
+            "due": timer.due_at,
+        }
         if fired is not None:
             fields.update(dest=fired.dest, version=fired.version, late_s=round(fired.late_by_s or 0.0, 3))
         if note:
@@ -104,13 +115,23 @@ class Daemon:
 
     def _sweep(self, now: datetime | None) -> SweepReport:
         report = fire_due(
-                self.engine, now=now, batch_size=self.settings.batch_size,
-                grace=timedelta(seconds=self.settings.grace_seconds), observer=self._observe,
-                should_stop=self._stop.is_set,
-            )  # fmt: skip
+            self.engine,
+            now=now,
+            batch_size=self.settings.batch_size,
+            grace=timedelta(seconds=self.settings.grace_seconds),
+            observer=self._observe,
+            should_stop=self._stop.is_set,
+        )
         if report.closed or report.failed:
-            log_event("sweep", fired=report.fired, obsolete=report.obsolete, skipped=report.skipped,
-                      failed=report.failed, batches=report.batches, max_late_s=round(report.max_late_s, 3))  # fmt: skip
+            log_event(
+                "sweep",
+                fired=report.fired,
+                obsolete=report.obsolete,
+                skipped=report.skipped,
+                failed=report.failed,
+                batches=report.batches,
+                max_late_s=round(report.max_late_s, 3),
+            )
         return report
 
     def run_once(self) -> SweepReport:
@@ -143,10 +164,15 @@ class Daemon:
             if on_idle is not None and (upcoming is None or upcoming > self.engine.clock.now()):
                 on_idle()
 
-        log_event("started", database=self.engine.db.display_url, poll_s=self.settings.poll_seconds,
-                  batch_size=self.settings.batch_size)  # fmt: skip
-        scheduler.add_job(wake, "interval", seconds=self.settings.poll_seconds, id="poll",
-                          next_run_time=self._wall.now())  # fmt: skip
+        log_event(
+            "started",
+            database=self.engine.db.display_url,
+            poll_s=self.settings.poll_seconds,
+            batch_size=self.settings.batch_size,
+        )
+        scheduler.add_job(
+            wake, "interval", seconds=self.settings.poll_seconds, id="poll", next_run_time=self._wall.now()
+        )
         scheduler.start()
         try:
             self._stop.wait()

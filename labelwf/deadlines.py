@@ -143,8 +143,10 @@ def _fire_one(
     """Handle one claimed timer; return False when it failed and stays pending."""
     late = now - row.due_at
     if late > grace and row.catch_up == "skip":
-        note = (f"fell due {row.due_at.isoformat()} while no daemon ran; skipped "
-                f"{late.total_seconds():.0f}s late by its catch-up policy")  # fmt: skip
+        note = (
+            f"fell due {row.due_at.isoformat()} while no daemon ran; skipped "
+            f"{late.total_seconds():.0f}s late by its catch-up policy"
+        )
         _close(conn, row.id, store.SKIPPED, note, now)
         report.skipped += 1
         if observer is not None:
@@ -153,9 +155,17 @@ def _fire_one(
     savepoint = Savepoint(conn)
     try:
         fired = engine.fire_in(
-            conn, row.entity_id, row.trigger, actor=actor, role="system", workflow=row.workflow,
-            reason=f"timer {row.name} due {row.due_at.isoformat()}", timer_id=row.id, due=row.due_at, at=row.due_at,
-        )  # fmt: skip
+            conn,
+            row.entity_id,
+            row.trigger,
+            actor=actor,
+            role="system",
+            workflow=row.workflow,
+            reason=f"timer {row.name} due {row.due_at.isoformat()}",
+            timer_id=row.id,
+            due=row.due_at,
+            at=row.due_at,
+        )
     except TransitionRefused as exc:
         savepoint.rollback()
         _close(conn, row.id, store.OBSOLETE, f"obsolete: {exc}", now)

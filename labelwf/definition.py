@@ -181,9 +181,18 @@ def load_workflow(path: str | Path, templates_root: str | Path | None = None) ->
 
 
 _TOP_KEYS = {
-    "workflow", "version", "title", "timezone", "initial", "states", "transitions",
-    "fields", "letters", "recipients", "attributes",
-}  # fmt: skip
+    "workflow",
+    "version",
+    "title",
+    "timezone",
+    "initial",
+    "states",
+    "transitions",
+    "fields",
+    "letters",
+    "recipients",
+    "attributes",
+}
 _STATE_KEYS = {"description", "final", "timers"}
 _TIMER_KEYS = {"name", "trigger", "at", "default", "after", "from", "catch_up"}
 _TRANSITION_KEYS = {"trigger", "source", "dest", "when", "requires", "optional", "roles", "letters"}
@@ -469,9 +478,11 @@ class _Builder:
 
     def _states(self, raw: LineDict, transitions: list[TransitionDef]) -> dict[str, StateDef]:
         takes: dict[str, set[str]] = {name: set() for name in raw}
+        roles: dict[tuple[str, str], set[str]] = {}
         for transition in transitions:
             for source in transition.sources:
                 takes.setdefault(source, set()).add(transition.trigger)
+                roles.setdefault((source, transition.trigger), set()).update(transition.roles)
         result = {}
         for name, spec in raw.items():
             at = raw.line_of(name)
@@ -493,6 +504,14 @@ class _Builder:
             if not final and not takes.get(name):
                 self.problem(at, f"state {name!r} has no outgoing transition: add one or mark it final: true")
             timers = self._timers(spec.get("timers", []), spec.line_of("timers"), str(name), takes.get(name, set()))
+            for timer in timers:
+                allowed = roles.get((str(name), timer.trigger), set())
+                if allowed and SYSTEM not in allowed:
+                    self.problem(
+                        spec.line_of("timers"),
+                        f"timer {timer.name!r} fires {timer.trigger!r}, which role {SYSTEM!r} (the daemon's) may not "
+                        f"fire from state {name!r}; add {SYSTEM} to the transition's roles",
+                    )
             result[str(name)] = StateDef(str(name), str(spec.get("description", "")), bool(final), tuple(timers))
         return result
 

@@ -39,12 +39,18 @@ _i, _e, _t, _l = store.instance, store.event, store.timer, store.letter
 
 _SELECT_INSTANCE = (
     sa.select(
-        _i.c.id, _i.c.state, _i.c.version, _i.c.data, _i.c.last_hash, _i.c.workflow_version,
-        store.entity.c.name, store.entity.c.attributes,
+        _i.c.id,
+        _i.c.state,
+        _i.c.version,
+        _i.c.data,
+        _i.c.last_hash,
+        _i.c.workflow_version,
+        store.entity.c.name,
+        store.entity.c.attributes,
     )
     .join(store.entity, store.entity.c.id == _i.c.entity_id)
     .where(_i.c.entity_id == sa.bindparam("entity"), _i.c.workflow == sa.bindparam("workflow"))
-)  # fmt: skip
+)
 _UPDATE_INSTANCE = (
     _i.update()
     .where(_i.c.id == sa.bindparam("iid"), _i.c.version == sa.bindparam("seen"))
@@ -78,14 +84,44 @@ _CANCEL_TIMERS = (
 )
 
 _EVENT_COLUMNS = (
-    "seq", "trigger", "source", "dest", "actor", "role", "reason", "data", "occurred_at", "recorded_at",
-    "late_by_s", "prev_hash",
-)  # fmt: skip
-_INSTANCE_COLUMNS = ("entity_id", "workflow", "workflow_version", "state", "data", "version", "last_hash",
-                     "entered_at", "created_at", "updated_at")  # fmt: skip
+    "seq",
+    "trigger",
+    "source",
+    "dest",
+    "actor",
+    "role",
+    "reason",
+    "data",
+    "occurred_at",
+    "recorded_at",
+    "late_by_s",
+    "prev_hash",
+)
+_INSTANCE_COLUMNS = (
+    "entity_id",
+    "workflow",
+    "workflow_version",
+    "state",
+    "data",
+    "version",
+    "last_hash",
+    "entered_at",
+    "created_at",
+    "updated_at",
+)
 _TIMER_COLUMNS = ("instance_id", "name", "trigger", "due_at", "catch_up", "status", "armed_by_event")
-_LETTER_COLUMNS = ("instance_id", "event_id", "template", "recipient", "subject", "body", "checksum", "status",
-                   "attempts", "created_at")  # fmt: skip
+_LETTER_COLUMNS = (
+    "instance_id",
+    "event_id",
+    "template",
+    "recipient",
+    "subject",
+    "body",
+    "checksum",
+    "status",
+    "attempts",
+    "created_at",
+)
 
 
 def _prepare(dialect: Dialect) -> dict[str, Prepared]:
@@ -199,10 +235,22 @@ class Engine:
         record = _record(entity, wf, 0, None, None, wf.initial, actor, SYSTEM, reason, {}, occurred, now, None, GENESIS)
         digest = event_hash(record)
         sql = _STATEMENTS.for_connection(conn)
-        iid = _insert(sql["insert_instance"], conn, {
-            "entity_id": entity, "workflow": wf.name, "workflow_version": wf.version, "state": wf.initial,
-            "data": {}, "version": 0, "last_hash": digest, "entered_at": occurred, "created_at": now, "updated_at": now,
-        })  # fmt: skip
+        iid = _insert(
+            sql["insert_instance"],
+            conn,
+            {
+                "entity_id": entity,
+                "workflow": wf.name,
+                "workflow_version": wf.version,
+                "state": wf.initial,
+                "data": {},
+                "version": 0,
+                "last_hash": digest,
+                "entered_at": occurred,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
         eid = self._insert_event(conn, iid, record, digest)
         armed = self._arm(conn, wf, wf.initial, iid, eid, entity, "(create)", occurred, {})
         return Fired(entity, wf.name, "(create)", "", wf.initial, 0, eid, digest, occurred, armed, 0)
@@ -231,9 +279,17 @@ class Engine:
         """
         with self.db.write() as conn:
             return self.fire_in(
-                conn, entity, trigger, actor=actor, reason=reason, data=data, at=at, role=role,
-                expected_version=expected_version, workflow=workflow,
-            )  # fmt: skip
+                conn,
+                entity,
+                trigger,
+                actor=actor,
+                reason=reason,
+                data=data,
+                at=at,
+                role=role,
+                expected_version=expected_version,
+                workflow=workflow,
+            )
 
     def fire_in(
         self,
@@ -280,15 +336,35 @@ class Engine:
         late_by = round((now - due).total_seconds(), 6) if due is not None else None
         seq = row.version + 1
         record = _record(
-            entity, wf, seq, trigger, row.state, chosen.dest, actor, role, reason, step, occurred, now, late_by,
+            entity,
+            wf,
+            seq,
+            trigger,
+            row.state,
+            chosen.dest,
+            actor,
+            role,
+            reason,
+            step,
+            occurred,
+            now,
+            late_by,
             row.last_hash,
-        )  # fmt: skip
+        )
         digest = event_hash(record)
         updated = sql["update"].execute(
             conn,
-            {"iid": row.id, "seen": row.version, "state": chosen.dest, "new_version": seq, "data": merged,
-             "hash": digest, "entered_at": occurred, "now": now},
-        )  # fmt: skip
+            {
+                "iid": row.id,
+                "seen": row.version,
+                "state": chosen.dest,
+                "new_version": seq,
+                "data": merged,
+                "hash": digest,
+                "entered_at": occurred,
+                "now": now,
+            },
+        )
         if updated.rowcount != 1:
             raise ConcurrentUpdate(entity, row.version, None)
         eid = self._insert_event(conn, row.id, record, digest)
@@ -361,9 +437,16 @@ class Engine:
                 raise MissingData(entity, trigger, [exc.field]) from None
             armed.append((spec.name, when))
             rows.append(
-                {"instance_id": iid, "name": spec.name, "trigger": spec.trigger, "due_at": when,
-                 "catch_up": spec.catch_up, "status": store.PENDING, "armed_by_event": eid}
-            )  # fmt: skip
+                {
+                    "instance_id": iid,
+                    "name": spec.name,
+                    "trigger": spec.trigger,
+                    "due_at": when,
+                    "catch_up": spec.catch_up,
+                    "status": store.PENDING,
+                    "armed_by_event": eid,
+                }
+            )
         _STATEMENTS.for_connection(conn)["insert_timers"].execute_many(conn, rows)
         return tuple(armed)
 
@@ -396,10 +479,19 @@ class Engine:
             recipients = {role: wf.recipients[role] for role in spec.to}
             for letter in renderer.render(spec.template.name, name, spec.subject, recipients, context):
                 rows.append(
-                    {"instance_id": row.id, "event_id": eid, "template": letter.template, "recipient": letter.recipient,
-                     "subject": letter.subject, "body": letter.body, "checksum": letter.checksum, "status": "pending",
-                     "attempts": 0, "created_at": now}
-                )  # fmt: skip
+                    {
+                        "instance_id": row.id,
+                        "event_id": eid,
+                        "template": letter.template,
+                        "recipient": letter.recipient,
+                        "subject": letter.subject,
+                        "body": letter.body,
+                        "checksum": letter.checksum,
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                )
         _STATEMENTS.for_connection(conn)["insert_letters"].execute_many(conn, rows)
         return len(rows)
 
@@ -421,10 +513,21 @@ def _record(
     prev_hash: str,
 ) -> dict[str, Any]:
     return {
-        "entity": entity, "workflow": wf.name, "seq": seq, "trigger": trigger, "source": source, "dest": dest,
-        "actor": actor, "role": role, "reason": reason, "data": dict(data), "occurred_at": occurred,
-        "recorded_at": recorded, "late_by_s": late_by, "prev_hash": prev_hash,
-    }  # fmt: skip
+        "entity": entity,
+        "workflow": wf.name,
+        "seq": seq,
+        "trigger": trigger,
+        "source": source,
+        "dest": dest,
+        "actor": actor,
+        "role": role,
+        "reason": reason,
+        "data": dict(data),
+        "occurred_at": occurred,
+        "recorded_at": recorded,
+        "late_by_s": late_by,
+        "prev_hash": prev_hash,
+    }
 
 
 def _require_justification(entity: str, trigger: str, actor: str, reason: str) -> None:

@@ -140,8 +140,15 @@ def import_entities(
     """Import the entities of ``path`` and start their instances, in one transaction (all or nothing)."""
     wf = engine.workflow(workflow)
     rows = read_entities(path, wf)
-    add_entities(engine, rows, actor=actor, reason=reason or f"import of {Path(path).name}", workflow=wf.name,
-                 source=str(path), progress=progress)  # fmt: skip
+    add_entities(
+        engine,
+        rows,
+        actor=actor,
+        reason=reason or f"import of {Path(path).name}",
+        workflow=wf.name,
+        source=str(path),
+        progress=progress,
+    )
     return ImportReport(str(path), len(rows), wf.key)
 
 

@@ -31,9 +31,19 @@ from .errors import LetterError, Problem
 
 CONTEXT_NAMES = frozenset({"entity", "event", "data", "recipient", "workflow", "date_fr", "reference"})
 MONTHS_FR = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 @dataclass(frozen=True)

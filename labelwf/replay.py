@@ -88,9 +88,10 @@ def advance(engine: Engine, clock: FrozenClock, until: datetime, on_fired: Calla
             break
         clock.set(max(clock.now(), upcoming))
         report = fire_due(
-            engine, now=clock.now(),
+            engine,
+            now=clock.now(),
             observer=lambda outcome, timer, fired, note: on_fired(timer, fired) if fired is not None else None,
-        )  # fmt: skip
+        )
         if report.failed:
             raise ScenarioError([Problem("(timers)", None, error) for error in report.errors])
     clock.set(max(clock.now(), until))
@@ -107,8 +108,9 @@ def replay(
     """Run ``scenario`` on an empty database with a simulated clock; return the timeline and final counts."""
     end = until or scenario.until
     if end < scenario.start:
-        raise ScenarioError([Problem(str(scenario.source), None,
-                                     f"--until {end.isoformat()} is before the scenario's start")])  # fmt: skip
+        raise ScenarioError(
+            [Problem(str(scenario.source), None, f"--until {end.isoformat()} is before the scenario's start")]
+        )
     with engine.db.read() as conn:
         existing = conn.execute(sa.select(sa.func.count()).select_from(store.instance)).scalar() or 0
     if existing:
@@ -144,8 +146,11 @@ def replay(
             continue
         if synthetic is not None and step.names_entities:
             skipped.append(step.line)
-            timeline.append(Moment(step.at, "note", f"step at line {step.line} names real poles: not replayed "
-                                                    "on the synthetic cohort"))  # fmt: skip
+            timeline.append(
+                Moment(
+                    step.at, "note", f"step at line {step.line} names real poles: not replayed on the synthetic cohort"
+                )
+            )
             step = replace(step, entities=())
         selected = step.select(rows)
         if not selected:
@@ -154,8 +159,15 @@ def replay(
         moment = Moment(step.at, "decision", step.trigger, assumed=step.assumed, note=step.reason)
         for entity in selected:
             try:
-                fired = engine.fire(entity, step.trigger, actor=step.actor, reason=step.reason,
-                                    data=dict(step.data or {}), at=step.at, workflow=scenario.workflow)  # fmt: skip
+                fired = engine.fire(
+                    entity,
+                    step.trigger,
+                    actor=step.actor,
+                    reason=step.reason,
+                    data=dict(step.data or {}),
+                    at=step.at,
+                    workflow=scenario.workflow,
+                )
             except LabelwfError as exc:
                 raise ScenarioError([Problem(str(scenario.source), step.line, f"{entity}: {exc}")]) from None
             moment.dests[fired.dest] += 1

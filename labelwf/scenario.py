@@ -92,8 +92,10 @@ def load_scenario(path: str | Path, workflow: Workflow) -> Scenario:
         if key not in _TOP:
             problem(document.line_of(key), f"unknown key {key!r}; allowed: {', '.join(sorted(_TOP))}")
     if document.get("workflow") != workflow.name:
-        problem(document.line_of("workflow"),
-                f"scenario is for workflow {document.get('workflow')!r}, but {workflow.name!r} is loaded")  # fmt: skip
+        problem(
+            document.line_of("workflow"),
+            f"scenario is for workflow {document.get('workflow')!r}, but {workflow.name!r} is loaded",
+        )
 
     def when(mapping: LineDict, key: str) -> datetime | None:
         try:
@@ -113,9 +115,12 @@ def load_scenario(path: str | Path, workflow: Workflow) -> Scenario:
         problem(document.line_of("entities"), f"entity file {entities_file}: {exc.problems[0]}")
     ids = {r.id for r in rows}
     actor = str(document.get("actor", "") or "")
-    steps = [_step(item, line, workflow, ids, rows, actor, when, problem)
-             for item, line in zip(document.get("steps") or [], getattr(document.get("steps"), "item_lines", []),
-                                   strict=False)]  # fmt: skip
+    steps = [
+        _step(item, line, workflow, ids, rows, actor, when, problem)
+        for item, line in zip(
+            document.get("steps") or [], getattr(document.get("steps"), "item_lines", []), strict=False
+        )
+    ]
     if not steps:
         problem(document.line_of("steps"), "steps must be a non-empty list")
     valid = [s for s in steps if s is not None]
@@ -155,8 +160,10 @@ def _step(
         return Step(line=line, at=at, note=str(item["note"])) if at else None
     trigger = item.get("trigger")
     if trigger not in workflow.all_triggers:
-        problem(item.line_of("trigger"),
-                f"unknown trigger {trigger!r}; {workflow.key} has: {', '.join(workflow.all_triggers)}")  # fmt: skip
+        problem(
+            item.line_of("trigger"),
+            f"unknown trigger {trigger!r}; {workflow.key} has: {', '.join(workflow.all_triggers)}",
+        )
     named = tuple(str(x) for x in item.get("entities", []) or [])
     excluded = tuple(str(x) for x in item.get("except", []) or [])
     for entity in (*named, *excluded):
@@ -193,9 +200,18 @@ def _step(
         problem(line, "a trigger step needs an actor (set actor: at the top or on the step)")
     if at is None or trigger is None or not NAME_RE.match(str(trigger)):
         return None
-    step = Step(line=line, at=at, trigger=str(trigger), entities=named, where=where, excluded=excluded,
-                data=dict(data), reason=reason, actor=who,
-                assumed=str(item["assumed"]).strip() if item.get("assumed") else None)  # fmt: skip
+    step = Step(
+        line=line,
+        at=at,
+        trigger=str(trigger),
+        entities=named,
+        where=where,
+        excluded=excluded,
+        data=dict(data),
+        reason=reason,
+        actor=who,
+        assumed=str(item["assumed"]).strip() if item.get("assumed") else None,
+    )
     if rows and not step.select(rows):
         problem(line, "this step selects no entity")
     return step

@@ -86,8 +86,19 @@ def test_each_operator_path_of_the_programme_runs_through_the_cli(cli: Cli, stat
 def test_fire_prints_the_step_its_timers_and_letters(cli: Cli) -> None:
     out = cli("fire", "vegepolys", "classify", "--actor", "dgcis", "--reason", "rapport", "--set", "group=2").stdout
     assert "evaluated --classify--> group_2 (version 1)" in out and "3 letter(s) queued" in out
-    data = cli.json("fire", "vegepolys", "sign_contract", "--actor", "a", "--reason", "r",
-                    "--set", "contract_start=2009-01-01", "--at", "2009-01-05")  # fmt: skip
+    data = cli.json(
+        "fire",
+        "vegepolys",
+        "sign_contract",
+        "--actor",
+        "a",
+        "--reason",
+        "r",
+        "--set",
+        "contract_start=2009-01-01",
+        "--at",
+        "2009-01-05",
+    )
     assert data["dest"] == "contract_watch"
     assert data["occurred_at"] == "2009-01-04T23:00:00+00:00"
     assert {t["name"] for t in data["timers_armed"]} == {"review_18_months", "contract_end"}
@@ -96,23 +107,41 @@ def test_fire_prints_the_step_its_timers_and_letters(cli: Cli) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["enfant", "renew", "--actor", "a", "--reason", "r"], EXIT_REFUSED,
-         "trigger 'renew' is not allowed in state 'evaluated' of 'enfant'; allowed: classify"),
+        (
+            ["enfant", "renew", "--actor", "a", "--reason", "r"],
+            EXIT_REFUSED,
+            "trigger 'renew' is not allowed in state 'evaluated' of 'enfant'; allowed: classify",
+        ),
         (["atlantis", "classify", "--actor", "a", "--reason", "r"], EXIT_NOT_FOUND, "no instance 'atlantis'"),
-        (["enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=4"], EXIT_BAD_INPUT,
-         "must be one of 1, 2, 3, got '4'"),
+        (
+            ["enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=4"],
+            EXIT_BAD_INPUT,
+            "must be one of 1, 2, 3, got '4'",
+        ),
         (["enfant", "classify", "--actor", "a", "--reason", "r"], EXIT_BAD_INPUT, "requires data: group"),
-        (["enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group"], EXIT_BAD_INPUT,
-         "expected key=value, got 'group'"),
-        (["enfant", "classify", "--actor", "a", "--reason", "", "--set", "group=1"], EXIT_BAD_INPUT,
-         "needs a non-empty reason"),
+        (
+            ["enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group"],
+            EXIT_BAD_INPUT,
+            "expected key=value, got 'group'",
+        ),
+        (
+            ["enfant", "classify", "--actor", "a", "--reason", "", "--set", "group=1"],
+            EXIT_BAD_INPUT,
+            "needs a non-empty reason",
+        ),
         (["enfant", "classify", "--actor", "a"], EXIT_BAD_INPUT, "Missing option '--reason'"),
-        (["enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=1", "--at", "11/05/2010"],
-         EXIT_BAD_INPUT, "malformed date-time '11/05/2010'"),
-        (["enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=1", "--expect-version", "3"],
-         EXIT_CONFLICT, "expected version 3, found 0"),
+        (
+            ["enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=1", "--at", "11/05/2010"],
+            EXIT_BAD_INPUT,
+            "malformed date-time '11/05/2010'",
+        ),
+        (
+            ["enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=1", "--expect-version", "3"],
+            EXIT_CONFLICT,
+            "expected version 3, found 0",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_refused_fire_exits_with_its_code_and_says_why(cli: Cli, args: list[str], code: int, message: str) -> None:
     result = cli("fire", *args, code=code)
     assert message in result.stderr
@@ -129,8 +158,9 @@ def test_show_lists_allowed_triggers_timers_and_letters(cli: Cli) -> None:
     cli("fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=3")
     info = cli.json("show", "enfant")
     assert [a["trigger"] for a in info["allowed"]] == ["end_label_term", "start_reevaluation"]
-    assert info["timers"] == [{"name": "label_term", "trigger": "end_label_term",
-                               "due_at": "2009-12-31T23:00:00+00:00", "catch_up": "fire"}]  # fmt: skip
+    assert info["timers"] == [
+        {"name": "label_term", "trigger": "end_label_term", "due_at": "2009-12-31T23:00:00+00:00", "catch_up": "fire"}
+    ]
     assert [m["recipient"] for m in info["letters"]] == ["governance", "prefet", "region"]
     text = cli("show", "enfant").stdout
     assert "group_3" in text and "2010-01-01 00:00 CET" in text
@@ -191,8 +221,10 @@ def test_workflows_validate_reports_problems_with_file_and_line(tmp_path: Path) 
     assert good.exit_code == 0 and "ok (poles-2008@1, 13 states, 14 transitions)" in good.stdout
     broken = tmp_path / "workflows" / "broken.yaml"
     broken.parent.mkdir()
-    broken.write_text("workflow: x\nversion: 1\ntimezone: Europe/Paris\ninitial: a\nstates:\n  a: {}\n"
-                      "transitions:\n  - {trigger: go, source: a, dest: b}\n")  # fmt: skip
+    broken.write_text(
+        "workflow: x\nversion: 1\ntimezone: Europe/Paris\ninitial: a\nstates:\n  a: {}\n"
+        "transitions:\n  - {trigger: go, source: a, dest: b}\n"
+    )
     result = runner.invoke(main, ["workflows", "validate", str(broken)])
     assert result.exit_code == EXIT_BAD_INPUT
     assert f"{broken}:8: transition 'go' has unknown dest state 'b'" in result.stderr

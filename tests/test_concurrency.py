@@ -21,8 +21,14 @@ def racer(url: str, group: int, entities: list[str], expect: bool, barrier: Any,
     for entity in entities:
         barrier.wait(timeout=60)
         try:
-            engine.fire(entity, "classify", data={"group": group}, actor=f"operator-{group}", reason="race",
-                        expected_version=0 if expect else None)  # fmt: skip
+            engine.fire(
+                entity,
+                "classify",
+                data={"group": group},
+                actor=f"operator-{group}",
+                reason="race",
+                expected_version=0 if expect else None,
+            )
             outcomes.append((entity, group, "won"))
         except ConcurrentUpdate:
             outcomes.append((entity, group, "conflict"))

@@ -31,9 +31,18 @@ def test_a_condition_holds_exactly_when_the_data_says_so(source: str, data: dict
 
 @pytest.mark.parametrize(
     "source",
-    ["__import__('os')", "data.__class__.__mro__", "open('/etc/passwd')", "data.x.y", "[x for x in data]",
-     "lambda: 1", "data.x + 1 == 2", "", "data.x is None"],
-)  # fmt: skip
+    [
+        "__import__('os')",
+        "data.__class__.__mro__",
+        "open('/etc/passwd')",
+        "data.x.y",
+        "[x for x in data]",
+        "lambda: 1",
+        "data.x + 1 == 2",
+        "",
+        "data.x is None",
+    ],
+)
 def test_anything_beyond_data_literals_and_comparisons_is_refused(source: str) -> None:
     with pytest.raises(ConditionSyntaxError):
         compile_condition(source)

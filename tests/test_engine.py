@@ -45,8 +45,14 @@ def snapshot(engine: Engine, entity: str) -> dict[str, Any]:
         pending = conn.execute(
             sa.select(sa.func.count()).where(store.timer.c.instance_id == row.id, store.timer.c.status == "pending")
         ).scalar()
-        return {"state": row.state, "version": row.version, "events": count(store.event),
-                "timers": count(store.timer), "pending": pending, "letters": count(store.letter)}  # fmt: skip
+        return {
+            "state": row.state,
+            "version": row.version,
+            "events": count(store.event),
+            "timers": count(store.timer),
+            "pending": pending,
+            "letters": count(store.letter),
+        }
 
 
 def step_for(transition: TransitionDef) -> tuple[dict[str, Any], dict[str, Any]]:

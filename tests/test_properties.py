@@ -77,8 +77,12 @@ def test_random_triggers_never_leave_an_unknown_state_skip_a_version_or_break_th
 
 def walk(engine: Engine, entity: str, choices: list[int]) -> None:
     """Follow allowed transitions, picking among them with ``choices``."""
-    data_for = {"classify": {"group": 1}, "sign_contract": {"contract_start": "2009-01-01"},
-                "renew": {"decision_ref": "CIADT"}, "delabel": {"decision_ref": "CIADT"}}  # fmt: skip
+    data_for = {
+        "classify": {"group": 1},
+        "sign_contract": {"contract_start": "2009-01-01"},
+        "renew": {"decision_ref": "CIADT"},
+        "delabel": {"decision_ref": "CIADT"},
+    }
     for choice in choices:
         state = instance_row(engine, entity).state
         allowed = WORKFLOW.triggers_from(state)
@@ -104,8 +108,11 @@ TAMPERING = {
 
 
 @relaxed
-@given(choices=st.lists(st.integers(0, 5), min_size=1, max_size=6), pick=st.integers(0, 100),
-       column=st.sampled_from(sorted(TAMPERING)))  # fmt: skip
+@given(
+    choices=st.lists(st.integers(0, 5), min_size=1, max_size=6),
+    pick=st.integers(0, 100),
+    column=st.sampled_from(sorted(TAMPERING)),
+)
 def test_tampering_with_any_stored_event_is_detected_at_that_event(
     engine: Engine, choices: list[int], pick: int, column: str
 ) -> None:

@@ -25,36 +25,57 @@ def utc(*args: int) -> datetime:
         # 31 December 2009 at midnight, Paris time (winter, UTC+1)
         (TimerSpec(name="t", trigger="x", at=datetime(2010, 1, 1)), {}, utc(2009, 12, 31, 23)),
         # 18 calendar months after a contract start, in summer time (UTC+2)
-        (TimerSpec(name="t", trigger="x", after=Offset(months=18), anchor="contract_start"),
-         {"contract_start": "2009-01-01"}, utc(2010, 6, 30, 22)),
+        (
+            TimerSpec(name="t", trigger="x", after=Offset(months=18), anchor="contract_start"),
+            {"contract_start": "2009-01-01"},
+            utc(2010, 6, 30, 22),
+        ),
         # month end: 31 August + 18 months = 28 February (2010 is not a leap year)
-        (TimerSpec(name="t", trigger="x", after=Offset(months=18), anchor="start"), {"start": "2008-08-31"},
-         utc(2010, 2, 27, 23)),
+        (
+            TimerSpec(name="t", trigger="x", after=Offset(months=18), anchor="start"),
+            {"start": "2008-08-31"},
+            utc(2010, 2, 27, 23),
+        ),
         # leap day: 29 February 2008 + 12 months = 28 February 2009; + 48 months = 29 February 2012
-        (TimerSpec(name="t", trigger="x", after=Offset(months=12), anchor="start"), {"start": "2008-02-29"},
-         utc(2009, 2, 27, 23)),
-        (TimerSpec(name="t", trigger="x", after=Offset(months=48), anchor="start"), {"start": "2008-02-29"},
-         utc(2012, 2, 28, 23)),
+        (
+            TimerSpec(name="t", trigger="x", after=Offset(months=12), anchor="start"),
+            {"start": "2008-02-29"},
+            utc(2009, 2, 27, 23),
+        ),
+        (
+            TimerSpec(name="t", trigger="x", after=Offset(months=48), anchor="start"),
+            {"start": "2008-02-29"},
+            utc(2012, 2, 28, 23),
+        ),
         # DST gap: 02:30 on 28 March 2010 does not exist in Paris; it becomes 03:30 CEST = 01:30 UTC
         (TimerSpec(name="t", trigger="x", at=datetime(2010, 3, 28, 2, 30)), {}, utc(2010, 3, 28, 1, 30)),
         # DST repeat: 02:30 on 31 October 2010 happens twice; the first one (CEST) = 00:30 UTC
         (TimerSpec(name="t", trigger="x", at=datetime(2010, 10, 31, 2, 30)), {}, utc(2010, 10, 31, 0, 30)),
         # a calendar day across the spring change keeps the wall time (23 hours of elapsed time)
-        (TimerSpec(name="t", trigger="x", after=Offset(days=1), anchor="start"), {"start": "2010-03-27T12:00"},
-         utc(2010, 3, 28, 10)),
+        (
+            TimerSpec(name="t", trigger="x", after=Offset(days=1), anchor="start"),
+            {"start": "2010-03-27T12:00"},
+            utc(2010, 3, 28, 10),
+        ),
         # elapsed hours are elapsed time, whatever the wall clock does
-        (TimerSpec(name="t", trigger="x", after=Offset(hours=24), anchor="start"), {"start": "2010-03-27T12:00"},
-         utc(2010, 3, 28, 11)),
+        (
+            TimerSpec(name="t", trigger="x", after=Offset(hours=24), anchor="start"),
+            {"start": "2010-03-27T12:00"},
+            utc(2010, 3, 28, 11),
+        ),
         # an offset from entering the state
         (TimerSpec(name="t", trigger="x", after=Offset(months=1, days=2)), {}, utc(2009, 4, 3, 8, 30)),
         # a date-time from the data, or its default when absent
-        (TimerSpec(name="t", trigger="x", at_field="end", default=datetime(2012, 1, 1)), {"end": "2013-01-01"},
-         utc(2012, 12, 31, 23)),
+        (
+            TimerSpec(name="t", trigger="x", at_field="end", default=datetime(2012, 1, 1)),
+            {"end": "2013-01-01"},
+            utc(2012, 12, 31, 23),
+        ),
         (TimerSpec(name="t", trigger="x", at_field="end", default=datetime(2012, 1, 1)), {}, utc(2011, 12, 31, 23)),
         # a value with its own UTC offset is taken as it is
         (TimerSpec(name="t", trigger="x", at_field="end"), {"end": "2010-01-01T00:00+00:00"}, utc(2010, 1, 1)),
     ],
-)  # fmt: skip
+)
 def test_due_dates_follow_the_calendar_of_the_workflow_time_zone(
     spec: TimerSpec, data: dict[str, str], expected: datetime
 ) -> None:

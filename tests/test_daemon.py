@@ -1,0 +1,206 @@
+"""The daemon fires each deadline once, at (never before) its due instant, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, store, verify
+from labelwf.cli import main
+from labelwf.daemon import Daemon, DaemonSettings
+from tests.conftest import CONFIG_FILE
+from tests.daemon_helpers import read_until
+from tests.helpers import OPERATOR
+
+LABEL_TERM = datetime(2009, 12, 31, 23, 0, tzinfo=UTC)  # 1 January 2010, midnight in Paris
+
+
+def timer_rows(engine: Engine, entity: str) -> list[sa.Row]:
+    with engine.db.read() as conn:
+        return conn.execute(
+            sa.select(store.timer.c.name, store.timer.c.status, store.timer.c.note)
+            .join(store.instance, store.instance.c.id == store.timer.c.instance_id)
+            .where(store.instance.c.entity_id == entity)
+            .order_by(store.timer.c.id)
+        ).all()
+
+
+def last_event(engine: Engine, entity: str) -> sa.RowMapping:
+    with engine.db.read() as conn:
+        return (
+            conn.execute(
+                sa.select(store.event)
+                .join(store.instance, store.instance.c.id == store.event.c.instance_id)
+                .where(store.instance.c.entity_id == entity)
+                .order_by(store.event.c.seq.desc())
+            )
+            .mappings()
+            .first()
+        )
+
+
+def test_a_timer_fires_at_its_due_instant_and_not_before(poles: Engine, clock: FrozenClock) -> None:
+    poles.fire("enfant", "classify", data={"group": 3}, **OPERATOR)
+    daemon = Daemon(poles)
+    clock.set(LABEL_TERM - timedelta(microseconds=1))
+    assert daemon.tick().fired == 0
+    clock.set(LABEL_TERM)
+    assert daemon.tick().fired == 1
+    event = last_event(poles, "enfant")
+    assert (event["trigger"], event["dest"], event["role"]) == ("end_label_term", "awaiting_decision", "system")
+    assert event["occurred_at"] == LABEL_TERM and event["late_by_s"] == 0
+    assert daemon.tick().fired == 0  # once
+
+
+def test_a_timer_that_fell_due_during_downtime_fires_once_on_restart_and_says_how_late(
+    poles: Engine, clock: FrozenClock
+) -> None:
+    poles.fire("enfant", "classify", data={"group": 3}, **OPERATOR)
+    clock.set(LABEL_TERM + timedelta(days=3))
+    report = Daemon(poles).tick()
+    assert (report.fired, report.skipped) == (1, 0)
+    event = last_event(poles, "enfant")
+    assert event["late_by_s"] == 3 * 86400
+    assert event["occurred_at"] == LABEL_TERM  # the label ended at its term, whenever it was processed
+    assert Daemon(poles).tick().fired == 0
+
+
+SKIPPING = """
+workflow: reminders
+version: 1
+timezone: Europe/Paris
+initial: open
+states:
+  open:
+    timers:
+      - {name: nudge, after: {days: 1}, trigger: remind, catch_up: skip}
+  reminded: {final: true}
+transitions:
+  - {trigger: remind, source: open, dest: reminded, roles: [system]}
+"""
+
+
+@pytest.fixture
+def reminders(db: Database, clock: FrozenClock, tmp_path: Path) -> Engine:
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "workflows" / "reminders.yaml").write_text(SKIPPING, encoding="utf-8")
+    engine = Engine(db, load_workflow(tmp_path / "workflows" / "reminders.yaml"), clock=clock)
+    add_entities(
+        engine, [EntityRow(1, "late", "Late", {}), EntityRow(2, "timely", "Timely", {})], actor="t", reason="t"
+    )
+    return engine
+
+
+def test_a_skip_policy_timer_that_fell_due_during_downtime_is_closed_with_a_record(
+    reminders: Engine, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(days=1, hours=2))  # two hours late: more than the 5-minute grace
+    report = Daemon(reminders).tick()
+    assert (report.fired, report.skipped) == (0, 2)
+    [(name, status, note)] = timer_rows(reminders, "late")
+    assert (name, status) == ("nudge", "skipped")
+    assert "while no daemon ran" in note and "7200s late" in note
+    assert last_event(reminders, "late")["dest"] == "open"  # no transition happened
+
+
+def test_a_skip_policy_timer_within_the_grace_fires(reminders: Engine, clock: FrozenClock) -> None:
+    clock.advance(timedelta(days=1, seconds=30))
+    assert Daemon(reminders, DaemonSettings(grace_seconds=60)).tick().fired == 2
+
+
+def test_an_obsolete_timer_is_closed_with_its_reason_and_never_stops_the_others(
+    poles: Engine, clock: FrozenClock
+) -> None:
+    for entity in ("enfant", "mta", "sporaltec"):
+        poles.fire(entity, "classify", data={"group": 3}, **OPERATOR)
+    # A timer whose trigger the pole's state cannot take (armed by an older definition, say).
+    with poles.db.write() as conn:
+        iid, eid = conn.execute(
+            sa.select(store.instance.c.id, store.event.c.id)
+            .join(store.event, store.event.c.instance_id == store.instance.c.id)
+            .where(store.instance.c.entity_id == "enfant")
+        ).first()
+        conn.execute(
+            store.timer.insert().values(
+                instance_id=iid,
+                name="stale",
+                trigger="open_review",
+                due_at=LABEL_TERM - timedelta(days=1),
+                catch_up="fire",
+                status="pending",
+                armed_by_event=eid,
+            )
+        )
+    clock.set(LABEL_TERM)
+    report = Daemon(poles).tick()
+    assert (report.fired, report.obsolete, report.failed) == (3, 1, 0)
+    stale = next(t for t in timer_rows(poles, "enfant") if t.name == "stale")
+    assert stale.status == "obsolete" and "'open_review' is not allowed in state 'group_3'" in stale.note
+    assert verify(poles.db).ok
+
+
+def test_daemon_once_from_the_cli_logs_one_structured_line_per_fire(poles: Engine) -> None:
+    for entity in ("enfant", "mta"):
+        poles.fire(entity, "classify", data={"group": 3}, **OPERATOR)
+    runner = CliRunner()
+    args = ["--config", str(CONFIG_FILE), "--db", poles.db.url, "daemon", "--once"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "fired 2, obsolete 0, skipped 0, failed 0" in result.stdout
+    fired = [line for line in result.stderr.splitlines() if "event=fired" in line]
+    assert len(fired) == 2
+    assert "entity=enfant" in fired[0] and "timer=label_term" in fired[0] and "late_s=" in fired[0]
+    again = runner.invoke(main, [*args, "--log-format", "json"])
+    assert "fired 0," in again.stdout
+
+
+def test_serving_fires_what_is_due_and_stops_cleanly(poles: Engine) -> None:
+    poles.fire("enfant", "classify", data={"group": 3}, **OPERATOR)
+    live = Engine(poles.db, poles.workflow())  # the system clock: the 2010 deadline is long past
+    daemon = Daemon(live, DaemonSettings(poll_seconds=0.05))
+    server = threading.Thread(target=daemon.serve, kwargs={"on_idle": daemon.stop})
+    server.start()
+    server.join(timeout=60)
+    assert not server.is_alive()
+    assert last_event(poles, "enfant")["trigger"] == "end_label_term"
+
+
+def test_sigterm_stops_a_serving_daemon_after_its_batch(poles: Engine) -> None:
+    poles.fire("enfant", "classify", data={"group": 3}, **OPERATOR)
+    command = [
+        sys.executable,
+        "-m",
+        "labelwf.cli",
+        "--config",
+        str(CONFIG_FILE),
+        "--db",
+        poles.db.url,
+        "daemon",
+        "--poll",
+        "0.1",
+    ]
+    proc = subprocess.Popen(
+        command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
+    try:
+        read_until(proc, "event=sweep")
+        proc.send_signal(signal.SIGTERM)
+        lines = read_until(proc, "event=stopped")
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        proc.stderr.close()
+    assert "event=stopped" in lines[-1]
+    assert last_event(poles, "enfant")["trigger"] == "end_label_term"
