@@ -13,12 +13,14 @@ The engine is a library; the ``labelwf`` command and the daemon are thin shells 
 from .audit import VerifyReport, verify
 from .clock import Clock, FrozenClock, SystemClock
 from .config import Settings, load_settings
+from .daemon import Daemon, DaemonSettings
 from .definition import Workflow, load_workflow, load_workflows
 from .engine import Engine, Fired
 from .errors import (
     ConcurrentUpdate,
     ConditionNotMet,
     ConfigError,
+    DatabaseNotEmpty,
     ImportRejected,
     InvalidData,
     InvalidTransition,
@@ -28,11 +30,14 @@ from .errors import (
     MissingJustification,
     NotFound,
     RoleNotAllowed,
+    ScenarioError,
     SchemaMismatch,
     TransitionRefused,
     WorkflowError,
 )
 from .importer import EntityRow, add_entities, import_entities
+from .replay import ReplayReport, replay
+from .scenario import Scenario, load_scenario
 from .store import Database
 
 __all__ = [
@@ -49,6 +54,13 @@ __all__ = [
     "import_entities",
     "Settings",
     "load_settings",
+    # deadlines and replays
+    "Daemon",
+    "DaemonSettings",
+    "Scenario",
+    "load_scenario",
+    "replay",
+    "ReplayReport",
     # time
     "Clock",
     "SystemClock",
@@ -61,6 +73,8 @@ __all__ = [
     "ConfigError",
     "WorkflowError",
     "ImportRejected",
+    "ScenarioError",
+    "DatabaseNotEmpty",
     "NotFound",
     "TransitionRefused",
     "InvalidTransition",

@@ -47,7 +47,7 @@ class Settings:
     outbox: Path = Path("outbox")
     timezone: str = "Europe/Paris"
     busy_timeout_ms: int = 10_000
-    daemon_poll_seconds: float = 1.0
+    daemon_poll_seconds: float = 0.5
     daemon_batch_size: int = 200
     daemon_grace_seconds: float = 300.0
     source: Path | None = None

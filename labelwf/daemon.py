@@ -28,7 +28,7 @@ log = logging.getLogger("labelwf.daemon")
 class DaemonSettings:
     """How the daemon polls and batches."""
 
-    poll_seconds: float = 1.0
+    poll_seconds: float = 0.5
     batch_size: int = 200
     grace_seconds: float = 300.0
 

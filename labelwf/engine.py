@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -466,10 +467,13 @@ class Engine:
             return 0
         renderer = self._renderers[wf.key]
         context: dict[str, Any] = {
-            "entity": {"id": entity, "name": row.name, "attributes": row.attributes},
-            "event": {k: record[k] for k in ("trigger", "source", "dest", "actor", "reason", "occurred_at", "data")},
+            # Namespaces, not dicts: Jinja looks attributes up with getattr first.
+            "entity": SimpleNamespace(id=entity, name=row.name, attributes=row.attributes),
+            "event": SimpleNamespace(
+                **{k: record[k] for k in ("trigger", "source", "dest", "actor", "reason", "occurred_at", "data")}
+            ),
             "data": data,
-            "workflow": {"name": wf.name, "version": wf.version, "title": wf.title},
+            "workflow": SimpleNamespace(name=wf.name, version=wf.version, title=wf.title),
             "date_fr": date_fr(record["occurred_at"], wf.timezone),
         }
         rows = []

@@ -39,11 +39,14 @@ class Prepared:
         self.columns: list[Processor] = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
 
     def _params(self, values: Mapping[str, Any]) -> Any:
-        processed = {}
-        for name, processor in self.binds.items():
-            value = values[name] if name in values else self.fixed[name]
-            processed[name] = processor(value) if processor is not None and value is not None else value
-        return tuple(processed[name] for name in self.order) if self.positional else processed
+        if self.positional:
+            return tuple(self._value(name, values) for name in self.order)
+        return {name: self._value(name, values) for name in self.binds}
+
+    def _value(self, name: str, values: Mapping[str, Any]) -> Any:
+        value = values[name] if name in values else self.fixed[name]
+        processor = self.binds[name]
+        return processor(value) if processor is not None and value is not None else value
 
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         """Run the statement in ``conn``'s transaction; return the driver cursor."""

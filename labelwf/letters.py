@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jinja2
@@ -71,6 +72,7 @@ def _environment(folder: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html", "htm", "xml"], default_for_string=False),
         keep_trailing_newline=True,
+        auto_reload=False,  # a process renders one frozen set of templates: no stat() per letter
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -90,26 +92,21 @@ class LetterRenderer:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.env = _environment(folder.resolve())
-        self._subjects: dict[str, jinja2.Template] = {}
+        self._subjects: dict[str, tuple[jinja2.Template, bool]] = {}
 
     def render(
-        self,
-        template_file: str,
-        letter: str,
-        subject: str,
-        recipients: Mapping[str, str],
-        context: dict[str, Any],
+        self, template_file: str, letter: str, subject: str, recipients: Mapping[str, str], context: dict[str, Any]
     ) -> Iterator[RenderedLetter]:
         """Yield one rendered letter per recipient role; raise ``LetterError`` naming what failed."""
         try:
             body_template = self.env.get_template(template_file)
-            subject_template = self._subjects.get(letter)
-            if subject_template is None:
-                subject_template = self._subjects[letter] = self.env.from_string(subject)
+            subject_template, per_recipient = self._subject(letter, subject)
+            title = None
             for role, label in recipients.items():
-                context["recipient"] = {"role": role, "label": label}
+                context["recipient"] = SimpleNamespace(role=role, label=label)
                 body = body_template.render(context)
-                title = " ".join(subject_template.render(context).split())
+                if title is None or per_recipient:
+                    title = " ".join(subject_template.render(context).split())
                 digest = hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()
                 yield RenderedLetter(letter, role, title, body, digest)
         except jinja2.TemplateNotFound as exc:
@@ -118,6 +115,14 @@ class LetterRenderer:
             raise LetterError(letter, f"undefined variable: {exc.message}") from None
         except jinja2.TemplateError as exc:
             raise LetterError(letter, str(exc)) from None
+
+    def _subject(self, letter: str, subject: str) -> tuple[jinja2.Template, bool]:
+        """The compiled subject, and whether it depends on the recipient (else it renders once per letter)."""
+        cached = self._subjects.get(letter)
+        if cached is None:
+            per_recipient = "recipient" in meta.find_undeclared_variables(self.env.parse(subject))
+            cached = self._subjects[letter] = (self.env.from_string(subject), per_recipient)
+        return cached
 
 
 def check_template(path: Path) -> list[Problem]:

@@ -1,0 +1,229 @@
+"""Deadlines: a storm of simultaneous timers, the daemon's memory, and the lateness of one timer.
+
+* Storm: N poles in group 3 of the 2008 programme, so N ``label_term`` timers all due at
+  1 January 2010, midnight in Paris (the ``end_label_term`` step, with its two letters each).
+  ``labelwf daemon --once`` processes fire them; timers fired per second = N / wall time of the
+  daemons. On PostgreSQL with 1 and 2 daemons (the ratio of 2 to 1 is printed), on SQLite with 1.
+* Memory: the largest peak RSS of a daemon process that starts with N pending timers.
+* Lateness: a daemon serving with the default settings, and timers armed by another process
+  0.2 s before they fall due (inside the poll interval: the hard case), at random moments of
+  the poll cycle; lateness = recorded firing time minus due instant, p50 / p99 / max.
+
+    python benchmarks/bench_timers.py                          # N = 100,000, SQLite and PostgreSQL
+    python benchmarks/bench_timers.py --n 20000 --no-postgres
+    python benchmarks/bench_timers.py --postgres-url postgresql://127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+
+from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, store, verify  # noqa: E402
+
+CONFIG = ROOT / "config.yaml"
+
+
+def prepare_storm(url: str, n: int) -> None:
+    """N poles classified in group 3 (batched fires, 1,000 per transaction): N pending label_term timers."""
+    db = Database(url)
+    db.upgrade()
+    engine = Engine(
+        db, load_workflow(ROOT / "workflows" / "poles-2008.yaml"), clock=FrozenClock(datetime(2008, 6, 30, tzinfo=UTC))
+    )
+    ids = [f"storm-{i:06d}" for i in range(n)]
+    for start in range(0, n, 5000):
+        chunk = ids[start : start + 5000]
+        add_entities(
+            engine,
+            [EntityRow(i, e, f"Pôle {e}", {"region": "Bretagne"}) for i, e in enumerate(chunk)],
+            actor="bench",
+            reason="storm set-up",
+        )
+    for start in range(0, n, 1000):
+        with db.write() as conn:
+            for entity in ids[start : start + 1000]:
+                engine.fire_in(conn, entity, "classify", data={"group": 3}, actor="bench", reason="storm set-up")
+        print(f"\r  set-up: {min(start + 1000, n):,}/{n:,} poles in group 3", end="", flush=True)
+    print()
+    db.dispose()
+
+
+def run_daemons(url: str, count: int, batch: int) -> dict[str, Any]:
+    """Run ``count`` ``daemon --once`` processes at once; return wall time, fires and the largest peak RSS."""
+    command = [
+        sys.executable,
+        "-m",
+        "labelwf.cli",
+        "--config",
+        str(CONFIG),
+        "--db",
+        url,
+        "daemon",
+        "--once",
+        "--batch-size",
+        str(batch),
+        "--log-format",
+        "json",
+    ]
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for _ in range(count)
+    ]
+    fired, peak = [], 0.0
+    for proc in procs:
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        proc.stdout.close()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            sys.exit(f"daemon failed (exit {proc.returncode}): {out}")
+        fired.append(int(out.split("fired ")[1].split(",")[0]))
+        peak = max(peak, usage.ru_maxrss / 1024)
+    return {"wall": wall, "fired": fired, "peak_mb": peak}
+
+
+def check_storm(url: str, n: int) -> None:
+    db = Database(url)
+    with db.read() as conn:
+        fired = conn.execute(sa.select(sa.func.count()).where(store.event.c.trigger == "end_label_term")).scalar()
+        pending = conn.execute(sa.select(sa.func.count()).where(store.timer.c.status == "pending")).scalar()
+        letters = conn.execute(
+            sa.select(sa.func.count()).where(store.letter.c.template == "fin_label_maintenu")
+        ).scalar()
+    ok = verify(db).ok
+    db.dispose()
+    if (fired, pending, letters, ok) != (n, 0, 2 * n, True):
+        sys.exit(f"storm did not verify: fired {fired}, pending {pending}, letters {letters}, audit ok {ok}")
+
+
+def storm(label: str, url: str, n: int, daemons: int, batch: int) -> dict[str, Any]:
+    print(f"{label}: preparing {n:,} simultaneous deadlines ...", flush=True)
+    prepare_storm(url, n)
+    result = run_daemons(url, daemons, batch)
+    check_storm(url, n)
+    result.update(label=label, daemons=daemons, rate=n / result["wall"])
+    print(
+        f"  {daemons} daemon(s): {n:,} timers in {result['wall']:.1f} s = {result['rate']:,.0f} fires/s "
+        f"(per daemon: {', '.join(f'{f:,}' for f in result['fired'])}); peak RSS {result['peak_mb']:.0f} MB"
+    )
+    return result
+
+
+def postgres_schema(base: str) -> tuple[str, Any]:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options=-csearch_path%3D{schema}", drop
+
+
+def lateness(samples: int) -> list[float]:
+    """Arm timers 0.2 s ahead from this process while a default daemon serves; return their lateness (s)."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/lateness.db"
+        db = Database(url)
+        db.upgrade()
+        engine = Engine(db, load_workflow(HERE / "pole-lifecycle.yaml", ROOT / "templates"))
+        ids = [f"late-{i:04d}" for i in range(samples)]
+        add_entities(engine, [EntityRow(i, e, e, {}) for i, e in enumerate(ids)], actor="bench", reason="lateness")
+        env = {**os.environ, "LABELWF_WORKFLOWS": str(HERE / "pole-lifecycle.yaml")}
+        command = [sys.executable, "-m", "labelwf.cli", "--config", str(CONFIG), "--db", url, "daemon"]
+        daemon = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        late: list[float] = []
+        try:
+            time.sleep(1.0)  # let it start
+            phase = random.Random(2010)
+            for entity in ids:
+                # Real timers are armed at any moment of the poll cycle; a fixed rhythm would lock onto it.
+                time.sleep(phase.uniform(0, 0.5))
+                engine.fire(entity, "classify", actor="bench", reason="lateness")
+                engine.fire(entity, "sign_contract", actor="bench", reason="lateness")  # due in 0.2 s
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    with db.read() as conn:
+                        value = conn.execute(
+                            sa.select(store.event.c.late_by_s)
+                            .join(store.instance, store.instance.c.id == store.event.c.instance_id)
+                            .where(store.instance.c.entity_id == entity, store.event.c.trigger == "review_due")
+                        ).scalar()
+                    if value is not None:
+                        late.append(value)
+                        break
+                    time.sleep(0.01)
+                else:
+                    sys.exit(f"timer of {entity} did not fire within 10 s")
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=30)
+            db.dispose()
+    return late
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000, help="simultaneous deadlines (default 100,000)")
+    parser.add_argument("--batch", type=int, default=500, help="timers per daemon transaction (default 500)")
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("LABELWF_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+    )
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--samples", type=int, default=100, help="single timers for the lateness figure")
+    args = parser.parse_args()
+    if args.n < 1 or args.samples < 1:
+        parser.error("--n and --samples must be positive")
+
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        results.append(storm("SQLite", f"sqlite:///{folder}/storm.db", args.n, 1, args.batch))
+    if not args.no_postgres:
+        for daemons in (1, 2):
+            url, drop = postgres_schema(args.postgres_url)
+            try:
+                results.append(storm("PostgreSQL", url, args.n, daemons, args.batch))
+            finally:
+                drop()
+    late = sorted(lateness(args.samples))
+    p50, p99 = statistics.median(late), late[min(len(late) - 1, int(0.99 * len(late)))]
+
+    print(f"\nstorm of {args.n:,} simultaneous end_label_term deadlines (2 letters each), batch {args.batch}")
+    print(f"{'backend':<12}{'daemons':>8}{'fires/s':>10}{'wall s':>9}{'peak RSS MB':>13}{'x 1 daemon':>12}")
+    single = {r["label"]: r["rate"] for r in results if r["daemons"] == 1}
+    for r in results:
+        print(
+            f"{r['label']:<12}{r['daemons']:>8}{r['rate']:>10,.0f}{r['wall']:>9.1f}{r['peak_mb']:>13.0f}"
+            f"{r['rate'] / single[r['label']]:>12.2f}"
+        )
+    print(
+        f"lateness of a single timer armed 0.2 s ahead by another process, default daemon settings, "
+        f"{len(late)} samples: p50 {1000 * p50:.0f} ms, p99 {1000 * p99:.0f} ms, max {1000 * late[-1]:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Replaying the 2008-2010 campaign: decisions at their dates, deadlines at theirs, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from labelwf import DatabaseNotEmpty, Engine, ScenarioError, store, verify
+from labelwf.cli import main
+from labelwf.replay import clear, replay
+from labelwf.scenario import load_scenario
+from tests.conftest import CONFIG_FILE, ROOT
+
+CAMPAIGN = ROOT / "scenarios" / "campaign-2008-2010.yaml"
+
+
+def events_of(engine: Engine, trigger: str) -> list[sa.Row]:
+    with engine.db.read() as conn:
+        return conn.execute(
+            sa.select(store.event.c.occurred_at, store.event.c.late_by_s, store.event.c.dest).where(
+                store.event.c.trigger == trigger
+            )
+        ).all()
+
+
+def test_the_real_campaign_ends_with_the_counts_the_public_record_implies(engine: Engine) -> None:
+    report = replay(engine, load_scenario(CAMPAIGN, engine.workflow()))
+    counts = {state: n for state, n in report.counts.items() if n}
+    assert counts == {"evaluated": 44, "contract": 9, "review": 5, "renewed": 7, "delabeled": 6}
+    assert len(report.unclassified) == 44 and "aerospace-valley" in report.unclassified
+    assert report.letters == {
+        "classement_groupe_1": 27,
+        "classement_groupe_2": 15,
+        "classement_groupe_3": 39,
+        "contrat_signe": 42,
+        "convocation_revue": 10,
+        "fin_label_maintenu": 26,
+        "renouvellement": 21,
+        "delabellisation": 18,
+    }
+    assert verify(engine.db).ok
+
+
+def test_deadlines_fire_at_their_dates_during_a_replay(engine: Engine) -> None:
+    replay(engine, load_scenario(CAMPAIGN, engine.workflow()))
+    term = events_of(engine, "end_label_term")
+    assert len(term) == 13
+    assert {(e.occurred_at, e.late_by_s) for e in term} == {(datetime(2009, 12, 31, 23, 0, tzinfo=UTC), 0.0)}
+    reviews = events_of(engine, "open_review")  # 18 months after 1 January 2009, midnight in Paris
+    assert {e.occurred_at for e in reviews} == {datetime(2010, 6, 30, 22, 0, tzinfo=UTC)} and len(reviews) == 5
+
+
+def test_the_timeline_marks_the_dates_the_public_record_does_not_give(engine: Engine) -> None:
+    report = replay(engine, load_scenario(CAMPAIGN, engine.workflow()))
+    decisions = [m for m in report.timeline if m.kind == "decision"]
+    assumed = {m.what for m in decisions if m.assumed}
+    assert assumed == {"classify", "sign_contract", "start_reevaluation"}
+    ciadt = [m for m in decisions if m.what in ("renew", "delabel")]
+    assert all(m.assumed is None for m in ciadt) and sum(len(m.entities) for m in ciadt) == 13
+
+
+def test_a_replay_can_stop_before_the_end(engine: Engine) -> None:
+    until = datetime(2009, 12, 31, 22, 0, tzinfo=UTC)  # an hour before the label term
+    report = replay(engine, load_scenario(CAMPAIGN, engine.workflow()), until=until)
+    assert report.counts["reevaluation"] == 13 and report.counts["awaiting_decision"] == 0
+    assert report.next_deadline == datetime(2009, 12, 31, 23, 0, tzinfo=UTC)
+
+
+def test_the_synthetic_cohort_has_the_seed_split(engine: Engine) -> None:
+    report = replay(engine, load_scenario(CAMPAIGN, engine.workflow()), synthetic=(39, 19, 13))
+    counts = {state: n for state, n in report.counts.items() if n}
+    assert counts == {"contract": 39, "review": 19, "renewed": 7, "delabeled": 6}
+    classified = [e.dest for e in events_of(engine, "classify")]
+    assert (classified.count("group_1"), classified.count("group_2"), classified.count("group_3")) == (39, 19, 13)
+    assert report.synthetic and report.skipped_steps  # the steps naming real poles are said to be left out
+
+
+def test_a_replay_refuses_a_database_that_holds_instances_unless_it_is_reset(poles: Engine) -> None:
+    scenario = load_scenario(CAMPAIGN, poles.workflow())
+    with pytest.raises(DatabaseNotEmpty, match="already holds 71 instance"):
+        replay(poles, scenario)
+    assert clear(poles) == 71
+    assert replay(poles, scenario).counts["delabeled"] == 6
+
+
+def test_replay_from_the_cli_prints_the_timeline_and_what_stays_unclassified(database_url: str) -> None:
+    runner = CliRunner()
+    base = ["--config", str(CONFIG_FILE), "--db", database_url]
+    assert runner.invoke(main, [*base, "init"]).exit_code == 0
+    result = runner.invoke(main, [*base, "replay"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "2010-01-01 00:00  ⏱ timer  label_term: end_label_term → awaiting_decision ×13" in out
+    assert "ASSUMED DATE" in out and "44 poles had no decision" in out
+    assert "renewed                 7" in out and "delabeled               6" in out
+    history = runner.invoke(main, [*base, "history", "enfant", "--json"])
+    assert "CIADT du 11 mai 2010" in history.stdout
+    again = runner.invoke(main, [*base, "replay"])
+    assert again.exit_code == 2 and "pass --reset" in again.stderr
+    synthetic = runner.invoke(main, [*base, "replay", "--reset", "--synthetic", "39,19,13"])
+    assert synthetic.exit_code == 0 and "synthetic cohort" in synthetic.stdout
+    bad = runner.invoke(main, [*base, "replay", "--reset", "--synthetic", "39,19"])
+    assert bad.exit_code == 2 and "three whole numbers G1,G2,G3" in bad.stderr
+
+
+BROKEN = [
+    ("trigger: renew\n", "trigger: renouveler\n", "unknown trigger 'renouveler'"),
+    ("entities: [ipmf]", "entities: [ipmff]", "unknown entity 'ipmff'"),
+    ('- at: "2009-04-15"', '- at: "2009-04-31"', "malformed date-time '2009-04-31'"),
+    ('- at: "2009-07-06"', '- at: "2008-07-06"', "steps must be in date order"),
+    (
+        'where: {group_2008: "3"}\n    reason: Entretien',
+        'where: {groupe: "3"}\n    reason: Entretien',
+        "where uses unknown attribute 'groupe'",
+    ),
+    (
+        'where: {group_2008: "3", outcome_2010: renewed}',
+        'where: {group_2008: "3", outcome_2010: renouvele}',
+        "this step selects no entity",
+    ),
+    (
+        'set: {contract_start: "2009-01-01"}\n    reason: Contrat',
+        'set: {contract_start: "2009-13-01"}\n    reason: Contrat',
+        "data field 'contract_start' must be a date",
+    ),
+    ("workflow: poles-2008", "workflow: poles-2009", "scenario is for workflow 'poles-2009'"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), BROKEN, ids=[b[2][:30] for b in BROKEN])
+def test_a_broken_scenario_is_refused_whole_with_the_line(
+    workflow: object, tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    text = CAMPAIGN.read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "poles_2008.csv").write_bytes((ROOT / "data" / "poles_2008.csv").read_bytes())
+    path = tmp_path / "scenarios" / "broken.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(path, workflow)  # type: ignore[arg-type]
+    assert any(message in p.message and p.line for p in refused.value.problems), refused.value.problems
