@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -60,13 +61,36 @@ def prepare_storm(url: str, n: int) -> None:
         with db.write() as conn:
             for entity in ids[start : start + 1000]:
                 engine.fire_in(conn, entity, "classify", data={"group": 3}, actor="bench", reason="storm set-up")
-        print(f"\r  set-up: {min(start + 1000, n):,}/{n:,} poles in group 3", end="", flush=True)
-    print()
+        done = min(start + 1000, n)
+        if sys.stdout.isatty():
+            print(f"\r  set-up: {done:,}/{n:,} poles in group 3", end="", flush=True)
+        elif done == n or done % max(1000, n // 10 // 1000 * 1000) == 0:
+            print(f"  set-up: {done:,}/{n:,} poles in group 3", flush=True)
+    if sys.stdout.isatty():
+        print()
     db.dispose()
 
 
 def run_daemons(url: str, count: int, batch: int) -> dict[str, Any]:
-    """Run ``count`` ``daemon --once`` processes at once; return wall time, fires and the largest peak RSS."""
+    """Run ``count`` ``daemon --once`` processes at once; return wall time, fires and the largest peak RSS.
+
+    They are started by a small launcher process: a process forked from this one (which holds the
+    whole set-up in memory) would count this process's pages in its peak RSS until it execs.
+    """
+    out = subprocess.run(
+        [sys.executable, __file__, "--launch", str(count), "--url", url, "--batch", str(batch)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    line = next((x for x in out.stdout.splitlines() if x.startswith("LAUNCH ")), None)
+    if out.returncode != 0 or line is None:
+        sys.exit(f"daemons failed: {out.stdout[-2000:]} {out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(line[len("LAUNCH ") :])
+    return result
+
+
+def launch(url: str, count: int, batch: int) -> None:
     command = [
         sys.executable,
         "-m",
@@ -86,19 +110,19 @@ def run_daemons(url: str, count: int, batch: int) -> dict[str, Any]:
     procs = [
         subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for _ in range(count)
     ]
-    fired, peak = [], 0.0
+    fired, peak, wall = [], 0.0, 0.0
     for proc in procs:
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         assert proc.stdout is not None
-        out = proc.stdout.read()
+        text = proc.stdout.read()
         proc.stdout.close()
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
-            sys.exit(f"daemon failed (exit {proc.returncode}): {out}")
-        fired.append(int(out.split("fired ")[1].split(",")[0]))
+            sys.exit(f"daemon failed (exit {proc.returncode}): {text}")
+        fired.append(int(text.split("fired ")[1].split(",")[0]))
         peak = max(peak, usage.ru_maxrss / 1024)
-    return {"wall": wall, "fired": fired, "peak_mb": peak}
+    print("LAUNCH " + json.dumps({"wall": wall, "fired": fired, "peak_mb": peak}))
 
 
 def check_storm(url: str, n: int) -> None:
@@ -194,7 +218,11 @@ def main() -> None:
     )
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--samples", type=int, default=100, help="single timers for the lateness figure")
+    parser.add_argument("--launch", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.launch:
+        return launch(args.url, args.launch, args.batch)
     if args.n < 1 or args.samples < 1:
         parser.error("--n and --samples must be positive")
 

@@ -50,6 +50,7 @@ class WorkflowMachine:
 
     def __init__(self, workflow: Workflow) -> None:
         self.workflow = workflow
+        self._settled: dict[tuple[str, str], TransitionDef] = {}
         specs = []
         for transition in workflow.transitions:
             spec: dict[str, Any] = {
@@ -77,8 +78,12 @@ class WorkflowMachine:
 
     def decide(self, instance: str, state: str, trigger: str, data: Mapping[str, Any]) -> TransitionDef:
         """Return the transition that ``trigger`` takes from ``state`` with ``data``, or raise why not."""
+        known = self._settled.get((state, trigger))
+        if known is not None:
+            return known
         event = self._machine.events.get(trigger)
-        if event is None or not self.workflow.candidates(state, trigger):
+        candidates = self.workflow.candidates(state, trigger)
+        if event is None or not candidates:
             raise InvalidTransition(instance, trigger, state, self.allowed(state))
         token = _Token(state)
         try:
@@ -86,10 +91,11 @@ class WorkflowMachine:
         except MachineError:
             raise InvalidTransition(instance, trigger, state, self.allowed(state)) from None
         if not moved or token.matched is None:
-            conditions = [
-                f"{c.condition.source} -> {c.dest}" for c in self.workflow.candidates(state, trigger) if c.condition
-            ]
+            conditions = [f"{c.condition.source} -> {c.dest}" for c in candidates if c.condition]
             raise ConditionNotMet(instance, trigger, state, conditions)
+        if len(candidates) == 1 and candidates[0].condition is None:
+            # No condition: the machine's answer for this pair can never change; remember it.
+            self._settled[(state, trigger)] = token.matched
         return token.matched
 
 
