@@ -101,6 +101,7 @@ def launch(url: str, count: int, batch: int) -> None:
         url,
         "daemon",
         "--once",
+        "--no-letters",
         "--batch-size",
         str(batch),
         "--log-format",
@@ -177,7 +178,7 @@ def lateness(samples: int) -> list[float]:
         ids = [f"late-{i:04d}" for i in range(samples)]
         add_entities(engine, [EntityRow(i, e, e, {}) for i, e in enumerate(ids)], actor="bench", reason="lateness")
         env = {**os.environ, "LABELWF_WORKFLOWS": str(HERE / "pole-lifecycle.yaml")}
-        command = [sys.executable, "-m", "labelwf.cli", "--config", str(CONFIG), "--db", url, "daemon"]
+        command = [sys.executable, "-m", "labelwf.cli", "--config", str(CONFIG), "--db", url, "daemon", "--no-letters"]
         daemon = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         late: list[float] = []
         try:

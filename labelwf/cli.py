@@ -95,6 +95,24 @@ class App:
         return Engine(self.db, self.workflows)
 
     @cached_property
+    def outbox(self) -> Any:
+        from .delivery import DeliverySettings, Outbox, SmtpSettings
+
+        s = self.settings
+        smtp = None
+        if s.smtp_host:
+            smtp = SmtpSettings(
+                host=s.smtp_host,
+                port=s.smtp_port,
+                user=s.smtp_user or None,
+                password=s.smtp_password or None,
+                starttls=s.smtp_starttls,
+                sender=s.smtp_sender,
+            )
+        settings = DeliverySettings(outbox=s.outbox, smtp=smtp, max_attempts=s.letters_max_attempts, timezone=s.zone)
+        return Outbox(self.db, settings)
+
+    @cached_property
     def workflow(self) -> Workflow:
         return self.engine.workflow(self.workflow_name)
 
@@ -186,9 +204,14 @@ def init(app: App) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--actor", default="import", show_default=True, help="Who imports (recorded in the audit).")
 @click.option("--reason", help="Why (default: 'import of FILE').")
+@click.option(
+    "--contacts",
+    type=click.Path(dir_okay=False),
+    help="CSV of contacts (entity,role,name,address,email) to address letters to.",
+)
 @click.pass_obj
-def import_(app: App, file: str, actor: str, reason: str | None) -> None:
-    """Import entities from a CSV FILE and start their instances (all or nothing)."""
+def import_(app: App, file: str, actor: str, reason: str | None, contacts: str | None) -> None:
+    """Import entities from a CSV FILE and start their instances (all or nothing, contacts included)."""
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as progress:
@@ -506,9 +529,21 @@ def timers(app: App, due_before: str | None, limit: int, as_json: bool) -> None:
     "--grace", type=click.FloatRange(min=0), help="Seconds late after which a timer's catch-up policy applies."
 )
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--letters/--no-letters",
+    default=True,
+    show_default=True,
+    help="Also deliver the letters of the outbox after each round of deadlines.",
+)
 @click.pass_obj
 def daemon_(
-    app: App, once: bool, poll: float | None, batch_size: int | None, grace: float | None, log_format: str
+    app: App,
+    once: bool,
+    poll: float | None,
+    batch_size: int | None,
+    grace: float | None,
+    log_format: str,
+    letters: bool,
 ) -> None:
     """Fire deadlines when they fall due; one log line per timer on stderr.
 
@@ -532,7 +567,7 @@ def daemon_(
         batch_size=batch_size if batch_size is not None else s.daemon_batch_size,
         grace_seconds=grace if grace is not None else s.daemon_grace_seconds,
     )
-    daemon = Daemon(app.engine, settings)
+    daemon = Daemon(app.engine, settings, outbox=app.outbox if letters else None)
     app.db.check_schema()
     if once:
         report = daemon.run_once()
@@ -646,3 +681,97 @@ def _print_replay(app: App, title: str, report: Any) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.group("letters", invoke_without_command=True)
+@click.option("--pole", "entity", metavar="ID", help="Only this entity's letters.")
+@click.option("--status", type=click.Choice(["pending", "sending", "retry", "delivered", "failed", "uncertain"]))
+@click.option("--limit", type=click.IntRange(min=1), default=500, show_default=True)
+@json_option
+@click.pass_context
+def letters_group(ctx: click.Context, entity: str | None, status: str | None, limit: int, as_json: bool) -> None:
+    """List the letters of the outbox (or: letters show ID, send, preview TEMPLATE --pole ID)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
+    rows = queries.list_letters(app.db, entity=entity, status=status, limit=limit)
+    if as_json:
+        app.emit_json(rows)
+        return
+    table = Table(title=f"{len(rows)} letter(s)")
+    for column in ("id", "pole", "letter", "to", "status", "tries", "date", "last error"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["entity"],
+            r["template"],
+            r["recipient"],
+            r["status"],
+            str(r["attempts"]),
+            app.local(r["occurred_at"])[:10],
+            (r["last_error"] or "")[:60],
+        )
+    app.out.print(table)
+
+
+@letters_group.command("show")
+@click.argument("letter_id", type=int)
+@click.option("--html", "as_html", is_flag=True, help="Print the stored HTML instead of the text.")
+@json_option
+@click.pass_obj
+def letters_show(app: App, letter_id: int, as_html: bool, as_json: bool) -> None:
+    """Print the stored, frozen copy of letter LETTER_ID."""
+    letter = queries.get_letter(app.db, letter_id)
+    if as_json:
+        return app.emit_json(letter)
+    if as_html:
+        click.echo(letter["body_html"] or "", nl=False)
+        return None
+    click.echo(
+        f"letter {letter['id']} — {letter['template']} to {letter['recipient']} ({letter['status']}, "
+        f"checksum {letter['checksum'][:12]}…)",
+        err=True,
+    )
+    click.echo(f"Subject: {letter['subject']}\n")
+    click.echo(letter["body"], nl=False)
+    return None
+
+
+@letters_group.command("send")
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="Letters per run.")
+@click.pass_obj
+def letters_send(app: App, limit: int) -> None:
+    """Deliver the letters that are due: to the outbox folder, and by SMTP when configured."""
+    report = app.outbox.deliver_due(limit=limit)
+    click.echo(
+        f"delivered {report.delivered}, to retry {report.retried}, failed {report.failed}, "
+        f"uncertain {report.uncertain}; outbox {app.settings.outbox}"
+    )
+    if report.pdf_skipped:
+        click.echo(report.pdf_skipped, err=True)
+    for error in report.errors:
+        click.echo(f"  {error}", err=True)
+    if report.failed:
+        sys.exit(EXIT_FAILURE)
+
+
+@letters_group.command("preview")
+@click.argument("template")
+@click.option("--pole", "entity", metavar="ID", required=True, help="The entity to write to.")
+@click.option("--recipient", help="Only this recipient role.")
+@click.option("--html", "as_html", is_flag=True, help="Print the HTML instead of the text.")
+@click.pass_obj
+def letters_preview(app: App, template: str, entity: str, recipient: str | None, as_html: bool) -> None:
+    """Render letter TEMPLATE for an entity as it stands now, without storing or sending anything."""
+    rendered = app.engine.preview_letter(entity, template, workflow=app.workflow_name)
+    if recipient is not None:
+        roles = [r.recipient.role for r in rendered]
+        rendered = [r for r in rendered if r.recipient.role == recipient]
+        if not rendered:
+            raise click.BadParameter(
+                f"{template!r} is not sent to {recipient!r}; it goes to: {', '.join(roles)}", param_hint="--recipient"
+            )
+    for letter in rendered:
+        click.echo(f"--- to {letter.recipient.role}: {letter.subject}", err=True)
+        click.echo(letter.html if as_html else letter.text)

@@ -16,6 +16,12 @@ busy_timeout_ms        LABELWF_BUSY_TIMEOUT_MS     SQLite: how long a writer wai
 daemon_poll_seconds    LABELWF_DAEMON_POLL_SECONDS  daemon: longest wait before seeing a new timer
 daemon_batch_size      LABELWF_DAEMON_BATCH_SIZE    daemon: timers fired per transaction
 daemon_grace_seconds   LABELWF_DAEMON_GRACE_SECONDS daemon: later than this, a timer's catch-up policy applies
+smtp_host              LABELWF_SMTP_HOST            SMTP server for letters (empty: letters are only filed)
+smtp_port              LABELWF_SMTP_PORT            its port (587)
+smtp_user, smtp_password  LABELWF_SMTP_USER, …      login (optional)
+smtp_starttls          LABELWF_SMTP_STARTTLS        upgrade the connection with STARTTLS (true)
+smtp_sender            LABELWF_SMTP_SENDER          From: address
+letters_max_attempts   LABELWF_LETTERS_MAX_ATTEMPTS tries before a letter is marked failed (8)
 =====================  ==========================  ==============================================
 """
 
@@ -50,6 +56,13 @@ class Settings:
     daemon_poll_seconds: float = 0.5
     daemon_batch_size: int = 200
     daemon_grace_seconds: float = 300.0
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    smtp_sender: str = "labelwf@localhost"
+    letters_max_attempts: int = 8
     source: Path | None = None
 
     @property
@@ -133,6 +146,21 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(key, value, "an IANA time zone such as Europe/Paris") from None
         return str(value)
+    if key in ("smtp_host", "smtp_user", "smtp_password", "smtp_sender"):
+        return "" if value is None else str(value)
+    if key == "smtp_starttls":
+        text = str(value).strip().lower()
+        if text not in ("true", "false", "yes", "no", "1", "0"):
+            raise ConfigError(key, value, "true or false")
+        return text in ("true", "yes", "1")
+    if key in ("smtp_port", "letters_max_attempts"):
+        try:
+            count = int(value)
+        except (TypeError, ValueError):
+            count = 0
+        if count < 1 or (key == "smtp_port" and count > 65535):
+            raise ConfigError(key, value, "a port number 1-65535" if key == "smtp_port" else "a whole number >= 1")
+        return count
     if key in ("busy_timeout_ms", "daemon_batch_size"):
         try:
             number = int(value)

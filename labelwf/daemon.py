@@ -19,6 +19,7 @@ from typing import Any
 
 from .clock import SystemClock
 from .deadlines import DueTimer, SweepReport, fire_due, next_due
+from .delivery import Outbox
 from .engine import Engine, Fired
 
 log = logging.getLogger("labelwf.daemon")
@@ -80,8 +81,9 @@ def _logfmt(value: Any) -> str:
 class Daemon:
     """Fires due timers of one engine, now (``run_once``) or whenever they fall due (``serve``)."""
 
-    def __init__(self, engine: Engine, settings: DaemonSettings | None = None) -> None:
+    def __init__(self, engine: Engine, settings: DaemonSettings | None = None, *, outbox: Outbox | None = None) -> None:
         self.engine = engine
+        self.outbox = outbox
         self.settings = settings or DaemonSettings()
         self._stop = threading.Event()
         self._wall = SystemClock()  # APScheduler sleeps in real time, whatever clock the engine reads
@@ -133,6 +135,22 @@ class Daemon:
                 max_late_s=round(report.max_late_s, 3),
             )
         return report
+
+    def _deliver(self) -> None:
+        """Deliver the letters due (after the fires committed): one log line per run that did something."""
+        assert self.outbox is not None
+        sent = self.outbox.deliver_due()
+        for error in sent.errors:
+            log.warning("letter_failed", extra={"fields": {"error": error}})
+        if sent.delivered or sent.retried or sent.failed or sent.uncertain:
+            log_event(
+                "letters",
+                delivered=sent.delivered,
+                retried=sent.retried,
+                failed=sent.failed,
+                uncertain=sent.uncertain,
+                pdf=sent.pdf_skipped or "yes",
+            )
 
     def run_once(self) -> SweepReport:
         """Process what is due now and return (``labelwf daemon --once``, for cron and tests)."""

@@ -36,6 +36,7 @@ class FieldDef:
     type: str
     choices: tuple[Any, ...] = ()
     description: str = ""
+    label: str = ""
 
     def coerce(self, value: Any) -> Any:
         """Return ``value`` as this field stores it, or raise ``ValueError`` saying what is expected."""
@@ -197,7 +198,7 @@ _STATE_KEYS = {"description", "final", "timers"}
 _TIMER_KEYS = {"name", "trigger", "at", "default", "after", "from", "catch_up"}
 _TRANSITION_KEYS = {"trigger", "source", "dest", "when", "requires", "optional", "roles", "letters"}
 _LETTER_KEYS = {"subject", "to", "template"}
-_FIELD_KEYS = {"type", "choices", "description"}
+_FIELD_KEYS = {"type", "choices", "description", "label"}
 
 
 class _Builder:
@@ -321,7 +322,9 @@ class _Builder:
             if not isinstance(choices, list):
                 self.problem(spec.line_of("choices"), f"field {name!r} choices must be a list, got {choices!r}")
                 choices = []
-            result[str(name)] = FieldDef(str(name), str(kind), tuple(choices), str(spec.get("description", "")))
+            result[str(name)] = FieldDef(
+                str(name), str(kind), tuple(choices), str(spec.get("description", "")), str(spec.get("label", ""))
+            )
         return result
 
     def _recipients(self, raw: Any, line: int) -> dict[str, str]:
@@ -333,6 +336,7 @@ class _Builder:
             if not NAME_RE.match(str(role)) or not isinstance(label, str) or not label.strip():
                 self.problem(raw.line_of(role), f"recipient {role!r} needs a lower_snake_case name and a label")
                 continue
+            self.problems.extend(check_subject(label, self.file, raw.line_of(role), f"recipient {role}"))
             result[str(role)] = label
         return result
 
@@ -362,7 +366,7 @@ class _Builder:
                         spec.line_of("to"),
                         f"letter {name!r} is sent to unknown recipient role {role!r}; declared: {_names(recipients)}",
                     )
-            template = folder / str(spec.get("template", f"{name}.txt.j2"))
+            template = folder / str(spec.get("template", f"{name}.j2"))
             if not template.is_file():
                 self.problem(at, f"letter {name!r}: template file {template} does not exist")
             else:

@@ -31,7 +31,7 @@ from .errors import (
     RoleNotAllowed,
 )
 from .hotpath import Prepared, Statements
-from .letters import LetterRenderer, date_fr
+from .letters import LetterRenderer, RenderedLetter, date_fr, date_fr_text, resolve_recipients
 from .machine import machine_for
 from .store import Database
 from .timers import MissingAnchor, due_at
@@ -48,6 +48,7 @@ _SELECT_INSTANCE = (
         _i.c.workflow_version,
         store.entity.c.name,
         store.entity.c.attributes,
+        store.entity.c.contacts,
     )
     .join(store.entity, store.entity.c.id == _i.c.entity_id)
     .where(_i.c.entity_id == sa.bindparam("entity"), _i.c.workflow == sa.bindparam("workflow"))
@@ -118,6 +119,11 @@ _LETTER_COLUMNS = (
     "recipient",
     "subject",
     "body",
+    "body_html",
+    "recipient_label",
+    "recipient_name",
+    "recipient_address",
+    "recipient_email",
     "checksum",
     "status",
     "attempts",
@@ -163,6 +169,7 @@ class _Current(NamedTuple):
     workflow_version: int
     name: str
     attributes: dict[str, Any]
+    contacts: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -382,6 +389,35 @@ class Engine:
             entity, wf.name, trigger, row.state, chosen.dest, seq, eid, digest, occurred, armed, letters, late_by
         )
 
+    def preview_letter(self, entity: str, letter: str, *, workflow: str | None = None) -> list[RenderedLetter]:
+        """Render ``letter`` for ``entity`` as it stands now, for every recipient, without storing anything."""
+        wf = self.workflow(workflow)
+        spec = wf.letters.get(letter)
+        if spec is None:
+            raise NotFound("letter template", letter, f"{wf.key} declares: {', '.join(wf.letters) or 'none'}")
+        with self.db.read() as conn:
+            found = _STATEMENTS.for_connection(conn)["select"].first(conn, {"entity": entity, "workflow": wf.name})
+        if found is None:
+            raise NotFound("instance", entity, "`labelwf list` shows the instances")
+        row = _Current(*found)
+        now = self.clock.now()
+        record = {
+            "trigger": "(preview)",
+            "source": row.state,
+            "dest": row.state,
+            "actor": "(preview)",
+            "reason": "",
+            "occurred_at": now,
+            "data": {},
+            "seq": row.version,
+        }
+        renderer = self._renderers[wf.key]
+        context = _letter_context(wf, entity, row, record, row.data)
+        context["reference"] = f"{wf.name}/{entity}/preview/{letter}"
+        labels = {role: renderer.label(wf.recipients[role], context) for role in spec.to}
+        recipients = resolve_recipients(spec.to, labels, row.contacts or [])
+        return list(renderer.render(spec.template.name, letter, spec.subject, recipients, context))
+
     def _check_step(
         self, wf: Workflow, entity: str, state: str, trigger: str, role: str, data: Mapping[str, Any]
     ) -> dict[str, Any]:
@@ -466,30 +502,27 @@ class Engine:
         if not chosen.letters:
             return 0
         renderer = self._renderers[wf.key]
-        context: dict[str, Any] = {
-            # Namespaces, not dicts: Jinja looks attributes up with getattr first.
-            "entity": SimpleNamespace(id=entity, name=row.name, attributes=row.attributes),
-            "event": SimpleNamespace(
-                **{k: record[k] for k in ("trigger", "source", "dest", "actor", "reason", "occurred_at", "data")}
-            ),
-            "data": data,
-            "workflow": SimpleNamespace(name=wf.name, version=wf.version, title=wf.title),
-            "date_fr": date_fr(record["occurred_at"], wf.timezone),
-        }
+        context = _letter_context(wf, entity, row, record, data)
         rows = []
         for name in chosen.letters:
             spec = wf.letters[name]
             context["reference"] = f"{wf.name}/{entity}/{record['seq']:03d}/{name}"
-            recipients = {role: wf.recipients[role] for role in spec.to}
+            labels = {role: renderer.label(wf.recipients[role], context) for role in spec.to}
+            recipients = resolve_recipients(spec.to, labels, row.contacts or [])
             for letter in renderer.render(spec.template.name, name, spec.subject, recipients, context):
                 rows.append(
                     {
                         "instance_id": row.id,
                         "event_id": eid,
                         "template": letter.template,
-                        "recipient": letter.recipient,
+                        "recipient": letter.recipient.role,
+                        "recipient_label": letter.recipient.label,
+                        "recipient_name": letter.recipient.name or None,
+                        "recipient_address": "\n".join(letter.recipient.address) or None,
+                        "recipient_email": letter.recipient.email or None,
                         "subject": letter.subject,
-                        "body": letter.body,
+                        "body": letter.text,
+                        "body_html": letter.html,
                         "checksum": letter.checksum,
                         "status": "pending",
                         "attempts": 0,
@@ -498,6 +531,34 @@ class Engine:
                 )
         _STATEMENTS.for_connection(conn)["insert_letters"].execute_many(conn, rows)
         return len(rows)
+
+
+def _letter_context(
+    wf: Workflow, entity: str, row: Any, record: Mapping[str, Any], data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What letter templates see (see ``letters``): namespaces, not dicts, as Jinja tries getattr first."""
+    return {
+        "entity": SimpleNamespace(id=entity, name=row.name, attributes=row.attributes),
+        "event": SimpleNamespace(
+            **{k: record[k] for k in ("trigger", "source", "dest", "actor", "reason", "occurred_at", "data")}
+        ),
+        "data": data,
+        "workflow": SimpleNamespace(name=wf.name, version=wf.version, title=wf.title),
+        "date_fr": date_fr(record["occurred_at"], wf.timezone),
+        "facts": [
+            SimpleNamespace(
+                label=wf.fields[k].label or wf.fields[k].description or k, value=_fact(wf.fields[k].type, v)
+            )
+            for k, v in record["data"].items()
+        ],
+    }
+
+
+def _fact(kind: str, value: Any) -> str:
+    """A step's data value as a letter shows it: dates the French way."""
+    if kind in ("date", "datetime") and isinstance(value, str):
+        return date_fr_text(value)
+    return str(value)
 
 
 def _record(

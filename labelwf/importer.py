@@ -34,6 +34,7 @@ class EntityRow:
     id: str
     name: str
     attributes: dict[str, str]
+    contacts: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,10 +137,13 @@ def import_entities(
     reason: str | None = None,
     workflow: str | None = None,
     progress: Callable[[int, int], Any] | None = None,
+    contacts: str | Path | None = None,
 ) -> ImportReport:
-    """Import the entities of ``path`` and start their instances, in one transaction (all or nothing)."""
+    """Import the entities of ``path`` (and their ``contacts``) and start their instances, all or nothing."""
     wf = engine.workflow(workflow)
     rows = read_entities(path, wf)
+    if contacts is not None:
+        rows = attach_contacts(rows, read_contacts(contacts, {r.id for r in rows}, set(wf.recipients)))
     add_entities(
         engine,
         rows,
@@ -177,9 +181,82 @@ def add_entities(
         now = engine.clock.now()
         conn.execute(
             store.entity.insert(),
-            [{"id": r.id, "name": r.name, "attributes": r.attributes, "contacts": [], "created_at": now} for r in rows],
+            [
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "attributes": r.attributes,
+                    "contacts": list(r.contacts),
+                    "created_at": now,
+                }
+                for r in rows
+            ],
         )
         for done, row in enumerate(rows, start=1):
             engine.create(conn, row.id, actor=actor, reason=reason, workflow=wf.name)
             if progress is not None:
                 progress(done, len(rows))
+
+
+CONTACT_COLUMNS = ("entity", "role", "name", "address", "email")
+
+
+def read_contacts(path: str | Path, entities: set[str], roles: set[str]) -> dict[str, list[dict[str, str]]]:
+    """Read a contacts CSV (entity, role, name, address, email); raise ``ImportRejected`` naming every bad row.
+
+    ``address`` lines are separated by `` / `` or newlines; one contact per entity and role.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise ImportRejected([Problem(str(path), None, "file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise ImportRejected([Problem(str(path), None, f"not UTF-8 text ({exc.reason})")]) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    problems: list[Problem] = []
+    found: dict[str, list[dict[str, str]]] = {}
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+        if sorted(header) != sorted(CONTACT_COLUMNS):
+            raise ImportRejected(
+                [
+                    Problem(
+                        str(path), 1, f"columns must be {', '.join(CONTACT_COLUMNS)}; got {', '.join(header) or 'none'}"
+                    )
+                ]
+            )
+        seen: dict[tuple[str, str], int] = {}
+        for record in reader:
+            line = reader.line_num
+            row = {k.strip(): (v or "").strip() for k, v in record.items() if k is not None}
+            if row["entity"] not in entities:
+                problems.append(Problem(str(path), line, f"unknown entity {row['entity']!r} (not in the entity file)"))
+            if row["role"] not in roles:
+                problems.append(
+                    Problem(
+                        str(path), line, f"unknown recipient role {row['role']!r}; roles: {', '.join(sorted(roles))}"
+                    )
+                )
+            if row["email"] and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", row["email"]):
+                problems.append(Problem(str(path), line, f"malformed e-mail {row['email']!r}"))
+            key = (row["entity"], row["role"])
+            if key in seen:
+                problems.append(
+                    Problem(str(path), line, f"a second contact for {key[0]}/{key[1]} (first at line {seen[key]})")
+                )
+            seen[key] = line
+            address = "\n".join(p.strip() for p in re.split(r"\s+/\s+|\n", row["address"]) if p.strip())
+            found.setdefault(row["entity"], []).append(
+                {"role": row["role"], "name": row["name"], "address": address, "email": row["email"]}
+            )
+    except csv.Error as exc:
+        problems.append(Problem(str(path), reader.line_num, f"malformed CSV: {exc}"))
+    if problems:
+        raise ImportRejected(problems)
+    return found
+
+
+def attach_contacts(rows: Sequence[EntityRow], contacts: dict[str, list[dict[str, str]]]) -> list[EntityRow]:
+    """The rows with their contacts."""
+    return [EntityRow(r.line, r.id, r.name, r.attributes, tuple(contacts.get(r.id, ()))) for r in rows]

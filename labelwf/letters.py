@@ -1,24 +1,34 @@
 """Letters: render the letters a transition sends, as frozen artefacts for the outbox.
 
-Rendering happens inside the fire transaction (the engine calls ``render_letters``); a missing
-template or variable raises ``LetterError`` and the fire is not applied. Templates are checked
-when the workflow is loaded: syntax, and variables outside the context described below.
+Each letter's content is written once (``templates/<workflow>/<letter>.j2``, which starts with
+``{% extends layout %}`` and fills the blocks ``objet`` and ``corps``) and rendered through two
+shared layouts: ``_layout.txt.j2`` (plain text) and ``_layout.html.j2`` (printable A4 HTML).
+The HTML environment escapes every value; both strip control characters from what they print,
+so data such as a pole named ``<script>`` or ``{{ 7*7 }}`` is printed as text.
+
+Rendering happens inside the fire transaction (the engine calls ``LetterRenderer.render``); a
+missing template or variable raises ``LetterError`` and the fire is not applied. Templates are
+checked when the workflow is loaded: syntax, and variables outside the context below.
 
 Context of every template:
     entity     id, name, attributes (region, theme, ...) of the labelled entity
     event      trigger, source, dest, actor, reason, occurred_at (aware UTC), data of this step
     data       the instance's data after this step
-    recipient  role and label (the function addressed)
+    facts      the step's data as (label, value) pairs, dates written the French way
+    recipient  role, label (the function addressed), name, address (lines), email
     workflow   name, version, title
     date_fr    the step's date written the French way ("11 mai 2010")
     reference  the letter's reference (workflow, entity, event sequence, letter)
+    layout     the layout the content extends (set by the renderer)
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import re
+import textwrap
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
@@ -27,10 +37,14 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
+from markupsafe import Markup
 
 from .errors import LetterError, Problem
 
-CONTEXT_NAMES = frozenset({"entity", "event", "data", "recipient", "workflow", "date_fr", "reference"})
+CONTEXT_NAMES = frozenset(
+    {"entity", "event", "data", "facts", "recipient", "workflow", "date_fr", "reference", "layout"}
+)
+LAYOUTS = {"text": "_layout.txt.j2", "html": "_layout.html.j2"}
 MONTHS_FR = (
     "janvier",
     "février",
@@ -45,6 +59,35 @@ MONTHS_FR = (
     "novembre",
     "décembre",
 )
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a letter is addressed to: a role, the function addressed, and a contact when one is known."""
+
+    role: str
+    label: str
+    name: str = ""
+    address: tuple[str, ...] = ()
+    email: str = ""
+
+
+def resolve_recipients(
+    roles: Sequence[str], labels: Mapping[str, str], contacts: Sequence[Mapping[str, Any]]
+) -> list[Recipient]:
+    """Address each role to the entity's contact for it, or by function alone when none is known."""
+    by_role = {str(c.get("role")): c for c in contacts}
+    result = []
+    for role in roles:
+        contact = by_role.get(role, {})
+        address = tuple(line.strip() for line in str(contact.get("address", "") or "").split("\n") if line.strip())
+        result.append(
+            Recipient(
+                role, labels[role], str(contact.get("name", "") or ""), address, str(contact.get("email", "") or "")
+            )
+        )
+    return result
 
 
 @dataclass(frozen=True)
@@ -52,10 +95,11 @@ class RenderedLetter:
     """One letter for one recipient, ready to be stored in the outbox."""
 
     template: str
-    recipient: str
+    recipient: Recipient
     subject: str
-    body: str
-    checksum: str
+    text: str
+    html: str
+    checksum: str = field(default="")
 
 
 def date_fr(instant: datetime, tz: tzinfo) -> str:
@@ -65,25 +109,53 @@ def date_fr(instant: datetime, tz: tzinfo) -> str:
     return f"{day} {MONTHS_FR[local.month - 1]} {local.year}"
 
 
-@lru_cache(maxsize=32)
-def _environment(folder: Path) -> jinja2.Environment:
+def _printable(value: Any) -> Any:
+    """What every ``{{ }}`` prints: control characters (but newlines and tabs) removed."""
+    if isinstance(value, Markup):  # already rendered by a template, its values already cleaned
+        return value
+    return _CONTROL.sub("", value) if isinstance(value, str) else value
+
+
+def date_fr_text(value: Any) -> str:
+    """``{{ data.contract_start | date_fr }}``: an ISO date or date-time written the French way."""
+    year, month, day = (int(x) for x in str(value)[:10].split("-"))
+    return f"{'1er' if day == 1 else day} {MONTHS_FR[month - 1]} {year}"
+
+
+def _lead(value: Any) -> str:
+    """``Midi-Pyrénées; Aquitaine`` → ``Midi-Pyrénées``: the first of a list, without notes in parentheses."""
+    return re.split(r"[;(]", str(value or ""), maxsplit=1)[0].strip()
+
+
+def _wrap_paragraphs(text: str, width: int = 78) -> str:
+    """Re-flow plain-text paragraphs (separated by blank lines) to ``width`` columns."""
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", str(text).strip()) if p.strip()]
+    return "\n\n".join(textwrap.fill(p, width) for p in paragraphs)
+
+
+def _paragraphs(markup: Any) -> Markup:
+    """HTML paragraphs from rendered (already escaped) text separated by blank lines."""
+    parts = [" ".join(p.split()) for p in re.split(r"\n\s*\n", str(markup).strip()) if p.strip()]
+    return Markup("\n".join(f"<p>{p}</p>" for p in parts))
+
+
+FILTERS = {"date_fr": date_fr_text, "lead": _lead, "wrap_paragraphs": _wrap_paragraphs, "paragraphs": _paragraphs}
+
+
+@lru_cache(maxsize=64)
+def _environment(folder: Path, html: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(["html", "htm", "xml"], default_for_string=False),
+        autoescape=html,
+        finalize=_printable,
         keep_trailing_newline=True,
         auto_reload=False,  # a process renders one frozen set of templates: no stat() per letter
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["date_fr"] = _date_filter
+    env.filters.update(FILTERS)
     return env
-
-
-def _date_filter(value: Any) -> str:
-    """``{{ data.contract_start | date_fr }}``: an ISO date or date-time written the French way."""
-    year, month, day = (int(x) for x in str(value)[:10].split("-"))
-    return f"{'1er' if day == 1 else day} {MONTHS_FR[month - 1]} {year}"
 
 
 class LetterRenderer:
@@ -91,24 +163,35 @@ class LetterRenderer:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.env = _environment(folder.resolve())
-        self._subjects: dict[str, tuple[jinja2.Template, bool]] = {}
+        self.text_env = _environment(folder.resolve(), False)
+        self.html_env = _environment(folder.resolve(), True)
+        self._strings: dict[str, tuple[jinja2.Template, bool]] = {}
+
+    def label(self, template: str, context: Mapping[str, Any]) -> str:
+        """Render a short inline template (a subject, a recipient's function) on one line."""
+        compiled, _ = self._inline(template)
+        try:
+            return " ".join(compiled.render(context).split())
+        except jinja2.TemplateError as exc:
+            raise LetterError(template, f"cannot be rendered: {exc}") from None
 
     def render(
-        self, template_file: str, letter: str, subject: str, recipients: Mapping[str, str], context: dict[str, Any]
+        self, template_file: str, letter: str, subject: str, recipients: Sequence[Recipient], context: dict[str, Any]
     ) -> Iterator[RenderedLetter]:
-        """Yield one rendered letter per recipient role; raise ``LetterError`` naming what failed."""
+        """Yield one rendered letter per recipient; raise ``LetterError`` naming what failed."""
         try:
-            body_template = self.env.get_template(template_file)
-            subject_template, per_recipient = self._subject(letter, subject)
+            text_template = self.text_env.get_template(template_file)
+            html_template = self.html_env.get_template(template_file)
+            subject_template, per_recipient = self._inline(subject)
             title = None
-            for role, label in recipients.items():
-                context["recipient"] = SimpleNamespace(role=role, label=label)
-                body = body_template.render(context)
+            for recipient in recipients:
+                context["recipient"] = SimpleNamespace(**recipient.__dict__)
                 if title is None or per_recipient:
                     title = " ".join(subject_template.render(context).split())
-                digest = hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()
-                yield RenderedLetter(letter, role, title, body, digest)
+                text = text_template.render(context, layout=LAYOUTS["text"])
+                html = html_template.render(context, layout=LAYOUTS["html"])
+                digest = hashlib.sha256(f"{title}\n{text}\n{html}".encode()).hexdigest()
+                yield RenderedLetter(letter, recipient, title, text, html, digest)
         except jinja2.TemplateNotFound as exc:
             raise LetterError(letter, f"template file {self.folder / str(exc.name)} does not exist") from None
         except jinja2.UndefinedError as exc:
@@ -116,40 +199,47 @@ class LetterRenderer:
         except jinja2.TemplateError as exc:
             raise LetterError(letter, str(exc)) from None
 
-    def _subject(self, letter: str, subject: str) -> tuple[jinja2.Template, bool]:
-        """The compiled subject, and whether it depends on the recipient (else it renders once per letter)."""
-        cached = self._subjects.get(letter)
+    def _inline(self, source: str) -> tuple[jinja2.Template, bool]:
+        """An inline template compiled once, and whether it depends on the recipient."""
+        cached = self._strings.get(source)
         if cached is None:
-            per_recipient = "recipient" in meta.find_undeclared_variables(self.env.parse(subject))
-            cached = self._subjects[letter] = (self.env.from_string(subject), per_recipient)
+            per_recipient = "recipient" in meta.find_undeclared_variables(self.text_env.parse(source))
+            cached = self._strings[source] = (self.text_env.from_string(source), per_recipient)
         return cached
 
 
 def check_template(path: Path) -> list[Problem]:
-    """Return the problems of one template file: syntax errors and variables outside the context."""
+    """Return the problems of one letter template: syntax errors and variables outside the context."""
     try:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [Problem(str(path), None, f"letter template cannot be read: {exc}")]
-    env = _environment(path.parent.resolve())
+    problems = []
+    for layout in LAYOUTS.values():
+        if not (path.parent / layout).is_file():
+            problems.append(Problem(str(path.parent / layout), None, "the shared letter layout is missing"))
+    env = _environment(path.parent.resolve(), False)
     try:
-        tree = env.parse(source)
+        trees = [env.parse(source)] + [
+            env.parse((path.parent / layout).read_text(encoding="utf-8"))
+            for layout in LAYOUTS.values()
+            if (path.parent / layout).is_file()
+        ]
     except jinja2.TemplateSyntaxError as exc:
-        return [Problem(str(path), exc.lineno, f"template syntax error: {exc.message}")]
-    unknown = sorted(meta.find_undeclared_variables(tree) - CONTEXT_NAMES)
-    return [
+        return [Problem(exc.filename or str(path), exc.lineno, f"template syntax error: {exc.message}")]
+    unknown = sorted(set().union(*(meta.find_undeclared_variables(t) for t in trees)) - CONTEXT_NAMES)
+    return problems + [
         Problem(
-            str(path),
-            None,
-            f"template uses undefined variable {name!r}; available: {', '.join(sorted(CONTEXT_NAMES))}",
+            str(path), None, f"template uses undefined variable {name!r}; available: {', '.join(sorted(CONTEXT_NAMES))}"
         )
         for name in unknown
     ]
 
 
 def check_subject(subject: str, file: str, line: int, letter: str) -> list[Problem]:
-    """Return the problems of a subject template (declared inline in the workflow file)."""
+    """Return the problems of an inline template (a subject or a recipient's function) of the workflow file."""
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.filters.update(FILTERS)
     try:
         tree = env.parse(subject)
     except jinja2.TemplateSyntaxError as exc:

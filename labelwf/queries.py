@@ -144,3 +144,54 @@ def pending_timers(db: Database, *, due_before: datetime | None = None, limit: i
         query = query.where(_t.c.due_at < due_before)
     with db.read() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
+
+
+_LETTER_COLUMNS = (
+    _l.c.id,
+    _n.c.id.label("entity"),
+    _l.c.template,
+    _l.c.recipient,
+    _l.c.recipient_label,
+    _l.c.recipient_name,
+    _l.c.recipient_email,
+    _l.c.subject,
+    _l.c.status,
+    _l.c.attempts,
+    _l.c.last_error,
+    _l.c.checksum,
+    _l.c.message_id,
+    _l.c.created_at,
+    _l.c.delivered_at,
+    _e.c.occurred_at,
+)
+
+
+def _letters_query() -> sa.Select[Any]:
+    return (
+        sa.select(*_LETTER_COLUMNS)
+        .join(_i, _i.c.id == _l.c.instance_id)
+        .join(_n, _n.c.id == _i.c.entity_id)
+        .join(_e, _e.c.id == _l.c.event_id)
+    )
+
+
+def list_letters(
+    db: Database, *, entity: str | None = None, status: str | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    """Return letters of the outbox, newest first (optionally one entity's, or in one status)."""
+    query = _letters_query().order_by(_l.c.id.desc()).limit(limit)
+    if entity is not None:
+        query = query.where(_n.c.id == entity)
+    if status is not None:
+        query = query.where(_l.c.status == status)
+    with db.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def get_letter(db: Database, letter_id: int) -> dict[str, Any]:
+    """Return one letter with its frozen text and HTML."""
+    with db.read() as conn:
+        row = conn.execute(_letters_query().add_columns(_l.c.body, _l.c.body_html).where(_l.c.id == letter_id)).first()
+    if row is None:
+        raise NotFound("letter", letter_id, "`labelwf letters` lists them")
+    return dict(row._mapping)

@@ -72,7 +72,12 @@ def synthetic_cohort(split: Sequence[int], renewed_share: float = 7 / 13) -> lis
     renewed = round(split[2] * renewed_share)
     rows, third = [], 0
     for i, group in enumerate(groups, start=1):
-        attributes = {"group_2008": group, "source": "synthetic", "confidence": "synthetic"}
+        attributes = {
+            "group_2008": group,
+            "region": "Région synthétique",
+            "source": "synthetic",
+            "confidence": "synthetic",
+        }
         if group == "3":
             attributes["outcome_2010"] = "renewed" if third < renewed else "delabeled"
             third += 1

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 
 from .errors import ConfigError, SchemaMismatch
 
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 PENDING, FIRED, CANCELLED, OBSOLETE, SKIPPED = "pending", "fired", "cancelled", "obsolete", "skipped"
 TIMER_STATUSES = (PENDING, FIRED, CANCELLED, OBSOLETE, SKIPPED)
 
@@ -143,6 +143,15 @@ letter = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("delivered_at", UTCDateTime),
+    sa.Column("body_html", sa.Text),
+    sa.Column("recipient_label", sa.Text),
+    sa.Column("recipient_name", sa.Text),
+    sa.Column("recipient_address", sa.Text),
+    sa.Column("recipient_email", sa.Text),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("filed_at", UTCDateTime),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("message_id", sa.Text),
     sa.Index(None, "status"),
     sa.Index(None, "instance_id"),
 )

@@ -20,7 +20,7 @@ from labelwf.cli import (
     EXIT_REFUSED,
     main,
 )
-from labelwf.store import Database
+from labelwf.store import SCHEMA_REVISION, Database
 from tests.conftest import CONFIG_FILE, POLES_CSV, ROOT
 from tests.helpers import PATHS
 
@@ -59,8 +59,27 @@ def fire_path(cli: Cli, entity: str, state: str) -> None:
 
 def test_init_on_a_fresh_database_then_again_says_what_it_did(database_url: str) -> None:
     cli = Cli(database_url)
-    assert "created schema revision 0001" in cli("init").stdout
-    assert "already at schema revision 0001" in cli("init").stdout
+    assert f"created schema revision {SCHEMA_REVISION}" in cli("init").stdout
+    assert f"already at schema revision {SCHEMA_REVISION}" in cli("init").stdout
+
+
+def test_init_migrates_a_database_of_the_first_schema(database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    db = Database(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "labelwf" / "migrations"))
+    with db.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.commit()
+    db.dispose()
+    cli = Cli(database_url)
+    assert "run `labelwf init` first" in cli("list", code=EXIT_NOT_INITIALISED).stderr
+    assert f"migrated from 0001 to schema revision {SCHEMA_REVISION}" in cli("init").stdout
+    cli("import", str(POLES_CSV))
+    cli("fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=3")
 
 
 def test_a_command_on_an_uninitialised_database_says_to_run_init(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ def daemon_command(url: str, batch: int) -> list[str]:
         url,
         "daemon",
         "--once",
+        "--no-letters",
         "--batch-size",
         str(batch),
     ]

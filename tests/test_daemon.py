@@ -152,7 +152,7 @@ def test_daemon_once_from_the_cli_logs_one_structured_line_per_fire(poles: Engin
     for entity in ("enfant", "mta"):
         poles.fire(entity, "classify", data={"group": 3}, **OPERATOR)
     runner = CliRunner()
-    args = ["--config", str(CONFIG_FILE), "--db", poles.db.url, "daemon", "--once"]
+    args = ["--config", str(CONFIG_FILE), "--db", poles.db.url, "daemon", "--once", "--no-letters"]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "fired 2, obsolete 0, skipped 0, failed 0" in result.stdout
@@ -185,6 +185,7 @@ def test_sigterm_stops_a_serving_daemon_after_its_batch(poles: Engine) -> None:
         "--db",
         poles.db.url,
         "daemon",
+        "--no-letters",
         "--poll",
         "0.1",
     ]

@@ -55,7 +55,7 @@ CASES = [
         "missing-template",
         "letters:\n  classement_groupe_1:",
         "letters:\n  lettre_fantome: {subject: x, to: [governance]}\n  classement_groupe_1:",
-        "lettre_fantome.txt.j2 does not exist",
+        "lettre_fantome.j2 does not exist",
         "lettre_fantome",
     ),
     (
@@ -211,7 +211,7 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
 )
 def test_a_letter_template_is_checked_when_the_workflow_loads(tmp_path: Path, body: str, message: str) -> None:
     path = broken_copy(tmp_path, "version: 1", "version: 1")
-    template = tmp_path / "templates" / "poles-2008" / "fin_contrat.txt.j2"
+    template = tmp_path / "templates" / "poles-2008" / "fin_contrat.j2"
     template.write_text(template.read_text(encoding="utf-8") + body, encoding="utf-8")
     with pytest.raises(WorkflowError) as refused:
         load_workflow(path)

@@ -18,8 +18,11 @@ def test_the_example_workflow_of_the_format_guide_loads(tmp_path: Path) -> None:
     path.write_text(example.group(1), encoding="utf-8")
     folder = tmp_path / "templates" / "quality-label"
     folder.mkdir(parents=True)
+    for layout in ("_layout.txt.j2", "_layout.html.j2"):
+        (folder / layout).write_text("{{ entity.name }} {% block corps %}{% endblock %}\n", encoding="utf-8")
     for letter in ("label_granted", "label_expired"):
-        (folder / f"{letter}.txt.j2").write_text("{{ entity.name }}, {{ date_fr }}\n", encoding="utf-8")
+        (folder / f"{letter}.j2").write_text("{% extends layout %}{% block corps %}{{ date_fr }}{% endblock %}\n",
+                                             encoding="utf-8")
     workflow = load_workflow(path)
     assert workflow.key == "quality-label@1"
     assert workflow.triggers_from("applied") == ("decide",)

@@ -201,7 +201,7 @@ def test_a_letter_that_cannot_be_rendered_fails_the_whole_fire(db: Any, clock: A
     # Given a copy of the programme whose group-1 letter reads a data field that nobody sets
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
     shutil.copytree(ROOT / "workflows", tmp_path / "workflows")
-    letter = tmp_path / "templates" / "poles-2008" / "classement_groupe_1.txt.j2"
+    letter = tmp_path / "templates" / "poles-2008" / "classement_groupe_1.j2"
     text = letter.read_text(encoding="utf-8").replace("groupe 1", "groupe 1 ({{ data.budget_2009 }})")
     letter.write_text(text, encoding="utf-8")
     engine = Engine(db, load_workflow(tmp_path / "workflows" / "poles-2008.yaml"), clock=clock)

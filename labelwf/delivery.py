@@ -1,0 +1,282 @@
+"""Delivering letters from the outbox, after the fire committed: to a folder, and by SMTP when configured.
+
+A letter is delivered at most once to its recipient, whatever crashes in between:
+
+* Claiming a letter is a committed update (``status = 'sending'``, a lease in ``next_attempt_at``),
+  so two daemons never take the same letter.
+* Writing the files is idempotent (the same names, replaced atomically), so a claim that expired
+  before anything was e-mailed is simply taken again.
+* When the letter goes by e-mail, its Message-ID is fixed in the claim *before* the message is
+  sent. If the process dies after sending and before recording, the letter stays ``sending``
+  with a Message-ID; when its lease expires it becomes ``uncertain`` — shown to people, never
+  sent again by itself (``labelwf letters`` lists them; the mail server's log tells by the ID).
+* A refused or failed sending is retried with exponential backoff (``retry``) and recorded with
+  its error; after ``max_attempts`` the letter is ``failed``.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import store
+from .clock import Clock, SystemClock
+from .store import Database
+
+PENDING, SENDING, RETRY = "pending", "sending", "retry"
+DELIVERED, FAILED, UNCERTAIN = "delivered", "failed", "uncertain"
+LETTER_STATUSES = (PENDING, SENDING, RETRY, DELIVERED, FAILED, UNCERTAIN)
+_l, _i, _e = store.letter, store.instance, store.event
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmtpSettings:
+    """Where and how to send e-mail."""
+
+    host: str
+    port: int = 587
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = True
+    sender: str = "labelwf@localhost"
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliverySettings:
+    """Delivery: the outbox folder, SMTP (optional), retries and PDF."""
+
+    outbox: Path
+    smtp: SmtpSettings | None = None
+    max_attempts: int = 8
+    backoff_seconds: float = 30.0
+    lease_seconds: float = 600.0
+    pdf: bool = True
+    timezone: tzinfo = UTC  # for the date in file names
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery run did."""
+
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    pdf_skipped: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def message_id(letter_id: int, checksum: str) -> str:
+    """The Message-ID of a letter: derived from its id and frozen content, so the same letter keeps it."""
+    return f"<letter-{letter_id}-{checksum[:16]}@labelwf>"
+
+
+def letter_paths(
+    outbox: Path, entity: str, occurred: datetime, template: str, recipient: str, zone: tzinfo = UTC
+) -> dict[str, Path]:
+    """``outbox/<entity>/<local date>-<template>-<recipient>.{txt,html,pdf}``."""
+    stem = f"{occurred.astimezone(zone).date().isoformat()}-{template}-{recipient}"
+    return {kind: outbox / entity / f"{stem}.{kind}" for kind in ("txt", "html", "pdf")}
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def render_pdf(html: str) -> bytes:
+    """The PDF of a letter's HTML (A4, the letter's own print stylesheet), with WeasyPrint."""
+    from weasyprint import HTML
+
+    pdf: bytes = HTML(string=html).write_pdf()
+    return pdf
+
+
+def pdf_unavailable() -> str | None:
+    """Why PDFs cannot be made here (WeasyPrint or its system libraries missing), or None."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as exc:
+        return f"PDF skipped: WeasyPrint cannot load ({str(exc).splitlines()[0]}); install pango (see README)"
+    return None
+
+
+class Outbox:
+    """Delivers the letters of one database."""
+
+    def __init__(self, db: Database, settings: DeliverySettings, *, clock: Clock | None = None) -> None:
+        self.db, self.settings = db, settings
+        self.clock: Clock = clock or SystemClock()
+
+    def deliver_due(self, *, limit: int = 200) -> DeliveryReport:
+        """Deliver the letters that are due (new, or due for a retry); return what happened."""
+        report = DeliveryReport()
+        self._expire_leases(report)
+        reason = pdf_unavailable() if self.settings.pdf else "PDF disabled"
+        report.pdf_skipped = reason
+        for letter_id in self._due(limit):
+            claimed = self._claim(letter_id)
+            if claimed is not None:
+                self._deliver(claimed, report, make_pdf=reason is None)
+        return report
+
+    def _due(self, limit: int) -> list[int]:
+        now = self.clock.now()
+        with self.db.read() as conn:
+            return list(
+                conn.execute(
+                    sa.select(_l.c.id)
+                    .where(
+                        _l.c.status.in_([PENDING, RETRY]),
+                        sa.or_(_l.c.next_attempt_at.is_(None), _l.c.next_attempt_at <= now),
+                    )
+                    .order_by(_l.c.id)
+                    .limit(limit)
+                ).scalars()
+            )
+
+    def _expire_leases(self, report: DeliveryReport) -> None:
+        """Letters left ``sending`` by a process that died: files-only ones are retried, e-mailed ones uncertain."""
+        now = self.clock.now()
+        with self.db.write() as conn:
+            stale = (_l.c.status == SENDING) & (_l.c.next_attempt_at < now)
+            report.uncertain += conn.execute(
+                _l.update()
+                .where(stale, _l.c.message_id.is_not(None))
+                .values(
+                    status=UNCERTAIN,
+                    last_error="the sender stopped after claiming this e-mail and before "
+                    "recording it: it may or may not have been sent; check the mail log for its Message-ID",
+                )
+            ).rowcount
+            conn.execute(_l.update().where(stale, _l.c.message_id.is_(None)).values(status=RETRY))
+
+    def _claim(self, letter_id: int) -> dict[str, Any] | None:
+        now = self.clock.now()
+        with self.db.write() as conn:
+            row = (
+                conn.execute(
+                    sa.select(_l, _i.c.entity_id, _e.c.occurred_at)
+                    .join(_i, _i.c.id == _l.c.instance_id)
+                    .join(_e, _e.c.id == _l.c.event_id)
+                    .where(_l.c.id == letter_id, _l.c.status.in_([PENDING, RETRY]))
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None  # another process took it
+            by_mail = self.settings.smtp is not None and bool(row["recipient_email"])
+            mid = message_id(row["id"], row["checksum"]) if by_mail else None
+            lease = now + timedelta(seconds=self.settings.lease_seconds)
+            taken = conn.execute(
+                _l.update()
+                .where(_l.c.id == letter_id, _l.c.status.in_([PENDING, RETRY]))
+                .values(status=SENDING, attempts=_l.c.attempts + 1, next_attempt_at=lease, message_id=mid)
+            ).rowcount
+            if taken != 1:
+                return None
+            return {**row, "message_id": mid, "attempts": row["attempts"] + 1}
+
+    def _deliver(self, letter: dict[str, Any], report: DeliveryReport, *, make_pdf: bool) -> None:
+        paths = letter_paths(
+            self.settings.outbox,
+            letter["entity_id"],
+            letter["occurred_at"],
+            letter["template"],
+            letter["recipient"],
+            self.settings.timezone,
+        )
+        try:
+            _write_atomically(paths["txt"], letter["body"].encode("utf-8"))
+            _write_atomically(paths["html"], (letter["body_html"] or "").encode("utf-8"))
+            pdf = render_pdf(letter["body_html"]) if make_pdf and letter["body_html"] else None
+            if pdf is not None:
+                _write_atomically(paths["pdf"], pdf)
+            if letter["message_id"] is not None:
+                assert self.settings.smtp is not None
+                self._send(self.settings.smtp, letter, pdf)
+        except (OSError, smtplib.SMTPException) as exc:
+            self._failed(letter, exc, report)
+            return
+        now = self.clock.now()
+        with self.db.write() as conn:
+            conn.execute(
+                _l.update()
+                .where(_l.c.id == letter["id"])
+                .values(
+                    status=DELIVERED,
+                    delivered_at=now,
+                    filed_at=now,
+                    last_error=None,
+                    next_attempt_at=None,
+                    sent_at=now if letter["message_id"] else None,
+                )
+            )
+        report.delivered += 1
+
+    def _failed(self, letter: dict[str, Any], exc: BaseException, report: DeliveryReport) -> None:
+        attempts = letter["attempts"]
+        final = attempts >= self.settings.max_attempts
+        delay = timedelta(seconds=self.settings.backoff_seconds * 2 ** (attempts - 1))
+        error = f"attempt {attempts}: {type(exc).__name__}: {exc}"
+        with self.db.write() as conn:
+            conn.execute(
+                _l.update()
+                .where(_l.c.id == letter["id"])
+                .values(
+                    status=FAILED if final else RETRY,
+                    last_error=error,
+                    message_id=None,
+                    next_attempt_at=None if final else self.clock.now() + delay,
+                )
+            )
+        report.errors.append(f"letter {letter['id']}: {error}")
+        if final:
+            report.failed += 1
+        else:
+            report.retried += 1
+
+    def _send(self, smtp: SmtpSettings, letter: dict[str, Any], pdf: bytes | None) -> None:
+        message = EmailMessage()
+        message["From"] = smtp.sender
+        message["To"] = letter["recipient_email"]
+        message["Subject"] = letter["subject"]
+        message["Date"] = format_datetime(self.clock.now())
+        message["Message-ID"] = letter["message_id"]
+        message["X-Labelwf-Reference"] = f"letter {letter['id']} ({letter['template']}, {letter['recipient']})"
+        message.set_content(letter["body"])
+        if letter["body_html"]:
+            message.add_alternative(letter["body_html"], subtype="html")
+        if pdf is not None:
+            message.add_attachment(
+                pdf, maintype="application", subtype="pdf", filename=f"{letter['template']}-{letter['recipient']}.pdf"
+            )
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
+            client.ehlo()
+            if smtp.starttls:
+                client.starttls(context=ssl.create_default_context())
+                client.ehlo()
+            if smtp.user:
+                client.login(smtp.user, smtp.password or "")
+            client.send_message(message)
