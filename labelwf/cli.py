@@ -294,6 +294,16 @@ def show(app: App, entity: str, as_json: bool) -> None:
     return None
 
 
+def _instant(text: str | None, zone: Any, option: str) -> datetime | None:
+    """A local date-time option (``YYYY-MM-DD[THH:MM]``, in ``zone``) as an aware instant, or None."""
+    if text is None:
+        return None
+    try:
+        return localize(parse_local(text), zone)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
 def _parse_sets(values: Sequence[str]) -> dict[str, str]:
     data: dict[str, str] = {}
     for item in values:
@@ -332,12 +342,7 @@ def fire(
 ) -> None:
     """Fire TRIGGER on ENTITY's instance, as an operator, with who and why."""
     data = _parse_sets(sets)
-    when = None
-    if at is not None:
-        try:
-            when = localize(parse_local(at), app.workflow.timezone)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--at") from None
+    when = _instant(at, app.workflow.timezone, "--at")
     fired = app.engine.fire(
         entity,
         trigger,
@@ -503,12 +508,7 @@ def workflows_list(app: App, as_json: bool) -> None:
 @click.pass_obj
 def timers(app: App, due_before: str | None, limit: int, as_json: bool) -> None:
     """List pending deadlines, soonest first."""
-    before = None
-    if due_before is not None:
-        try:
-            before = localize(parse_local(due_before), app.settings.zone)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--due-before") from None
+    before = _instant(due_before, app.settings.zone, "--due-before")
     rows = queries.pending_timers(app.db, due_before=before, limit=limit)
     if as_json:
         return app.emit_json(rows)
@@ -615,12 +615,7 @@ def replay_(
     split = _split(synthetic)
     path = Path(scenario) if scenario else _default_scenario(app.settings.scenarios)
     loaded = load_scenario(path, app.workflow)
-    end = None
-    if until is not None:
-        try:
-            end = localize(parse_local(until), app.workflow.timezone)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--until") from None
+    end = _instant(until, app.workflow.timezone, "--until")
     app.db.check_schema()
     if reset:
         erased = clear(app.engine)

@@ -47,30 +47,27 @@ def log_event(event: str, **fields: Any) -> None:
     log.info(event, extra={"fields": fields})
 
 
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {
+        "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+        "level": record.levelname.lower(),
+        "event": record.getMessage(),
+        **getattr(record, "fields", {}),
+    }
+
+
 class LogfmtFormatter(logging.Formatter):
     """``ts=… level=… event=fired entity=enfant timer=label_term late_s=0.012`` (one line per record)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "event": record.getMessage(),
-            **getattr(record, "fields", {}),
-        }
-        return " ".join(f"{key}={_logfmt(value)}" for key, value in fields.items())
+        return " ".join(f"{key}={_logfmt(value)}" for key, value in _fields(record).items())
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, same fields as the logfmt lines."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "event": record.getMessage(),
-            **getattr(record, "fields", {}),
-        }
-        return json.dumps(fields, default=str, ensure_ascii=False)
+        return json.dumps(_fields(record), default=str, ensure_ascii=False)
 
 
 def _logfmt(value: Any) -> str:

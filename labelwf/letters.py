@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -129,8 +128,22 @@ def _lead(value: Any) -> str:
 
 def _wrap_paragraphs(text: str, width: int = 78) -> str:
     """Re-flow plain-text paragraphs (separated by blank lines) to ``width`` columns."""
-    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", str(text).strip()) if p.strip()]
-    return "\n\n".join(textwrap.fill(p, width) for p in paragraphs)
+    return "\n\n".join(_fill(p.split(), width) for p in re.split(r"\n\s*\n", str(text).strip()) if p.strip())
+
+
+def _fill(words: list[str], width: int) -> str:
+    """Greedy word wrap (what textwrap.fill does for prose, without its regex machinery: letters are hot)."""
+    lines: list[str] = []
+    line = ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _paragraphs(markup: Any) -> Markup:
