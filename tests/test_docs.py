@@ -21,8 +21,9 @@ def test_the_example_workflow_of_the_format_guide_loads(tmp_path: Path) -> None:
     for layout in ("_layout.txt.j2", "_layout.html.j2"):
         (folder / layout).write_text("{{ entity.name }} {% block corps %}{% endblock %}\n", encoding="utf-8")
     for letter in ("label_granted", "label_expired"):
-        (folder / f"{letter}.j2").write_text("{% extends layout %}{% block corps %}{{ date_fr }}{% endblock %}\n",
-                                             encoding="utf-8")
+        (folder / f"{letter}.j2").write_text(
+            "{% extends layout %}{% block corps %}{{ date_fr }}{% endblock %}\n", encoding="utf-8"
+        )
     workflow = load_workflow(path)
     assert workflow.key == "quality-label@1"
     assert workflow.triggers_from("applied") == ("decide",)
