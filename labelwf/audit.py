@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -156,15 +156,3 @@ def _close(head: Any, state: _ChainState, breaks: list[Break]) -> None:
                 "(the newest events were removed, or the instance row was altered)",
             )
         )
-
-
-def iter_history(db: Database, entity: str, workflow: str) -> Iterator[Mapping[Any, Any]]:
-    """Yield the events of one instance in order (for ``labelwf history``)."""
-    with db.read() as conn:
-        query = (
-            sa.select(store.event)
-            .join(store.instance, store.instance.c.id == store.event.c.instance_id)
-            .where(store.instance.c.entity_id == entity, store.instance.c.workflow == workflow)
-            .order_by(store.event.c.seq)
-        )
-        yield from conn.execute(query).mappings()

@@ -24,6 +24,7 @@ from rich.table import Table
 from . import audit, diagram, queries
 from .config import Settings, load_settings
 from .definition import Workflow, load_workflow, load_workflows
+from .delivery import LETTER_STATUSES
 from .engine import Engine
 from .errors import (
     ConcurrentUpdate,
@@ -44,7 +45,7 @@ from .importer import import_entities
 from .store import Database
 from .timers import localize, parse_local
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_CONFLICT = 0, 1, 2, 3, 4, 5
+EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_CONFLICT = 1, 2, 3, 4, 5
 EXIT_AUDIT_BROKEN, EXIT_NOT_INITIALISED = 6, 7
 
 _EXIT_CODES: list[tuple[type[LabelwfError], int]] = [
@@ -214,7 +215,8 @@ def import_(app: App, file: str, actor: str, reason: str | None, contacts: str |
     """Import entities from a CSV FILE and start their instances (all or nothing, contacts included)."""
     from rich.progress import Progress
 
-    with Progress(console=Console(stderr=True), transient=True) as progress:
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("importing", total=None)
 
         def tick(done: int, total: int) -> None:
@@ -680,7 +682,7 @@ if __name__ == "__main__":
 
 @main.group("letters", invoke_without_command=True)
 @click.option("--pole", "entity", metavar="ID", help="Only this entity's letters.")
-@click.option("--status", type=click.Choice(["pending", "sending", "retry", "delivered", "failed", "uncertain"]))
+@click.option("--status", type=click.Choice(LETTER_STATUSES))
 @click.option("--limit", type=click.IntRange(min=1), default=500, show_default=True)
 @json_option
 @click.pass_context

@@ -24,8 +24,8 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from .errors import ConfigError, SchemaMismatch
 
 SCHEMA_REVISION = "0002"
+# Timer statuses: pending until fired, cancelled (the state was left), obsolete or skipped.
 PENDING, FIRED, CANCELLED, OBSOLETE, SKIPPED = "pending", "fired", "cancelled", "obsolete", "skipped"
-TIMER_STATUSES = (PENDING, FIRED, CANCELLED, OBSOLETE, SKIPPED)
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
