@@ -158,8 +158,11 @@ class Outbox:
     def _expire_leases(self, report: DeliveryReport) -> None:
         """Letters left ``sending`` by a process that died: files-only ones are retried, e-mailed ones uncertain."""
         now = self.clock.now()
+        stale = (_l.c.status == SENDING) & (_l.c.next_attempt_at < now)
+        with self.db.read() as conn:  # the daemon asks twice a second: take the write lock only when needed
+            if conn.execute(sa.select(_l.c.id).where(stale).limit(1)).first() is None:
+                return
         with self.db.write() as conn:
-            stale = (_l.c.status == SENDING) & (_l.c.next_attempt_at < now)
             report.uncertain += conn.execute(
                 _l.update()
                 .where(stale, _l.c.message_id.is_not(None))
