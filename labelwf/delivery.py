@@ -20,6 +20,7 @@ import os
 import smtplib
 import ssl
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.message import EmailMessage
@@ -104,18 +105,25 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def _weasyprint() -> Any:
+    """Import WeasyPrint. Without HarfBuzz's subsetter it warns (DeprecationWarning) that a future
+    version will need it, and works: a note for whoever installs it, not an error here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)
+        import weasyprint
+    return weasyprint
+
+
 def render_pdf(html: str) -> bytes:
     """The PDF of a letter's HTML (A4, the letter's own print stylesheet), with WeasyPrint."""
-    from weasyprint import HTML
-
-    pdf: bytes = HTML(string=html).write_pdf()
+    pdf: bytes = _weasyprint().HTML(string=html).write_pdf()
     return pdf
 
 
 def pdf_unavailable() -> str | None:
     """Why PDFs cannot be made here (WeasyPrint or its system libraries missing), or None."""
     try:
-        import weasyprint  # noqa: F401
+        _weasyprint()
     except (ImportError, OSError) as exc:
         return f"PDF skipped: WeasyPrint cannot load ({str(exc).splitlines()[0]}); install pango (see README)"
     return None

@@ -31,7 +31,7 @@ from .errors import (
     RoleNotAllowed,
 )
 from .hotpath import Prepared, Statements
-from .letters import LetterRenderer, RenderedLetter, date_fr, date_fr_text, resolve_recipients
+from .letters import LetterRenderer, RenderedLetter, date_fr, date_fr_text
 from .machine import machine_for
 from .store import Database
 from .timers import MissingAnchor, due_at
@@ -414,9 +414,8 @@ class Engine:
         renderer = self._renderers[wf.key]
         context = _letter_context(wf, entity, row, record, row.data)
         context["reference"] = f"{wf.name}/{entity}/preview/{letter}"
-        labels = {role: renderer.label(wf.recipients[role], context) for role in spec.to}
-        recipients = resolve_recipients(spec.to, labels, row.contacts or [])
-        return list(renderer.render(spec.template.name, letter, spec.subject, recipients, context))
+        to = {role: wf.recipients[role] for role in spec.to}
+        return renderer.render(letter, spec.template.name, spec.subject, to, row.contacts or [], context)
 
     def _check_step(
         self, wf: Workflow, entity: str, state: str, trigger: str, role: str, data: Mapping[str, Any]
@@ -507,9 +506,8 @@ class Engine:
         for name in chosen.letters:
             spec = wf.letters[name]
             context["reference"] = f"{wf.name}/{entity}/{record['seq']:03d}/{name}"
-            labels = {role: renderer.label(wf.recipients[role], context) for role in spec.to}
-            recipients = resolve_recipients(spec.to, labels, row.contacts or [])
-            for letter in renderer.render(spec.template.name, name, spec.subject, recipients, context):
+            to = {role: wf.recipients[role] for role in spec.to}
+            for letter in renderer.render(name, spec.template.name, spec.subject, to, row.contacts or [], context):
                 rows.append(
                     {
                         "instance_id": row.id,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from functools import lru_cache
@@ -59,6 +59,7 @@ MONTHS_FR = (
     "décembre",
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SEPARATOR = "\x1e"  # between inline templates rendered together; a control character, so never printed
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ def date_fr(instant: datetime, tz: tzinfo) -> str:
 
 def _printable(value: Any) -> Any:
     """What every ``{{ }}`` prints: control characters (but newlines and tabs) removed."""
+    if type(value) is str:
+        return value if value.isprintable() else _CONTROL.sub("", value)  # isprintable: most values, fast
     if isinstance(value, Markup):  # already rendered by a template, its values already cleaned
         return value
     return _CONTROL.sub("", value) if isinstance(value, str) else value
@@ -155,9 +158,21 @@ def _paragraphs(markup: Any) -> Markup:
 FILTERS = {"date_fr": date_fr_text, "lead": _lead, "wrap_paragraphs": _wrap_paragraphs, "paragraphs": _paragraphs}
 
 
+class _LetterEnvironment(jinja2.Environment):
+    """A Jinja environment whose templates see the globals as one plain dict.
+
+    Jinja chains each template's globals over the environment's (a ``ChainMap``), which every
+    render copies and iterates twice; letters render several times per fire and never change
+    globals once loaded, so one merged dict per template is enough.
+    """
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 @lru_cache(maxsize=64)
 def _environment(folder: Path, html: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _LetterEnvironment(
         loader=jinja2.FileSystemLoader(str(folder)),
         undefined=jinja2.StrictUndefined,
         autoescape=html,
@@ -179,38 +194,71 @@ class LetterRenderer:
         self.text_env = _environment(folder.resolve(), False)
         self.html_env = _environment(folder.resolve(), True)
         self._strings: dict[str, tuple[jinja2.Template, bool]] = {}
+        self._joined: dict[tuple[str, ...], jinja2.Template] = {}
 
-    def label(self, template: str, context: Mapping[str, Any]) -> str:
-        """Render a short inline template (a subject, a recipient's function) on one line."""
-        compiled, _ = self._inline(template)
+    def lines(self, sources: Sequence[str], context: Mapping[str, Any]) -> list[str]:
+        """Render short inline templates (recipients' functions, a subject), each on one line.
+
+        They are rendered in one pass, joined by a separator that no printed value can contain
+        (``finalize`` strips control characters): a fire renders three or four of them, and each
+        render has a fixed cost far larger than these few words.
+        """
+        if len(sources) > 1 and not any(_SEPARATOR in source for source in sources):
+            joined = self._joined.get(tuple(sources))
+            if joined is None:
+                scoped = ("{% with %}" + source + "{% endwith %}" for source in sources)
+                joined = self._joined[tuple(sources)] = self.text_env.from_string(_SEPARATOR.join(scoped))
+            try:
+                parts = joined.render(context).split(_SEPARATOR)
+            except jinja2.TemplateError:
+                parts = []  # render them one by one below, to name the one that fails
+            if len(parts) == len(sources):
+                return [" ".join(part.split()) for part in parts]
+        return [self._line(source, context) for source in sources]
+
+    def _line(self, source: str, context: Mapping[str, Any]) -> str:
+        compiled, _ = self._inline(source)
         try:
             return " ".join(compiled.render(context).split())
         except jinja2.TemplateError as exc:
-            raise LetterError(template, f"cannot be rendered: {exc}") from None
+            raise LetterError(source, f"cannot be rendered: {exc}") from None
 
     def render(
-        self, template_file: str, letter: str, subject: str, recipients: Sequence[Recipient], context: dict[str, Any]
-    ) -> Iterator[RenderedLetter]:
-        """Yield one rendered letter per recipient; raise ``LetterError`` naming what failed."""
+        self,
+        letter: str,
+        template_file: str,
+        subject: str,
+        to: Mapping[str, str],
+        contacts: Sequence[Mapping[str, Any]],
+        context: dict[str, Any],
+    ) -> list[RenderedLetter]:
+        """Render ``letter`` for each role of ``to`` (role → function addressed, an inline template).
+
+        Each role is addressed to the entity's contact for it (``contacts``) when there is one.
+        Raise ``LetterError`` naming what failed.
+        """
+        subject_template, per_recipient = self._inline(subject)
+        *labels, title = self.lines([*to.values(), "" if per_recipient else subject], context)
+        recipients = resolve_recipients(list(to), dict(zip(to, labels, strict=True)), contacts)
+        letters = []
         try:
             text_template = self.text_env.get_template(template_file)
             html_template = self.html_env.get_template(template_file)
-            subject_template, per_recipient = self._inline(subject)
-            title = None
             for recipient in recipients:
                 context["recipient"] = SimpleNamespace(**recipient.__dict__)
-                if title is None or per_recipient:
+                if per_recipient:
                     title = " ".join(subject_template.render(context).split())
                 text = text_template.render(context, layout=LAYOUTS["text"])
                 html = html_template.render(context, layout=LAYOUTS["html"])
                 digest = hashlib.sha256(f"{title}\n{text}\n{html}".encode()).hexdigest()
-                yield RenderedLetter(letter, recipient, title, text, html, digest)
+                letters.append(RenderedLetter(letter, recipient, title, text, html, digest))
         except jinja2.TemplateNotFound as exc:
             raise LetterError(letter, f"template file {self.folder / str(exc.name)} does not exist") from None
         except jinja2.UndefinedError as exc:
             raise LetterError(letter, f"undefined variable: {exc.message}") from None
         except jinja2.TemplateError as exc:
             raise LetterError(letter, str(exc)) from None
+        return letters
 
     def _inline(self, source: str) -> tuple[jinja2.Template, bool]:
         """An inline template compiled once, and whether it depends on the recipient."""

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from labelwf import Engine, EntityRow, FrozenClock, ImportRejected, Workflow, import_entities, store
+from labelwf import Engine, EntityRow, FrozenClock, ImportRejected, LetterError, Workflow, import_entities, store
 from labelwf.delivery import DeliverySettings, Outbox, SmtpSettings, letter_paths, pdf_unavailable
 from labelwf.importer import read_entities
-from labelwf.letters import LetterRenderer, Recipient
+from labelwf.letters import LetterRenderer
 from tests.conftest import POLES_CSV
 from tests.helpers import OPERATOR
 
@@ -49,8 +49,8 @@ def render_all(workflow: Workflow, row: EntityRow, name: str) -> list[Any]:
     renderer = LetterRenderer(workflow.templates)
     spec = workflow.letters[name]
     context = context_for(workflow, row, name, datetime(2010, 5, 11, 8, tzinfo=UTC))
-    recipients = [Recipient(role, renderer.label(workflow.recipients[role], context)) for role in spec.to]
-    return list(renderer.render(spec.template.name, name, spec.subject, recipients, context))
+    to = {role: workflow.recipients[role] for role in spec.to}
+    return renderer.render(name, spec.template.name, spec.subject, to, [], context)
 
 
 def test_every_letter_renders_for_every_pole_in_formal_french(workflow: Workflow) -> None:
@@ -105,6 +105,33 @@ def test_hostile_data_is_printed_as_text(workflow: Workflow) -> None:
         assert "{% raw %}" in letter.text
         assert "\x1b" not in letter.text and "\x07" not in letter.text and "\x1b" not in letter.html
         assert "Très long nom " * 3 in letter.text
+
+
+INLINE = [
+    "Monsieur le Président du pôle {{ entity.name }}",
+    "{% set who = entity.name | upper %}{{ who }}",
+    "{{ who | default('no leak') }} — {{ date_fr }}",
+    "Pôle {{ entity.name }} :\n  échéance\n",
+]
+
+
+@pytest.mark.parametrize("name", ["Pôle\x1eséparé", "Pôle ordinaire", "{{ 7*7 }}\x1e\x1e"])
+def test_inline_templates_rendered_together_read_as_rendered_alone(workflow: Workflow, name: str) -> None:
+    renderer = LetterRenderer(workflow.templates)
+    context = {"entity": SimpleNamespace(id="x", name=name, attributes={}), "date_fr": "1er janvier 2010"}
+    together = renderer.lines(INLINE, context)
+    alone = [renderer.lines([source], context)[0] for source in INLINE]
+    assert together == alone
+    assert together[2] == "no leak — 1er janvier 2010" and together[3].endswith(": échéance")
+    assert all("\x1e" not in line for line in together)
+
+
+def test_an_inline_template_that_fails_is_named(workflow: Workflow) -> None:
+    renderer = LetterRenderer(workflow.templates)
+    context = {"entity": SimpleNamespace(id="x", name="Pôle", attributes={})}
+    with pytest.raises(LetterError) as caught:
+        renderer.lines([INLINE[0], "Préfet de {{ entity.region }}", INLINE[1]], context)
+    assert "Préfet de {{ entity.region }}" in str(caught.value) and "region" in str(caught.value)
 
 
 def test_a_recipient_with_a_known_contact_is_addressed_by_name(engine: Engine, tmp_path: Path) -> None:
