@@ -19,6 +19,7 @@ from sqlalchemy.sql import ClauseElement, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 
 Processor = Callable[[Any], Any] | None
+_REQUIRED = object()  # a parameter the caller must give
 
 
 class Prepared:
@@ -29,24 +30,27 @@ class Prepared:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=keys))
         self.sql = str(compiled)
         self.positional = bool(dialect.positional)
-        self.order: list[str] = list(compiled.positiontup or []) if self.positional else []
-        self.binds: dict[str, Processor] = {
+        binds: dict[str, Processor] = {
             name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()
         }
         # Literals of the statement itself (status = 'pending') keep the value they were compiled with.
-        self.fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+        fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+        names = list(compiled.positiontup or []) if self.positional else list(binds)
+        self._plan = [(name, binds[name], fixed.get(name, _REQUIRED)) for name in names]
         columns = statement.selected_columns if isinstance(statement, Select) else getattr(statement, "_returning", ())
         self.columns: list[Processor] = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
 
     def _params(self, values: Mapping[str, Any]) -> Any:
+        """The driver's parameters for ``values`` (by name), in the order and shape the driver wants."""
+        processed = []
+        for name, processor, default in self._plan:
+            value = values.get(name, default)
+            if value is _REQUIRED:
+                raise KeyError(f"statement parameter {name!r} has no value")
+            processed.append(processor(value) if processor is not None and value is not None else value)
         if self.positional:
-            return tuple(self._value(name, values) for name in self.order)
-        return {name: self._value(name, values) for name in self.binds}
-
-    def _value(self, name: str, values: Mapping[str, Any]) -> Any:
-        value = values[name] if name in values else self.fixed[name]
-        processor = self.binds[name]
-        return processor(value) if processor is not None and value is not None else value
+            return processed
+        return dict(zip((name for name, _, _ in self._plan), processed, strict=True))
 
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         """Run the statement in ``conn``'s transaction; return the driver cursor."""

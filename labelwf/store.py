@@ -10,7 +10,7 @@ database at another revision is refused with a message that says to run ``labelw
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,12 @@ SCHEMA_REVISION = "0002"
 PENDING, FIRED, CANCELLED, OBSOLETE, SKIPPED = "pending", "fired", "cancelled", "obsolete", "skipped"
 
 
+def _to_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"refusing to store naive datetime {value.isoformat()}: give it a time zone")
+    return value.astimezone(UTC)
+
+
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every backend (SQLite stores the UTC wall time)."""
 
@@ -37,10 +43,22 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"refusing to store naive datetime {value.isoformat()}: give it a time zone")
-        value = value.astimezone(UTC)
+        value = _to_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any] | None:
+        """On SQLite, the text SQLAlchemy's DATETIME stores, written in one step (a fire binds several).
+
+        ``YYYY-MM-DD HH:MM:SS.ffffff`` of the UTC wall time, exactly SQLAlchemy's SQLite storage
+        format (a test compares the two), so that every other query reads and compares it as its own.
+        """
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else _to_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

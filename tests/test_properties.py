@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
 
 from labelwf import Engine, EntityRow, LabelwfError, add_entities, load_workflow, store, verify
 from labelwf.definition import Workflow
 from tests.conftest import WORKFLOW_FILE
 
 WORKFLOW: Workflow = load_workflow(WORKFLOW_FILE)
+ZONES = [UTC, ZoneInfo("Europe/Paris"), ZoneInfo("America/Sao_Paulo"), ZoneInfo("Asia/Kolkata")]
 _ids = itertools.count()
 
 values = {
@@ -151,3 +154,22 @@ def test_removing_an_event_is_detected(engine: Engine, choices: list[int], pick:
         assert report.breaks[0].seq is None and "newest events were removed" in report.breaks[0].problem
     else:
         assert report.breaks[0].seq == target + 1
+
+
+aware_datetimes = st.datetimes(
+    min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.sampled_from(ZONES)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=aware_datetimes)
+def test_a_datetime_is_stored_on_sqlite_as_sqlalchemy_writes_it_and_read_back_unchanged(value: datetime) -> None:
+    dialect = sqlite.dialect()
+    ours = store.UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    theirs = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert ours is not None and theirs is not None
+    assert ours(value) == theirs(value.astimezone(UTC).replace(tzinfo=None))
+    read = store.UTCDateTime().process_result_value(
+        sqlite.DATETIME().result_processor(dialect, None)(ours(value)), dialect
+    )
+    assert read == value.astimezone(UTC) and read.tzinfo is UTC
