@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from .delivery import Outbox
 from .engine import Engine, Fired
 
 log = logging.getLogger("labelwf.daemon")
+_LOGFMT_QUOTE = re.compile(r'[\s"=\\]')
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,12 +50,15 @@ def log_event(event: str, **fields: Any) -> None:
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    return {
+    """The record's fields, date-times written in ISO 8601 (the same in logfmt and JSON)."""
+    fields = {
         "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
         "level": record.levelname.lower(),
         "event": record.getMessage(),
-        **getattr(record, "fields", {}),
     }
+    for key, value in getattr(record, "fields", {}).items():
+        fields[key] = value.isoformat() if isinstance(value, datetime) else value
+    return fields
 
 
 class LogfmtFormatter(logging.Formatter):
@@ -71,8 +76,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def _logfmt(value: Any) -> str:
-    text = value.isoformat() if isinstance(value, datetime) else str(value)
-    return json.dumps(text, ensure_ascii=False) if (not text or any(c in text for c in ' "=')) else text
+    """A logfmt value: bare when it can be, quoted (JSON string escapes) when empty or when it
+    holds a space, a quote, an equals sign, a backslash or a line break (one record, one line)."""
+    text = str(value)
+    return json.dumps(text, ensure_ascii=False) if (not text or _LOGFMT_QUOTE.search(text)) else text
 
 
 class Daemon:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -16,7 +18,7 @@ from click.testing import CliRunner
 
 from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, store, verify
 from labelwf.cli import main
-from labelwf.daemon import Daemon, DaemonSettings
+from labelwf.daemon import Daemon, DaemonSettings, JsonFormatter, LogfmtFormatter
 from tests.conftest import CONFIG_FILE
 from tests.daemon_helpers import read_until
 from tests.helpers import OPERATOR
@@ -161,6 +163,18 @@ def test_daemon_once_from_the_cli_logs_one_structured_line_per_fire(poles: Engin
     assert "entity=enfant" in fired[0] and "timer=label_term" in fired[0] and "late_s=" in fired[0]
     again = runner.invoke(main, [*args, "--log-format", "json"])
     assert "fired 0," in again.stdout
+
+
+def test_log_lines_stay_one_line_and_write_instants_in_iso_8601() -> None:
+    fields = {"entity": "pôle 1", "due": LABEL_TERM, "note": 'refused:\n"x" = y\\z', "empty": ""}
+    record = logging.makeLogRecord({"msg": "obsolete", "levelname": "INFO", "fields": fields})
+    line = LogfmtFormatter().format(record)
+    assert "\n" not in line
+    assert 'entity="pôle 1"' in line and f"due={LABEL_TERM.isoformat()}" in line and 'empty=""' in line
+    assert 'note="refused:\\n\\"x\\" = y\\\\z"' in line
+    parsed = json.loads(JsonFormatter().format(record))
+    assert parsed["due"] == LABEL_TERM.isoformat() and parsed["note"] == fields["note"]
+    assert parsed["event"] == "obsolete" and parsed["level"] == "info"
 
 
 def test_serving_fires_what_is_due_and_stops_cleanly(poles: Engine) -> None:
