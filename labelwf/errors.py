@@ -53,34 +53,38 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-class WorkflowError(LabelwfError):
+class _ProblemsError(LabelwfError):
+    """An error that carries every problem found in a file; its message shows the first ``SHOWN``."""
+
+    SHOWN = 50
+    headline = "problems"
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        lines = [f"  {p}" for p in self.problems[: self.SHOWN]]
+        if count > self.SHOWN:
+            lines.append(f"  ... and {count - self.SHOWN} more (fix these and run again to see the rest)")
+        plural = "s" if count != 1 else ""
+        super().__init__(f"{self.headline} ({count} problem{plural}):\n" + "\n".join(lines))
+
+
+class WorkflowError(_ProblemsError):
     """Raised when a workflow file is invalid; ``problems`` lists every problem found, with its line."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        plural = "s" if len(self.problems) != 1 else ""
-        lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"invalid workflow ({len(self.problems)} problem{plural}):\n{lines}")
+    headline = "invalid workflow"
 
 
-class ImportRejected(LabelwfError):
+class ImportRejected(_ProblemsError):
     """Raised when a data file has bad rows; ``problems`` names each one and nothing was imported."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        plural = "s" if len(self.problems) != 1 else ""
-        lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"nothing imported ({len(self.problems)} problem{plural}):\n{lines}")
+    headline = "nothing imported"
 
 
-class ScenarioError(LabelwfError):
+class ScenarioError(_ProblemsError):
     """Raised when a scenario file is invalid or a step of it is refused; ``problems`` says where."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        plural = "s" if len(self.problems) != 1 else ""
-        lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"scenario cannot be replayed ({len(self.problems)} problem{plural}):\n{lines}")
+    headline = "scenario cannot be replayed"
 
 
 class DatabaseNotEmpty(LabelwfError):

@@ -73,6 +73,20 @@ def test_every_bad_row_is_reported_not_only_the_first(engine: Engine, tmp_path: 
     assert [p.line for p in rejected.value.problems] == [2, 3]
 
 
+def test_a_file_with_hundreds_of_bad_rows_keeps_them_all_and_shows_the_first_fifty(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "poles.csv"
+    path.write_text(HEADER + "".join(f"p{i},,,\n" for i in range(300)), encoding="utf-8")
+    with pytest.raises(ImportRejected) as rejected:
+        import_entities(engine, path, actor="import")
+    assert len(rejected.value.problems) == 300
+    message = str(rejected.value)
+    assert message.startswith("nothing imported (300 problems):")
+    assert "p49" in message and "'p50'" not in message and "... and 250 more" in message
+    assert len(message.splitlines()) == 52
+
+
 def test_importing_ids_already_present_imports_nothing(engine: Engine, tmp_path: Path) -> None:
     import_entities(engine, POLES_CSV, actor="import")
     path = tmp_path / "more.csv"
