@@ -131,6 +131,10 @@ class App:
     def emit_json(self, payload: Any) -> None:
         click.echo(json.dumps(payload, default=_json_default, ensure_ascii=False, indent=2))
 
+    def print_rows(self, table: Table, empty: str) -> None:
+        """Print ``table``; when it has no row, its title and ``empty`` (why, and what to do) instead."""
+        self.out.print(table if table.row_count else f"{table.title}{' — ' if empty else ''}{empty}")
+
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime | date):
@@ -244,7 +248,9 @@ def list_(app: App, state: str | None, as_json: bool) -> None:
         table.add_row(
             r["entity"], r["name"], r["state"], str(r["version"]), app.local(r["updated_at"]), r["region"] or ""
         )
-    app.out.print(table)
+    app.print_rows(
+        table, "" if state else "import entities (`labelwf import FILE`) or replay a scenario (`labelwf replay`)"
+    )
     return None
 
 
@@ -519,7 +525,7 @@ def timers(app: App, due_before: str | None, limit: int, as_json: bool) -> None:
         table.add_column(column)
     for r in rows:
         table.add_row(r["entity_id"], r["name"], r["trigger"], app.local(r["due_at"]), r["catch_up"])
-    app.out.print(table)
+    app.print_rows(table, "timers are armed when an instance enters a state that declares them")
     return None
 
 
@@ -673,7 +679,7 @@ def _print_replay(app: App, title: str, report: Any) -> None:
         )
     total = sum(report.letters.values())
     click.echo(f"\n{total} letters queued: " + ", ".join(f"{k} {v}" for k, v in sorted(report.letters.items())))
-    click.echo("see them with: labelwf list, labelwf history ID, labelwf timers, labelwf show ID")
+    click.echo("see them with: labelwf list, labelwf history ID, labelwf timers, labelwf letters, labelwf show ID")
 
 
 if __name__ == "__main__":
@@ -709,7 +715,7 @@ def letters_group(ctx: click.Context, entity: str | None, status: str | None, li
             app.local(r["occurred_at"])[:10],
             (r["last_error"] or "")[:60],
         )
-    app.out.print(table)
+    app.print_rows(table, "" if entity or status else "letters are written when a step that sends them fires")
 
 
 @letters_group.command("show")

@@ -63,6 +63,18 @@ def test_init_on_a_fresh_database_then_again_says_what_it_did(database_url: str)
     assert f"already at schema revision {SCHEMA_REVISION}" in cli("init").stdout
 
 
+def test_listings_of_an_empty_database_say_what_would_fill_them(database_url: str) -> None:
+    cli = Cli(database_url)
+    cli("init")
+    assert cli("list").stdout.strip() == (
+        "poles-2008@1: 0 instance(s) — import entities (`labelwf import FILE`) or replay a scenario (`labelwf replay`)"
+    )
+    assert cli("list", "--state", "group_1").stdout.strip() == "poles-2008@1: 0 instance(s) in group_1"
+    assert "0 pending timer(s) — timers are armed when" in cli("timers").stdout
+    assert "0 letter(s) — letters are written when" in cli("letters").stdout
+    assert cli("letters", "--status", "failed").stdout.strip() == "0 letter(s)"
+
+
 def test_init_migrates_a_database_of_the_first_schema(database_url: str) -> None:
     from alembic import command
     from alembic.config import Config
