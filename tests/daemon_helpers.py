@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import os
 import selectors
 import subprocess
 import time
 
 
 def _lines(proc: subprocess.Popen[str], seconds: float):  # type: ignore[no-untyped-def]
+    """Yield stderr lines as they come, for at most ``seconds``.
+
+    Reads the pipe's file descriptor directly: a buffered ``readline`` may pull several lines
+    into Python's buffer at once, and ``select`` would then wait for bytes already read.
+    """
     assert proc.stderr is not None
+    fd = proc.stderr.fileno()
     selector = selectors.DefaultSelector()
-    selector.register(proc.stderr, selectors.EVENT_READ)
+    selector.register(fd, selectors.EVENT_READ)
     deadline = time.monotonic() + seconds
+    pending = b""
     try:
         while time.monotonic() < deadline:
             if selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                line = proc.stderr.readline()
-                if not line:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    if pending:
+                        yield pending.decode()
                     return
-                yield line
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for line in complete:
+                    yield line.decode() + "\n"
     finally:
         selector.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +20,9 @@ from click.testing import CliRunner
 from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, store, verify
 from labelwf.cli import main
 from labelwf.daemon import Daemon, DaemonSettings, JsonFormatter, LogfmtFormatter
-from tests.conftest import CONFIG_FILE
+from labelwf.deadlines import DueTimer, fire_due
+from labelwf.engine import Fired
+from tests.conftest import CONFIG_FILE, ROOT
 from tests.daemon_helpers import read_until
 from tests.helpers import OPERATOR
 
@@ -148,6 +151,45 @@ def test_an_obsolete_timer_is_closed_with_its_reason_and_never_stops_the_others(
     stale = next(t for t in timer_rows(poles, "enfant") if t.name == "stale")
     assert stale.status == "obsolete" and "'open_review' is not allowed in state 'group_3'" in stale.note
     assert verify(poles.db).ok
+
+
+def test_a_fire_that_fails_stays_pending_and_the_rest_of_its_batch_fires(
+    db: Database, clock: FrozenClock, tmp_path: Path
+) -> None:
+    # Given a copy of the programme whose end-of-term letter prints the pole's theme, and three
+    # group-3 poles of which the second has no theme on record
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    shutil.copytree(ROOT / "workflows", tmp_path / "workflows")
+    letter = tmp_path / "templates" / "poles-2008" / "fin_label_maintenu.j2"
+    letter.write_text(
+        letter.read_text(encoding="utf-8").replace("Ce terme", "({{ entity.attributes.theme }}) Ce terme")
+    )
+    engine = Engine(db, load_workflow(tmp_path / "workflows" / "poles-2008.yaml"), clock=clock)
+    themes = {"first": {"theme": "Santé"}, "second": {}, "third": {"theme": "Énergie"}}
+    add_entities(
+        engine, [EntityRow(i, e, e.title(), a) for i, (e, a) in enumerate(themes.items())], actor="t", reason="t"
+    )
+    for entity in themes:
+        engine.fire(entity, "classify", data={"group": 3}, **OPERATOR)
+    # When the label term falls due, observed by someone who reads the database at each report
+    heard: list[tuple[str, str, str]] = []
+
+    def observe(outcome: str, timer: DueTimer, fired: Fired | None, note: str) -> None:
+        heard.append((outcome, timer.entity_id, last_event(engine, timer.entity_id)["trigger"]))
+
+    clock.set(LABEL_TERM)
+    report = fire_due(engine, observer=observe)
+    # Then the two others fired, the second stays pending with its error, and each report came
+    # once its fire was committed (a fresh read sees the event)
+    assert (report.fired, report.failed, report.obsolete) == (2, 1, 0)
+    assert "theme" in report.errors[0] and report.errors[0].startswith("second/label_term")
+    assert sorted(heard) == [
+        ("failed", "second", "classify"),
+        ("fired", "first", "end_label_term"),
+        ("fired", "third", "end_label_term"),
+    ]
+    assert [status for _, status, _ in timer_rows(engine, "second")] == ["pending"]
+    assert verify(engine.db).ok
 
 
 def test_daemon_once_from_the_cli_logs_one_structured_line_per_fire(poles: Engine) -> None:
