@@ -2,9 +2,10 @@
 
 The database is the record of every deadline. A sweep claims pending timers due at or before
 ``now`` in batches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so any number of daemons share the
-work; SQLite has one writer at a time), and fires each in its own savepoint of the batch's
-transaction; the same transaction marks the timer fired. A crash at any point leaves each timer
-either pending (fired by the next sweep) or fired (never again).
+work; SQLite has one writer at a time), and fires them in the batch's transaction; the same
+transaction marks each timer fired. A batch in which a fire fails is rolled back and run again
+with a savepoint around each fire, so that only the failing ones stay pending. A crash at any
+point leaves each timer either pending (fired by the next sweep) or fired (never again).
 
 * A timer whose trigger the instance can no longer take (an operator moved it by hand) is closed
   as ``obsolete`` with the reason; it never fires and never stops the sweep.

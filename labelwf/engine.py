@@ -315,7 +315,7 @@ class Engine:
         timer_id: int | None = None,
         due: datetime | None = None,
     ) -> Fired:
-        """``fire`` inside a transaction the caller owns (batches use one savepoint per fire).
+        """``fire`` inside a transaction the caller owns (the daemon fires a batch in one transaction).
 
         ``timer_id`` marks that pending timer fired by this very event (the daemon's claim), and
         ``due`` its due instant, from which the event's lateness is computed.
