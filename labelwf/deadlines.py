@@ -24,9 +24,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import store
-from .engine import Engine, Fired
+from .engine import Check, Engine, Fired
 from .errors import LabelwfError, TransitionRefused
-from .hotpath import Prepared, Savepoint, Statements
+from .hotpath import Prepared, Savepoint, Statements, pipeline, pipelines
 
 DAEMON_ACTOR = "labelwf-daemon"
 Observer = Callable[[str, "DueTimer", Fired | None, str], None]
@@ -52,11 +52,22 @@ class DueTimer(NamedTuple):
     workflow: str
 
 
+# Closing a timer without firing it (obsolete, skipped); like the fires, it may run in a pipeline.
+_CLOSE = (
+    _t.update()
+    .where(_t.c.id == sa.bindparam("tid"), _t.c.status == store.PENDING)
+    .values(
+        status=sa.bindparam("status"),
+        note=sa.bindparam("note"),
+        closed_at=sa.bindparam("now", type_=store.UTCDateTime),
+    )
+)
 _STATEMENTS = Statements(
     lambda dialect: {
         "claim": Prepared(
             _CLAIM if dialect.name == "sqlite" else _CLAIM.with_for_update(of=_t, skip_locked=True), dialect
-        )
+        ),
+        "close": Prepared(_CLOSE, dialect),
     }
 )
 
@@ -80,8 +91,9 @@ class SweepReport:
 
 
 def _close(conn: Connection, timer_id: int, status: str, note: str, now: datetime) -> None:
-    pending = (_t.c.id == timer_id) & (_t.c.status == store.PENDING)
-    conn.execute(_t.update().where(pending).values(status=status, note=note, closed_at=now))
+    _STATEMENTS.for_connection(conn)["close"].execute(
+        conn, {"tid": timer_id, "status": status, "note": note, "now": now}
+    )
 
 
 def next_due(engine: Engine) -> datetime | None:
@@ -128,8 +140,10 @@ def fire_due(
                 found = claim.execute(conn, {"now": now, "size": asked}).fetchall()
                 processed = [DueTimer(*claim.process(r)) for r in found]
                 rows = [r for r in processed if r.id not in failed][:size]
-                for row in rows:
-                    outcomes.append(_fire_one(engine, conn, row, now, grace, actor, careful=careful))
+                if careful:
+                    outcomes = [_fire_one(engine, conn, row, now, grace, actor, careful=True) for row in rows]
+                else:
+                    outcomes = _fire_batch(engine, conn, rows, now, grace, actor)
         except _FireFailed:
             careful = True  # the batch was rolled back; run it again, each fire in its savepoint
             continue
@@ -144,6 +158,27 @@ def fire_due(
         if len(found) < asked:  # nothing more is due
             break
     return report
+
+
+def _fire_batch(
+    engine: Engine, conn: Connection, rows: list[DueTimer], now: datetime, grace: timedelta, actor: str
+) -> list[_Outcome]:
+    """Fire ``rows`` without savepoints, pipelined where the driver can; raise ``_FireFailed`` if any fails.
+
+    In a pipeline (PostgreSQL) a fire waits for two results only (its instance, its event's id);
+    the other statements' results arrive later, so their checks run at the end, and a database
+    error may surface at any later statement: either way the batch is redone, carefully.
+    """
+    checks: list[Check] | None = [] if pipelines(conn) else None
+    try:
+        with pipeline(conn):
+            outcomes = [_fire_one(engine, conn, row, now, grace, actor, careful=False, checks=checks) for row in rows]
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _FireFailed from exc
+    for holds, error in checks or ():
+        if not holds():
+            raise _FireFailed from error
+    return outcomes
 
 
 class _Outcome(NamedTuple):
@@ -181,6 +216,7 @@ def _fire_one(
     actor: str,
     *,
     careful: bool,
+    checks: list[Check] | None = None,
 ) -> _Outcome:
     """Handle one claimed timer. Without ``careful`` (no savepoint), a failure raises ``_FireFailed``."""
     late = now - row.due_at
@@ -204,15 +240,18 @@ def _fire_one(
             timer_id=row.id,
             due=row.due_at,
             at=row.due_at,
+            checks=checks,
         )
-    except LabelwfError as exc:
+    except (LabelwfError, conn.dialect.loaded_dbapi.Error) as exc:
+        # A database error too (a row that breaks a constraint): left pending with the error, it
+        # must not stop the deadlines behind it, which the sweep reaches in due order.
         if savepoint is None:
             raise _FireFailed from exc
         savepoint.rollback()
         if isinstance(exc, TransitionRefused):
             _close(conn, row.id, store.OBSOLETE, f"obsolete: {exc}", now)
             return _Outcome("obsolete", row, note=str(exc))
-        return _Outcome("failed", row, note=str(exc))
+        return _Outcome("failed", row, note=" ".join(str(exc).split()))
     if savepoint is not None:
         savepoint.release()
     return _Outcome("fired", row, fired, late_s=late.total_seconds())

@@ -8,7 +8,7 @@ Any refusal or failure raises before commit and leaves no trace.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -25,6 +25,7 @@ from .errors import (
     ConcurrentUpdate,
     InvalidData,
     InvalidTransition,
+    LabelwfError,
     MissingData,
     MissingJustification,
     NotFound,
@@ -314,11 +315,14 @@ class Engine:
         workflow: str | None = None,
         timer_id: int | None = None,
         due: datetime | None = None,
+        checks: list[Check] | None = None,
     ) -> Fired:
         """``fire`` inside a transaction the caller owns (the daemon fires a batch in one transaction).
 
         ``timer_id`` marks that pending timer fired by this very event (the daemon's claim), and
-        ``due`` its due instant, from which the event's lateness is computed.
+        ``due`` its due instant, from which the event's lateness is computed. With ``checks`` (a
+        pipelined batch, where a statement's row count is known only later), the checks of row
+        counts are appended to it instead of run; the caller runs them before committing.
         """
         wf_name = self.workflow(workflow).name
         sql = _STATEMENTS.for_connection(conn)
@@ -373,14 +377,13 @@ class Engine:
                 "now": now,
             },
         )
-        if updated.rowcount != 1:
-            raise ConcurrentUpdate(entity, row.version, None)
+        lost = ConcurrentUpdate(entity, row.version, None)
+        _expect(checks, lambda: updated.rowcount == 1, lost)
         eid = self._insert_event(conn, row.id, record, digest)
         if timer_id is not None:
             # The caller claimed this timer under the write lock, so it is among the pending ones.
             closed = sql["close_timers"].execute(conn, {"iid": row.id, "tid": timer_id, "eid": eid, "now": now})
-            if closed.rowcount < 1:
-                raise ConcurrentUpdate(entity, row.version, None)
+            _expect(checks, lambda: closed.rowcount >= 1, lost)
         elif wf.states[row.state].timers:
             sql["cancel_timers"].execute(conn, {"iid": row.id, "eid": eid, "now": now})
         armed = self._arm(conn, wf, chosen.dest, row.id, eid, entity, trigger, occurred, merged)
@@ -529,6 +532,17 @@ class Engine:
                 )
         _STATEMENTS.for_connection(conn)["insert_letters"].execute_many(conn, rows)
         return len(rows)
+
+
+Check = tuple[Callable[[], bool], LabelwfError]  # a condition on a statement's result, and the error if it fails
+
+
+def _expect(checks: list[Check] | None, holds: Callable[[], bool], error: LabelwfError) -> None:
+    """Raise ``error`` unless ``holds()``; or, in a pipelined batch, leave the check for after it."""
+    if checks is not None:
+        checks.append((holds, error))
+    elif not holds():
+        raise error
 
 
 def _letter_context(

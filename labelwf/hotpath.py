@@ -12,6 +12,7 @@ same commit, same rollback.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, cast
 
 from sqlalchemy.engine import Connection, Dialect
@@ -91,6 +92,23 @@ class Savepoint:
         """Undo what was done since the savepoint; the enclosing transaction goes on."""
         self._driver.execute(f"ROLLBACK TO SAVEPOINT {self._name}")
         self._driver.execute(f"RELEASE SAVEPOINT {self._name}")
+
+
+def pipeline(conn: Connection) -> AbstractContextManager[Any]:
+    """Send the statements run inside the block without waiting for each result, when the driver can.
+
+    psycopg's pipeline mode (PostgreSQL) sends statements back to back and reads the results when
+    one is fetched, or at the end of the block: round trips only where a value is needed. A
+    statement's ``rowcount`` is known only then, so callers defer such checks to after the block.
+    Other drivers (SQLite has no round trips) run the block as usual.
+    """
+    driver = _driver(conn)
+    return driver.pipeline() if hasattr(driver, "pipeline") else nullcontext()
+
+
+def pipelines(conn: Connection) -> bool:
+    """Whether ``pipeline(conn)`` defers results on this connection."""
+    return hasattr(_driver(conn), "pipeline")
 
 
 def _driver(conn: Connection) -> Any:

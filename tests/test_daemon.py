@@ -192,6 +192,28 @@ def test_a_fire_that_fails_stays_pending_and_the_rest_of_its_batch_fires(
     assert verify(engine.db).ok
 
 
+def test_a_fire_the_database_refuses_stays_pending_and_does_not_block_the_others(
+    poles: Engine, clock: FrozenClock
+) -> None:
+    # Given three group-3 poles, and a stray row in the second's audit trail where its next event goes
+    entities = ["enfant", "mta", "pass"]
+    for entity in entities:
+        poles.fire(entity, "classify", data={"group": 3}, **OPERATOR)
+    with poles.db.write() as conn:
+        iid = conn.execute(sa.select(store.instance.c.id).where(store.instance.c.entity_id == "mta")).scalar_one()
+        stray = {"instance_id": iid, "seq": 2, "dest": "x", "actor": "x", "role": "x", "reason": "x", "data": {}}
+        when = {"occurred_at": LABEL_TERM, "recorded_at": LABEL_TERM, "prev_hash": "0" * 64, "hash": "0" * 64}
+        conn.execute(store.event.insert().values(**stray, **when))
+    # When the label term falls due
+    clock.set(LABEL_TERM)
+    report = fire_due(poles)
+    # Then the database's refusal is that timer's error, and the two others fired
+    assert (report.fired, report.failed) == (2, 1)
+    assert report.errors[0].startswith("mta/label_term") and "unique" in report.errors[0].lower()
+    assert [status for _, status, _ in timer_rows(poles, "mta")] == ["pending"]
+    assert all(verify(poles.db, entity=e).ok for e in ("enfant", "pass"))
+
+
 def test_daemon_once_from_the_cli_logs_one_structured_line_per_fire(poles: Engine) -> None:
     for entity in ("enfant", "mta"):
         poles.fire(entity, "classify", data={"group": 3}, **OPERATOR)
