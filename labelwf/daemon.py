@@ -34,6 +34,10 @@ class DaemonSettings:
     poll_seconds: float = 0.5
     batch_size: int = 200
     grace_seconds: float = 300.0
+    # A timer whose fire fails is retried after 30 s, then 60 s, 120 s … at most an hour apart
+    # (until a restart): the error is logged once per attempt, and the daemon does not spin on it.
+    retry_first_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         if self.poll_seconds <= 0:
@@ -42,6 +46,9 @@ class DaemonSettings:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.grace_seconds < 0:
             raise ValueError(f"grace_seconds must be >= 0, got {self.grace_seconds}")
+        if not 0 < self.retry_first_seconds <= self.retry_max_seconds:
+            first, longest = self.retry_first_seconds, self.retry_max_seconds
+            raise ValueError(f"retry delays must satisfy 0 < first <= max, got first {first}, max {longest}")
 
 
 def log_event(event: str, **fields: Any) -> None:
@@ -92,6 +99,11 @@ class Daemon:
         self._stop = threading.Event()
         self._wall = SystemClock()  # APScheduler sleeps in real time, whatever clock the engine reads
         self._tick_lock = threading.Lock()
+        self._retries: dict[int, tuple[datetime, int]] = {}  # failed timer → (retry not before, failures)
+
+    def _held(self, now: datetime) -> set[int]:
+        """Failed timers whose next attempt is not yet due."""
+        return {timer for timer, (retry_at, _) in self._retries.items() if retry_at > now}
 
     def stop(self) -> None:
         """Ask the daemon to stop after the batch in progress."""
@@ -110,8 +122,13 @@ class Daemon:
         if note:
             fields["note"] = note
         if outcome == "failed":
+            failures = self._retries.get(timer.id, (None, 0))[1] + 1
+            delay = min(self.settings.retry_first_seconds * 2 ** (failures - 1), self.settings.retry_max_seconds)
+            self._retries[timer.id] = (self.engine.clock.now() + timedelta(seconds=delay), failures)
+            fields.update(failures=failures, retry_in_s=round(delay))
             log.error(outcome, extra={"fields": fields})
         else:
+            self._retries.pop(timer.id, None)
             log_event(outcome, **fields)
 
     def tick(self, now: datetime | None = None) -> SweepReport:
@@ -127,6 +144,7 @@ class Daemon:
             grace=timedelta(seconds=self.settings.grace_seconds),
             observer=self._observe,
             should_stop=self._stop.is_set,
+            hold=self._held(now or self.engine.clock.now()),
         )
         if report.closed or report.failed:
             log_event(
@@ -178,7 +196,11 @@ class Daemon:
                 self._sweep(None)
             finally:
                 self._tick_lock.release()
-            upcoming = next_due(self.engine)
+            held = self._held(self.engine.clock.now())
+            upcoming = next_due(self.engine, excluding=held)
+            retry = min((self._retries[timer][0] for timer in held), default=None)
+            if retry is not None and (upcoming is None or retry < upcoming):
+                upcoming = retry
             if upcoming is not None and not self._stop.is_set():
                 # The database stays the record; this only sets the alarm clock.
                 when = max(upcoming, self._wall.now())

@@ -15,7 +15,7 @@ point leaves each timer either pending (fired by the next sweep) or fired (never
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -83,6 +83,7 @@ class SweepReport:
     batches: int = 0
     max_late_s: float = 0.0
     errors: list[str] = field(default_factory=list)
+    failed_ids: list[int] = field(default_factory=list)
 
     @property
     def closed(self) -> int:
@@ -96,10 +97,16 @@ def _close(conn: Connection, timer_id: int, status: str, note: str, now: datetim
     )
 
 
-def next_due(engine: Engine) -> datetime | None:
-    """Return when the soonest pending timer falls due (one indexed query), or None."""
+def next_due(engine: Engine, *, excluding: Collection[int] = ()) -> datetime | None:
+    """Return when the soonest pending timer falls due (one indexed query), or None.
+
+    ``excluding``: timers not to count (those a daemon holds back before retrying them).
+    """
+    query = sa.select(sa.func.min(_t.c.due_at)).where(_t.c.status == store.PENDING)
+    if excluding:
+        query = query.where(_t.c.id.not_in(sorted(excluding)))
     with engine.db.read() as conn:
-        return conn.execute(sa.select(sa.func.min(_t.c.due_at)).where(_t.c.status == store.PENDING)).scalar()
+        return conn.execute(query).scalar()
 
 
 def fire_due(
@@ -112,6 +119,7 @@ def fire_due(
     actor: str = DAEMON_ACTOR,
     observer: Observer | None = None,
     should_stop: Callable[[], bool] | None = None,
+    hold: Collection[int] = (),
 ) -> SweepReport:
     """Fire every pending timer due at or before ``now`` (default: the engine's clock); return counts.
 
@@ -119,7 +127,8 @@ def fire_due(
     this call (the rest waits for the next one), so other work is never starved by a storm.
     ``observer(outcome, timer, fired, note)`` hears of every timer handled (outcome: fired,
     obsolete, skipped or failed), once its batch has committed; ``should_stop()`` is asked
-    between batches.
+    between batches. Timers in ``hold`` stay pending untouched (a daemon retrying a failed one
+    later); a timer that fails stays pending too, and ``SweepReport.failed_ids`` names it.
 
     A batch first runs without a savepoint per fire (two statements, and on PostgreSQL two round
     trips, fewer per fire). If any fire of it fails, the whole batch is rolled back and run again
@@ -127,7 +136,7 @@ def fire_due(
     """
     now = now or engine.clock.now()
     report = SweepReport()
-    failed: set[int] = set()  # timers that errored in this sweep: not claimed again until the next one
+    failed: set[int] = set(hold)  # held, or failed in this sweep: read past them until the next one
     careful = False
     while (limit is None or report.closed + report.failed < limit) and not (should_stop and should_stop()):
         size = batch_size if limit is None else min(batch_size, limit - report.closed - report.failed)
@@ -204,6 +213,7 @@ def _count(report: SweepReport, outcome: _Outcome, failed: set[int]) -> None:
     else:
         report.failed += 1
         report.errors.append(f"{outcome.timer.entity_id}/{outcome.timer.name}: {outcome.note}")
+        report.failed_ids.append(outcome.timer.id)
         failed.add(outcome.timer.id)
 
 

@@ -153,18 +153,23 @@ def test_an_obsolete_timer_is_closed_with_its_reason_and_never_stops_the_others(
     assert verify(poles.db).ok
 
 
-def test_a_fire_that_fails_stays_pending_and_the_rest_of_its_batch_fires(
-    db: Database, clock: FrozenClock, tmp_path: Path
-) -> None:
-    # Given a copy of the programme whose end-of-term letter prints the pole's theme, and three
-    # group-3 poles of which the second has no theme on record
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    shutil.copytree(ROOT / "workflows", tmp_path / "workflows")
-    letter = tmp_path / "templates" / "poles-2008" / "fin_label_maintenu.j2"
+def themed_programme(db: Database, clock: FrozenClock, folder: Path) -> Engine:
+    """A copy of the programme whose end-of-term letter prints the pole's theme (a pole without one fails)."""
+    shutil.copytree(ROOT / "templates", folder / "templates")
+    shutil.copytree(ROOT / "workflows", folder / "workflows")
+    letter = folder / "templates" / "poles-2008" / "fin_label_maintenu.j2"
     letter.write_text(
         letter.read_text(encoding="utf-8").replace("Ce terme", "({{ entity.attributes.theme }}) Ce terme")
     )
-    engine = Engine(db, load_workflow(tmp_path / "workflows" / "poles-2008.yaml"), clock=clock)
+    return Engine(db, load_workflow(folder / "workflows" / "poles-2008.yaml"), clock=clock)
+
+
+def test_a_fire_that_fails_stays_pending_and_the_rest_of_its_batch_fires(
+    db: Database, clock: FrozenClock, tmp_path: Path
+) -> None:
+    # Given a programme whose end-of-term letter prints the pole's theme, and three group-3 poles
+    # of which the second has no theme on record
+    engine = themed_programme(db, clock, tmp_path)
     themes = {"first": {"theme": "Santé"}, "second": {}, "third": {"theme": "Énergie"}}
     add_entities(
         engine, [EntityRow(i, e, e.title(), a) for i, (e, a) in enumerate(themes.items())], actor="t", reason="t"
@@ -190,6 +195,47 @@ def test_a_fire_that_fails_stays_pending_and_the_rest_of_its_batch_fires(
     ]
     assert [status for _, status, _ in timer_rows(engine, "second")] == ["pending"]
     assert verify(engine.db).ok
+
+
+def test_a_failing_timer_is_retried_after_a_growing_delay_and_fires_once_it_can(
+    db: Database, clock: FrozenClock, tmp_path: Path
+) -> None:
+    # Given a group-3 pole whose end-of-term letter cannot be written (no theme on record)
+    engine = themed_programme(db, clock, tmp_path)
+    add_entities(engine, [EntityRow(1, "sans-theme", "Sans thème", {})], actor="t", reason="t")
+    engine.fire("sans-theme", "classify", data={"group": 3}, **OPERATOR)
+    daemon = Daemon(engine, DaemonSettings(retry_first_seconds=30, retry_max_seconds=60))
+    clock.set(LABEL_TERM)
+    # When the daemon ticks again and again, the fire is attempted after 30 s, then every 60 s
+    attempts = []
+    for _ in range(8):
+        attempts.append(daemon.tick().failed)
+        clock.advance(timedelta(seconds=15))
+    assert attempts == [1, 0, 1, 0, 0, 0, 1, 0]
+    # And once the data is fixed, the next attempt fires it
+    with engine.db.write() as conn:
+        conn.execute(store.entity.update().where(store.entity.c.id == "sans-theme").values(attributes={"theme": "x"}))
+    clock.advance(timedelta(seconds=60))
+    assert daemon.tick().fired == 1 and last_event(engine, "sans-theme")["trigger"] == "end_label_term"
+
+
+def test_serving_does_not_spin_on_a_timer_that_keeps_failing(db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    engine = themed_programme(db, clock, tmp_path)
+    add_entities(engine, [EntityRow(1, "sans-theme", "Sans thème", {})], actor="t", reason="t")
+    engine.fire("sans-theme", "classify", data={"group": 3}, **OPERATOR)
+    clock.set(LABEL_TERM)
+    daemon = Daemon(engine, DaemonSettings(poll_seconds=0.05))
+    idle: list[bool] = []
+    server = threading.Thread(target=daemon.serve, kwargs={"on_idle": lambda: (idle.append(True), daemon.stop())})
+    server.start()
+    try:
+        server.join(timeout=60)
+    finally:
+        daemon.stop()  # whatever happened, do not leave a spinning thread behind
+        server.join()
+    # The failed timer is held back for its retry: nothing is due now, so the daemon goes idle
+    assert idle
+    assert [status for _, status, _ in timer_rows(engine, "sans-theme")] == ["pending"]
 
 
 def test_a_fire_the_database_refuses_stays_pending_and_does_not_block_the_others(
