@@ -556,7 +556,9 @@ def daemon_(
     """Fire deadlines when they fall due; one log line per timer on stderr.
 
     Stops cleanly on SIGTERM or Ctrl-C, after the batch in progress. Any number of daemons may
-    run against one PostgreSQL database; on SQLite, run one.
+    run against one PostgreSQL database; on SQLite, run one. A timer whose fire fails stays
+    pending, its error logged, and is tried again after 30 s, then 60 s, 120 s ... (at most
+    hourly); with --once, the exit code is 1 when one failed.
     """
     import logging
     import signal
