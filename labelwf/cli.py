@@ -541,7 +541,7 @@ def timers(app: App, due_before: str | None, limit: int, as_json: bool) -> None:
     "--letters/--no-letters",
     default=True,
     show_default=True,
-    help="Also deliver the letters of the outbox after each round of deadlines.",
+    help="Also deliver the letters of the outbox: every second when serving, after the deadlines with --once.",
 )
 @click.pass_obj
 def daemon_(

@@ -24,6 +24,8 @@ from .delivery import Outbox
 from .engine import Engine, Fired
 
 log = logging.getLogger("labelwf.daemon")
+LETTERS_PER_ROUND = 200  # letters one delivery round takes from the outbox
+LETTERS_EVERY_SECONDS = 1.0  # how often a serving daemon looks for letters to deliver (at least)
 _LOGFMT_QUOTE = re.compile(r'[\s"=\\]')
 
 
@@ -158,10 +160,15 @@ class Daemon:
             )
         return report
 
-    def _deliver(self) -> None:
-        """Deliver the letters due (after the fires committed): one log line per run that did something."""
-        assert self.outbox is not None
-        sent = self.outbox.deliver_due()
+    def deliver_letters(self, *, limit: int = LETTERS_PER_ROUND) -> int:
+        """Deliver one round of due letters (if the daemon has an outbox); return how many it handled.
+
+        One log line per round that did something. Delivery never runs under the tick lock: a round
+        of PDFs takes seconds, and deadlines must not wait for it.
+        """
+        if self.outbox is None:
+            return 0
+        sent = self.outbox.deliver_due(limit=limit)
         for error in sent.errors:
             log.warning("letter_failed", extra={"fields": {"error": error}})
         if sent.delivered or sent.retried or sent.failed or sent.uncertain:
@@ -173,10 +180,14 @@ class Daemon:
                 uncertain=sent.uncertain,
                 pdf=sent.pdf_skipped or "yes",
             )
+        return sent.delivered + sent.retried + sent.failed + sent.uncertain
 
     def run_once(self) -> SweepReport:
-        """Process what is due now and return (``labelwf daemon --once``, for cron and tests)."""
-        return self.tick()
+        """Fire what is due now, then deliver the letters due, and return (``labelwf daemon --once``)."""
+        report = self.tick()
+        while self.deliver_letters() >= LETTERS_PER_ROUND and not self._stop.is_set():
+            pass  # a full round: more may be due (a retried letter waits for its backoff, so this ends)
+        return report
 
     def serve(self, *, on_idle: Callable[[], None] | None = None) -> None:
         """Run until ``stop()``: wake at each due instant and every ``poll_seconds``.
@@ -217,6 +228,14 @@ class Daemon:
         scheduler.add_job(
             wake, "interval", seconds=self.settings.poll_seconds, id="poll", next_run_time=self._wall.now()
         )
+        if self.outbox is not None:  # letters go out on their own thread, after the fires that wrote them
+            scheduler.add_job(
+                self.deliver_letters,
+                "interval",
+                seconds=max(self.settings.poll_seconds, LETTERS_EVERY_SECONDS),
+                id="letters",
+                next_run_time=self._wall.now(),
+            )
         scheduler.start()
         try:
             self._stop.wait()

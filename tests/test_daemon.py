@@ -12,6 +12,7 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load
 from labelwf.cli import main
 from labelwf.daemon import Daemon, DaemonSettings, JsonFormatter, LogfmtFormatter
 from labelwf.deadlines import DueTimer, fire_due
+from labelwf.delivery import DeliverySettings, Outbox
 from labelwf.engine import Fired
 from tests.conftest import CONFIG_FILE, ROOT
 from tests.daemon_helpers import read_until
@@ -296,6 +298,50 @@ def test_serving_fires_what_is_due_and_stops_cleanly(poles: Engine) -> None:
     server.join(timeout=60)
     assert not server.is_alive()
     assert last_event(poles, "enfant")["trigger"] == "end_label_term"
+
+
+def delivered(engine: Engine) -> list[str]:
+    with engine.db.read() as conn:
+        return list(conn.execute(sa.select(store.letter.c.status).order_by(store.letter.c.id)).scalars())
+
+
+def test_daemon_once_delivers_the_letters_of_the_fires_it_made(
+    poles: Engine, clock: FrozenClock, tmp_path: Path
+) -> None:
+    poles.fire("enfant", "classify", data={"group": 3}, **OPERATOR)  # three letters
+    settings = DeliverySettings(outbox=tmp_path / "outbox", pdf=False, timezone=ZoneInfo("Europe/Paris"))
+    outbox = Outbox(poles.db, settings, clock=clock)
+    clock.set(LABEL_TERM)
+    report = Daemon(poles, outbox=outbox).run_once()  # the end of the term: two more letters
+    assert report.fired == 1
+    assert delivered(poles) == ["delivered"] * 5
+    filed = sorted(p.name for p in (tmp_path / "outbox" / "enfant").glob("*.txt"))
+    assert filed == [
+        "2008-06-18-classement_groupe_3-governance.txt",
+        "2008-06-18-classement_groupe_3-prefet.txt",
+        "2008-06-18-classement_groupe_3-region.txt",
+        "2010-01-01-fin_label_maintenu-governance.txt",
+        "2010-01-01-fin_label_maintenu-prefet.txt",
+    ]
+
+
+def test_a_serving_daemon_delivers_letters(poles: Engine, clock: FrozenClock, tmp_path: Path) -> None:
+    poles.fire("enfant", "classify", data={"group": 3}, **OPERATOR)
+    outbox = Outbox(poles.db, DeliverySettings(outbox=tmp_path / "outbox", pdf=False), clock=clock)
+    daemon = Daemon(poles, DaemonSettings(poll_seconds=0.05), outbox=outbox)
+
+    def stop_once_delivered() -> None:
+        if delivered(poles) == ["delivered"] * 3:
+            daemon.stop()
+
+    server = threading.Thread(target=daemon.serve, kwargs={"on_idle": stop_once_delivered})
+    server.start()
+    try:
+        server.join(timeout=60)
+    finally:
+        daemon.stop()
+        server.join()
+    assert delivered(poles) == ["delivered"] * 3
 
 
 def test_sigterm_stops_a_serving_daemon_after_its_batch(poles: Engine) -> None:
