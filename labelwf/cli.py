@@ -265,7 +265,7 @@ def show(app: App, entity: str, as_json: bool) -> None:
         return app.emit_json(info)
     out = app.out
     out.print(f"[bold]{info['name']}[/bold] ({info['entity']}) — {info['workflow']}")
-    final = " [final]" if info["final"] else ""
+    final = " (final state)" if info["final"] else ""
     out.print(f"state: [bold]{info['state']}[/bold]{final} — {info['description']}")
     out.print(f"version {info['version']}, in this state since {app.local(info['entered_at'])}")
     if info["data"]:
