@@ -619,7 +619,7 @@ def replay_(
     list, history, timers and the letters show the campaign afterwards. SCENARIO defaults to the
     one scenario of the scenarios folder (the 2008-2010 campaign of the 71 poles).
     """
-    from .replay import clear, replay
+    from .replay import replay
     from .scenario import load_scenario
 
     split = _split(synthetic)
@@ -627,11 +627,9 @@ def replay_(
     loaded = load_scenario(path, app.workflow)
     end = _instant(until, app.workflow.timezone, "--until")
     app.db.check_schema()
-    if reset:
-        erased = clear(app.engine)
-        if not as_json and erased:
-            click.echo(f"erased {erased} instance(s) from {app.db.display_url}", err=True)
-    report = replay(app.engine, loaded, until=end, synthetic=split)
+    report = replay(app.engine, loaded, until=end, synthetic=split, reset=reset)
+    if not as_json and report.erased:
+        click.echo(f"erased {report.erased} instance(s) from {app.db.display_url}", err=True)
     if as_json:
         return app.emit_json(report.__dict__ | {"timeline": [m.__dict__ for m in report.timeline]})
     _print_replay(app, loaded.title, report)

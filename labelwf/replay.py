@@ -55,6 +55,7 @@ class ReplayReport:
     skipped_steps: list[int]
     pending_after: int = 0
     next_deadline: datetime | None = None
+    erased: int = 0
 
 
 def clear(engine: Engine) -> int:
@@ -109,13 +110,22 @@ def replay(
     until: datetime | None = None,
     synthetic: Sequence[int] | None = None,
     actor: str = "replay",
+    reset: bool = False,
 ) -> ReplayReport:
-    """Run ``scenario`` on an empty database with a simulated clock; return the timeline and final counts."""
+    """Run ``scenario`` on an empty database with a simulated clock; return the timeline and final counts.
+
+    ``reset`` erases the database first (``clear``), once the arguments are known to be good.
+    """
     end = until or scenario.until
     if end < scenario.start:
-        raise ScenarioError(
-            [Problem(str(scenario.source), None, f"--until {end.isoformat()} is before the scenario's start")]
-        )
+        zone = engine.workflow(scenario.workflow).timezone
+
+        def local(instant: datetime) -> str:
+            return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+        message = f"--until {local(end)} is before the scenario's start, {local(scenario.start)} ({zone})"
+        raise ScenarioError([Problem(str(scenario.source), None, message)])
+    erased = clear(engine) if reset else 0
     with engine.db.read() as conn:
         existing = conn.execute(sa.select(sa.func.count()).select_from(store.instance)).scalar() or 0
     if existing:
@@ -204,4 +214,5 @@ def replay(
         skipped_steps=skipped,
         pending_after=int(later[0]),
         next_deadline=later[1],
+        erased=erased,
     )

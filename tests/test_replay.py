@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -105,6 +106,11 @@ def test_replay_from_the_cli_prints_the_timeline_and_what_stays_unclassified(dat
     assert synthetic.exit_code == 0 and "synthetic cohort" in synthetic.stdout
     bad = runner.invoke(main, [*base, "replay", "--reset", "--synthetic", "39,19"])
     assert bad.exit_code == 2 and "three whole numbers G1,G2,G3" in bad.stderr
+    early = runner.invoke(main, [*base, "replay", "--reset", "--until", "2007-01-01"])
+    assert early.exit_code == 2
+    assert "--until 2007-01-01 00:00 is before the scenario's start, 2008-06-18 09:00 (Europe/Paris)" in early.stderr
+    # A refused replay erases nothing, --reset or not
+    assert len(json.loads(runner.invoke(main, [*base, "list", "--json"]).stdout)) == 71
 
 
 BROKEN = [
