@@ -227,7 +227,7 @@ def import_(app: App, file: str, actor: str, reason: str | None, contacts: str |
             progress.update(task, completed=done, total=total)
 
         report = import_entities(
-            app.engine, file, actor=actor, reason=reason, workflow=app.workflow_name, progress=tick
+            app.engine, file, actor=actor, reason=reason, workflow=app.workflow_name, progress=tick, contacts=contacts
         )
     click.echo(f"imported {report.entities} entities from {report.file} into {report.workflow}")
 

@@ -253,6 +253,24 @@ def test_import_of_a_bad_file_names_each_line_and_imports_nothing(cli: Cli, tmp_
     assert len(cli.json("list")) == 71
 
 
+def test_import_with_contacts_addresses_the_letters_by_name(database_url: str, tmp_path: Path) -> None:
+    cli = Cli(database_url)
+    cli("init")
+    missing = cli("import", str(POLES_CSV), "--contacts", str(tmp_path / "nope.csv"), code=EXIT_BAD_INPUT)
+    assert "nope.csv: file not found" in missing.stderr
+    assert cli.json("list") == []
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "entity,role,name,address,email\nenfant,governance,Mme Claire Martin,1 rue X / Angers,p@enfant.example\n",
+        encoding="utf-8",
+    )
+    cli("import", str(POLES_CSV), "--contacts", str(contacts))
+    cli("fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=3")
+    [letter] = [m for m in cli.json("letters", "--pole", "enfant") if m["recipient"] == "governance"]
+    text = cli("letters", "show", str(letter["id"])).stdout
+    assert "Mme Claire Martin" in text and "1 rue X" in text and "Angers" in text
+
+
 def test_workflows_validate_reports_problems_with_file_and_line(tmp_path: Path) -> None:
     runner = CliRunner()
     good = runner.invoke(main, ["workflows", "validate", str(ROOT / "workflows" / "poles-2008.yaml")])
