@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import store
+from .errors import NotFound
 from .store import Database
 
 GENESIS = "0" * 64
@@ -96,6 +97,8 @@ def verify(db: Database, *, entity: str | None = None) -> VerifyReport:
             )
         }
         instances = len(heads)
+        if entity is not None and not heads:
+            raise NotFound("instance", entity, "`labelwf list` shows the instances")
         query = sa.select(store.event).order_by(store.event.c.instance_id, store.event.c.seq)
         if entity is not None:
             query = query.where(store.event.c.instance_id.in_(list(heads)))

@@ -215,6 +215,8 @@ def test_audit_verify_passes_then_names_a_tampered_event(cli: Cli) -> None:
     cli("fire", "enfant", "classify", "--actor", "alice", "--reason", "r", "--set", "group=3")
     assert cli.json("audit", "verify")["ok"] is True
     assert "audit trail intact: 72 events in 71 instances" in cli("audit", "verify").stdout
+    assert "audit trail intact: 2 events in 1 instances" in cli("audit", "verify", "--entity", "enfant").stdout
+    assert "no instance 'nope'" in cli("audit", "verify", "--entity", "nope", code=EXIT_NOT_FOUND).stderr
     db = Database(cli.url)
     with db.write() as conn:
         conn.execute(store.event.update().where(store.event.c.trigger == "classify").values(actor="mallory"))
