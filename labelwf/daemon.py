@@ -139,6 +139,8 @@ class Daemon:
             return self._sweep(now)
 
     def _sweep(self, now: datetime | None) -> SweepReport:
+        held = self._held(now or self.engine.clock.now())
+        retrying = set(self._retries) - held
         report = fire_due(
             self.engine,
             now=now,
@@ -146,8 +148,12 @@ class Daemon:
             grace=timedelta(seconds=self.settings.grace_seconds),
             observer=self._observe,
             should_stop=self._stop.is_set,
-            hold=self._held(now or self.engine.clock.now()),
+            hold=held,
         )
+        # A failed timer due for its retry that this sweep did not meet was closed meanwhile (an
+        # operator moved the instance): forget it. One that failed again keeps its backoff.
+        for timer in retrying - set(report.failed_ids):
+            self._retries.pop(timer, None)
         if report.closed or report.failed:
             log_event(
                 "sweep",
