@@ -571,6 +571,12 @@ def daemon_(
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    # APScheduler warns when a wake-up is skipped because the previous one still runs (a storm,
+    # a round of letters): expected, and not ours to log. Its errors go out as structured lines.
+    scheduler_log = logging.getLogger("apscheduler")
+    scheduler_log.handlers[:] = [handler]
+    scheduler_log.setLevel(logging.ERROR)
+    scheduler_log.propagate = False
     s = app.settings
     settings = DaemonSettings(
         poll_seconds=poll if poll is not None else s.daemon_poll_seconds,

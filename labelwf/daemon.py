@@ -174,7 +174,7 @@ class Daemon:
         """
         if self.outbox is None:
             return 0
-        sent = self.outbox.deliver_due(limit=limit)
+        sent = self.outbox.deliver_due(limit=limit, should_stop=self._stop.is_set)
         for error in sent.errors:
             log.warning("letter_failed", extra={"fields": {"error": error}})
         if sent.delivered or sent.retried or sent.failed or sent.uncertain:

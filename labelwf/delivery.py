@@ -21,6 +21,7 @@ import smtplib
 import ssl
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.message import EmailMessage
@@ -136,13 +137,18 @@ class Outbox:
         self.db, self.settings = db, settings
         self.clock: Clock = clock or SystemClock()
 
-    def deliver_due(self, *, limit: int = 200) -> DeliveryReport:
-        """Deliver the letters that are due (new, or due for a retry); return what happened."""
+    def deliver_due(self, *, limit: int = 200, should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
+        """Deliver the letters that are due (new, or due for a retry); return what happened.
+
+        ``should_stop()`` is asked before each letter (a daemon asked to stop does not finish the round).
+        """
         report = DeliveryReport()
         self._expire_leases(report)
         reason = pdf_unavailable() if self.settings.pdf else "PDF disabled"
         report.pdf_skipped = reason
         for letter_id in self._due(limit):
+            if should_stop is not None and should_stop():
+                break
             claimed = self._claim(letter_id)
             if claimed is not None:
                 self._deliver(claimed, report, make_pdf=reason is None)

@@ -228,6 +228,21 @@ def statuses(engine: Engine) -> dict[str, str]:
         return dict(conn.execute(sa.select(store.letter.c.recipient, store.letter.c.status)).all())
 
 
+def test_a_delivery_round_asked_to_stop_leaves_the_rest_for_later(
+    with_contacts: Engine, mailbox: Any, tmp_path: Path, clock: FrozenClock
+) -> None:
+    outbox = outbox_for(with_contacts, mailbox, tmp_path, clock)
+    asked: list[bool] = []
+
+    def after_the_first() -> bool:
+        asked.append(True)
+        return len(asked) > 1
+
+    assert outbox.deliver_due(should_stop=after_the_first).delivered == 1
+    assert sorted(statuses(with_contacts).values()) == ["delivered", "pending", "pending"]
+    assert outbox.deliver_due().delivered == 2
+
+
 def test_letters_are_filed_and_mailed_with_their_headers(
     with_contacts: Engine, mailbox: Any, tmp_path: Path, clock: FrozenClock
 ) -> None:
