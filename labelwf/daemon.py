@@ -211,11 +211,12 @@ class Daemon:
                 return  # another wake-up is already draining
             try:
                 self._sweep(None)
+                # Read the retry state under the lock: another wake-up's sweep may be changing it.
+                held = self._held(self.engine.clock.now())
+                retry = min((self._retries[timer][0] for timer in held), default=None)
             finally:
                 self._tick_lock.release()
-            held = self._held(self.engine.clock.now())
             upcoming = next_due(self.engine, excluding=held)
-            retry = min((self._retries[timer][0] for timer in held), default=None)
             if retry is not None and (upcoming is None or retry < upcoming):
                 upcoming = retry
             if upcoming is not None and not self._stop.is_set():
