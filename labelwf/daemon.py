@@ -177,7 +177,7 @@ class Daemon:
         sent = self.outbox.deliver_due(limit=limit, should_stop=self._stop.is_set)
         for error in sent.errors:
             log.warning("letter_failed", extra={"fields": {"error": error}})
-        if sent.delivered or sent.retried or sent.failed or sent.uncertain:
+        if sent.handled:
             log_event(
                 "letters",
                 delivered=sent.delivered,
@@ -186,7 +186,7 @@ class Daemon:
                 uncertain=sent.uncertain,
                 pdf=sent.pdf_skipped or "yes",
             )
-        return sent.delivered + sent.retried + sent.failed + sent.uncertain
+        return sent.handled
 
     def run_once(self) -> SweepReport:
         """Fire what is due now, then deliver the letters due, and return (``labelwf daemon --once``)."""

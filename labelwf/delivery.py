@@ -78,6 +78,11 @@ class DeliveryReport:
     pdf_skipped: str | None = None
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def handled(self) -> int:
+        """Letters this run took from the outbox, whatever became of them."""
+        return self.delivered + self.retried + self.failed + self.uncertain
+
 
 def message_id(letter_id: int, checksum: str) -> str:
     """The Message-ID of a letter: derived from its id and frozen content, so the same letter keeps it."""
