@@ -1,11 +1,18 @@
-"""Reading a daemon subprocess's log lines with a bound on the wait (tests never sleep)."""
+"""Running daemons in tests: the command line, a serving thread, log lines read with a bound on the wait
+(tests never sleep)."""
 
 from __future__ import annotations
 
 import os
 import selectors
 import subprocess
+import sys
+import threading
 import time
+from collections.abc import Callable
+
+from labelwf.daemon import Daemon
+from tests.conftest import CONFIG_FILE
 
 
 def _lines(proc: subprocess.Popen[str], seconds: float):  # type: ignore[no-untyped-def]
@@ -55,3 +62,24 @@ def read_lines(proc: subprocess.Popen[str], marker: str, count: int, seconds: fl
             if found >= count:
                 break
     return found
+
+
+def daemon_command(url: str, *options: str) -> list[str]:
+    """``labelwf daemon OPTIONS`` against ``url`` with the shipped configuration, letters off."""
+    config = ["--config", str(CONFIG_FILE), "--db", url]
+    return [sys.executable, "-m", "labelwf.cli", *config, "daemon", "--no-letters", *options]
+
+
+def serve(daemon: Daemon, on_idle: Callable[[], None], seconds: float = 60) -> bool:
+    """Serve ``daemon`` on a thread until it stops (at most ``seconds``); return whether it stopped by itself.
+
+    Whatever happens, the thread is stopped and joined: no daemon is left running behind a test.
+    """
+    server = threading.Thread(target=daemon.serve, kwargs={"on_idle": on_idle})
+    server.start()
+    try:
+        server.join(timeout=seconds)
+        return not server.is_alive()
+    finally:
+        daemon.stop()
+        server.join()

@@ -6,14 +6,12 @@ import os
 import random
 import signal
 import subprocess
-import sys
 
 import pytest
 import sqlalchemy as sa
 
 from labelwf import Engine, EntityRow, add_entities, store, verify
-from tests.conftest import CONFIG_FILE
-from tests.daemon_helpers import read_lines
+from tests.daemon_helpers import daemon_command, read_lines
 from tests.helpers import OPERATOR
 
 POLES = 240
@@ -26,23 +24,6 @@ def group_3_cohort(engine: Engine, n: int = POLES) -> list[str]:
     for entity in ids:
         engine.fire(entity, "classify", data={"group": 3}, **OPERATOR)
     return ids
-
-
-def daemon_command(url: str, batch: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "labelwf.cli",
-        "--config",
-        str(CONFIG_FILE),
-        "--db",
-        url,
-        "daemon",
-        "--once",
-        "--no-letters",
-        "--batch-size",
-        str(batch),
-    ]
 
 
 def assert_each_timer_fired_exactly_once(engine: Engine, n: int) -> None:
@@ -77,7 +58,7 @@ def test_a_daemon_killed_at_random_points_loses_and_doubles_nothing(poles: Engin
     kills = 0
     for _attempt in range(60):
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        command = daemon_command(poles.db.url, batch=7)
+        command = daemon_command(poles.db.url, "--once", "--batch-size", "7")
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         wanted = chance.randint(1, 45)
         lines = read_lines(proc, "event=fired", wanted)
@@ -105,7 +86,10 @@ def test_several_daemons_on_postgresql_fire_each_timer_once(poles: Engine, daemo
     group_3_cohort(poles)
     procs = [
         subprocess.Popen(
-            daemon_command(poles.db.url, batch=5), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            daemon_command(poles.db.url, "--once", "--batch-size", "5"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         for _ in range(daemons)
     ]

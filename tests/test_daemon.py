@@ -8,8 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,7 +23,7 @@ from labelwf.deadlines import DueTimer, fire_due
 from labelwf.delivery import DeliverySettings, Outbox
 from labelwf.engine import Fired
 from tests.conftest import CONFIG_FILE, ROOT
-from tests.daemon_helpers import read_until
+from tests.daemon_helpers import daemon_command, read_until, serve
 from tests.helpers import OPERATOR
 
 LABEL_TERM = datetime(2009, 12, 31, 23, 0, tzinfo=UTC)  # 1 January 2010, midnight in Paris
@@ -228,13 +226,7 @@ def test_serving_does_not_spin_on_a_timer_that_keeps_failing(db: Database, clock
     clock.set(LABEL_TERM)
     daemon = Daemon(engine, DaemonSettings(poll_seconds=0.05))
     idle: list[bool] = []
-    server = threading.Thread(target=daemon.serve, kwargs={"on_idle": lambda: (idle.append(True), daemon.stop())})
-    server.start()
-    try:
-        server.join(timeout=60)
-    finally:
-        daemon.stop()  # whatever happened, do not leave a spinning thread behind
-        server.join()
+    serve(daemon, lambda: (idle.append(True), daemon.stop()))
     # The failed timer is held back for its retry: nothing is due now, so the daemon goes idle
     assert idle
     assert [status for _, status, _ in timer_rows(engine, "sans-theme")] == ["pending"]
@@ -293,10 +285,7 @@ def test_serving_fires_what_is_due_and_stops_cleanly(poles: Engine) -> None:
     poles.fire("enfant", "classify", data={"group": 3}, **OPERATOR)
     live = Engine(poles.db, poles.workflow())  # the system clock: the 2010 deadline is long past
     daemon = Daemon(live, DaemonSettings(poll_seconds=0.05))
-    server = threading.Thread(target=daemon.serve, kwargs={"on_idle": daemon.stop})
-    server.start()
-    server.join(timeout=60)
-    assert not server.is_alive()
+    assert serve(daemon, daemon.stop)
     assert last_event(poles, "enfant")["trigger"] == "end_label_term"
 
 
@@ -334,31 +323,13 @@ def test_a_serving_daemon_delivers_letters(poles: Engine, clock: FrozenClock, tm
         if delivered(poles) == ["delivered"] * 3:
             daemon.stop()
 
-    server = threading.Thread(target=daemon.serve, kwargs={"on_idle": stop_once_delivered})
-    server.start()
-    try:
-        server.join(timeout=60)
-    finally:
-        daemon.stop()
-        server.join()
+    serve(daemon, stop_once_delivered)
     assert delivered(poles) == ["delivered"] * 3
 
 
 def test_sigterm_stops_a_serving_daemon_after_its_batch(poles: Engine) -> None:
     poles.fire("enfant", "classify", data={"group": 3}, **OPERATOR)
-    command = [
-        sys.executable,
-        "-m",
-        "labelwf.cli",
-        "--config",
-        str(CONFIG_FILE),
-        "--db",
-        poles.db.url,
-        "daemon",
-        "--no-letters",
-        "--poll",
-        "0.1",
-    ]
+    command = daemon_command(poles.db.url, "--poll", "0.1")
     proc = subprocess.Popen(
         command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
     )
