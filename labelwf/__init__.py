@@ -6,7 +6,7 @@ The engine is a library; the ``labelwf`` command and the daemon are thin shells 
 
     workflow = load_workflow("workflows/poles-2008.yaml")
     db = Database("sqlite:///labelwf.db")
-    engine = Engine(db, workflow)
+    engine = Engine(db, workflow)          # or Runtime.from_config("config.yaml").engine
     engine.fire("enfant", "classify", actor="dgcis", reason="rapport BCG-CMI", data={"group": 3})
 """
 
@@ -17,11 +17,16 @@ from .daemon import Daemon, DaemonSettings
 from .definition import Workflow, load_workflow, load_workflows
 from .engine import Engine, Fired
 from .errors import (
+    AmbiguousWorkflow,
     ConcurrentUpdate,
     ConditionNotMet,
     ConfigError,
+    DatabaseBusy,
+    DatabaseError,
     DatabaseNotEmpty,
+    DatabaseUnavailable,
     ImportRejected,
+    InvalidCursor,
     InvalidData,
     InvalidTransition,
     LabelwfError,
@@ -29,6 +34,7 @@ from .errors import (
     MissingData,
     MissingJustification,
     NotFound,
+    ReadOnlyDatabase,
     RoleNotAllowed,
     ScenarioError,
     SchemaMismatch,
@@ -37,14 +43,24 @@ from .errors import (
 )
 from .importer import EntityRow, add_entities, import_entities
 from .replay import ReplayReport, replay
+from .runtime import Runtime
 from .scenario import Scenario, load_scenario
-from .store import Database
+from .store import Database, Event, Instance, Letter, LetterStatus, Page, Timer, TimerStatus
 
 __all__ = [
     # the engine
     "Engine",
     "Fired",
     "Database",
+    "Runtime",
+    # records read back
+    "Instance",
+    "Event",
+    "Timer",
+    "TimerStatus",
+    "Letter",
+    "LetterStatus",
+    "Page",
     # definitions, data and configuration
     "Workflow",
     "load_workflow",
@@ -86,4 +102,10 @@ __all__ = [
     "ConcurrentUpdate",
     "LetterError",
     "SchemaMismatch",
+    "AmbiguousWorkflow",
+    "InvalidCursor",
+    "DatabaseError",
+    "DatabaseBusy",
+    "DatabaseUnavailable",
+    "ReadOnlyDatabase",
 ]

@@ -4,45 +4,64 @@ Each event stores ``prev_hash`` (the hash of the previous event of its instance;
 first) and ``hash`` = sha256 over a canonical JSON serialisation of the event's recorded fields and
 ``prev_hash``. The instance row keeps the hash of its last event and its version (= the last seq),
 so deleting the newest events is detected too.
+
+The canonical form is versioned (``Event.hash_format``), so that the event can grow fields
+without breaking the verification of events hashed before:
+
+* format 1: the event's fields and ``prev_hash`` (events written before schema revision 0003);
+* format 2: the same and ``"format": 2`` itself, so that the form an event claims is covered too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
-from . import store
 from .errors import NotFound
 from .store import Database
+from .store.reads import chain_events, chain_heads
+from .store.records import Event, event_from_row
 
 GENESIS = "0" * 64
+HASH_FORMAT = 2  # the canonical form of new events
 
 
-def event_hash(record: Mapping[str, Any]) -> str:
-    """Return the sha256 of an event's canonical serialisation (its fields and ``prev_hash``)."""
-    canonical = {
-        "entity": record["entity"],
-        "workflow": record["workflow"],
-        "seq": record["seq"],
-        "trigger": record["trigger"],
-        "source": record["source"],
-        "dest": record["dest"],
-        "actor": record["actor"],
-        "role": record["role"],
-        "reason": record["reason"],
-        "data": record["data"],
-        "occurred_at": _instant(record["occurred_at"]),
-        "recorded_at": _instant(record["recorded_at"]),
-        "late_by_s": record["late_by_s"],
-        "prev_hash": record["prev_hash"],
+def _canonical_v1(event: Event) -> dict[str, Any]:
+    return {
+        "entity": event.entity,
+        "workflow": event.workflow,
+        "seq": event.seq,
+        "trigger": event.trigger,
+        "source": event.source,
+        "dest": event.dest,
+        "actor": event.actor,
+        "role": event.role,
+        "reason": event.reason,
+        "data": event.data,
+        "occurred_at": _instant(event.occurred_at),
+        "recorded_at": _instant(event.recorded_at),
+        "late_by_s": event.late_by_s,
+        "prev_hash": event.prev_hash,
     }
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _canonical_v2(event: Event) -> dict[str, Any]:
+    return {**_canonical_v1(event), "format": 2}
+
+
+_FORMATS: dict[int, Callable[[Event], dict[str, Any]]] = {1: _canonical_v1, 2: _canonical_v2}
+
+
+def event_hash(event: Event) -> str:
+    """Return the sha256 of an event's canonical serialisation in its ``hash_format``."""
+    canonical = _FORMATS.get(event.hash_format)
+    if canonical is None:
+        raise ValueError(f"unknown hash format {event.hash_format!r}; this labelwf knows {sorted(_FORMATS)}")
+    text = json.dumps(canonical(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -81,44 +100,38 @@ class VerifyReport:
 
 def verify(db: Database, *, entity: str | None = None) -> VerifyReport:
     """Recompute every chain (or one entity's) and report the first broken link of each instance."""
-    instances = events = 0
+    events = 0
     breaks: list[Break] = []
     with db.read() as conn:
-        heads = {
-            row.id: row
-            for row in conn.execute(
-                sa.select(
-                    store.instance.c.id,
-                    store.instance.c.entity_id,
-                    store.instance.c.workflow,
-                    store.instance.c.version,
-                    store.instance.c.last_hash,
-                ).where(sa.true() if entity is None else store.instance.c.entity_id == entity)
-            )
-        }
+        heads = {iid: _Head(*head) for iid, head in chain_heads(conn, entity).items()}
         instances = len(heads)
         if entity is not None and not heads:
             raise NotFound("instance", entity, "`labelwf list` shows the instances")
-        query = sa.select(store.event).order_by(store.event.c.instance_id, store.event.c.seq)
-        if entity is not None:
-            query = query.where(store.event.c.instance_id.in_(list(heads)))
         current: int | None = None
         state = _ChainState()
-        for row in conn.execution_options(yield_per=2000).execute(query).mappings():
+        for instance_id, row in chain_events(conn, list(heads) if entity is not None else None):
             events += 1
-            if row["instance_id"] != current:
+            if instance_id != current:
                 if current is not None:
                     _close(heads.pop(current, None), state, breaks)
-                current, state = row["instance_id"], _ChainState()
-            head = heads.get(row["instance_id"])
+                current, state = instance_id, _ChainState()
+            head = heads.get(instance_id)
             if head is None or state.broken:
                 continue
             state.check(row, head, breaks)
         if current is not None:
             _close(heads.pop(current, None), state, breaks)
         for head in heads.values():
-            breaks.append(Break(head.entity_id, head.workflow, None, None, "instance has no events at all"))
+            breaks.append(Break(head.entity, head.workflow, None, None, "instance has no events at all"))
     return VerifyReport(instances, events, tuple(breaks))
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    entity: str
+    workflow: str
+    version: int
+    last_hash: str
 
 
 class _ChainState:
@@ -127,31 +140,34 @@ class _ChainState:
         self.prev_hash = GENESIS
         self.broken = False
 
-    def check(self, row: Mapping[Any, Any], head: Any, breaks: list[Break]) -> None:
+    def check(self, row: Mapping[str, Any], head: _Head, breaks: list[Break]) -> None:
         def fail(problem: str) -> None:
-            breaks.append(Break(head.entity_id, head.workflow, row["seq"], row["id"], problem))
+            breaks.append(Break(head.entity, head.workflow, row["seq"], row["id"], problem))
             self.broken = True
 
         if row["seq"] != self.expected_seq:
             return fail(f"sequence jumps from {self.expected_seq - 1} to {row['seq']} (events missing)")
         if row["prev_hash"] != self.prev_hash:
             return fail("prev_hash does not match the previous event's hash (an event was removed or altered)")
-        record = dict(row, entity=head.entity_id, workflow=head.workflow)
-        computed = event_hash(record)
-        if computed != row["hash"]:
+        stored = event_from_row(row, head.entity, head.workflow)
+        if stored.hash_format not in _FORMATS:
+            return fail(
+                f"unknown hash format {stored.hash_format!r} (the event was altered, or is from a newer labelwf)"
+            )
+        if event_hash(stored) != stored.hash:
             return fail("stored hash does not match the event's content (the event was altered)")
-        self.prev_hash = row["hash"]
+        self.prev_hash = stored.hash
         self.expected_seq += 1
         return None
 
 
-def _close(head: Any, state: _ChainState, breaks: list[Break]) -> None:
+def _close(head: _Head | None, state: _ChainState, breaks: list[Break]) -> None:
     if head is None or state.broken:
         return
     if state.expected_seq - 1 != head.version or state.prev_hash != head.last_hash:
         breaks.append(
             Break(
-                head.entity_id,
+                head.entity,
                 head.workflow,
                 None,
                 None,

@@ -9,24 +9,23 @@ in bounded batches and checks for a stop request between batches, so SIGTERM sto
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from . import logs
 from .clock import SystemClock
-from .deadlines import DueTimer, SweepReport, fire_due, next_due
+from .deadlines import Outcome, SweepReport, fire_due, next_due
 from .delivery import Outbox
 from .engine import Engine, Fired
+from .store.records import Timer
 
 log = logging.getLogger("labelwf.daemon")
 LETTERS_PER_ROUND = 200  # letters one delivery round takes from the outbox
 LETTERS_EVERY_SECONDS = 1.0  # how often a serving daemon looks for letters to deliver (at least)
-_LOGFMT_QUOTE = re.compile(r'[\s"=\\]')
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,41 +53,8 @@ class DaemonSettings:
 
 
 def log_event(event: str, **fields: Any) -> None:
-    """Write one structured log line: ``event`` and its fields."""
-    log.info(event, extra={"fields": fields})
-
-
-def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    """The record's fields, date-times written in ISO 8601 (the same in logfmt and JSON)."""
-    fields = {
-        "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-        "level": record.levelname.lower(),
-        "event": record.getMessage(),
-    }
-    for key, value in getattr(record, "fields", {}).items():
-        fields[key] = value.isoformat() if isinstance(value, datetime) else value
-    return fields
-
-
-class LogfmtFormatter(logging.Formatter):
-    """``ts=… level=… event=fired entity=enfant timer=label_term late_s=0.012`` (one line per record)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return " ".join(f"{key}={_logfmt(value)}" for key, value in _fields(record).items())
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line, same fields as the logfmt lines."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(_fields(record), default=str, ensure_ascii=False)
-
-
-def _logfmt(value: Any) -> str:
-    """A logfmt value: bare when it can be, quoted (JSON string escapes) when empty or when it
-    holds a space, a quote, an equals sign, a backslash or a line break (one record, one line)."""
-    text = str(value)
-    return json.dumps(text, ensure_ascii=False) if (not text or _LOGFMT_QUOTE.search(text)) else text
+    """Write one structured log line of the daemon: ``event`` and its fields."""
+    logs.log_event(log, event, **fields)
 
 
 class Daemon:
@@ -111,9 +77,9 @@ class Daemon:
         """Ask the daemon to stop after the batch in progress."""
         self._stop.set()
 
-    def _observe(self, outcome: str, timer: DueTimer, fired: Fired | None, note: str) -> None:
+    def _observe(self, outcome: Outcome, timer: Timer, fired: Fired | None, note: str) -> None:
         fields: dict[str, Any] = {
-            "entity": timer.entity_id,
+            "entity": timer.entity,
             "workflow": timer.workflow,
             "timer": timer.name,
             "trigger": timer.trigger,
@@ -123,15 +89,15 @@ class Daemon:
             fields.update(dest=fired.dest, version=fired.version, late_s=round(fired.late_by_s or 0.0, 3))
         if note:
             fields["note"] = note
-        if outcome == "failed":
+        if outcome is Outcome.FAILED:
             failures = self._retries.get(timer.id, (None, 0))[1] + 1
             delay = min(self.settings.retry_first_seconds * 2 ** (failures - 1), self.settings.retry_max_seconds)
             self._retries[timer.id] = (self.engine.clock.now() + timedelta(seconds=delay), failures)
             fields.update(failures=failures, retry_in_s=round(delay))
-            log.error(outcome, extra={"fields": fields})
+            logs.log_event(log, outcome.value, level=logging.ERROR, **fields)
         else:
             self._retries.pop(timer.id, None)
-            log_event(outcome, **fields)
+            log_event(outcome.value, **fields)
 
     def tick(self, now: datetime | None = None) -> SweepReport:
         """Fire everything due at ``now`` (default: the engine's clock), in batches, unless asked to stop."""
@@ -176,7 +142,7 @@ class Daemon:
             return 0
         sent = self.outbox.deliver_due(limit=limit, should_stop=self._stop.is_set)
         for error in sent.errors:
-            log.warning("letter_failed", extra={"fields": {"error": error}})
+            logs.log_event(log, "letter_failed", level=logging.WARNING, error=error)
         if sent.handled:
             log_event(
                 "letters",

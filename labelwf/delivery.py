@@ -29,16 +29,17 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
-from . import store
 from .clock import Clock, SystemClock
 from .store import Database
+from .store import outbox as sql
+from .store.outbox import message_id as message_id  # re-exported: a letter's Message-ID
+from .store.records import Letter, LetterStatus
 
-PENDING, SENDING, RETRY = "pending", "sending", "retry"
-DELIVERED, FAILED, UNCERTAIN = "delivered", "failed", "uncertain"
-LETTER_STATUSES = (PENDING, SENDING, RETRY, DELIVERED, FAILED, UNCERTAIN)
-_l, _i, _e = store.letter, store.instance, store.event
+LETTER_STATUSES = tuple(status.value for status in LetterStatus)
+_UNCERTAIN_NOTE = (
+    "the sender stopped after claiming this e-mail and before recording it: it may or may not have been "
+    "sent; check the mail log for its Message-ID"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,11 +83,6 @@ class DeliveryReport:
     def handled(self) -> int:
         """Letters this run took from the outbox, whatever became of them."""
         return self.delivered + self.retried + self.failed + self.uncertain
-
-
-def message_id(letter_id: int, checksum: str) -> str:
-    """The Message-ID of a letter: derived from its id and frozen content, so the same letter keeps it."""
-    return f"<letter-{letter_id}-{checksum[:16]}@labelwf>"
 
 
 def letter_paths(
@@ -160,140 +156,75 @@ class Outbox:
         return report
 
     def _due(self, limit: int) -> list[int]:
-        now = self.clock.now()
         with self.db.read() as conn:
-            return list(
-                conn.execute(
-                    sa.select(_l.c.id)
-                    .where(
-                        _l.c.status.in_([PENDING, RETRY]),
-                        sa.or_(_l.c.next_attempt_at.is_(None), _l.c.next_attempt_at <= now),
-                    )
-                    .order_by(_l.c.id)
-                    .limit(limit)
-                ).scalars()
-            )
+            return sql.due_letters(conn, self.clock.now(), limit)
 
     def _expire_leases(self, report: DeliveryReport) -> None:
         """Letters left ``sending`` by a process that died: files-only ones are retried, e-mailed ones uncertain."""
         now = self.clock.now()
-        stale = (_l.c.status == SENDING) & (_l.c.next_attempt_at < now)
         with self.db.read() as conn:  # the daemon asks twice a second: take the write lock only when needed
-            if conn.execute(sa.select(_l.c.id).where(stale).limit(1)).first() is None:
+            if not sql.has_expired_claims(conn, now):
                 return
         with self.db.write() as conn:
-            report.uncertain += conn.execute(
-                _l.update()
-                .where(stale, _l.c.message_id.is_not(None))
-                .values(
-                    status=UNCERTAIN,
-                    last_error="the sender stopped after claiming this e-mail and before "
-                    "recording it: it may or may not have been sent; check the mail log for its Message-ID",
-                )
-            ).rowcount
-            conn.execute(_l.update().where(stale, _l.c.message_id.is_(None)).values(status=RETRY))
+            report.uncertain += sql.expire_claims(conn, now, _UNCERTAIN_NOTE)
 
-    def _claim(self, letter_id: int) -> dict[str, Any] | None:
-        now = self.clock.now()
+    def _claim(self, letter_id: int) -> Letter | None:
+        lease = self.clock.now() + timedelta(seconds=self.settings.lease_seconds)
         with self.db.write() as conn:
-            row = (
-                conn.execute(
-                    sa.select(_l, _i.c.entity_id, _e.c.occurred_at)
-                    .join(_i, _i.c.id == _l.c.instance_id)
-                    .join(_e, _e.c.id == _l.c.event_id)
-                    .where(_l.c.id == letter_id, _l.c.status.in_([PENDING, RETRY]))
-                )
-                .mappings()
-                .first()
-            )
-            if row is None:
-                return None  # another process took it
-            by_mail = self.settings.smtp is not None and bool(row["recipient_email"])
-            mid = message_id(row["id"], row["checksum"]) if by_mail else None
-            lease = now + timedelta(seconds=self.settings.lease_seconds)
-            taken = conn.execute(
-                _l.update()
-                .where(_l.c.id == letter_id, _l.c.status.in_([PENDING, RETRY]))
-                .values(status=SENDING, attempts=_l.c.attempts + 1, next_attempt_at=lease, message_id=mid)
-            ).rowcount
-            if taken != 1:
-                return None
-            return {**row, "message_id": mid, "attempts": row["attempts"] + 1}
+            return sql.claim_letter(conn, letter_id, lease_until=lease, by_mail=self.settings.smtp is not None)
 
-    def _deliver(self, letter: dict[str, Any], report: DeliveryReport, *, make_pdf: bool) -> None:
+    def _deliver(self, letter: Letter, report: DeliveryReport, *, make_pdf: bool) -> None:
         paths = letter_paths(
             self.settings.outbox,
-            letter["entity_id"],
-            letter["occurred_at"],
-            letter["template"],
-            letter["recipient"],
+            letter.entity,
+            letter.occurred_at,
+            letter.template,
+            letter.recipient.role,
             self.settings.timezone,
         )
         try:
-            _write_atomically(paths["txt"], letter["body"].encode("utf-8"))
-            _write_atomically(paths["html"], (letter["body_html"] or "").encode("utf-8"))
-            pdf = render_pdf(letter["body_html"]) if make_pdf and letter["body_html"] else None
+            _write_atomically(paths["txt"], (letter.text or "").encode("utf-8"))
+            _write_atomically(paths["html"], (letter.html or "").encode("utf-8"))
+            pdf = render_pdf(letter.html) if make_pdf and letter.html else None
             if pdf is not None:
                 _write_atomically(paths["pdf"], pdf)
-            if letter["message_id"] is not None:
+            if letter.message_id is not None:
                 assert self.settings.smtp is not None
                 self._send(self.settings.smtp, letter, pdf)
         except (OSError, smtplib.SMTPException) as exc:
             self._failed(letter, exc, report)
             return
-        now = self.clock.now()
         with self.db.write() as conn:
-            conn.execute(
-                _l.update()
-                .where(_l.c.id == letter["id"])
-                .values(
-                    status=DELIVERED,
-                    delivered_at=now,
-                    filed_at=now,
-                    last_error=None,
-                    next_attempt_at=None,
-                    sent_at=now if letter["message_id"] else None,
-                )
-            )
+            sql.mark_delivered(conn, letter, self.clock.now())
         report.delivered += 1
 
-    def _failed(self, letter: dict[str, Any], exc: BaseException, report: DeliveryReport) -> None:
-        attempts = letter["attempts"]
+    def _failed(self, letter: Letter, exc: BaseException, report: DeliveryReport) -> None:
+        attempts = letter.attempts
         final = attempts >= self.settings.max_attempts
         delay = timedelta(seconds=self.settings.backoff_seconds * 2 ** (attempts - 1))
         error = f"attempt {attempts}: {type(exc).__name__}: {exc}"
         with self.db.write() as conn:
-            conn.execute(
-                _l.update()
-                .where(_l.c.id == letter["id"])
-                .values(
-                    status=FAILED if final else RETRY,
-                    last_error=error,
-                    message_id=None,
-                    next_attempt_at=None if final else self.clock.now() + delay,
-                )
-            )
-        report.errors.append(f"letter {letter['id']}: {error}")
+            sql.mark_failed(conn, letter, error, None if final else self.clock.now() + delay)
+        report.errors.append(f"letter {letter.id}: {error}")
         if final:
             report.failed += 1
         else:
             report.retried += 1
 
-    def _send(self, smtp: SmtpSettings, letter: dict[str, Any], pdf: bytes | None) -> None:
+    def _send(self, smtp: SmtpSettings, letter: Letter, pdf: bytes | None) -> None:
+        role = letter.recipient.role
         message = EmailMessage()
         message["From"] = smtp.sender
-        message["To"] = letter["recipient_email"]
-        message["Subject"] = letter["subject"]
+        message["To"] = letter.recipient.email
+        message["Subject"] = letter.subject
         message["Date"] = format_datetime(self.clock.now())
-        message["Message-ID"] = letter["message_id"]
-        message["X-Labelwf-Reference"] = f"letter {letter['id']} ({letter['template']}, {letter['recipient']})"
-        message.set_content(letter["body"])
-        if letter["body_html"]:
-            message.add_alternative(letter["body_html"], subtype="html")
+        message["Message-ID"] = letter.message_id
+        message["X-Labelwf-Reference"] = f"letter {letter.id} ({letter.template}, {role})"
+        message.set_content(letter.text or "")
+        if letter.html:
+            message.add_alternative(letter.html, subtype="html")
         if pdf is not None:
-            message.add_attachment(
-                pdf, maintype="application", subtype="pdf", filename=f"{letter['template']}-{letter['recipient']}.pdf"
-            )
+            message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{letter.template}-{role}.pdf")
         with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
             client.ehlo()
             if smtp.starttls:

@@ -1,176 +1,41 @@
 """The engine: the only code that changes an instance's state.
 
-``Engine.fire`` applies one transition in one database transaction: the instance's new state and
-version (``UPDATE … WHERE version = :seen``), one hash-chained audit event, the timers of the state
-left cancelled and those of the state entered armed, and the letters rendered into the outbox.
+``Engine.fire`` applies one transition in one database transaction, in four named steps:
+
+1. **decide** (``decision.decide``): which declared transition the request takes, or why not;
+2. **write the event**: the instance's new state, data and version (``UPDATE … WHERE version =
+   :seen``) and one sealed, hash-chained audit ``Event``;
+3. **close and arm timers**: the pending timers of the state left are cancelled (or, for a
+   timer's own fire, marked fired), those of the state entered armed;
+4. **queue letters**: the step's letters rendered into the outbox.
+
 Any refusal or failure raises before commit and leaves no trace.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
-from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection
 
-from . import store
-from .audit import GENESIS, event_hash
+from .audit import GENESIS, HASH_FORMAT, event_hash
+from .batch import IMMEDIATE, Checks
 from .clock import Clock, SystemClock, require_aware
-from .definition import SYSTEM, TransitionDef, Workflow
-from .errors import (
-    ConcurrentUpdate,
-    InvalidData,
-    InvalidTransition,
-    LabelwfError,
-    MissingData,
-    MissingJustification,
-    NotFound,
-    RoleNotAllowed,
-)
-from .hotpath import Prepared, Statements
-from .letters import LetterRenderer, RenderedLetter, date_fr, date_fr_text
-from .machine import machine_for
+from .decision import Decision, Request, decide, require_justification
+from .definition import OPERATOR, SYSTEM, Workflow
+from .errors import AmbiguousWorkflow, ConcurrentUpdate, MissingData, NotFound
+from .letter_context import letter_context
+from .letters import LetterRenderer, RenderedLetter
 from .store import Database
+from .store import fires as sql
+from .store.reads import find_instances
+from .store.records import Event, Instance, LetterStatus, Timer
 from .timers import MissingAnchor, due_at
 
-_i, _e, _t, _l = store.instance, store.event, store.timer, store.letter
-
-_SELECT_INSTANCE = (
-    sa.select(
-        _i.c.id,
-        _i.c.state,
-        _i.c.version,
-        _i.c.data,
-        _i.c.last_hash,
-        _i.c.workflow_version,
-        store.entity.c.name,
-        store.entity.c.attributes,
-        store.entity.c.contacts,
-    )
-    .join(store.entity, store.entity.c.id == _i.c.entity_id)
-    .where(_i.c.entity_id == sa.bindparam("entity"), _i.c.workflow == sa.bindparam("workflow"))
-)
-_UPDATE_INSTANCE = (
-    _i.update()
-    .where(_i.c.id == sa.bindparam("iid"), _i.c.version == sa.bindparam("seen"))
-    .values(
-        state=sa.bindparam("state"),
-        version=sa.bindparam("new_version"),
-        data=sa.bindparam("data", type_=store.JSONType),
-        last_hash=sa.bindparam("hash"),
-        entered_at=sa.bindparam("entered_at", type_=store.UTCDateTime),
-        updated_at=sa.bindparam("now", type_=store.UTCDateTime),
-    )
-)
-# A timer fires: it is marked fired and the state's other timers cancelled, in one statement.
-_CLOSE_TIMERS = (
-    _t.update()
-    .where(_t.c.instance_id == sa.bindparam("iid"), _t.c.status == store.PENDING)
-    .values(
-        status=sa.case((_t.c.id == sa.bindparam("tid"), store.FIRED), else_=store.CANCELLED),
-        closed_by_event=sa.bindparam("eid"),
-        closed_at=sa.bindparam("now", type_=store.UTCDateTime),
-    )
-)
-_CANCEL_TIMERS = (
-    _t.update()
-    .where(_t.c.instance_id == sa.bindparam("iid"), _t.c.status == store.PENDING)
-    .values(
-        status=store.CANCELLED,
-        closed_by_event=sa.bindparam("eid"),
-        closed_at=sa.bindparam("now", type_=store.UTCDateTime),
-    )
-)
-
-_EVENT_COLUMNS = (
-    "seq",
-    "trigger",
-    "source",
-    "dest",
-    "actor",
-    "role",
-    "reason",
-    "data",
-    "occurred_at",
-    "recorded_at",
-    "late_by_s",
-    "prev_hash",
-)
-_INSTANCE_COLUMNS = (
-    "entity_id",
-    "workflow",
-    "workflow_version",
-    "state",
-    "data",
-    "version",
-    "last_hash",
-    "entered_at",
-    "created_at",
-    "updated_at",
-)
-_TIMER_COLUMNS = ("instance_id", "name", "trigger", "due_at", "catch_up", "status", "armed_by_event")
-_LETTER_COLUMNS = (
-    "instance_id",
-    "event_id",
-    "template",
-    "recipient",
-    "subject",
-    "body",
-    "body_html",
-    "recipient_label",
-    "recipient_name",
-    "recipient_address",
-    "recipient_email",
-    "checksum",
-    "status",
-    "attempts",
-    "created_at",
-)
-
-
-def _prepare(dialect: Dialect) -> dict[str, Prepared]:
-    def insert(table: sa.Table, columns: tuple[str, ...]) -> Prepared:
-        statement = table.insert()
-        if dialect.name != "sqlite":  # SQLite tells the new id through lastrowid, others through RETURNING
-            statement = statement.returning(table.c.id)
-        return Prepared(statement, dialect, columns)
-
-    return {
-        "select": Prepared(_SELECT_INSTANCE, dialect),
-        "update": Prepared(_UPDATE_INSTANCE, dialect),
-        "close_timers": Prepared(_CLOSE_TIMERS, dialect),
-        "cancel_timers": Prepared(_CANCEL_TIMERS, dialect),
-        "insert_instance": insert(_i, _INSTANCE_COLUMNS),
-        "insert_event": insert(_e, (*_EVENT_COLUMNS, "instance_id", "hash")),
-        "insert_timers": Prepared(_t.insert(), dialect, _TIMER_COLUMNS),
-        "insert_letters": Prepared(_l.insert(), dialect, _LETTER_COLUMNS),
-    }
-
-
-_STATEMENTS = Statements(_prepare)
-
-
-def _insert(prepared: Prepared, conn: Connection, values: Mapping[str, Any]) -> int:
-    cursor = prepared.execute(conn, values)
-    return int(cursor.lastrowid if conn.dialect.name == "sqlite" else cursor.fetchone()[0])
-
-
-class _Current(NamedTuple):
-    """The instance as read at the start of a fire (the columns of the select statement)."""
-
-    id: int
-    state: str
-    version: int
-    data: dict[str, Any]
-    last_hash: str
-    workflow_version: int
-    name: str
-    attributes: dict[str, Any]
-    contacts: list[dict[str, Any]]
+CREATE = "(create)"  # the trigger named in messages about an instance's creation
 
 
 @dataclass(frozen=True)
@@ -192,7 +57,7 @@ class Fired:
 
 
 class Engine:
-    """Applies transitions to persisted instances of the workflows it is given."""
+    """Applies transitions to persisted instances of the workflows it is given (any versions of them)."""
 
     def __init__(self, db: Database, workflows: Workflow | Iterable[Workflow], *, clock: Clock | None = None) -> None:
         self.db = db
@@ -209,8 +74,18 @@ class Engine:
 
     # -- workflows -------------------------------------------------------------------------------
 
+    @property
+    def workflows(self) -> tuple[Workflow, ...]:
+        """Every loaded workflow version, by name then version."""
+        return tuple(self._versions[key] for key in sorted(self._versions))
+
+    @property
+    def workflow_names(self) -> tuple[str, ...]:
+        """The names of the loaded workflows, sorted."""
+        return tuple(sorted(self._latest))
+
     def workflow(self, name: str | None = None, version: int | None = None) -> Workflow:
-        """Return a loaded workflow: by name (latest version) or the only one loaded."""
+        """Return a loaded workflow: by name (latest version, or ``version``) or the only one loaded."""
         if name is None:
             if len(self._latest) != 1:
                 raise NotFound("default workflow", None, f"several are loaded; name one of {', '.join(self._latest)}")
@@ -220,6 +95,24 @@ class Engine:
             loaded = ", ".join(f"{n}@{v}" for n, v in self._versions)
             raise NotFound("workflow", f"{name}@{version}" if version else name, f"loaded: {loaded}")
         return found
+
+    def workflow_of(self, instance: Instance) -> Workflow:
+        """The workflow version ``instance`` runs on (``NotFound`` if that version is not loaded)."""
+        return self.workflow(instance.workflow, instance.workflow_version)
+
+    def workflow_for(self, conn: Connection, entity: str, workflow: str | None) -> str:
+        """The name of the workflow to act in for ``entity``: ``workflow``, the only one loaded, or the
+        only one the entity has an instance in (``AmbiguousWorkflow`` when it has several)."""
+        if workflow is not None:
+            return self.workflow(workflow).name
+        if len(self._latest) == 1:
+            return next(iter(self._latest))
+        names = [i.workflow for i in find_instances(conn, entity) if i.workflow in self._latest]
+        if len(names) > 1:
+            raise AmbiguousWorkflow(entity, names)
+        if not names:
+            raise NotFound("instance", entity, f"in none of the loaded workflows ({', '.join(self._latest)})")
+        return names[0]
 
     # -- creating instances ----------------------------------------------------------------------
 
@@ -240,29 +133,39 @@ class Engine:
         wf = self.workflow(workflow)
         now = self.clock.now()
         occurred = require_aware(at, "at") if at is not None else now
-        _require_justification(entity, "(create)", actor, reason)
-        record = _record(entity, wf, 0, None, None, wf.initial, actor, SYSTEM, reason, {}, occurred, now, None, GENESIS)
-        digest = event_hash(record)
-        sql = _STATEMENTS.for_connection(conn)
-        iid = _insert(
-            sql["insert_instance"],
-            conn,
-            {
-                "entity_id": entity,
-                "workflow": wf.name,
-                "workflow_version": wf.version,
-                "state": wf.initial,
-                "data": {},
-                "version": 0,
-                "last_hash": digest,
-                "entered_at": occurred,
-                "created_at": now,
-                "updated_at": now,
-            },
+        require_justification(entity, CREATE, actor, reason)
+        event = _seal(
+            Event(
+                entity=entity,
+                workflow=wf.name,
+                seq=0,
+                trigger=None,
+                source=None,
+                dest=wf.initial,
+                actor=actor,
+                role=SYSTEM,
+                reason=reason,
+                data={},
+                occurred_at=occurred,
+                recorded_at=now,
+                late_by_s=None,
+                prev_hash=GENESIS,
+                hash_format=HASH_FORMAT,
+            )
         )
-        eid = self._insert_event(conn, iid, record, digest)
-        armed = self._arm(conn, wf, wf.initial, iid, eid, entity, "(create)", occurred, {})
-        return Fired(entity, wf.name, "(create)", "", wf.initial, 0, eid, digest, occurred, armed, 0)
+        iid = sql.insert_instance(
+            conn,
+            entity_id=entity,
+            workflow=wf.name,
+            workflow_version=wf.version,
+            state=wf.initial,
+            last_hash=event.hash,
+            entered_at=occurred,
+            now=now,
+        )
+        eid = sql.insert_event(conn, iid, event)
+        armed = self._arm_timers(conn, wf, wf.initial, iid, eid, entity, CREATE, occurred, {})
+        return Fired(entity, wf.name, CREATE, "", wf.initial, 0, eid, event.hash, occurred, armed, 0)
 
     # -- firing ----------------------------------------------------------------------------------
 
@@ -275,7 +178,7 @@ class Engine:
         reason: str,
         data: Mapping[str, Any] | None = None,
         at: datetime | None = None,
-        role: str = "operator",
+        role: str = OPERATOR,
         expected_version: int | None = None,
         workflow: str | None = None,
     ) -> Fired:
@@ -310,149 +213,135 @@ class Engine:
         reason: str,
         data: Mapping[str, Any] | None = None,
         at: datetime | None = None,
-        role: str = "operator",
+        role: str = OPERATOR,
         expected_version: int | None = None,
         workflow: str | None = None,
-        timer_id: int | None = None,
-        due: datetime | None = None,
-        checks: list[Check] | None = None,
     ) -> Fired:
-        """``fire`` inside a transaction the caller owns (the daemon fires a batch in one transaction).
+        """``fire`` inside a transaction the caller owns (several fires committed together)."""
+        request = Request(
+            entity=entity,
+            trigger=trigger,
+            actor=actor,
+            reason=reason,
+            data=data or {},
+            at=at,
+            role=role,
+            expected_version=expected_version,
+            workflow=workflow,
+        )
+        return self.apply(conn, request)
 
-        ``timer_id`` marks that pending timer fired by this very event (the daemon's claim), and
-        ``due`` its due instant, from which the event's lateness is computed. With ``checks`` (a
-        pipelined batch, where a statement's row count is known only later), the checks of row
-        counts are appended to it instead of run; the caller runs them before committing.
+    def fire_timer(self, conn: Connection, timer: Timer, *, actor: str, checks: Checks = IMMEDIATE) -> Fired:
+        """Fire a pending timer claimed by the deadline sweep, inside the sweep's transaction.
+
+        The event occurs at the timer's due instant and records how late it was processed; the
+        same transaction marks the timer fired. ``checks`` defers row-count checks in a pipeline.
         """
-        wf_name = self.workflow(workflow).name
-        sql = _STATEMENTS.for_connection(conn)
-        found = sql["select"].first(conn, {"entity": entity, "workflow": wf_name})
-        if found is None:
-            raise NotFound("instance", entity, f"no {wf_name} instance for it; `labelwf list` shows the instances")
-        row = _Current(*found)
-        if expected_version is not None and row.version != expected_version:
-            raise ConcurrentUpdate(entity, expected_version, row.version)
-        wf = self.workflow(wf_name, row.workflow_version)
-        _require_justification(entity, trigger, actor, reason)
-        step = self._check_step(wf, entity, row.state, trigger, role, data or {})
-        merged = {**row.data, **step}
-        chosen = machine_for(wf).decide(entity, row.state, trigger, merged)
-        missing = [name for name in chosen.requires if name not in step]
-        if missing:
-            raise MissingData(entity, trigger, missing)
-        if role not in chosen.roles:
-            raise RoleNotAllowed(entity, trigger, role, chosen.roles)
+        request = Request(
+            entity=timer.entity,
+            trigger=timer.trigger,
+            actor=actor,
+            reason=f"timer {timer.name} due {timer.due_at.isoformat()}",
+            at=timer.due_at,
+            role=SYSTEM,
+            workflow=timer.workflow,
+        )
+        return self.apply(conn, request, timer=timer, checks=checks)
 
+    def apply(
+        self, conn: Connection, request: Request, *, timer: Timer | None = None, checks: Checks = IMMEDIATE
+    ) -> Fired:
+        """Apply a ``Request`` in ``conn``'s transaction: decide, write the event, move timers, queue letters."""
+        wf_name = self.workflow_for(conn, request.entity, request.workflow)
+        current = sql.load_instance(conn, request.entity, wf_name)
+        if current is None:
+            raise NotFound(
+                "instance", request.entity, f"no {wf_name} instance for it; `labelwf list` shows the instances"
+            )
+        if request.expected_version is not None and current.version != request.expected_version:
+            raise ConcurrentUpdate(request.entity, request.expected_version, current.version)
+        wf = self.workflow_of(current)
+        decision = decide(wf, current, request)
         now = self.clock.now()
-        occurred = require_aware(at, "at") if at is not None else now
-        late_by = round((now - due).total_seconds(), 6) if due is not None else None
-        seq = row.version + 1
-        record = _record(
-            entity,
-            wf,
-            seq,
-            trigger,
-            row.state,
-            chosen.dest,
-            actor,
-            role,
-            reason,
-            step,
-            occurred,
-            now,
-            late_by,
-            row.last_hash,
+        occurred = require_aware(request.at, "at") if request.at is not None else now
+        late_by = round((now - timer.due_at).total_seconds(), 6) if timer is not None else None
+        event = _seal(
+            Event(
+                entity=request.entity,
+                workflow=wf.name,
+                seq=current.version + 1,
+                trigger=request.trigger,
+                source=current.state,
+                dest=decision.dest,
+                actor=request.actor,
+                role=request.role,
+                reason=request.reason,
+                data=decision.step,
+                occurred_at=occurred,
+                recorded_at=now,
+                late_by_s=late_by,
+                prev_hash=current.last_hash,
+                hash_format=HASH_FORMAT,
+            )
         )
-        digest = event_hash(record)
-        updated = sql["update"].execute(
-            conn,
-            {
-                "iid": row.id,
-                "seen": row.version,
-                "state": chosen.dest,
-                "new_version": seq,
-                "data": merged,
-                "hash": digest,
-                "entered_at": occurred,
-                "now": now,
-            },
+        eid = self._write_event(conn, current, decision, event, now, checks)
+        self._close_timers(conn, wf, current, eid, now, timer, checks)
+        armed = self._arm_timers(
+            conn, wf, decision.dest, current.id, eid, request.entity, request.trigger, occurred, decision.data
         )
-        lost = ConcurrentUpdate(entity, row.version, None)
-        _expect(checks, lambda: updated.rowcount == 1, lost)
-        eid = self._insert_event(conn, row.id, record, digest)
-        if timer_id is not None:
-            # The caller claimed this timer under the write lock, so it is among the pending ones.
-            closed = sql["close_timers"].execute(conn, {"iid": row.id, "tid": timer_id, "eid": eid, "now": now})
-            _expect(checks, lambda: closed.rowcount >= 1, lost)
-        elif wf.states[row.state].timers:
-            sql["cancel_timers"].execute(conn, {"iid": row.id, "eid": eid, "now": now})
-        armed = self._arm(conn, wf, chosen.dest, row.id, eid, entity, trigger, occurred, merged)
-        letters = self._queue_letters(conn, wf, chosen, row, entity, record, eid, merged, now)
+        letters = self._queue_letters(conn, wf, current, decision, event, eid, now)
         return Fired(
-            entity, wf.name, trigger, row.state, chosen.dest, seq, eid, digest, occurred, armed, letters, late_by
+            request.entity,
+            wf.name,
+            request.trigger,
+            current.state,
+            decision.dest,
+            event.seq,
+            eid,
+            event.hash,
+            occurred,
+            armed,
+            letters,
+            late_by,
         )
 
-    def preview_letter(self, entity: str, letter: str, *, workflow: str | None = None) -> list[RenderedLetter]:
-        """Render ``letter`` for ``entity`` as it stands now, for every recipient, without storing anything."""
-        wf = self.workflow(workflow)
-        spec = wf.letters.get(letter)
-        if spec is None:
-            raise NotFound("letter template", letter, f"{wf.key} declares: {', '.join(wf.letters) or 'none'}")
-        with self.db.read() as conn:
-            found = _STATEMENTS.for_connection(conn)["select"].first(conn, {"entity": entity, "workflow": wf.name})
-        if found is None:
-            raise NotFound("instance", entity, "`labelwf list` shows the instances")
-        row = _Current(*found)
-        now = self.clock.now()
-        record = {
-            "trigger": "(preview)",
-            "source": row.state,
-            "dest": row.state,
-            "actor": "(preview)",
-            "reason": "",
-            "occurred_at": now,
-            "data": {},
-            "seq": row.version,
-        }
-        renderer = self._renderers[wf.key]
-        context = _letter_context(wf, entity, row, record, row.data)
-        context["reference"] = f"{wf.name}/{entity}/preview/{letter}"
-        to = {role: wf.recipients[role] for role in spec.to}
-        return renderer.render(letter, spec.template.name, spec.subject, to, row.contacts or [], context)
+    # -- the steps of a fire ------------------------------------------------------------------
 
-    def _check_step(
-        self, wf: Workflow, entity: str, state: str, trigger: str, role: str, data: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        candidates = wf.candidates(state, trigger)
-        if not candidates:
-            raise InvalidTransition(entity, trigger, state, wf.triggers_from(state))
-        roles = sorted({r for c in candidates for r in c.roles})
-        if role not in roles:
-            raise RoleNotAllowed(entity, trigger, role, roles)
-        accepts = {name for c in candidates for name in c.accepts}
-        step: dict[str, Any] = {}
-        for name, value in data.items():
-            if name not in accepts:
-                expected = ", ".join(sorted(accepts)) or "none"
-                raise InvalidData(
-                    entity, trigger, name, f"unknown data field {name!r}; this transition takes: {expected}"
-                )
-            try:
-                step[name] = wf.fields[name].coerce(value)
-            except ValueError as exc:
-                raise InvalidData(entity, trigger, name, str(exc)) from None
-        common = set.intersection(*(set(c.requires) for c in candidates))
-        missing = sorted(common - set(step))
-        if missing:
-            raise MissingData(entity, trigger, missing)
-        return step
+    def _write_event(
+        self, conn: Connection, current: Instance, decision: Decision, event: Event, now: datetime, checks: Checks
+    ) -> int:
+        """Step 2: the instance's new state and version, guarded by the version seen; the event stored."""
+        updated = sql.update_instance(
+            conn,
+            current,
+            state=decision.dest,
+            data=decision.data,
+            last_hash=event.hash,
+            entered_at=event.occurred_at,
+            now=now,
+        )
+        checks.expect(lambda: updated.rowcount == 1, ConcurrentUpdate(current.entity.id, current.version, None))
+        return sql.insert_event(conn, current.id, event)
 
-    def _insert_event(self, conn: Connection, iid: int, record: Mapping[str, Any], digest: str) -> int:
-        values = {k: record[k] for k in _EVENT_COLUMNS}
-        values["instance_id"], values["hash"] = iid, digest
-        return _insert(_STATEMENTS.for_connection(conn)["insert_event"], conn, values)
+    def _close_timers(
+        self,
+        conn: Connection,
+        wf: Workflow,
+        current: Instance,
+        eid: int,
+        now: datetime,
+        timer: Timer | None,
+        checks: Checks,
+    ) -> None:
+        """Step 3a: the pending timers of the state left are cancelled; a firing timer is marked fired."""
+        if timer is not None:
+            # The sweep claimed this timer under the write lock, so it is among the pending ones.
+            closed = sql.close_pending_timers(conn, current.id, eid, now, fired=timer.id)
+            checks.expect(lambda: closed.rowcount >= 1, ConcurrentUpdate(current.entity.id, current.version, None))
+        elif wf.states[current.state].timers:
+            sql.close_pending_timers(conn, current.id, eid, now)
 
-    def _arm(
+    def _arm_timers(
         self,
         conn: Connection,
         wf: Workflow,
@@ -464,150 +353,103 @@ class Engine:
         entered: datetime,
         data: Mapping[str, Any],
     ) -> tuple[tuple[str, datetime], ...]:
+        """Step 3b: the timers of the state entered, due in the workflow's time zone."""
         specs = wf.states[state].timers
         if not specs:
             return ()
-        rows: list[dict[str, Any]] = []
-        armed: list[tuple[str, datetime]] = []
+        rows = []
         for spec in specs:
             try:
-                when = due_at(spec, tz=wf.timezone, entered_at=entered, data=data)
+                rows.append((spec.name, spec.trigger, due_at(spec, tz=wf.timezone, entered_at=entered, data=data)))
             except MissingAnchor as exc:
                 raise MissingData(entity, trigger, [exc.field]) from None
-            armed.append((spec.name, when))
-            rows.append(
-                {
-                    "instance_id": iid,
-                    "name": spec.name,
-                    "trigger": spec.trigger,
-                    "due_at": when,
-                    "catch_up": spec.catch_up,
-                    "status": store.PENDING,
-                    "armed_by_event": eid,
-                }
-            )
-        _STATEMENTS.for_connection(conn)["insert_timers"].execute_many(conn, rows)
-        return tuple(armed)
+        sql.insert_timers(conn, iid, eid, [(n, t, d, s.catch_up) for (n, t, d), s in zip(rows, specs, strict=True)])
+        return tuple((name, due) for name, _, due in rows)
 
     def _queue_letters(
         self,
         conn: Connection,
         wf: Workflow,
-        chosen: TransitionDef,
-        row: Any,
-        entity: str,
-        record: Mapping[str, Any],
+        current: Instance,
+        decision: Decision,
+        event: Event,
         eid: int,
-        data: Mapping[str, Any],
         now: datetime,
     ) -> int:
-        if not chosen.letters:
+        """Step 4: the step's letters, rendered for every recipient and stored in the outbox."""
+        if not decision.transition.letters:
             return 0
         renderer = self._renderers[wf.key]
-        context = _letter_context(wf, entity, row, record, data)
+        context = letter_context(wf, current.entity, event, decision.data)
         rows = []
-        for name in chosen.letters:
+        for name in decision.transition.letters:
             spec = wf.letters[name]
-            context["reference"] = f"{wf.name}/{entity}/{record['seq']:03d}/{name}"
+            context["reference"] = f"{wf.name}/{current.entity.id}/{event.seq:03d}/{name}"
             to = {role: wf.recipients[role] for role in spec.to}
-            for letter in renderer.render(name, spec.template.name, spec.subject, to, row.contacts or [], context):
-                rows.append(
-                    {
-                        "instance_id": row.id,
-                        "event_id": eid,
-                        "template": letter.template,
-                        "recipient": letter.recipient.role,
-                        "recipient_label": letter.recipient.label,
-                        "recipient_name": letter.recipient.name or None,
-                        "recipient_address": "\n".join(letter.recipient.address) or None,
-                        "recipient_email": letter.recipient.email or None,
-                        "subject": letter.subject,
-                        "body": letter.text,
-                        "body_html": letter.html,
-                        "checksum": letter.checksum,
-                        "status": "pending",
-                        "attempts": 0,
-                        "created_at": now,
-                    }
-                )
-        _STATEMENTS.for_connection(conn)["insert_letters"].execute_many(conn, rows)
+            for letter in renderer.render(name, spec.template.name, spec.subject, to, current.entity.contacts, context):
+                rows.append(_letter_row(letter, current.id, eid, now))
+        sql.insert_letters(conn, rows)
         return len(rows)
 
+    # -- letters without a fire ---------------------------------------------------------------
 
-Check = tuple[Callable[[], bool], LabelwfError]  # a condition on a statement's result, and the error if it fails
+    def preview_letter(self, entity: str, letter: str, *, workflow: str | None = None) -> list[RenderedLetter]:
+        """Render ``letter`` for ``entity`` as it stands now, for every recipient, without storing anything."""
+        with self.db.read() as conn:
+            wf_name = self.workflow_for(conn, entity, workflow)
+            current = sql.load_instance(conn, entity, wf_name)
+        if current is None:
+            raise NotFound("instance", entity, "`labelwf list` shows the instances")
+        wf = self.workflow_of(current)
+        spec = wf.letters.get(letter)
+        if spec is None:
+            raise NotFound("letter template", letter, f"{wf.key} declares: {', '.join(wf.letters) or 'none'}")
+        now = self.clock.now()
+        event = Event(
+            entity=entity,
+            workflow=wf.name,
+            seq=current.version,
+            trigger="(preview)",
+            source=current.state,
+            dest=current.state,
+            actor="(preview)",
+            role=OPERATOR,
+            reason="",
+            data={},
+            occurred_at=now,
+            recorded_at=now,
+            late_by_s=None,
+            prev_hash=current.last_hash,
+            hash_format=HASH_FORMAT,
+        )
+        context = letter_context(wf, current.entity, event, current.data)
+        context["reference"] = f"{wf.name}/{entity}/preview/{letter}"
+        to = {role: wf.recipients[role] for role in spec.to}
+        return self._renderers[wf.key].render(
+            letter, spec.template.name, spec.subject, to, current.entity.contacts, context
+        )
 
 
-def _expect(checks: list[Check] | None, holds: Callable[[], bool], error: LabelwfError) -> None:
-    """Raise ``error`` unless ``holds()``; or, in a pipelined batch, leave the check for after it."""
-    if checks is not None:
-        checks.append((holds, error))
-    elif not holds():
-        raise error
+def _seal(event: Event) -> Event:
+    """The event with its hash."""
+    return replace(event, hash=event_hash(event))
 
 
-def _letter_context(
-    wf: Workflow, entity: str, row: Any, record: Mapping[str, Any], data: Mapping[str, Any]
-) -> dict[str, Any]:
-    """What letter templates see (see ``letters``): namespaces, not dicts, as Jinja tries getattr first."""
+def _letter_row(letter: RenderedLetter, instance_id: int, event_id: int, now: datetime) -> dict[str, Any]:
     return {
-        "entity": SimpleNamespace(id=entity, name=row.name, attributes=row.attributes),
-        "event": SimpleNamespace(
-            **{k: record[k] for k in ("trigger", "source", "dest", "actor", "reason", "occurred_at", "data")}
-        ),
-        "data": data,
-        "workflow": SimpleNamespace(name=wf.name, version=wf.version, title=wf.title),
-        "date_fr": date_fr(record["occurred_at"], wf.timezone),
-        "facts": [
-            SimpleNamespace(
-                label=wf.fields[k].label or wf.fields[k].description or k, value=_fact(wf.fields[k].type, v)
-            )
-            for k, v in record["data"].items()
-        ],
+        "instance_id": instance_id,
+        "event_id": event_id,
+        "template": letter.template,
+        "recipient": letter.recipient.role,
+        "recipient_label": letter.recipient.label,
+        "recipient_name": letter.recipient.name or None,
+        "recipient_address": "\n".join(letter.recipient.address) or None,
+        "recipient_email": letter.recipient.email or None,
+        "subject": letter.subject,
+        "body": letter.text,
+        "body_html": letter.html,
+        "checksum": letter.checksum,
+        "status": LetterStatus.PENDING.value,
+        "attempts": 0,
+        "created_at": now,
     }
-
-
-def _fact(kind: str, value: Any) -> str:
-    """A step's data value as a letter shows it: dates the French way."""
-    if kind in ("date", "datetime") and isinstance(value, str):
-        return date_fr_text(value)
-    return str(value)
-
-
-def _record(
-    entity: str,
-    wf: Workflow,
-    seq: int,
-    trigger: str | None,
-    source: str | None,
-    dest: str,
-    actor: str,
-    role: str,
-    reason: str,
-    data: Mapping[str, Any],
-    occurred: datetime,
-    recorded: datetime,
-    late_by: float | None,
-    prev_hash: str,
-) -> dict[str, Any]:
-    return {
-        "entity": entity,
-        "workflow": wf.name,
-        "seq": seq,
-        "trigger": trigger,
-        "source": source,
-        "dest": dest,
-        "actor": actor,
-        "role": role,
-        "reason": reason,
-        "data": dict(data),
-        "occurred_at": occurred,
-        "recorded_at": recorded,
-        "late_by_s": late_by,
-        "prev_hash": prev_hash,
-    }
-
-
-def _require_justification(entity: str, trigger: str, actor: str, reason: str) -> None:
-    missing = [name for name, value in (("actor", actor), ("reason", reason)) if not (value or "").strip()]
-    if missing:
-        raise MissingJustification(entity, trigger, missing)

@@ -7,6 +7,7 @@
     ├── ScenarioError            a scenario file is invalid, or one of its steps was refused
     ├── DatabaseNotEmpty         a replay was asked on a database that already holds instances
     ├── NotFound                 no such instance / entity / letter
+    ├── AmbiguousWorkflow        an entity has instances in several loaded workflows: name one
     ├── TransitionRefused        the workflow does not allow this fire
     │   ├── InvalidTransition    the trigger is not allowed in the current state
     │   ├── ConditionNotMet      the trigger exists here but no condition matched the data
@@ -16,7 +17,12 @@
     │   └── MissingJustification an operator action without an actor or a reason
     ├── ConcurrentUpdate         someone else changed the instance first (optimistic concurrency)
     ├── LetterError              a letter could not be rendered; the fire was not applied
-    └── SchemaMismatch           the database schema is not the one this code expects
+    ├── InvalidCursor            a page cursor that no listing of this kind handed out
+    ├── SchemaMismatch           the database schema is not the one this code expects
+    └── DatabaseError            the database refused or failed (the driver's error, wrapped)
+        ├── DatabaseBusy         another process held the write lock past the busy timeout
+        ├── DatabaseUnavailable  the database cannot be reached or opened
+        └── ReadOnlyDatabase     the database can only be read here; a write was refused
 
 Every class carries the values it talks about as fields, so the CLI can print them and tests can
 assert on them without parsing text.
@@ -104,6 +110,17 @@ class NotFound(LabelwfError):
     def __init__(self, kind: str, key: object, hint: str = "") -> None:
         self.kind, self.key, self.hint = kind, key, hint
         super().__init__(f"no {kind} {key!r}" + (f"; {hint}" if hint else ""))
+
+
+class AmbiguousWorkflow(LabelwfError):
+    """Raised when an entity has instances in several loaded workflows and none was named."""
+
+    def __init__(self, entity: str, workflows: Sequence[str]) -> None:
+        self.entity, self.workflows = entity, list(workflows)
+        super().__init__(
+            f"{entity!r} has instances in several workflows ({', '.join(self.workflows)}); "
+            f"name one with --workflow (e.g. --workflow {self.workflows[0]})"
+        )
 
 
 class TransitionRefused(LabelwfError):
@@ -203,3 +220,57 @@ class SchemaMismatch(LabelwfError):
         self.url, self.found, self.expected = url, found, expected
         state = "has no labelwf schema" if found is None else f"is at schema revision {found}"
         super().__init__(f"database {url} {state}; this labelwf needs revision {expected}: run `labelwf init` first")
+
+
+class InvalidCursor(LabelwfError):
+    """Raised when a page cursor (``--after``) is not one that a listing of this kind handed out."""
+
+    def __init__(self, cursor: str, listing: str) -> None:
+        self.cursor, self.listing = cursor, listing
+        super().__init__(
+            f"cursor {cursor!r} is not a {listing} cursor: pass the 'next' value of a previous page "
+            f"of the same listing (labelwf {listing} --json)"
+        )
+
+
+class DatabaseError(LabelwfError):
+    """Raised when the database refuses or fails a statement; ``detail`` is the driver's message."""
+
+    def __init__(self, url: str, detail: str, message: str | None = None) -> None:
+        self.url, self.detail = url, detail
+        super().__init__(message or f"database {url} failed: {detail}")
+
+
+class DatabaseBusy(DatabaseError):
+    """Raised when another process held the write lock for longer than the busy timeout; try again."""
+
+    def __init__(self, url: str, detail: str, timeout_ms: int | None) -> None:
+        self.timeout_ms = timeout_ms
+        waited = f"after waiting {timeout_ms} ms " if timeout_ms is not None else ""
+        super().__init__(
+            url,
+            detail,
+            f"database busy: another process holds the write lock of {url}; gave up {waited}({detail}). "
+            "Try again, or raise busy_timeout_ms (LABELWF_BUSY_TIMEOUT_MS)",
+        )
+
+
+class DatabaseUnavailable(DatabaseError):
+    """Raised when the database cannot be reached (server down, wrong URL) or its file cannot be opened."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(
+            url, detail, f"cannot use {url}: {detail}; check the database setting and that the server runs"
+        )
+
+
+class ReadOnlyDatabase(DatabaseError):
+    """Raised when a write is asked of a database that can only be read here (file or server read-only)."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(
+            url,
+            detail,
+            f"database {url} is read-only here ({detail}): reads work, but this command writes; "
+            "use a writable copy, or ask for write access to the file and its folder",
+        )

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
-from . import store
 from .definition import Workflow
 from .engine import Engine
 from .errors import ImportRejected, Problem
+from .store.entities import existing_entities, insert_entities
+from .store.records import Entity
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 
@@ -169,29 +168,12 @@ def add_entities(
     """Register entities and start their instances in one transaction; refuse ids already present."""
     wf = engine.workflow(workflow)
     with engine.db.write() as conn:
-        ids = [r.id for r in rows]
-        existing: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            existing.update(conn.execute(sa.select(store.entity.c.id).where(store.entity.c.id.in_(chunk))).scalars())
+        existing = existing_entities(conn, [r.id for r in rows])
         if existing:
             raise ImportRejected(
                 [Problem(source, r.line, f"id {r.id!r} is already imported") for r in rows if r.id in existing]
             )
-        now = engine.clock.now()
-        conn.execute(
-            store.entity.insert(),
-            [
-                {
-                    "id": r.id,
-                    "name": r.name,
-                    "attributes": r.attributes,
-                    "contacts": list(r.contacts),
-                    "created_at": now,
-                }
-                for r in rows
-            ],
-        )
+        insert_entities(conn, (Entity(r.id, r.name, r.attributes, r.contacts) for r in rows), engine.clock.now())
         for done, row in enumerate(rows, start=1):
             engine.create(conn, row.id, actor=actor, reason=reason, workflow=wf.name)
             if progress is not None:

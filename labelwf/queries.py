@@ -1,197 +1,165 @@
-"""Read-side queries: what the CLI (and any front end) shows. Nothing here writes."""
+"""What front ends show (the CLI now, the API next): typed, paged, and true to each instance's version.
+
+Every read opens a read transaction (no write lock) and speaks the workflow version the instance
+runs on: a version-1 instance lists version 1's triggers even when version 2 is loaded.
+Listings are ``Page`` objects with a keyset cursor (``next``) and a count of what follows.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-import sqlalchemy as sa
-
-from . import store
 from .definition import Workflow
+from .engine import Engine
 from .errors import NotFound
-from .store import Database
+from .store import Database, reads
+from .store.records import Event, Instance, Letter, LetterStatus, Page, Timer
 
-_i, _e, _t, _l, _n = store.instance, store.event, store.timer, store.letter, store.entity
-
-
-def list_instances(db: Database, workflow: Workflow, *, state: str | None = None) -> list[dict[str, Any]]:
-    """Return the instances of ``workflow`` (optionally in one state), ordered by entity id."""
-    if state is not None and state not in workflow.states:
-        raise NotFound("state", state, f"{workflow.key} has: {', '.join(workflow.states)}")
-    query = (
-        sa.select(_i.c.entity_id, _n.c.name, _i.c.state, _i.c.version, _i.c.updated_at, _n.c.attributes)
-        .join(_n, _n.c.id == _i.c.entity_id)
-        .where(_i.c.workflow == workflow.name)
-        .order_by(_i.c.entity_id)
-    )
-    if state is not None:
-        query = query.where(_i.c.state == state)
-    with db.read() as conn:
-        return [
-            {
-                "entity": r.entity_id,
-                "name": r.name,
-                "state": r.state,
-                "version": r.version,
-                "updated_at": r.updated_at,
-                "region": (r.attributes or {}).get("region"),
-            }
-            for r in conn.execute(query)
-        ]
+DEFAULT_PAGE = 100
+NOT_LISTED = "`labelwf list` shows the instances"
 
 
-def state_counts(db: Database, workflow: Workflow) -> dict[str, int]:
-    """Return how many instances of ``workflow`` are in each of its states (zero included)."""
-    counts = dict.fromkeys(workflow.states, 0)
-    query = sa.select(_i.c.state, sa.func.count()).where(_i.c.workflow == workflow.name).group_by(_i.c.state)
-    with db.read() as conn:
-        for state, count in conn.execute(query):
-            counts[state] = count
-    return counts
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """A trigger an instance can take now: where it leads, the data it takes, who may fire it."""
+
+    trigger: str
+    to: tuple[str, ...]
+    requires: tuple[str, ...]
+    optional: tuple[str, ...]
+    roles: tuple[str, ...]
 
 
-def get_instance(db: Database, workflow: Workflow, entity: str) -> dict[str, Any]:
-    """Return one instance: state, data, the triggers it can take, pending timers and letters."""
-    with db.read() as conn:
-        row = conn.execute(
-            sa.select(_i, _n.c.name, _n.c.attributes)
-            .join(_n, _n.c.id == _i.c.entity_id)
-            .where(_i.c.entity_id == entity, _i.c.workflow == workflow.name)
-        ).first()
-        if row is None:
-            raise NotFound("instance", entity, "`labelwf list` shows the instances")
-        timers = conn.execute(
-            sa.select(_t.c.name, _t.c.trigger, _t.c.due_at, _t.c.catch_up)
-            .where(_t.c.instance_id == row.id, _t.c.status == store.PENDING)
-            .order_by(_t.c.due_at)
-        ).all()
-        letters = conn.execute(
-            sa.select(_l.c.id, _l.c.template, _l.c.recipient, _l.c.status, _l.c.subject, _l.c.created_at)
-            .where(_l.c.instance_id == row.id)
-            .order_by(_l.c.id)
-        ).all()
-    definition = workflow.states.get(row.state)
+@dataclass(frozen=True, slots=True)
+class InstanceView:
+    """One instance as its own workflow version describes it, with its pending timers and letters."""
+
+    instance: Instance
+    workflow: Workflow
+    description: str
+    final: bool
+    allowed: tuple[Allowed, ...]
+    timers: tuple[Timer, ...]
+    letters: tuple[Letter, ...]
+
+
+def allowed_triggers(workflow: Workflow, state: str) -> tuple[Allowed, ...]:
+    """The triggers ``state`` takes in ``workflow``, with their destinations, fields and roles."""
     allowed = []
-    for trigger in workflow.triggers_from(row.state):
-        candidates = workflow.candidates(row.state, trigger)
+    for trigger in workflow.triggers_from(state):
+        candidates = workflow.candidates(state, trigger)
         allowed.append(
-            {
-                "trigger": trigger,
-                "to": sorted({c.dest for c in candidates}),
-                "requires": sorted({f for c in candidates for f in c.requires}),
-                "optional": sorted({f for c in candidates for f in c.optional}),
-                "roles": sorted({r for c in candidates for r in c.roles}),
-            }
+            Allowed(
+                trigger=trigger,
+                to=tuple(sorted({c.dest for c in candidates})),
+                requires=tuple(sorted({f for c in candidates for f in c.requires})),
+                optional=tuple(sorted({f for c in candidates for f in c.optional})),
+                roles=tuple(sorted({r for c in candidates for r in c.roles})),
+            )
         )
-    return {
-        "entity": entity,
-        "name": row.name,
-        "attributes": row.attributes,
-        "workflow": f"{row.workflow}@{row.workflow_version}",
-        "state": row.state,
-        "description": definition.description if definition else "",
-        "final": bool(definition and definition.final),
-        "version": row.version,
-        "data": row.data,
-        "entered_at": row.entered_at,
-        "updated_at": row.updated_at,
-        "allowed": allowed,
-        "timers": [{"name": t.name, "trigger": t.trigger, "due_at": t.due_at, "catch_up": t.catch_up} for t in timers],
-        "letters": [
-            {"id": m.id, "template": m.template, "recipient": m.recipient, "status": m.status, "subject": m.subject}
-            for m in letters
-        ],
-    }
+    return tuple(allowed)
 
 
-def history(db: Database, workflow: Workflow, entity: str) -> list[dict[str, Any]]:
-    """Return the audit events of one instance, oldest first."""
-    with db.read() as conn:
-        iid = conn.execute(sa.select(_i.c.id).where(_i.c.entity_id == entity, _i.c.workflow == workflow.name)).scalar()
-        if iid is None:
-            raise NotFound("instance", entity, "`labelwf list` shows the instances")
-        rows = conn.execute(sa.select(_e).where(_e.c.instance_id == iid).order_by(_e.c.seq)).mappings().all()
-    return [
-        {
-            "seq": r["seq"],
-            "trigger": r["trigger"],
-            "source": r["source"],
-            "dest": r["dest"],
-            "actor": r["actor"],
-            "role": r["role"],
-            "reason": r["reason"],
-            "data": r["data"],
-            "occurred_at": r["occurred_at"],
-            "recorded_at": r["recorded_at"],
-            "late_by_s": r["late_by_s"],
-            "hash": r["hash"],
-        }
-        for r in rows
-    ]
+def list_instances(
+    engine: Engine,
+    *,
+    workflow: str | None = None,
+    state: str | None = None,
+    after: str | None = None,
+    limit: int = DEFAULT_PAGE,
+) -> Page[Instance]:
+    """Instances by entity id, of one workflow (or all) and optionally in one state."""
+    if state is not None:
+        names = [workflow] if workflow is not None else list(engine.workflow_names)
+        known = {s for name in names for w in engine.workflows if w.name == name for s in w.states}
+        if state not in known:
+            where = engine.workflow(workflow).key if workflow is not None else ", ".join(names)
+            raise NotFound("state", state, f"{where} has: {', '.join(sorted(known))}")
+    with engine.db.read() as conn:
+        return reads.list_instances(conn, workflow=workflow, state=state, after=after, limit=limit)
 
 
-def pending_timers(db: Database, *, due_before: datetime | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-    """Return pending timers, soonest first (optionally only those due before an instant)."""
-    query = (
-        sa.select(_t.c.id, _i.c.entity_id, _i.c.workflow, _t.c.name, _t.c.trigger, _t.c.due_at, _t.c.catch_up)
-        .join(_i, _i.c.id == _t.c.instance_id)
-        .where(_t.c.status == store.PENDING)
-        .order_by(_t.c.due_at, _t.c.id)
-        .limit(limit)
+def find(engine: Engine, entity: str, workflow: str | None = None) -> Instance:
+    """The instance of ``entity`` (in ``workflow`` when several are loaded)."""
+    with engine.db.read() as conn:
+        name = engine.workflow_for(conn, entity, workflow)
+        found = reads.find_instances(conn, entity, name)
+    if not found:
+        raise NotFound("instance", entity, NOT_LISTED)
+    return found[0]
+
+
+def describe(engine: Engine, entity: str, workflow: str | None = None) -> InstanceView:
+    """One instance: state, the triggers it can take in its own workflow version, timers and letters."""
+    with engine.db.read() as conn:
+        name = engine.workflow_for(conn, entity, workflow)
+        found = reads.find_instances(conn, entity, name)
+        if not found:
+            raise NotFound("instance", entity, NOT_LISTED)
+        instance = found[0]
+        timers = reads.timers_of(conn, instance)
+        letters = reads.letters_of(conn, instance)
+    wf = engine.workflow_of(instance)
+    definition = wf.states.get(instance.state)
+    return InstanceView(
+        instance=instance,
+        workflow=wf,
+        description=definition.description if definition else "",
+        final=bool(definition and definition.final),
+        allowed=allowed_triggers(wf, instance.state),
+        timers=tuple(timers),
+        letters=tuple(letters),
     )
-    if due_before is not None:
-        query = query.where(_t.c.due_at < due_before)
+
+
+def history(
+    engine: Engine, entity: str, workflow: str | None = None, *, after: str | None = None, limit: int = DEFAULT_PAGE
+) -> Page[Event]:
+    """The audit events of one instance, oldest first."""
+    with engine.db.read() as conn:
+        name = engine.workflow_for(conn, entity, workflow)
+        found = reads.find_instances(conn, entity, name)
+        if not found:
+            raise NotFound("instance", entity, NOT_LISTED)
+        return reads.history(conn, found[0], after=after, limit=limit)
+
+
+def pending_timers(
+    db: Database, *, due_before: datetime | None = None, after: str | None = None, limit: int = DEFAULT_PAGE
+) -> Page[Timer]:
+    """Pending timers of every instance, soonest first (optionally only those due before an instant)."""
     with db.read() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
-
-
-_LETTER_COLUMNS = (
-    _l.c.id,
-    _n.c.id.label("entity"),
-    _l.c.template,
-    _l.c.recipient,
-    _l.c.recipient_label,
-    _l.c.recipient_name,
-    _l.c.recipient_email,
-    _l.c.subject,
-    _l.c.status,
-    _l.c.attempts,
-    _l.c.last_error,
-    _l.c.checksum,
-    _l.c.message_id,
-    _l.c.created_at,
-    _l.c.delivered_at,
-    _e.c.occurred_at,
-)
-
-
-def _letters_query() -> sa.Select[Any]:
-    return (
-        sa.select(*_LETTER_COLUMNS)
-        .join(_i, _i.c.id == _l.c.instance_id)
-        .join(_n, _n.c.id == _i.c.entity_id)
-        .join(_e, _e.c.id == _l.c.event_id)
-    )
+        return reads.pending_timers(conn, due_before=due_before, after=after, limit=limit)
 
 
 def list_letters(
-    db: Database, *, entity: str | None = None, status: str | None = None, limit: int = 500
-) -> list[dict[str, Any]]:
-    """Return letters of the outbox, newest first (optionally one entity's, or in one status)."""
-    query = _letters_query().order_by(_l.c.id.desc()).limit(limit)
-    if entity is not None:
-        query = query.where(_n.c.id == entity)
-    if status is not None:
-        query = query.where(_l.c.status == status)
+    db: Database,
+    *,
+    entity: str | None = None,
+    status: LetterStatus | str | None = None,
+    after: str | None = None,
+    limit: int = DEFAULT_PAGE,
+) -> Page[Letter]:
+    """Letters of the outbox, newest first (optionally one entity's, or in one status)."""
+    wanted = LetterStatus(status) if status is not None else None
     with db.read() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
+        return reads.list_letters(conn, entity_id=entity, status=wanted, after=after, limit=limit)
 
 
-def get_letter(db: Database, letter_id: int) -> dict[str, Any]:
-    """Return one letter with its frozen text and HTML."""
+def get_letter(db: Database, letter_id: int) -> Letter:
+    """One letter with its frozen text and HTML."""
     with db.read() as conn:
-        row = conn.execute(_letters_query().add_columns(_l.c.body, _l.c.body_html).where(_l.c.id == letter_id)).first()
-    if row is None:
+        found = reads.get_letter(conn, letter_id)
+    if found is None:
         raise NotFound("letter", letter_id, "`labelwf letters` lists them")
-    return dict(row._mapping)
+    return found
+
+
+def state_counts(db: Database, workflow: Workflow) -> dict[str, int]:
+    """How many instances of ``workflow`` are in each of its states (zero included)."""
+    with db.read() as conn:
+        found = reads.state_counts(conn, workflow.name)
+    return {state: found.get(state, 0) for state in workflow.states} | {
+        state: n for state, n in found.items() if state not in workflow.states
+    }

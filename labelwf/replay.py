@@ -13,9 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-import sqlalchemy as sa
-
-from . import store
 from .clock import FrozenClock
 from .deadlines import DueTimer, fire_due, next_due
 from .engine import Engine, Fired
@@ -23,6 +20,8 @@ from .errors import DatabaseNotEmpty, LabelwfError, Problem, ScenarioError
 from .importer import EntityRow, add_entities
 from .queries import state_counts
 from .scenario import Scenario
+from .store import reads
+from .store.entities import erase_everything
 
 SYNTHETIC_PREFIX = "synthetic-pole-"
 
@@ -61,10 +60,7 @@ class ReplayReport:
 def clear(engine: Engine) -> int:
     """Erase every instance, event, timer, letter and entity (for ``replay --reset``); return instances erased."""
     with engine.db.write() as conn:
-        count = conn.execute(sa.select(sa.func.count()).select_from(store.instance)).scalar() or 0
-        for table in (store.letter, store.timer, store.event, store.instance, store.entity):
-            conn.execute(table.delete())
-    return int(count)
+        return erase_everything(conn)
 
 
 def synthetic_cohort(split: Sequence[int], renewed_share: float = 7 / 13) -> list[EntityRow]:
@@ -127,9 +123,9 @@ def replay(
         raise ScenarioError([Problem(str(scenario.source), None, message)])
     erased = clear(engine) if reset else 0
     with engine.db.read() as conn:
-        existing = conn.execute(sa.select(sa.func.count()).select_from(store.instance)).scalar() or 0
+        existing = reads.count_instances(conn)
     if existing:
-        raise DatabaseNotEmpty(engine.db.display_url, int(existing))
+        raise DatabaseNotEmpty(engine.db.display_url, existing)
     clock = FrozenClock(scenario.start)
     engine = Engine(engine.db, [engine.workflow(scenario.workflow)], clock=clock)
     rows = synthetic_cohort(synthetic) if synthetic is not None else list(scenario.rows)
@@ -149,7 +145,7 @@ def replay(
             moment = pending[key] = Moment(timer.due_at, "timer", f"{timer.name}: {timer.trigger}")
             timeline.append(moment)
         moment.dests[fired.dest] += 1
-        moment.entities.append(timer.entity_id)
+        moment.entities.append(timer.entity)
 
     skipped: list[int] = []
     for step in scenario.steps:
@@ -192,15 +188,8 @@ def replay(
     advance(engine, clock, end, on_timer)
 
     with engine.db.read() as conn:
-        letters: dict[str, int] = {
-            str(template): int(count)
-            for template, count in conn.execute(
-                sa.select(store.letter.c.template, sa.func.count()).group_by(store.letter.c.template)
-            )
-        }
-        later = conn.execute(
-            sa.select(sa.func.count(), sa.func.min(store.timer.c.due_at)).where(store.timer.c.status == store.PENDING)
-        ).one()
+        letters = reads.letter_counts(conn)
+        pending_after, next_deadline = reads.pending_summary(conn)
     timeline.sort(key=lambda m: m.at)  # stable: same-instant moments keep their order
     return ReplayReport(
         scenario=scenario.name,
@@ -212,7 +201,7 @@ def replay(
         unclassified=sorted(r.id for r in rows if r.id not in touched),
         letters=letters,
         skipped_steps=skipped,
-        pending_after=int(later[0]),
-        next_deadline=later[1],
+        pending_after=pending_after,
+        next_deadline=next_deadline,
         erased=erased,
     )

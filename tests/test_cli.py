@@ -40,6 +40,15 @@ class Cli:
     def json(self, *args: str) -> Any:
         return json.loads(self(*args, "--json").stdout)
 
+    def items(self, *args: str) -> list[Any]:
+        """The items of a paged listing's JSON (every page, following the ``next`` cursors)."""
+        page = self.json(*args)
+        items = list(page["items"])
+        while page["next"] is not None:
+            page = self.json(*args, "--after", page["next"])
+            items.extend(page["items"])
+        return items
+
 
 @pytest.fixture
 def cli(database_url: str) -> Cli:
@@ -100,10 +109,10 @@ def test_a_command_on_an_uninitialised_database_says_to_run_init(tmp_path: Path)
 
 
 def test_list_shows_the_71_poles_and_filters_by_state(cli: Cli) -> None:
-    rows = cli.json("list")
+    rows = cli.items("list")
     assert len(rows) == 71 and {r["state"] for r in rows} == {"evaluated"}
     cli("fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=3")
-    assert [r["entity"] for r in cli.json("list", "--state", "group_3")] == ["enfant"]
+    assert [r["entity"] for r in cli.items("list", "--state", "group_3")] == ["enfant"]
     assert "Enfant" in cli("list", "--state", "group_3").stdout
     assert "no state 'groupe_3'" in cli("list", "--state", "groupe_3", code=EXIT_NOT_FOUND).stderr
 
@@ -203,7 +212,7 @@ def test_show_lists_allowed_triggers_timers_and_letters(cli: Cli) -> None:
 
 def test_history_lists_every_event_with_who_and_why(cli: Cli) -> None:
     cli("fire", "enfant", "classify", "--actor", "alice", "--reason", "rapport BCG", "--set", "group=3")
-    events = cli.json("history", "enfant")
+    events = cli.items("history", "enfant")
     assert [(e["seq"], e["trigger"], e["actor"], e["reason"]) for e in events] == [
         (0, None, "import", f"import of {POLES_CSV.name}"),
         (1, "classify", "alice", "rapport BCG"),
@@ -237,9 +246,9 @@ def test_diagram_shows_every_state_with_live_counts(cli: Cli) -> None:
 
 def test_timers_lists_pending_deadlines(cli: Cli) -> None:
     cli("fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=3")
-    rows = cli.json("timers")
-    assert [(r["entity_id"], r["name"]) for r in rows] == [("enfant", "label_term")]
-    assert cli.json("timers", "--due-before", "2009-12-31") == []
+    rows = cli.items("timers")
+    assert [(r["entity"], r["name"]) for r in rows] == [("enfant", "label_term")]
+    assert cli.items("timers", "--due-before", "2009-12-31") == []
     assert "malformed" in cli("timers", "--due-before", "demain", code=EXIT_BAD_INPUT).stderr
 
 
@@ -252,7 +261,7 @@ def test_import_of_a_bad_file_names_each_line_and_imports_nothing(cli: Cli, tmp_
         "nothing imported (71 problems)" in again
         and "poles_2008.csv:2: id 'aerospace-valley' is already imported" in again
     )
-    assert len(cli.json("list")) == 71
+    assert len(cli.items("list")) == 71
 
 
 def test_import_with_contacts_addresses_the_letters_by_name(database_url: str, tmp_path: Path) -> None:
@@ -260,7 +269,7 @@ def test_import_with_contacts_addresses_the_letters_by_name(database_url: str, t
     cli("init")
     missing = cli("import", str(POLES_CSV), "--contacts", str(tmp_path / "nope.csv"), code=EXIT_BAD_INPUT)
     assert "nope.csv: file not found" in missing.stderr
-    assert cli.json("list") == []
+    assert cli.items("list") == []
     contacts = tmp_path / "contacts.csv"
     contacts.write_text(
         "entity,role,name,address,email\nenfant,governance,Mme Claire Martin,1 rue X / Angers,p@enfant.example\n",
@@ -268,7 +277,7 @@ def test_import_with_contacts_addresses_the_letters_by_name(database_url: str, t
     )
     cli("import", str(POLES_CSV), "--contacts", str(contacts))
     cli("fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=3")
-    [letter] = [m for m in cli.json("letters", "--pole", "enfant") if m["recipient"] == "governance"]
+    [letter] = [m for m in cli.items("letters", "--pole", "enfant") if m["recipient"] == "governance"]
     text = cli("letters", "show", str(letter["id"])).stdout
     assert "Mme Claire Martin" in text and "1 rue X" in text and "Angers" in text
 

@@ -18,10 +18,11 @@ from click.testing import CliRunner
 
 from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, store, verify
 from labelwf.cli import main
-from labelwf.daemon import Daemon, DaemonSettings, JsonFormatter, LogfmtFormatter
+from labelwf.daemon import Daemon, DaemonSettings
 from labelwf.deadlines import DueTimer, fire_due
 from labelwf.delivery import DeliverySettings, Outbox
 from labelwf.engine import Fired
+from labelwf.logs import JsonFormatter, LogfmtFormatter
 from tests.conftest import CONFIG_FILE, ROOT
 from tests.daemon_helpers import daemon_command, read_until, serve
 from tests.helpers import OPERATOR
@@ -180,7 +181,7 @@ def test_a_fire_that_fails_stays_pending_and_the_rest_of_its_batch_fires(
     heard: list[tuple[str, str, str]] = []
 
     def observe(outcome: str, timer: DueTimer, fired: Fired | None, note: str) -> None:
-        heard.append((outcome, timer.entity_id, last_event(engine, timer.entity_id)["trigger"]))
+        heard.append((outcome, timer.entity, last_event(engine, timer.entity)["trigger"]))
 
     clock.set(LABEL_TERM)
     report = fire_due(engine, observer=observe)

@@ -44,6 +44,20 @@ def test_the_public_api_is_exactly_what_we_export() -> None:
         "ConcurrentUpdate",
         "LetterError",
         "SchemaMismatch",
+        "AmbiguousWorkflow",
+        "InvalidCursor",
+        "DatabaseError",
+        "DatabaseBusy",
+        "DatabaseUnavailable",
+        "ReadOnlyDatabase",
+        "Runtime",
+        "Instance",
+        "Event",
+        "Timer",
+        "TimerStatus",
+        "Letter",
+        "LetterStatus",
+        "Page",
     }
     for name in labelwf.__all__:
         assert getattr(labelwf, name).__doc__, f"{name} has no docstring"
@@ -60,6 +74,11 @@ def test_every_error_derives_from_the_root_and_says_when_it_is_raised() -> None:
         labelwf.MissingJustification,
         labelwf.ConcurrentUpdate,
         labelwf.SchemaMismatch,
+        labelwf.AmbiguousWorkflow,
+        labelwf.InvalidCursor,
+        labelwf.DatabaseBusy,
+        labelwf.DatabaseUnavailable,
+        labelwf.ReadOnlyDatabase,
     ]
     for error in errors:
         assert issubclass(error, labelwf.LabelwfError)

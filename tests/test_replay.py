@@ -110,7 +110,7 @@ def test_replay_from_the_cli_prints_the_timeline_and_what_stays_unclassified(dat
     assert early.exit_code == 2
     assert "--until 2007-01-01 00:00 is before the scenario's start, 2008-06-18 09:00 (Europe/Paris)" in early.stderr
     # A refused replay erases nothing, --reset or not
-    assert len(json.loads(runner.invoke(main, [*base, "list", "--json"]).stdout)) == 71
+    assert len(json.loads(runner.invoke(main, [*base, "list", "--json"]).stdout)["items"]) == 71
 
 
 BROKEN = [

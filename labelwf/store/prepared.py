@@ -1,4 +1,4 @@
-"""The fire path's statements, compiled once per dialect and run on the driver connection.
+"""Prepared statements: compiled once per dialect by SQLAlchemy, run on the driver connection.
 
 A fire runs five or six small statements; SQLAlchemy's per-execution machinery (execution
 context, result set-up, events) costs several times what SQLite needs for each of them. These
@@ -78,9 +78,9 @@ class Prepared:
 
 
 class Savepoint:
-    """A savepoint on the driver connection: one fire of a batch, undone alone if it fails."""
+    """A savepoint on the driver connection: one item of a batch, undone alone if it fails."""
 
-    def __init__(self, conn: Connection, name: str = "labelwf_fire") -> None:
+    def __init__(self, conn: Connection, name: str = "labelwf_item") -> None:
         self._driver, self._name = _driver(conn), name
         self._driver.execute(f"SAVEPOINT {name}")
 

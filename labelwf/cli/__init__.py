@@ -1,0 +1,33 @@
+"""The ``labelwf`` command: a thin shell over the library, one module per group of commands.
+
+Exit codes: 0 done; 1 unexpected failure; 2 bad input (arguments, files, data, configuration, a
+database that cannot be used: unreachable, read-only); 3 not found; 4 transition refused by the
+workflow; 5 concurrent conflict (someone else changed the instance first); 6 audit verification
+failed; 7 database not initialised or at another schema revision (run ``labelwf init``);
+8 database busy (another process held the write lock past the busy timeout: try again).
+"""
+
+from . import admin, instances, letters, running  # noqa: F401  (each registers its commands)
+from .base import (
+    EXIT_AUDIT_BROKEN,
+    EXIT_BAD_INPUT,
+    EXIT_BUSY,
+    EXIT_CONFLICT,
+    EXIT_FAILURE,
+    EXIT_NOT_FOUND,
+    EXIT_NOT_INITIALISED,
+    EXIT_REFUSED,
+    main,
+)
+
+__all__ = [
+    "EXIT_AUDIT_BROKEN",
+    "EXIT_BAD_INPUT",
+    "EXIT_BUSY",
+    "EXIT_CONFLICT",
+    "EXIT_FAILURE",
+    "EXIT_NOT_FOUND",
+    "EXIT_NOT_INITIALISED",
+    "EXIT_REFUSED",
+    "main",
+]

@@ -1,0 +1,5 @@
+"""``python -m labelwf.cli``: the ``labelwf`` command."""
+
+from . import main
+
+main()

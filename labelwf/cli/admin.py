@@ -1,0 +1,153 @@
+"""Set-up and checks: ``init``, ``import``, ``audit verify``, ``workflows validate`` and ``workflows list``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from rich.console import Console
+
+from .. import audit
+from ..definition import load_workflow
+from ..errors import WorkflowError
+from ..importer import import_entities
+from .base import EXIT_AUDIT_BROKEN, EXIT_BAD_INPUT, App, json_option, main
+
+
+@main.command()
+@click.pass_obj
+def init(app: App) -> None:
+    """Create the database, or migrate it to this version's schema."""
+    before, after = app.db.upgrade()
+    state = "created" if before is None else ("already at" if before == after else f"migrated from {before} to")
+    click.echo(f"database {app.db.display_url}: {state} schema revision {after}")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--actor", default="import", show_default=True, help="Who imports (recorded in the audit).")
+@click.option("--reason", help="Why (default: 'import of FILE').")
+@click.option(
+    "--contacts",
+    type=click.Path(dir_okay=False),
+    help="CSV of contacts (entity,role,name,address,email) to address letters to.",
+)
+@click.pass_obj
+def import_(app: App, file: str, actor: str, reason: str | None, contacts: str | None) -> None:
+    """Import entities from a CSV FILE and start their instances (all or nothing, contacts included).
+
+    \b
+    Example:
+      labelwf import data/poles_2008.csv --contacts contacts.csv
+    """
+    from rich.progress import Progress
+
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task("importing", total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = import_entities(
+            app.engine, file, actor=actor, reason=reason, workflow=app.workflow_name, progress=tick, contacts=contacts
+        )
+    click.echo(f"imported {report.entities} entities from {report.file} into {report.workflow}")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Check the tamper-evident audit trail."""
+
+
+@audit_group.command("verify")
+@click.option("--entity", help="Only this entity's chain.")
+@json_option
+@click.pass_obj
+def audit_verify(app: App, entity: str | None, as_json: bool) -> None:
+    """Recompute every hash chain; name the first broken link of each instance (exit 6 if any)."""
+    report = audit.verify(app.db, entity=entity)
+    if as_json:
+        app.emit_json(
+            {
+                "ok": report.ok,
+                "instances": report.instances,
+                "events": report.events,
+                "breaks": [b.__dict__ for b in report.breaks],
+            }
+        )
+    elif report.ok:
+        click.echo(f"audit trail intact: {report.events} events in {report.instances} instances verified")
+    else:
+        click.echo(f"audit trail BROKEN in {len(report.breaks)} instance(s):", err=True)
+        for item in report.breaks:
+            click.echo(f"  {item}", err=True)
+    if not report.ok:
+        sys.exit(EXIT_AUDIT_BROKEN)
+
+
+@main.group("workflows")
+def workflows_group() -> None:
+    """Check and list workflow definitions."""
+
+
+@workflows_group.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--templates", type=click.Path(file_okay=False), help="Template root (default: beside workflows/).")
+@json_option
+def workflows_validate(files: Sequence[str], templates: str | None, as_json: bool) -> None:
+    """Validate workflow FILES as a whole; print every problem with file and line (exit 2 if any)."""
+    results: list[dict[str, Any]] = []
+    for file in files:
+        try:
+            wf = load_workflow(file, templates)
+            results.append(
+                {
+                    "file": file,
+                    "ok": True,
+                    "workflow": wf.key,
+                    "states": len(wf.states),
+                    "transitions": len(wf.transitions),
+                    "problems": [],
+                }
+            )
+        except WorkflowError as exc:
+            results.append({"file": file, "ok": False, "problems": [str(p) for p in exc.problems]})
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for r in results:
+            if r["ok"]:
+                click.echo(f"{r['file']}: ok ({r['workflow']}, {r['states']} states, {r['transitions']} transitions)")
+            else:
+                click.echo(f"{r['file']}: {len(r['problems'])} problem(s)", err=True)
+                for p in r["problems"]:
+                    click.echo(f"  {p}", err=True)
+    if not all(r["ok"] for r in results):
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@workflows_group.command("list")
+@json_option
+@click.pass_obj
+def workflows_list(app: App, as_json: bool) -> None:
+    """List the loaded workflows (every version)."""
+    rows = [
+        {
+            "workflow": w.name,
+            "version": w.version,
+            "key": w.key,
+            "title": w.title,
+            "file": str(w.source),
+            "states": len(w.states),
+        }
+        for w in app.engine.workflows
+    ]
+    if as_json:
+        return app.emit_json(rows)
+    for r in rows:
+        click.echo(f"{r['key']}  {r['title']}  ({r['file']}, {r['states']} states)")
+    return None

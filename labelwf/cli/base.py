@@ -1,0 +1,263 @@
+"""The ``labelwf`` group, the exit codes, and what every command shares: the wiring, output, pages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, tzinfo
+from enum import Enum
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..definition import Workflow
+from ..engine import Engine
+from ..errors import (
+    AmbiguousWorkflow,
+    ConcurrentUpdate,
+    ConfigError,
+    DatabaseBusy,
+    DatabaseError,
+    DatabaseNotEmpty,
+    ImportRejected,
+    InvalidCursor,
+    InvalidData,
+    LabelwfError,
+    MissingData,
+    MissingJustification,
+    NotFound,
+    ScenarioError,
+    SchemaMismatch,
+    TransitionRefused,
+    WorkflowError,
+)
+from ..runtime import Runtime
+from ..store import Database
+from ..store.reads import MAX_PAGE
+from ..store.records import Page
+from ..timers import localize, parse_local
+
+EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_CONFLICT = 1, 2, 3, 4, 5
+EXIT_AUDIT_BROKEN, EXIT_NOT_INITIALISED, EXIT_BUSY = 6, 7, 8
+
+_EXIT_CODES: list[tuple[type[LabelwfError], int]] = [
+    (ConcurrentUpdate, EXIT_CONFLICT),
+    (NotFound, EXIT_NOT_FOUND),
+    (SchemaMismatch, EXIT_NOT_INITIALISED),
+    (DatabaseBusy, EXIT_BUSY),
+    (DatabaseError, EXIT_BAD_INPUT),
+    (MissingData, EXIT_BAD_INPUT),
+    (InvalidData, EXIT_BAD_INPUT),
+    (MissingJustification, EXIT_BAD_INPUT),
+    (TransitionRefused, EXIT_REFUSED),
+    (WorkflowError, EXIT_BAD_INPUT),
+    (ImportRejected, EXIT_BAD_INPUT),
+    (ScenarioError, EXIT_BAD_INPUT),
+    (DatabaseNotEmpty, EXIT_BAD_INPUT),
+    (ConfigError, EXIT_BAD_INPUT),
+    (InvalidCursor, EXIT_BAD_INPUT),
+    (AmbiguousWorkflow, EXIT_BAD_INPUT),
+]
+
+EPILOG = """\b
+Exit codes: 0 done, 1 unexpected failure, 2 bad input, 3 not found,
+4 transition refused, 5 concurrent conflict, 6 audit broken, 7 database not initialised,
+8 database busy (try again).
+\b
+Settings come from config.yaml (or --config), then LABELWF_* environment variables
+(LABELWF_DATABASE, LABELWF_WORKFLOWS, ...), then the flags below.
+\b
+Examples:
+  labelwf list --state review
+  labelwf show vegepolys
+  labelwf fire enfant classify --set group=3 --actor DGCIS --reason "Rapport 2008"
+  labelwf history enfant --limit 20
+"""
+T = TypeVar("T")
+
+
+class App:
+    """What every command needs: the runtime wired from the settings, and how to print."""
+
+    def __init__(self, config: str | None, database: str | None, workflow: str | None) -> None:
+        self._config, self._database, self.workflow_name = config, database, workflow
+        self.out = Console(soft_wrap=True, highlight=False)
+
+    @property
+    def runtime(self) -> Runtime:
+        if "_runtime" not in self.__dict__:
+            self.__dict__["_runtime"] = Runtime.from_config(self._config, overrides={"database": self._database})
+        runtime: Runtime = self.__dict__["_runtime"]
+        return runtime
+
+    @property
+    def db(self) -> Database:
+        return self.runtime.db
+
+    @property
+    def engine(self) -> Engine:
+        return self.runtime.engine
+
+    @property
+    def workflow(self) -> Workflow:
+        """The workflow named by ``--workflow``, or the only one loaded."""
+        return self.engine.workflow(self.workflow_name)
+
+    @property
+    def zone(self) -> tzinfo:
+        return self.runtime.settings.zone
+
+    def close(self) -> None:
+        """Release the database connections, if any were opened."""
+        if "_runtime" in self.__dict__:
+            self.runtime.close()
+
+    def local(self, value: datetime | None) -> str:
+        """Format an aware instant in the display time zone."""
+        if value is None:
+            return ""
+        return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    def emit_json(self, payload: Any) -> None:
+        click.echo(json.dumps(payload, default=json_default, ensure_ascii=False, indent=2))
+
+    def emit_page(self, page: Page[T], item: Callable[[T], dict[str, Any]]) -> None:
+        """A page as JSON: ``items``, the ``next`` cursor (or null) and how many ``more`` follow."""
+        self.emit_json(
+            {
+                "items": [item(i) for i in page.items],
+                "next": page.next,
+                "more": page.more,
+                "more_is_at_least": page.more_capped_at is not None,
+            }
+        )
+
+    def print_rows(self, table: Table, empty: str) -> None:
+        """Print ``table``; when it has no row, its title and ``empty`` (why, and what to do) instead."""
+        self.out.print(table if table.row_count else Text(f"{table.title}{' — ' if empty else ''}{empty}"))
+
+    def print_more(self, page: Page[Any], command: str) -> None:
+        """After a page's table: how many more there are and the command that shows the next page."""
+        if page.next is not None:
+            click.echo(f"... {page.more_text}: {command} --after {page.next}")
+
+
+def table(title: str, *columns: str) -> Table:
+    """A rich table whose cells are plain text (never read as markup)."""
+    result = Table(title=title, title_justify="left")
+    for column in columns:
+        result.add_column(column)
+    return result
+
+
+def row(rich_table: Table, *cells: object) -> None:
+    """Add a row of plain-text cells."""
+    rich_table.add_row(*(Text("" if c is None else str(c)) for c in cells))
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def human_duration(seconds: float) -> str:
+    """``0.42 s``, ``3 min 20 s``, ``2 h 5 min``, ``6175 d 14 h``."""
+    if seconds < 60:
+        return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
+
+
+def fail(code: int, message: str) -> NoReturn:
+    """Print ``message`` on stderr and exit with ``code``."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def exit_code(error: LabelwfError) -> int:
+    """The exit code of a labelwf error."""
+    return next((code for kind, code in _EXIT_CODES if isinstance(error, kind)), EXIT_FAILURE)
+
+
+class _Group(click.Group):
+    """Turns labelwf errors into a message and its exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LabelwfError as exc:
+            fail(exit_code(exc), str(exc))
+
+
+def instant(text: str | None, zone: tzinfo, option: str) -> datetime | None:
+    """A local date-time option (``YYYY-MM-DD[THH:MM]``, in ``zone``) as an aware instant, or None."""
+    if text is None:
+        return None
+    try:
+        return localize(parse_local(text), zone)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table (for scripts).")
+
+
+def page_options(default: int = 100) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--limit N`` and ``--after CURSOR``: one page of a listing, by keyset cursor."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option(
+            "--after",
+            metavar="CURSOR",
+            help="Start after this cursor: the 'next' of the previous page (printed under the table, or in --json).",
+        )(command)
+        return click.option(
+            "--limit",
+            type=click.IntRange(min=1, max=MAX_PAGE),
+            default=default,
+            show_default=True,
+            help=f"Items per page (at most {MAX_PAGE}).",
+        )(command)
+
+    return decorate
+
+
+@click.group(cls=_Group, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(dir_okay=False), help="Config file (default: ./config.yaml).")
+@click.option("--db", "database", metavar="URL", help="Database URL or SQLite file (overrides LABELWF_DATABASE).")
+@click.option("--workflow", "workflow", metavar="NAME", help="Workflow to act on when several are loaded.")
+@click.version_option(package_name="labelwf")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, database: str | None, workflow: str | None) -> None:
+    """labelwf: durable state machines for public label programmes.
+
+    One state machine per labelled entity, declared in workflows/*.yaml; every change goes
+    through a fire with who and why, into a tamper-evident audit trail.
+    """
+    ctx.obj = App(config, database, workflow)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def split_sets(values: Sequence[str]) -> dict[str, str]:
+    """``--set key=value`` options as a mapping."""
+    data: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="--set")
+        data[key.strip()] = value
+    return data

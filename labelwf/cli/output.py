@@ -1,0 +1,147 @@
+"""Records as the CLI's JSON shows them: one key vocabulary for every command.
+
+``entity`` is an entity's id everywhere, ``workflow`` a workflow's name (``workflow_version`` its
+version), instants are ISO 8601 with their UTC offset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..engine import Fired
+from ..queries import Allowed, InstanceView
+from ..store.records import Event, Instance, Letter, Timer
+
+
+def instance_json(instance: Instance) -> dict[str, Any]:
+    """An instance in a listing."""
+    return {
+        "entity": instance.entity.id,
+        "name": instance.entity.name,
+        "workflow": instance.workflow,
+        "workflow_version": instance.workflow_version,
+        "state": instance.state,
+        "version": instance.version,
+        "updated_at": instance.updated_at,
+        "region": instance.entity.attributes.get("region"),
+    }
+
+
+def allowed_json(allowed: Allowed) -> dict[str, Any]:
+    """A trigger an instance can take."""
+    return {
+        "trigger": allowed.trigger,
+        "to": list(allowed.to),
+        "requires": list(allowed.requires),
+        "optional": list(allowed.optional),
+        "roles": list(allowed.roles),
+    }
+
+
+def view_json(view: InstanceView) -> dict[str, Any]:
+    """One instance in full (``labelwf show``)."""
+    instance = view.instance
+    return {
+        "entity": instance.entity.id,
+        "name": instance.entity.name,
+        "attributes": dict(instance.entity.attributes),
+        "workflow": instance.key,
+        "state": instance.state,
+        "description": view.description,
+        "final": view.final,
+        "version": instance.version,
+        "data": dict(instance.data),
+        "entered_at": instance.entered_at,
+        "updated_at": instance.updated_at,
+        "allowed": [allowed_json(a) for a in view.allowed],
+        "timers": [
+            {"name": t.name, "trigger": t.trigger, "due_at": t.due_at, "catch_up": t.catch_up} for t in view.timers
+        ],
+        "letters": [
+            {
+                "id": m.id,
+                "template": m.template,
+                "recipient": m.recipient.role,
+                "status": m.status,
+                "subject": m.subject,
+            }
+            for m in view.letters
+        ],
+    }
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """An audit event."""
+    return {
+        "entity": event.entity,
+        "workflow": event.workflow,
+        "seq": event.seq,
+        "trigger": event.trigger,
+        "source": event.source,
+        "dest": event.dest,
+        "actor": event.actor,
+        "role": event.role,
+        "reason": event.reason,
+        "data": dict(event.data),
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.recorded_at,
+        "late_by_s": event.late_by_s,
+        "hash": event.hash,
+    }
+
+
+def timer_json(timer: Timer) -> dict[str, Any]:
+    """A pending timer in the portfolio's listing."""
+    return {
+        "id": timer.id,
+        "entity": timer.entity,
+        "workflow": timer.workflow,
+        "name": timer.name,
+        "trigger": timer.trigger,
+        "due_at": timer.due_at,
+        "catch_up": timer.catch_up,
+        "status": timer.status,
+    }
+
+
+def letter_json(letter: Letter, *, bodies: bool = False) -> dict[str, Any]:
+    """A letter of the outbox (with its text and HTML when ``bodies``)."""
+    result: dict[str, Any] = {
+        "id": letter.id,
+        "entity": letter.entity,
+        "template": letter.template,
+        "recipient": letter.recipient.role,
+        "recipient_label": letter.recipient.label,
+        "recipient_name": letter.recipient.name or None,
+        "recipient_email": letter.recipient.email or None,
+        "subject": letter.subject,
+        "status": letter.status,
+        "attempts": letter.attempts,
+        "last_error": letter.last_error,
+        "checksum": letter.checksum,
+        "message_id": letter.message_id,
+        "created_at": letter.created_at,
+        "delivered_at": letter.delivered_at,
+        "occurred_at": letter.occurred_at,
+    }
+    if bodies:
+        result["body"] = letter.text
+        result["body_html"] = letter.html
+    return result
+
+
+def fired_json(fired: Fired) -> dict[str, Any]:
+    """What a fire changed."""
+    return {
+        "entity": fired.entity,
+        "workflow": fired.workflow,
+        "trigger": fired.trigger,
+        "source": fired.source,
+        "dest": fired.dest,
+        "version": fired.version,
+        "event_id": fired.event_id,
+        "hash": fired.hash,
+        "occurred_at": fired.occurred_at,
+        "letters": fired.letters,
+        "timers_armed": [{"name": n, "due_at": d} for n, d in fired.timers_armed],
+    }

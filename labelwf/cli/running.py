@@ -1,0 +1,155 @@
+"""Running the programme: ``daemon`` (deadlines and letters) and ``replay`` (a scenario on a simulated clock)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..logs import LOG_FORMATS
+from .base import EXIT_FAILURE, App, instant, json_option, main
+
+
+@main.command("daemon")
+@click.option("--once", is_flag=True, help="Fire what is due now, then exit (for cron and tests).")
+@click.option("--poll", type=click.FloatRange(min=0.01), help="Seconds between checks for timers armed elsewhere.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Timers fired per transaction.")
+@click.option(
+    "--grace", type=click.FloatRange(min=0), help="Seconds late after which a timer's catch-up policy applies."
+)
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True)
+@click.option(
+    "--letters/--no-letters",
+    default=True,
+    show_default=True,
+    help="Also deliver the letters of the outbox: every second when serving, after the deadlines with --once.",
+)
+@click.pass_obj
+def daemon_(
+    app: App,
+    once: bool,
+    poll: float | None,
+    batch_size: int | None,
+    grace: float | None,
+    log_format: str,
+    letters: bool,
+) -> None:
+    """Fire deadlines when they fall due; one log line per timer on stderr.
+
+    Stops cleanly on SIGTERM or Ctrl-C, after the batch in progress. Any number of daemons may
+    run against one PostgreSQL database; on SQLite, run one. A timer whose fire fails stays
+    pending, its error logged, and is tried again after 30 s, then 60 s, 120 s ... (at most
+    hourly); with --once, the exit code is 1 when one failed.
+
+    \b
+    Examples:
+      labelwf daemon                      # serve until stopped
+      labelwf daemon --once               # from cron: fire what is due, deliver letters, exit
+    """
+    app.runtime.configure_logging("json" if log_format == "json" else "text", sys.stderr)
+    daemon = app.runtime.daemon(poll_seconds=poll, batch_size=batch_size, grace_seconds=grace, letters=letters)
+    app.db.check_schema()
+    if once:
+        report = daemon.run_once()
+        click.echo(
+            f"fired {report.fired}, obsolete {report.obsolete}, skipped {report.skipped}, failed {report.failed}"
+        )
+        if report.failed:
+            sys.exit(EXIT_FAILURE)
+        return
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: daemon.stop())
+    daemon.serve()
+
+
+def _split(value: str | None) -> tuple[int, int, int] | None:
+    if value is None:
+        return None
+    parts = value.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts) or sum(int(p) for p in parts) == 0:
+        raise click.BadParameter(
+            f"expected three whole numbers G1,G2,G3 such as 39,19,13, got {value!r}", param_hint="--synthetic"
+        )
+    return int(parts[0]), int(parts[1]), int(parts[2])
+
+
+@main.command("replay")
+@click.argument("scenario", required=False, type=click.Path(dir_okay=False))
+@click.option("--until", metavar="DATETIME", help="Stop at this local date-time (default: the scenario's end).")
+@click.option("--reset", is_flag=True, help="Erase every instance of the database first (a replay needs it empty).")
+@click.option("--synthetic", metavar="G1,G2,G3", help="Run on a generated cohort of this split (e.g. 39,19,13).")
+@json_option
+@click.pass_obj
+def replay_(
+    app: App, scenario: str | None, until: str | None, reset: bool, synthetic: str | None, as_json: bool
+) -> None:
+    """Replay a scenario's dated decisions with a simulated clock: years in seconds.
+
+    Decisions fire at their dates and deadlines at theirs, into the configured database, so that
+    list, history, timers and the letters show the campaign afterwards. SCENARIO defaults to the
+    one scenario of the scenarios folder (the 2008-2010 campaign of the 71 poles).
+    """
+    from ..replay import replay
+    from ..scenario import load_scenario
+
+    split = _split(synthetic)
+    path = Path(scenario) if scenario else _default_scenario(app.runtime.settings.scenarios)
+    loaded = load_scenario(path, app.workflow)
+    end = instant(until, app.workflow.timezone, "--until")
+    app.db.check_schema()
+    report = replay(app.engine, loaded, until=end, synthetic=split, reset=reset)
+    if not as_json and report.erased:
+        click.echo(f"erased {report.erased} instance(s) from {app.db.display_url}", err=True)
+    if as_json:
+        return app.emit_json(report.__dict__ | {"timeline": [m.__dict__ for m in report.timeline]})
+    _print_replay(app, loaded.title, report)
+    return None
+
+
+def _default_scenario(folder: Path) -> Path:
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    if len(files) != 1:
+        found = ", ".join(f.name for f in files) or "none"
+        raise click.BadParameter(f"name the scenario to replay; {folder} holds: {found}", param_hint="SCENARIO")
+    return files[0]
+
+
+def _print_replay(app: App, title: str, report: Any) -> None:
+    zone = app.workflow.timezone
+    kind = "synthetic cohort" if report.synthetic else "public record"
+    click.echo(f"replay of {report.scenario} ({kind}): {title}")
+    click.echo(
+        f"database {app.db.display_url}, simulated clock {report.start.astimezone(zone):%Y-%m-%d} → "
+        f"{report.until.astimezone(zone):%Y-%m-%d}\n"
+    )
+    for moment in report.timeline:
+        when = moment.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        if moment.kind in ("import", "note"):
+            click.echo(f"{when}  {moment.kind:<8} {moment.what}")
+            continue
+        label = "⏱ timer " if moment.kind == "timer" else "decision"
+        dests = ", ".join(f"{dest} ×{n}" for dest, n in moment.dests.items())
+        click.echo(f"{when}  {label} {moment.what} → {dests}")
+        if moment.assumed:
+            click.echo(f"{'':18}  ASSUMED DATE: {moment.assumed}")
+    click.echo("\nfinal count per state:")
+    for state, count in report.counts.items():
+        if count:
+            click.echo(f"  {state:<20} {count:>4}")
+    if report.unclassified:
+        what = "entities" if report.synthetic else "poles"
+        click.echo(
+            f"\n{len(report.unclassified)} {what} had no decision in the scenario and stay in their initial "
+            "state: their 2008 group is not in the public record, and none is invented."
+        )
+    if report.pending_after:
+        click.echo(
+            f"\n{report.pending_after} deadline(s) still pending after the end of the replay, the next on "
+            f"{report.next_deadline.astimezone(zone):%Y-%m-%d %H:%M} (labelwf timers lists them)"
+        )
+    total = sum(report.letters.values())
+    click.echo(f"\n{total} letters queued: " + ", ".join(f"{k} {v}" for k, v in sorted(report.letters.items())))
+    click.echo("see them with: labelwf list, labelwf history ID, labelwf timers, labelwf letters, labelwf show ID")

@@ -1,0 +1,104 @@
+"""Deciding a fire: which declared transition a request takes, with which data, or why not.
+
+Pure: it reads the workflow and the instance as loaded, writes nothing, and raises the
+``TransitionRefused`` that says why a request is refused. The engine persists what it decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .definition import OPERATOR, TransitionDef, Workflow
+from .errors import InvalidData, InvalidTransition, MissingData, MissingJustification, RoleNotAllowed
+from .machine import machine_for
+from .store.records import Instance
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    """What a caller asks of a fire: a trigger on an entity's instance, by whom, why and with what data.
+
+    ``at`` is the business time of the decision (default: now); ``expected_version`` refuses the
+    fire unless the instance is still at that version; ``workflow`` names the instance's workflow
+    when several are loaded.
+    """
+
+    entity: str
+    trigger: str
+    actor: str
+    reason: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+    role: str = OPERATOR
+    expected_version: int | None = None
+    workflow: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The transition a request takes: its definition, the step's own data and the data after it."""
+
+    transition: TransitionDef
+    step: dict[str, Any]
+    data: dict[str, Any]
+
+    @property
+    def dest(self) -> str:
+        """The state the instance moves to."""
+        return self.transition.dest
+
+
+def require_justification(entity: str, trigger: str, actor: str, reason: str) -> None:
+    """Refuse an action without a non-empty actor and reason (both go into the audit trail)."""
+    missing = [name for name, value in (("actor", actor), ("reason", reason)) if not (value or "").strip()]
+    if missing:
+        raise MissingJustification(entity, trigger, missing)
+
+
+def decide(workflow: Workflow, current: Instance, request: Request) -> Decision:
+    """Return the transition ``request`` takes from ``current``'s state in ``workflow``, or raise why not."""
+    entity, trigger, role = request.entity, request.trigger, request.role
+    require_justification(entity, trigger, request.actor, request.reason)
+    step = coerce_step(workflow, entity, current.state, trigger, role, request.data)
+    merged = {**current.data, **step}
+    chosen = machine_for(workflow).decide(entity, current.state, trigger, merged)
+    missing = [name for name in chosen.requires if name not in step]
+    if missing:
+        raise MissingData(entity, trigger, missing)
+    if role not in chosen.roles:
+        raise RoleNotAllowed(entity, trigger, role, chosen.roles)
+    return Decision(chosen, step, merged)
+
+
+def coerce_step(
+    workflow: Workflow, entity: str, state: str, trigger: str, role: str, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Check that ``state`` takes ``trigger`` from ``role``, and coerce ``data`` to the declared field types.
+
+    Raises before any condition is evaluated: an unknown trigger, a role that may not fire it,
+    an unknown or malformed field, or a field every candidate transition requires.
+    """
+    candidates = workflow.candidates(state, trigger)
+    if not candidates:
+        raise InvalidTransition(entity, trigger, state, workflow.triggers_from(state))
+    roles = sorted({r for c in candidates for r in c.roles})
+    if role not in roles:
+        raise RoleNotAllowed(entity, trigger, role, roles)
+    accepts = {name for c in candidates for name in c.accepts}
+    step: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in accepts:
+            expected = ", ".join(sorted(accepts)) or "none"
+            raise InvalidData(entity, trigger, name, f"unknown data field {name!r}; this transition takes: {expected}")
+        try:
+            step[name] = workflow.fields[name].coerce(value)
+        except ValueError as exc:
+            raise InvalidData(entity, trigger, name, str(exc)) from None
+    common = set.intersection(*(set(c.requires) for c in candidates))
+    missing = sorted(common - set(step))
+    if missing:
+        raise MissingData(entity, trigger, missing)
+    return step

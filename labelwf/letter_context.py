@@ -1,0 +1,43 @@
+"""What a letter template sees of a step: the entity, the event, the data and the facts, for ``letters``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+from .definition import Workflow
+from .letters import date_fr, date_fr_text
+from .store.records import Entity, Event
+
+
+def letter_context(wf: Workflow, entity: Entity, event: Event, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The context of a step's letters (see ``letters``): namespaces, not dicts, as Jinja tries getattr first."""
+    return {
+        "entity": SimpleNamespace(id=entity.id, name=entity.name, attributes=entity.attributes),
+        "event": SimpleNamespace(
+            trigger=event.trigger,
+            source=event.source,
+            dest=event.dest,
+            actor=event.actor,
+            reason=event.reason,
+            occurred_at=event.occurred_at,
+            data=event.data,
+        ),
+        "data": data,
+        "workflow": SimpleNamespace(name=wf.name, version=wf.version, title=wf.title),
+        "date_fr": date_fr(event.occurred_at, wf.timezone),
+        "facts": [
+            SimpleNamespace(
+                label=wf.fields[k].label or wf.fields[k].description or k, value=_fact(wf.fields[k].type, v)
+            )
+            for k, v in event.data.items()
+        ],
+    }
+
+
+def _fact(kind: str, value: Any) -> str:
+    """A step's data value as a letter shows it: dates the French way."""
+    if kind in ("date", "datetime") and isinstance(value, str):
+        return date_fr_text(value)
+    return str(value)

@@ -1,0 +1,104 @@
+"""The one way to wire labelwf: from settings to the database, the engine, the outbox and the daemon.
+
+The CLI, the daemon and any server build their objects here, so that a setting means the same
+thing everywhere::
+
+    runtime = Runtime.from_config("config.yaml")
+    runtime.engine.fire("enfant", "classify", data={"group": 3}, actor="dgcis", reason="rapport")
+    runtime.close()
+
+Everything is built on first use: a command that only validates a workflow file opens no database.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import IO, Any
+
+from .clock import Clock
+from .config import Settings, load_settings
+from .daemon import Daemon, DaemonSettings
+from .definition import Workflow, load_workflows
+from .delivery import DeliverySettings, Outbox, SmtpSettings
+from .engine import Engine
+from .logs import LogFormat, configure
+from .store import Database
+
+
+class Runtime:
+    """labelwf wired from ``Settings``: ``db``, ``workflows``, ``engine``, ``outbox`` and ``daemon()``."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    @classmethod
+    def from_config(
+        cls,
+        config: str | Path | None = None,
+        *,
+        overrides: dict[str, Any] | None = None,
+        clock: Clock | None = None,
+    ) -> Runtime:
+        """Settings from ``config`` (or the default file), the environment and ``overrides``, wired."""
+        return cls(load_settings(config, overrides=overrides), clock=clock)
+
+    @cached_property
+    def db(self) -> Database:
+        """The database of the settings (not connected until first used)."""
+        return Database(self.settings.database, busy_timeout_ms=self.settings.busy_timeout_ms)
+
+    @cached_property
+    def workflows(self) -> list[Workflow]:
+        """Every workflow file of the settings' folder, validated."""
+        return load_workflows(self.settings.workflows, self.settings.templates)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The engine over every loaded workflow version."""
+        return Engine(self.db, self.workflows, clock=self.clock)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """Delivery of the letters: the outbox folder, and SMTP when a host is set."""
+        s = self.settings
+        smtp = None
+        if s.smtp_host:
+            smtp = SmtpSettings(
+                host=s.smtp_host,
+                port=s.smtp_port,
+                user=s.smtp_user or None,
+                password=s.smtp_password or None,
+                starttls=s.smtp_starttls,
+                sender=s.smtp_sender,
+            )
+        delivery = DeliverySettings(outbox=s.outbox, smtp=smtp, max_attempts=s.letters_max_attempts, timezone=s.zone)
+        return Outbox(self.db, delivery, clock=self.clock)
+
+    def daemon(
+        self,
+        *,
+        poll_seconds: float | None = None,
+        batch_size: int | None = None,
+        grace_seconds: float | None = None,
+        letters: bool = True,
+    ) -> Daemon:
+        """A daemon over the engine (and the outbox, with ``letters``); ``None`` keeps the setting."""
+        s = self.settings
+        settings = DaemonSettings(
+            poll_seconds=poll_seconds if poll_seconds is not None else s.daemon_poll_seconds,
+            batch_size=batch_size if batch_size is not None else s.daemon_batch_size,
+            grace_seconds=grace_seconds if grace_seconds is not None else s.daemon_grace_seconds,
+        )
+        return Daemon(self.engine, settings, outbox=self.outbox if letters else None)
+
+    @staticmethod
+    def configure_logging(log_format: LogFormat, stream: IO[str]) -> None:
+        """Structured log lines of the daemon (and APScheduler's errors) on ``stream``."""
+        configure(log_format, stream)
+
+    def close(self) -> None:
+        """Release the database connections, if any were opened."""
+        if "db" in self.__dict__:
+            self.db.dispose()

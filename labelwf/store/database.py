@@ -1,0 +1,238 @@
+"""``Database``: connections, read and write transactions, the schema check, and driver errors wrapped.
+
+SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL`` (a committed fire
+survives a power cut), a busy timeout, foreign keys on, and write transactions that start with
+``BEGIN IMMEDIATE`` so that two writers queue instead of failing half-way. Reads start a plain
+``BEGIN``: they take no lock, so they answer while another process writes, and they work on a
+database opened read-only (``sqlite:///file:labelwf.db?mode=ro&uri=true``, or a file the process
+may not write). PostgreSQL is reached through a ``postgresql://`` URL with psycopg 3; its reads
+run as ``READ ONLY`` transactions.
+
+Every driver error that leaves ``read()``, ``write()`` or ``upgrade()`` is a ``DatabaseError``
+(``DatabaseBusy``, ``DatabaseUnavailable``, ``ReadOnlyDatabase``), never the driver's own class.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.exc
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Connection, Engine
+
+from ..errors import (
+    ConfigError,
+    DatabaseBusy,
+    DatabaseError,
+    DatabaseUnavailable,
+    ReadOnlyDatabase,
+    SchemaMismatch,
+)
+from .schema import SCHEMA_REVISION
+
+_READ = "labelwf_read"  # execution option of read transactions (SQLite: BEGIN instead of BEGIN IMMEDIATE)
+_SQLITE_BUSY = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY"}
+_PG_READ_ONLY = {"25006"}  # read_only_sql_transaction
+_PG_BUSY = {"55P03", "40001", "40P01"}  # lock_not_available, serialization_failure, deadlock_detected
+
+
+def normalize_url(url: str) -> str:
+    """Return a SQLAlchemy URL: ``postgresql://`` uses psycopg 3; a bare path means a SQLite file."""
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigError("database", url, "a URL such as sqlite:///labelwf.db or postgresql://host/db")
+    url = url.strip()
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not url.startswith(("sqlite://", "postgresql+psycopg://")):
+        raise ConfigError("database", url, "a sqlite:/// or postgresql:// URL")
+    return url
+
+
+class Database:
+    """A labelwf database: connections, read and write transactions and the schema check."""
+
+    def __init__(
+        self, url: str, *, busy_timeout_ms: int = 10_000, synchronous: str = "FULL", journal_mode: str = "WAL"
+    ) -> None:
+        self.url = normalize_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.busy_timeout_ms = busy_timeout_ms
+        if self.is_sqlite:
+            self._ensure_sqlite_folder()
+            # Every transaction is ended explicitly (commit or rollback), so the pool need not reset on return.
+            self.engine: Engine = sa.create_engine(
+                self.url, connect_args={"timeout": busy_timeout_ms / 1000}, pool_reset_on_return=None
+            )
+            self._configure_sqlite(busy_timeout_ms, synchronous, journal_mode)
+        else:
+            self.engine = sa.create_engine(self.url, pool_pre_ping=True)
+        self._checked = False
+        self._local = threading.local()
+        self._writers: list[Connection] = []
+        dbapi = self.engine.dialect.loaded_dbapi
+        #: What a driver raises, raw (the fire path runs on the driver connection) or wrapped by SQLAlchemy.
+        self.driver_errors: tuple[type[Exception], ...] = (sqlalchemy.exc.DBAPIError, dbapi.Error)
+
+    def _ensure_sqlite_folder(self) -> None:
+        path = self.url.split("///", 1)[-1].split("?", 1)[0]
+        if path.startswith("file:"):
+            path = path[len("file:") :]
+        if path and path != ":memory:":
+            folder = Path(path).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise ConfigError(
+                    "database", self.url, f"a SQLite file in an existing folder ({folder} does not exist)"
+                )
+
+    def _configure_sqlite(self, busy_timeout_ms: int, synchronous: str, journal_mode: str) -> None:
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ConfigError("synchronous", synchronous, "OFF, NORMAL, FULL or EXTRA")
+        if journal_mode.upper() not in ("WAL", "DELETE", "TRUNCATE", "PERSIST"):
+            raise ConfigError("journal_mode", journal_mode, "WAL, DELETE, TRUNCATE or PERSIST")
+        wanted_mode = journal_mode.lower()
+
+        @sa_event.listens_for(self.engine, "connect")
+        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            # Changing the journal mode writes; a database opened read-only keeps the one it has.
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != wanted_mode:
+                try:
+                    cursor.execute(f"PRAGMA journal_mode={journal_mode}")
+                except dbapi_connection.OperationalError as exc:
+                    if getattr(exc, "sqlite_errorname", "") not in ("SQLITE_READONLY", *_SQLITE_BUSY):
+                        raise
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @sa_event.listens_for(self.engine, "begin")
+        def on_begin(connection: Connection) -> None:
+            readonly = connection.get_execution_options().get(_READ, False)
+            # Straight to the driver: this runs once per transaction, on the hot path of every fire.
+            connection.connection.driver_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
+
+    # -- transactions ------------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back whole on any exception."""
+        try:
+            self.check_schema()
+            if not self.is_sqlite:
+                with self.engine.connect() as pooled, pooled.begin():
+                    yield pooled
+                return
+            # SQLite: each thread keeps its write connection (a file has no server to lose it), which
+            # spares a pool checkout and return on every fire.
+            connection: Connection | None = getattr(self._local, "writer", None)
+            if connection is None or connection.closed:
+                connection = self._local.writer = self.engine.connect()
+                self._writers.append(connection)
+            with connection.begin():
+                yield connection
+        except self.driver_errors as exc:
+            raise self.wrap(exc) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction: a consistent snapshot that takes no write lock."""
+        try:
+            self.check_schema()
+            with self._reader() as connection:
+                yield connection
+        except self.driver_errors as exc:
+            raise self.wrap(exc) from exc
+
+    @contextmanager
+    def _reader(self) -> Iterator[Connection]:
+        with self.engine.connect() as pooled:
+            options: dict[str, Any] = {_READ: True}
+            if not self.is_sqlite:
+                options["postgresql_readonly"] = True
+            connection = pooled.execution_options(**options)
+            with connection.begin():
+                yield connection
+
+    def wrap(self, exc: BaseException) -> DatabaseError:
+        """The ``DatabaseError`` that says what a driver error means for the user."""
+        orig = getattr(exc, "orig", None) or exc
+        detail = " ".join(str(orig).split()) or type(orig).__name__
+        url = self.display_url
+        if self.is_sqlite:
+            name = getattr(orig, "sqlite_errorname", "")
+            if name in _SQLITE_BUSY:
+                return DatabaseBusy(url, detail, self.busy_timeout_ms)
+            if name.startswith("SQLITE_READONLY"):
+                return ReadOnlyDatabase(url, detail)
+            if name.startswith(("SQLITE_CANTOPEN", "SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_PERM", "SQLITE_AUTH")):
+                return DatabaseUnavailable(url, detail)
+            return DatabaseError(url, detail)
+        state = getattr(orig, "sqlstate", None)
+        if state in _PG_READ_ONLY:
+            return ReadOnlyDatabase(url, detail)
+        if state in _PG_BUSY:
+            return DatabaseBusy(url, detail, None)
+        if state is None or str(state).startswith("08") or isinstance(exc, sqlalchemy.exc.OperationalError):
+            return DatabaseUnavailable(url, detail)  # no SQLSTATE: the connection itself failed
+        return DatabaseError(url, detail)
+
+    # -- schema ----------------------------------------------------------------------------------
+
+    def revision(self) -> str | None:
+        """Return the schema revision stored in the database, or None if it has none (a read)."""
+        try:
+            with self._reader() as connection:
+                if not sa.inspect(connection).has_table("alembic_version"):
+                    return None
+                found = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                return None if found is None else str(found)
+        except self.driver_errors as exc:
+            raise self.wrap(exc) from exc
+
+    def check_schema(self) -> None:
+        """Raise ``SchemaMismatch`` unless the database is at this code's schema revision (checked once)."""
+        if self._checked:
+            return
+        found = self.revision()
+        if found != SCHEMA_REVISION:
+            raise SchemaMismatch(self.display_url, found, SCHEMA_REVISION)
+        self._checked = True
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Create or migrate the schema to this code's revision; return (revision before, after)."""
+        from alembic import command
+        from alembic.config import Config
+
+        before = self.revision()
+        config = Config()
+        config.set_main_option("script_location", str(Path(__file__).parent.parent / "migrations"))
+        try:
+            with self.engine.connect() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                connection.commit()
+        except self.driver_errors as exc:
+            raise self.wrap(exc) from exc
+        self._checked = False
+        return before, SCHEMA_REVISION
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for messages."""
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        """Close every connection (pooled, and the write connections kept by threads)."""
+        for connection in self._writers:
+            connection.close()
+        self._writers.clear()
+        self.engine.dispose()

@@ -1,0 +1,41 @@
+"""The statements of entities: which ids exist, registering new ones, and erasing a database for a replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .records import Entity
+from .schema import entity, event, instance, letter, timer
+
+_CHUNK = 500  # ids per IN (...) list
+
+
+def existing_entities(conn: Connection, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are already registered."""
+    found: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        found.update(str(i) for i in conn.execute(sa.select(entity.c.id).where(entity.c.id.in_(chunk))).scalars())
+    return found
+
+
+def insert_entities(conn: Connection, entities: Iterable[Entity], now: datetime) -> None:
+    """Register entities (their ids must be new)."""
+    rows = [
+        {"id": e.id, "name": e.name, "attributes": dict(e.attributes), "contacts": list(e.contacts), "created_at": now}
+        for e in entities
+    ]
+    if rows:
+        conn.execute(entity.insert(), rows)
+
+
+def erase_everything(conn: Connection) -> int:
+    """Delete every letter, timer, event, instance and entity; return how many instances there were."""
+    count = int(conn.execute(sa.select(sa.func.count()).select_from(instance)).scalar() or 0)
+    for table in (letter, timer, event, instance, entity):
+        conn.execute(table.delete())
+    return count

@@ -1,0 +1,337 @@
+"""The read side: typed records, listings paged by keyset cursors, and nothing that writes.
+
+A page is read with one indexed range scan after the cursor (``WHERE key > :last ORDER BY key
+LIMIT n+1``), never an OFFSET, so its cost does not grow with the table; how many items remain
+after it is counted up to ``MORE_CAP`` for the same reason. A cursor is an opaque string that
+names its listing, so one listing's cursor is refused by another (``InvalidCursor``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..errors import InvalidCursor
+from .records import (
+    Event,
+    Instance,
+    Letter,
+    LetterStatus,
+    Page,
+    Timer,
+    TimerStatus,
+    event_from_row,
+    instance_from_row,
+    letter_from_row,
+    timer_from_row,
+)
+from .schema import UTCDateTime, entity, event, instance, letter, timer
+
+_i, _e, _t, _l, _n = instance, event, timer, letter, entity
+MORE_CAP = 1000  # "how many more" is counted up to this many
+MAX_PAGE = 1000  # the largest page one call returns
+T = TypeVar("T")
+
+INSTANCE_COLUMNS = (
+    _i.c.id,
+    _i.c.entity_id,
+    _i.c.workflow,
+    _i.c.workflow_version,
+    _i.c.state,
+    _i.c.data,
+    _i.c.version,
+    _i.c.last_hash,
+    _i.c.entered_at,
+    _i.c.updated_at,
+    _n.c.name,
+    _n.c.attributes,
+    _n.c.contacts,
+)
+
+
+# -- cursors ------------------------------------------------------------------------------------
+
+
+def encode_cursor(listing: str, key: Sequence[Any]) -> str:
+    """An opaque cursor for the item with ``key`` of ``listing``."""
+    raw = json.dumps([listing, [v.isoformat() if isinstance(v, datetime) else v for v in key]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, listing: str, arity: int) -> list[Any]:
+    """The key a cursor of ``listing`` stands for; ``InvalidCursor`` for anything else."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        kind, key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8"))
+    except (ValueError, TypeError, UnicodeError, binascii.Error):
+        raise InvalidCursor(cursor, listing) from None
+    if kind != listing or not isinstance(key, list) or len(key) != arity:
+        raise InvalidCursor(cursor, listing)
+    if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in key):
+        raise InvalidCursor(cursor, listing)
+    return key
+
+
+def _page(
+    conn: Connection,
+    query: sa.Select[Any],
+    limit: int,
+    build: Callable[[Any], T],
+    listing: str,
+    key: Callable[[Any], Sequence[Any]],
+    rest: Callable[[Sequence[Any]], sa.Select[Any]],
+) -> Page[T]:
+    """One page of a keyset ``query`` (filtered after the cursor, ordered by ``key``).
+
+    ``rest(key)`` selects what comes after an item's key: counted, up to ``MORE_CAP``, when the
+    page is full.
+    """
+    limit = max(1, min(limit, MAX_PAGE))
+    rows = conn.execute(query.limit(limit + 1)).mappings().all()
+    items = tuple(build(r) for r in rows[:limit])
+    if len(rows) <= limit:
+        return Page(items, None, 0)
+    last = key(rows[limit - 1])
+    counted = sa.select(sa.func.count()).select_from(rest(last).limit(MORE_CAP).subquery())
+    more = int(conn.execute(counted).scalar() or 0)
+    return Page(items, encode_cursor(listing, last), more, MORE_CAP if more >= MORE_CAP else None)
+
+
+# -- instances ------------------------------------------------------------------------------------
+
+
+def _instances(workflow: str | None, state: str | None) -> sa.Select[Any]:
+    query = sa.select(*INSTANCE_COLUMNS).join(_n, _n.c.id == _i.c.entity_id)
+    if workflow is not None:
+        query = query.where(_i.c.workflow == workflow)
+    if state is not None:
+        query = query.where(_i.c.state == state)
+    return query
+
+
+def list_instances(
+    conn: Connection,
+    *,
+    workflow: str | None = None,
+    state: str | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> Page[Instance]:
+    """Instances ordered by entity id (then workflow), optionally of one workflow and in one state."""
+    key_columns = (_i.c.entity_id, _i.c.workflow)
+
+    def after_key(key: Sequence[Any]) -> sa.Select[Any]:
+        return _instances(workflow, state).where(sa.tuple_(*key_columns) > sa.tuple_(*map(sa.literal, key)))
+
+    query = _instances(workflow, state)
+    if after is not None:
+        query = after_key(decode_cursor(after, "list", 2))
+    query = query.order_by(*key_columns)
+
+    def rest(key: Sequence[Any]) -> sa.Select[Any]:
+        return after_key(key).with_only_columns(_i.c.id)
+
+    return _page(conn, query, limit, instance_from_row, "list", lambda r: (r["entity_id"], r["workflow"]), rest)
+
+
+def find_instances(conn: Connection, entity_id: str, workflow: str | None = None) -> list[Instance]:
+    """The instances of one entity (in every workflow, or in ``workflow``)."""
+    query = _instances(workflow, None).where(_i.c.entity_id == entity_id).order_by(_i.c.workflow)
+    return [instance_from_row(r) for r in conn.execute(query).mappings()]
+
+
+def state_counts(conn: Connection, workflow: str) -> dict[str, int]:
+    """How many instances of ``workflow`` are in each state that holds some."""
+    query = sa.select(_i.c.state, sa.func.count()).where(_i.c.workflow == workflow).group_by(_i.c.state)
+    return {str(state): int(count) for state, count in conn.execute(query)}
+
+
+def count_instances(conn: Connection) -> int:
+    """How many instances the database holds."""
+    return int(conn.execute(sa.select(sa.func.count()).select_from(_i)).scalar() or 0)
+
+
+# -- one instance's events, timers and letters ---------------------------------------------------
+
+
+def history(conn: Connection, target: Instance, *, after: str | None = None, limit: int = 100) -> Page[Event]:
+    """The events of an instance, oldest first."""
+    query = sa.select(_e).where(_e.c.instance_id == target.id)
+    start = -1 if after is None else decode_cursor(after, "history", 1)[0]
+    if not isinstance(start, int):
+        raise InvalidCursor(str(after), "history")
+    query = query.where(_e.c.seq > start).order_by(_e.c.seq)
+
+    def rest(key: Sequence[Any]) -> sa.Select[Any]:
+        return sa.select(_e.c.id).where(_e.c.instance_id == target.id, _e.c.seq > key[0])
+
+    def build(row: Any) -> Event:
+        return event_from_row(row, target.entity.id, target.workflow)
+
+    return _page(conn, query, limit, build, "history", lambda r: (r["seq"],), rest)
+
+
+def timers_of(conn: Connection, target: Instance) -> list[Timer]:
+    """The pending timers of one instance, soonest first."""
+    query = (
+        sa.select(_t, _i.c.entity_id, _i.c.workflow)
+        .join(_i, _i.c.id == _t.c.instance_id)
+        .where(_t.c.instance_id == target.id, _t.c.status == TimerStatus.PENDING.value)
+        .order_by(_t.c.due_at, _t.c.id)
+    )
+    return [timer_from_row(r) for r in conn.execute(query).mappings()]
+
+
+def pending_timers(
+    conn: Connection, *, due_before: datetime | None = None, after: str | None = None, limit: int = 100
+) -> Page[Timer]:
+    """Pending timers across the portfolio, soonest first (optionally only those due before an instant)."""
+
+    def base() -> sa.Select[Any]:
+        query = (
+            sa.select(_t, _i.c.entity_id, _i.c.workflow)
+            .join(_i, _i.c.id == _t.c.instance_id)
+            .where(_t.c.status == TimerStatus.PENDING.value)
+        )
+        return query.where(_t.c.due_at < due_before) if due_before is not None else query
+
+    def after_key(key: Sequence[Any]) -> sa.Select[Any]:
+        due = sa.literal(datetime.fromisoformat(str(key[0])), UTCDateTime)
+        return base().where(sa.tuple_(_t.c.due_at, _t.c.id) > sa.tuple_(due, sa.literal(key[1])))
+
+    query = base()
+    if after is not None:
+        key = decode_cursor(after, "timers", 2)
+        try:
+            datetime.fromisoformat(str(key[0]))
+        except ValueError:
+            raise InvalidCursor(after, "timers") from None
+        query = after_key(key)
+    query = query.order_by(_t.c.due_at, _t.c.id)
+
+    def rest(key: Sequence[Any]) -> sa.Select[Any]:
+        return after_key([k.isoformat() if isinstance(k, datetime) else k for k in key]).with_only_columns(_t.c.id)
+
+    return _page(conn, query, limit, timer_from_row, "timers", lambda r: (r["due_at"], r["id"]), rest)
+
+
+def next_due(conn: Connection, *, excluding: Collection[int] = ()) -> datetime | None:
+    """When the soonest pending timer falls due (one indexed query), or None."""
+    query = sa.select(sa.func.min(_t.c.due_at)).where(_t.c.status == TimerStatus.PENDING.value)
+    if excluding:
+        query = query.where(_t.c.id.not_in(sorted(excluding)))
+    found: datetime | None = conn.execute(query).scalar()
+    return found
+
+
+def pending_summary(conn: Connection) -> tuple[int, datetime | None]:
+    """How many timers are pending, and when the soonest falls due."""
+    count, soonest = conn.execute(
+        sa.select(sa.func.count(), sa.func.min(_t.c.due_at)).where(_t.c.status == TimerStatus.PENDING.value)
+    ).one()
+    return int(count), soonest
+
+
+# -- letters ----------------------------------------------------------------------------------------
+
+_LETTER_SUMMARY = (
+    _l.c.id,
+    _i.c.entity_id,
+    _l.c.template,
+    _l.c.recipient,
+    _l.c.recipient_label,
+    _l.c.recipient_name,
+    _l.c.recipient_address,
+    _l.c.recipient_email,
+    _l.c.subject,
+    _l.c.status,
+    _l.c.attempts,
+    _l.c.last_error,
+    _l.c.checksum,
+    _l.c.message_id,
+    _l.c.created_at,
+    _l.c.delivered_at,
+    _e.c.occurred_at,
+)
+
+
+def _letters(*columns: Any) -> sa.Select[Any]:
+    return (
+        sa.select(*_LETTER_SUMMARY, *columns).join(_i, _i.c.id == _l.c.instance_id).join(_e, _e.c.id == _l.c.event_id)
+    )
+
+
+def list_letters(
+    conn: Connection,
+    *,
+    entity_id: str | None = None,
+    status: LetterStatus | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> Page[Letter]:
+    """Letters of the outbox, newest first (optionally one entity's, or in one status)."""
+
+    def filtered(query: sa.Select[Any]) -> sa.Select[Any]:
+        if entity_id is not None:
+            query = query.where(_i.c.entity_id == entity_id)
+        if status is not None:
+            query = query.where(_l.c.status == status.value)
+        return query
+
+    query = filtered(_letters())
+    if after is not None:
+        start = decode_cursor(after, "letters", 1)[0]
+        if not isinstance(start, int):
+            raise InvalidCursor(after, "letters")
+        query = query.where(_l.c.id < start)
+    query = query.order_by(_l.c.id.desc())
+
+    def rest(key: Sequence[Any]) -> sa.Select[Any]:
+        return filtered(sa.select(_l.c.id).join(_i, _i.c.id == _l.c.instance_id)).where(_l.c.id < key[0])
+
+    return _page(conn, query, limit, letter_from_row, "letters", lambda r: (r["id"],), rest)
+
+
+def letters_of(conn: Connection, target: Instance) -> list[Letter]:
+    """Every letter of one instance, oldest first (without bodies)."""
+    query = _letters().where(_l.c.instance_id == target.id).order_by(_l.c.id)
+    return [letter_from_row(r) for r in conn.execute(query).mappings()]
+
+
+def get_letter(conn: Connection, letter_id: int) -> Letter | None:
+    """One letter with its frozen text and HTML, or None."""
+    row = conn.execute(_letters(_l.c.body, _l.c.body_html).where(_l.c.id == letter_id)).mappings().first()
+    return None if row is None else letter_from_row(row)
+
+
+def letter_counts(conn: Connection) -> dict[str, int]:
+    """How many letters each template wrote."""
+    query = sa.select(_l.c.template, sa.func.count()).group_by(_l.c.template)
+    return {str(template): int(count) for template, count in conn.execute(query)}
+
+
+# -- the audit chain, streamed ----------------------------------------------------------------------
+
+
+def chain_heads(conn: Connection, entity_id: str | None = None) -> dict[int, tuple[str, str, int, str]]:
+    """Each instance's (entity, workflow, version, last hash), by instance id."""
+    query = sa.select(_i.c.id, _i.c.entity_id, _i.c.workflow, _i.c.version, _i.c.last_hash)
+    if entity_id is not None:
+        query = query.where(_i.c.entity_id == entity_id)
+    return {r.id: (r.entity_id, r.workflow, r.version, r.last_hash) for r in conn.execute(query)}
+
+
+def chain_events(conn: Connection, instance_ids: Collection[int] | None = None) -> Iterator[tuple[int, Any]]:
+    """Every event as (instance id, row mapping), by instance then seq, streamed in chunks."""
+    query = sa.select(_e).order_by(_e.c.instance_id, _e.c.seq)
+    if instance_ids is not None:
+        query = query.where(_e.c.instance_id.in_(list(instance_ids)))
+    for row in conn.execution_options(yield_per=2000).execute(query).mappings():
+        yield row["instance_id"], row

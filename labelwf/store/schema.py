@@ -1,0 +1,168 @@
+"""The schema: labelwf's tables and the column types they share (aware UTC datetimes, JSON).
+
+The schema is owned by Alembic migrations (``labelwf/migrations``); ``SCHEMA_REVISION`` is the
+revision this code expects, and a database at another one is refused with "run labelwf init".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+SCHEMA_REVISION = "0003"
+
+
+def _to_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"refusing to store naive datetime {value.isoformat()}: give it a time zone")
+    return value.astimezone(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite stores the UTC wall time)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = _to_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any] | None:
+        """On SQLite, the text SQLAlchemy's DATETIME stores, written in one step (a fire binds several).
+
+        ``YYYY-MM-DD HH:MM:SS.ffffff`` of the UTC wall time, exactly SQLAlchemy's SQLite storage
+        format (a test compares the two), so that every other query reads and compares it as its own.
+        """
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else _to_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+entity = sa.Table(
+    "entity",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("attributes", JSONType, nullable=False),
+    sa.Column("contacts", JSONType, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+instance = sa.Table(
+    "instance",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("entity_id", sa.String(100), sa.ForeignKey("entity.id"), nullable=False),
+    sa.Column("workflow", sa.String(100), nullable=False),
+    sa.Column("workflow_version", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(100), nullable=False),
+    sa.Column("data", JSONType, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+    sa.Column("entered_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("entity_id", "workflow"),
+    # Keyset pages of `list`: by entity within a workflow, and within one state of it.
+    sa.Index(None, "workflow", "entity_id"),
+    sa.Index(None, "workflow", "state", "entity_id"),
+)
+
+event = sa.Table(
+    "event",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", Id, sa.ForeignKey("instance.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("trigger", sa.String(100)),
+    sa.Column("source", sa.String(100)),
+    sa.Column("dest", sa.String(100), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(50), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("data", JSONType, nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Column("late_by_s", sa.Float),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    # Which canonical form the hash covers (labelwf.audit): old events keep verifying as the form grows.
+    sa.Column("hash_format", sa.Integer, nullable=False, server_default="1"),
+    sa.UniqueConstraint("instance_id", "seq"),
+)
+
+timer = sa.Table(
+    "timer",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", Id, sa.ForeignKey("instance.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("trigger", sa.String(100), nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("catch_up", sa.String(10), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("armed_by_event", Id, sa.ForeignKey("event.id"), nullable=False),
+    sa.Column("closed_by_event", Id, sa.ForeignKey("event.id")),
+    sa.Column("closed_at", UTCDateTime),
+    sa.Column("note", sa.Text),
+    sa.Index(None, "status", "due_at"),
+    sa.Index(None, "instance_id", "status"),
+)
+
+letter = sa.Table(
+    "letter",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", Id, sa.ForeignKey("instance.id"), nullable=False),
+    sa.Column("event_id", Id, sa.ForeignKey("event.id"), nullable=False),
+    sa.Column("template", sa.String(100), nullable=False),
+    sa.Column("recipient", sa.String(100), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime),
+    sa.Column("body_html", sa.Text),
+    sa.Column("recipient_label", sa.Text),
+    sa.Column("recipient_name", sa.Text),
+    sa.Column("recipient_address", sa.Text),
+    sa.Column("recipient_email", sa.Text),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("filed_at", UTCDateTime),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("message_id", sa.Text),
+    sa.Index(None, "status"),
+    sa.Index(None, "instance_id"),
+)
