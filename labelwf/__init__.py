@@ -14,7 +14,7 @@ from .audit import VerifyReport, verify
 from .clock import Clock, FrozenClock, SystemClock
 from .config import Settings, load_settings
 from .daemon import Daemon, DaemonSettings
-from .definition import Workflow, load_workflow, load_workflows
+from .definition import Workflow
 from .engine import Engine, Fired
 from .errors import (
     AmbiguousWorkflow,
@@ -42,6 +42,7 @@ from .errors import (
     WorkflowError,
 )
 from .importer import EntityRow, add_entities, import_entities
+from .loader import load_workflow, load_workflows
 from .replay import ReplayReport, replay
 from .runtime import Runtime
 from .scenario import Scenario, load_scenario

@@ -19,9 +19,10 @@ from typing import IO, Any
 from .clock import Clock
 from .config import Settings, load_settings
 from .daemon import Daemon, DaemonSettings
-from .definition import Workflow, load_workflows
+from .definition import Workflow
 from .delivery import DeliverySettings, Outbox, SmtpSettings
 from .engine import Engine
+from .loader import load_workflows
 from .logs import LogFormat, configure
 from .store import Database
 

@@ -11,9 +11,9 @@ import click
 from rich.console import Console
 
 from .. import audit
-from ..definition import load_workflow
 from ..errors import WorkflowError
 from ..importer import import_entities
+from ..loader import load_workflow
 from .base import EXIT_AUDIT_BROKEN, EXIT_BAD_INPUT, App, json_option, main
 
 
