@@ -132,6 +132,8 @@ def _apply(settings: Settings, values: Mapping[str, Any], *, base: Path, origin:
 def _coerce(key: str, value: Any, base: Path) -> Any:
     if key == "database":
         text = str(value)
+        if text.startswith("sqlite:///file:"):  # a SQLite URI (e.g. ?mode=ro&uri=true): its path as given
+            return text
         if text.startswith("sqlite:///") and not text.startswith("sqlite:////"):
             relative = text[len("sqlite:///") :]
             return text if relative in ("", ":memory:") else f"sqlite:///{(base / relative).resolve()}"

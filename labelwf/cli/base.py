@@ -7,10 +7,12 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, tzinfo
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -88,12 +90,10 @@ class App:
         self._config, self._database, self.workflow_name = config, database, workflow
         self.out = Console(soft_wrap=True, highlight=False)
 
-    @property
+    @cached_property
     def runtime(self) -> Runtime:
-        if "_runtime" not in self.__dict__:
-            self.__dict__["_runtime"] = Runtime.from_config(self._config, overrides={"database": self._database})
-        runtime: Runtime = self.__dict__["_runtime"]
-        return runtime
+        """Everything wired from the settings (read on first use: ``--help`` reads none)."""
+        return Runtime.from_config(self._config, overrides={"database": self._database})
 
     @property
     def db(self) -> Database:
@@ -114,7 +114,7 @@ class App:
 
     def close(self) -> None:
         """Release the database connections, if any were opened."""
-        if "_runtime" in self.__dict__:
+        if "runtime" in self.__dict__:
             self.runtime.close()
 
     def local(self, value: datetime | None) -> str:
@@ -147,11 +147,13 @@ class App:
             click.echo(f"... {page.more_text}: {command} --after {page.next}")
 
 
-def table(title: str, *columns: str) -> Table:
-    """A rich table whose cells are plain text (never read as markup)."""
-    result = Table(title=title, title_justify="left")
+def table(title: str, *columns: str, wrap: Sequence[str] = ()) -> Table:
+    """A compact table that fits 80 columns: only the columns named in ``wrap`` wrap their text."""
+    result = Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True
+    )
     for column in columns:
-        result.add_column(column)
+        result.add_column(column, no_wrap=column not in wrap, overflow="fold")
     return result
 
 

@@ -43,7 +43,7 @@ def list_(app: App, state: str | None, limit: int, after: str | None, as_json: b
     several = workflow is None
     title = f"{_label(app)}: {len(page.items)} instance(s)" + (f" in {state}" if state else "")
     columns = ("id", "name", "state", "v", "updated", "region")
-    out = table(title, *(("workflow", *columns) if several else columns))
+    out = table(title, *(("workflow", *columns) if several else columns), wrap=("name", "region"))
     for i in page.items:
         cells = (i.entity.id, i.entity.name, i.state, i.version, app.local(i.updated_at)[:10], _region(i))
         row(out, *((i.key, *cells) if several else cells))
@@ -78,7 +78,7 @@ def show(app: App, entity: str, as_json: bool) -> None:
     if i.data:
         out.print(Text("data: " + ", ".join(f"{k}={v}" for k, v in i.data.items())))
     if view.allowed:
-        allowed = table("allowed triggers", "trigger", "to", "requires", "optional", "roles")
+        allowed = table("allowed triggers", "trigger", "to", "requires", "optional", "roles", wrap=("to",))
         for a in view.allowed:
             row(allowed, a.trigger, ", ".join(a.to), ", ".join(a.requires), ", ".join(a.optional), ", ".join(a.roles))
         out.print(allowed)
@@ -90,7 +90,7 @@ def show(app: App, entity: str, as_json: bool) -> None:
             row(timers, t.name, t.trigger, app.local(t.due_at), t.catch_up)
         out.print(timers)
     if view.letters:
-        letters = table("letters", "id", "letter", "to", "status", "subject")
+        letters = table("letters", "id", "letter", "to", "status", "subject", wrap=("subject",))
         for m in view.letters:
             row(letters, m.id, m.template, m.recipient.role, m.status, m.subject)
         out.print(letters)

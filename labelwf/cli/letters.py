@@ -36,19 +36,12 @@ def letters_group(
     if as_json:
         app.emit_page(page, letter_json)
         return
-    out = table(f"{len(page.items)} letter(s)", "id", "pole", "letter", "to", "status", "tries", "date", "last error")
+    errors = any(m.last_error for m in page.items)
+    columns = ("id", "pole", "letter", "to", "status", "tries", "date", *(("last error",) if errors else ()))
+    out = table(f"{len(page.items)} letter(s)", *columns, wrap=("pole", "letter", "last error"))
     for m in page.items:
-        row(
-            out,
-            m.id,
-            m.entity,
-            m.template,
-            m.recipient.role,
-            m.status,
-            m.attempts,
-            app.local(m.occurred_at)[:10],
-            (m.last_error or "")[:60],
-        )
+        cells = [m.id, m.entity, m.template, m.recipient.role, m.status, m.attempts, app.local(m.occurred_at)[:10]]
+        row(out, *cells, *(((m.last_error or "")[:60],) if errors else ()))
     app.print_rows(out, "" if entity or status or after else "letters are written when a step that sends them fires")
     filters = (f" --pole {entity}" if entity else "") + (f" --status {status}" if status else "")
     app.print_more(page, f"labelwf letters{filters}")

@@ -155,11 +155,12 @@ class Database:
     @contextmanager
     def _reader(self) -> Iterator[Connection]:
         with self.engine.connect() as pooled:
-            options: dict[str, Any] = {_READ: True}
-            if not self.is_sqlite:
-                options["postgresql_readonly"] = True
-            connection = pooled.execution_options(**options)
+            connection = pooled.execution_options(**{_READ: True})
             with connection.begin():
+                if not self.is_sqlite:
+                    # Not the driver's read_only flag: SQLAlchemy resets it to "read write" on the pooled
+                    # connection, which would then override a server's default_transaction_read_only.
+                    connection.exec_driver_sql("SET TRANSACTION READ ONLY")
                 yield connection
 
     def wrap(self, exc: BaseException) -> DatabaseError:
