@@ -129,9 +129,14 @@ def _lead(value: Any) -> str:
     return re.split(r"[;(]", str(value or ""), maxsplit=1)[0].strip()
 
 
-def _wrap_paragraphs(text: str, width: int = 78) -> str:
+def _wrap_paragraphs(text: Any, width: int = 78) -> str:
     """Re-flow plain-text paragraphs (separated by blank lines) to ``width`` columns."""
-    return "\n\n".join(_fill(p.split(), width) for p in re.split(r"\n\s*\n", str(text).strip()) if p.strip())
+    return _wrapped(str(text), int(width))
+
+
+@lru_cache(maxsize=64)  # a letter's body is the same for each of its recipients: re-flowed once
+def _wrapped(text: str, width: int) -> str:
+    return "\n\n".join(_fill(p.split(), width) for p in re.split(r"\n\s*\n", text.strip()) if p.strip())
 
 
 def _fill(words: list[str], width: int) -> str:
@@ -151,7 +156,12 @@ def _fill(words: list[str], width: int) -> str:
 
 def _paragraphs(markup: Any) -> Markup:
     """HTML paragraphs from rendered (already escaped) text separated by blank lines."""
-    parts = [" ".join(p.split()) for p in re.split(r"\n\s*\n", str(markup).strip()) if p.strip()]
+    return _html_paragraphs(str(markup))
+
+
+@lru_cache(maxsize=64)  # a letter's body is the same for each of its recipients: split once
+def _html_paragraphs(text: str) -> Markup:
+    parts = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
     return Markup("\n".join(f"<p>{p}</p>" for p in parts))
 
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from labelwf import Engine, EntityRow, InvalidCursor, Page, add_entities, queries
 from labelwf.cli import EXIT_BAD_INPUT, main
+from labelwf.store.reads import MORE_CAP
 from tests.conftest import CONFIG_FILE
 from tests.helpers import OPERATOR
 
@@ -42,7 +43,9 @@ def test_ten_thousand_instances_listed_fifty_at_a_time_come_once_each_in_order(e
                 engine.fire(entity, "classify", data={"group": chance.choice([1, 2, 3])}, **OPERATOR)
         if page.next is None:
             break
-        assert page.more == min(N - len(seen), 1000) and (page.more_capped_at is not None) == (N - len(seen) >= 1000)
+        assert page.more == min(N - len(seen), MORE_CAP) and (page.more_capped_at is not None) == (
+            N - len(seen) >= MORE_CAP
+        )
         after = page.next
     # Then every instance came exactly once, in entity order, 50 a page
     assert seen == ids and pages == N // 50

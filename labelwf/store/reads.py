@@ -35,7 +35,7 @@ from .records import (
 from .schema import UTCDateTime, entity, event, instance, letter, timer
 
 _i, _e, _t, _l, _n = instance, event, timer, letter, entity
-MORE_CAP = 1000  # "how many more" is counted up to this many
+MORE_CAP = 500  # "how many more" is counted up to this many (a bounded cost per page)
 MAX_PAGE = 1000  # the largest page one call returns
 T = TypeVar("T")
 
@@ -107,13 +107,26 @@ def _page(
 # -- instances ------------------------------------------------------------------------------------
 
 
-def _instances(workflow: str | None, state: str | None) -> sa.Select[Any]:
-    query = sa.select(*INSTANCE_COLUMNS).join(_n, _n.c.id == _i.c.entity_id)
+def _instance_filters(workflow: str | None, state: str | None) -> list[sa.ColumnElement[bool]]:
+    where = []
     if workflow is not None:
-        query = query.where(_i.c.workflow == workflow)
+        where.append(_i.c.workflow == workflow)
     if state is not None:
-        query = query.where(_i.c.state == state)
-    return query
+        where.append(_i.c.state == state)
+    return where
+
+
+def _instances(workflow: str | None, state: str | None) -> sa.Select[Any]:
+    return sa.select(*INSTANCE_COLUMNS).join(_n, _n.c.id == _i.c.entity_id).where(*_instance_filters(workflow, state))
+
+
+def _after_instance(workflow: str | None, key: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """After ``key`` in (entity, workflow) order; within one workflow, after the entity alone, so that
+    the (workflow, entity) and (workflow, state, entity) indexes serve the range."""
+    if workflow is not None:
+        after: sa.ColumnElement[bool] = _i.c.entity_id > key[0] if key[1] >= workflow else _i.c.entity_id >= key[0]
+        return after
+    return sa.tuple_(_i.c.entity_id, _i.c.workflow) > sa.tuple_(sa.literal(key[0]), sa.literal(key[1]))
 
 
 def list_instances(
@@ -125,18 +138,20 @@ def list_instances(
     limit: int = 100,
 ) -> Page[Instance]:
     """Instances ordered by entity id (then workflow), optionally of one workflow and in one state."""
-    key_columns = (_i.c.entity_id, _i.c.workflow)
-
-    def after_key(key: Sequence[Any]) -> sa.Select[Any]:
-        return _instances(workflow, state).where(sa.tuple_(*key_columns) > sa.tuple_(*map(sa.literal, key)))
-
     query = _instances(workflow, state)
     if after is not None:
-        query = after_key(decode_cursor(after, "list", 2))
-    query = query.order_by(*key_columns)
+        key = decode_cursor(after, "list", 2)
+        if not all(isinstance(k, str) for k in key):
+            raise InvalidCursor(after, "list")
+        # The entity side of the join gets the same bound: a planner does not carry a range across "=".
+        query = query.where(_after_instance(workflow, key), _n.c.id >= key[0])
+    # Within one workflow the entity alone orders the instances: the (workflow, entity) index's order.
+    query = query.order_by(_i.c.entity_id) if workflow is not None else query.order_by(_i.c.entity_id, _i.c.workflow)
 
     def rest(key: Sequence[Any]) -> sa.Select[Any]:
-        return after_key(key).with_only_columns(_i.c.id)
+        # Ordered, so the count walks the index from the cursor instead of scanning the table.
+        following = sa.select(_i.c.id).where(*_instance_filters(workflow, state), _after_instance(workflow, key))
+        return following.order_by(_i.c.entity_id, _i.c.workflow)
 
     return _page(conn, query, limit, instance_from_row, "list", lambda r: (r["entity_id"], r["workflow"]), rest)
 
@@ -170,7 +185,7 @@ def history(conn: Connection, target: Instance, *, after: str | None = None, lim
     query = query.where(_e.c.seq > start).order_by(_e.c.seq)
 
     def rest(key: Sequence[Any]) -> sa.Select[Any]:
-        return sa.select(_e.c.id).where(_e.c.instance_id == target.id, _e.c.seq > key[0])
+        return sa.select(_e.c.id).where(_e.c.instance_id == target.id, _e.c.seq > key[0]).order_by(_e.c.seq)
 
     def build(row: Any) -> Event:
         return event_from_row(row, target.entity.id, target.workflow)
@@ -217,7 +232,8 @@ def pending_timers(
     query = query.order_by(_t.c.due_at, _t.c.id)
 
     def rest(key: Sequence[Any]) -> sa.Select[Any]:
-        return after_key([k.isoformat() if isinstance(k, datetime) else k for k in key]).with_only_columns(_t.c.id)
+        following = after_key([k.isoformat() if isinstance(k, datetime) else k for k in key])
+        return following.with_only_columns(_t.c.id).order_by(_t.c.due_at, _t.c.id)
 
     return _page(conn, query, limit, timer_from_row, "timers", lambda r: (r["due_at"], r["id"]), rest)
 
@@ -294,7 +310,8 @@ def list_letters(
     query = query.order_by(_l.c.id.desc())
 
     def rest(key: Sequence[Any]) -> sa.Select[Any]:
-        return filtered(sa.select(_l.c.id).join(_i, _i.c.id == _l.c.instance_id)).where(_l.c.id < key[0])
+        following = filtered(sa.select(_l.c.id).join(_i, _i.c.id == _l.c.instance_id)).where(_l.c.id < key[0])
+        return following.order_by(_l.c.id.desc())
 
     return _page(conn, query, limit, letter_from_row, "letters", lambda r: (r["id"],), rest)
 
