@@ -15,7 +15,7 @@ Any refusal or failure raises before commit and leaves no trace.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -430,9 +430,26 @@ class Engine:
         )
 
 
-def _seal(event: Event) -> Event:
-    """The event with its hash."""
-    return replace(event, hash=event_hash(event))
+def _seal(e: Event) -> Event:
+    """The event with its hash (built field by field: ``dataclasses.replace`` costs a fire 3 µs)."""
+    return Event(
+        e.entity,
+        e.workflow,
+        e.seq,
+        e.trigger,
+        e.source,
+        e.dest,
+        e.actor,
+        e.role,
+        e.reason,
+        e.data,
+        e.occurred_at,
+        e.recorded_at,
+        e.late_by_s,
+        e.prev_hash,
+        e.hash_format,
+        event_hash(e),
+    )
 
 
 def _letter_row(letter: RenderedLetter, instance_id: int, event_id: int, now: datetime) -> dict[str, Any]:

@@ -57,7 +57,7 @@ class Instance:
     data: Mapping[str, Any]
     version: int
     last_hash: str
-    entered_at: datetime
+    entered_at: datetime | None  # None where not read (the fire path)
     updated_at: datetime | None = None
 
     @property
