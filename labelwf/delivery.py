@@ -117,9 +117,28 @@ def _weasyprint() -> Any:
 
 
 def render_pdf(html: str) -> bytes:
-    """The PDF of a letter's HTML (A4, the letter's own print stylesheet), with WeasyPrint."""
-    pdf: bytes = _weasyprint().HTML(string=html).write_pdf()
+    """The PDF of a letter's HTML (A4, the letter's own print stylesheet), with WeasyPrint.
+
+    It fetches nothing: every URL but ``data:`` (images and fonts inlined in the template) is
+    refused, so a template's ``<img src=http://…>``, ``@import`` or ``<link href=file:///…>``
+    neither reaches the network nor embeds a local file; WeasyPrint leaves the resource out.
+    """
+    weasyprint = _weasyprint()
+    pdf: bytes = weasyprint.HTML(string=html, url_fetcher=_data_only(weasyprint)).write_pdf()
     return pdf
+
+
+def _data_only(weasyprint: Any) -> Any:
+    """A WeasyPrint URL fetcher that serves ``data:`` URLs and refuses every other."""
+    if hasattr(weasyprint, "URLFetcher"):  # WeasyPrint 66 and later
+        return weasyprint.URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
+
+    def fetch(url: str, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - older WeasyPrint
+        if not url.startswith("data:"):
+            raise ValueError(f"letters fetch nothing: {url!r} refused (only data: URLs)")
+        return weasyprint.default_url_fetcher(url, *args, **kwargs)
+
+    return fetch
 
 
 def pdf_unavailable() -> str | None:

@@ -27,6 +27,7 @@ from .definition import (
 from .errors import Problem, WorkflowError
 from .letters import check_subject, check_template
 from .timer_specs import TimerReader
+from .timers import Offset
 from .yamlfile import LineDict, LineList, load_yaml
 
 
@@ -107,6 +108,7 @@ class _Builder:
             )
         else:
             self._reachability(raw_states, transitions, str(initial))
+        self._instant_loops(raw_states, states, transitions)
         if self.problems:
             return None
         return Workflow(
@@ -387,6 +389,33 @@ class _Builder:
             result[str(name)] = StateDef(str(name), str(spec.get("description", "")), bool(final), tuple(timers))
         return result
 
+    def _instant_loops(self, raw: LineDict, states: Mapping[str, StateDef], transitions: list[TransitionDef]) -> None:
+        """Refuse timers that would fire again and again without time passing.
+
+        A timer that is due at once on entering its state (a zero delay) or at a fixed instant
+        fires as soon as it is armed, if that instant has passed; when what it fires leads back,
+        through such timers only, to where it started, the daemon would loop forever.
+        """
+        edges: dict[str, list[tuple[str, str]]] = {}
+        for state in states.values():
+            for timer in state.timers:
+                immediate = timer.at is not None or (timer.after is not None and _zero(timer.after))
+                if not immediate:
+                    continue
+                for transition in transitions:
+                    if transition.trigger == timer.trigger and state.name in transition.sources:
+                        edges.setdefault(state.name, []).append((transition.dest, timer.name))
+        for start in edges:
+            path = _cycle_from(start, edges)
+            if path is not None:
+                steps = " → ".join(f"{source} (timer {timer})" for source, timer in path) + f" → {start}"
+                self.problem(
+                    raw.line_of(start),
+                    f"timers would fire in a loop without time passing: {steps}; give one of them a delay "
+                    "(after: {days: 1}) or a destination that does not lead back",
+                )
+                return
+
     def _reachability(self, states: LineDict, transitions: list[TransitionDef], initial: str) -> None:
         reached = {initial}
         frontier = [initial]
@@ -399,6 +428,26 @@ class _Builder:
         for name in states:
             if name not in reached:
                 self.problem(states.line_of(name), f"state {name!r} cannot be reached from initial state {initial!r}")
+
+
+def _zero(offset: Offset) -> bool:
+    return not (offset.months or offset.days or offset.hours or offset.minutes or offset.seconds)
+
+
+def _cycle_from(start: str, edges: Mapping[str, list[tuple[str, str]]]) -> list[tuple[str, str]] | None:
+    """A path of (state, timer) steps from ``start`` back to it through ``edges``, or None."""
+    stack: list[tuple[str, list[tuple[str, str]]]] = [(start, [])]
+    seen: set[str] = set()
+    while stack:
+        state, path = stack.pop()
+        for dest, timer in edges.get(state, ()):
+            step = [*path, (state, timer)]
+            if dest == start:
+                return step
+            if dest not in seen:
+                seen.add(dest)
+                stack.append((dest, step))
+    return None
 
 
 def _raise_tz() -> ZoneInfo:

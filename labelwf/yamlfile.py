@@ -32,10 +32,36 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
+MAX_BYTES = 1024 * 1024  # a workflow or scenario file is a few kilobytes; this leaves room and bounds memory
+MAX_DEPTH = 32  # nesting levels of mappings and sequences
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without implicit timestamps, recording lines and duplicate keys."""
+    """SafeLoader without implicit timestamps or aliases, bounded in depth, recording lines and duplicate keys.
+
+    Aliases (``*name``) are refused: a few of them nested ("billion laughs") expand a small file
+    into gigabytes, and no labelwf file needs them.
+    """
 
     duplicates: list[tuple[str, int]]
+    depth: int = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in labelwf files: write the value out", mark
+            )
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_DEPTH} levels; labelwf files need a handful", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -74,6 +100,9 @@ def load_yaml(path: Path) -> tuple[Any, list[Problem]]:
     """Load ``path``; return the document and the problems found while reading it (never raises on content)."""
     name = str(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            return None, [Problem(name, None, f"file of {size:,} bytes is larger than the {MAX_BYTES:,} bytes allowed")]
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, [Problem(name, None, "file not found")]
@@ -90,7 +119,11 @@ def load_yaml(path: Path) -> tuple[Any, list[Problem]]:
         return None, [Problem(name, line, f"not valid YAML: {exc.problem}")]
     except yaml.YAMLError as exc:
         return None, [Problem(name, None, f"not valid YAML: {exc}")]
+    except RecursionError:
+        return None, [Problem(name, None, f"nested too deeply (at most {MAX_DEPTH} levels)")]
     finally:
         loader.dispose()
+    if document is None:
+        return None, [Problem(name, None, "the file is empty (or holds only comments); expected a YAML mapping")]
     problems = [Problem(name, line, f"key {key!r} is given twice") for key, line in loader.duplicates]
     return document, problems

@@ -1,0 +1,235 @@
+"""Hostile and careless input, case by case: each is refused (or contained) with a message, and writes nothing."""
+
+from __future__ import annotations
+
+import http.server
+import shutil
+import threading
+import tracemalloc
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from labelwf import (
+    Database,
+    Engine,
+    EntityRow,
+    FrozenClock,
+    LetterError,
+    WorkflowError,
+    add_entities,
+    load_workflow,
+    verify,
+)
+from labelwf.cli import main
+from labelwf.deadlines import fire_due
+from labelwf.delivery import _data_only, _weasyprint, pdf_unavailable, render_pdf
+from labelwf.letters import LetterRenderer
+from tests.conftest import CONFIG_FILE, ROOT
+from tests.helpers import OPERATOR
+
+ESCAPE = (
+    "{% for c in ''.__class__.__mro__[1].__subclasses__() %}{{ c.__init__.__globals__['system']('id') }}{% endfor %}"
+)
+LABEL_TERM = datetime(2009, 12, 31, 23, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def programme(tmp_path: Path) -> Path:
+    """A copy of the shipped programme (workflow and templates) that a test may break."""
+    shutil.copytree(ROOT / "workflows", tmp_path / "workflows")
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# -- templates run in the sandbox ---------------------------------------------------------------
+
+
+def test_a_subject_that_escapes_to_python_is_refused_at_validation_with_its_line(programme: Path) -> None:
+    workflow = programme / "workflows" / "poles-2008.yaml"
+    text = workflow.read_text(encoding="utf-8")
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "subject:" in row)
+    old = text.splitlines()[line - 1]
+    edit(workflow, old, old.split("subject:")[0] + f'subject: "{ESCAPE}"')
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow(workflow)
+    messages = [(p.line, p.message) for p in refused.value.problems]
+    assert any(at == line and "'__class__'" in m and "Python internals" in m for at, m in messages), messages
+
+
+def test_a_template_that_escapes_to_python_is_refused_at_validation_with_file_and_line(programme: Path) -> None:
+    template = programme / "templates" / "poles-2008" / "classement_groupe_1.j2"
+    edit(template, "{% block corps %}", "{% block corps %}{{ entity.__class__.__mro__ }}")
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow(programme / "workflows" / "poles-2008.yaml")
+    assert any(p.file == str(template) and p.line and "'__mro__'" in p.message for p in refused.value.problems)
+
+
+def test_the_sandbox_refuses_the_escape_at_render_time_too(tmp_path: Path) -> None:
+    # Given a template folder that never went through validation
+    for layout in ("_layout.txt.j2", "_layout.html.j2"):
+        shutil.copy(ROOT / "templates" / "poles-2008" / layout, tmp_path / layout)
+    (tmp_path / "evil.j2").write_text(
+        "{% extends layout %}{% block objet %}x{% endblock %}{% block corps %}" + ESCAPE + "{% endblock %}",
+        encoding="utf-8",
+    )
+    renderer = LetterRenderer(tmp_path)
+    context = {"entity": {"name": "x"}, "facts": [], "event": {"reason": ""}, "workflow": {"title": "t"}}
+    context |= {"date_fr": "1er janvier 2010", "reference": "r", "data": {}}
+    with pytest.raises(LetterError, match=r"unsafe|access to attribute"):
+        renderer.render("evil", "evil.j2", "objet", {"prefet": "le préfet"}, [], context)
+
+
+@pytest.fixture
+def http_server() -> Iterator[tuple[int, list[str]]]:
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], hits
+    server.shutdown()
+    thread.join()
+    server.server_close()
+
+
+@pytest.mark.skipif(pdf_unavailable() is not None, reason=str(pdf_unavailable()))
+def test_pdf_rendering_fetches_nothing_from_the_network_or_the_disk(http_server: tuple[int, list[str]]) -> None:
+    port, hits = http_server
+    html = (
+        f"<html><head><style>@import url(http://127.0.0.1:{port}/style.css);</style></head><body>"
+        f'<img src="http://127.0.0.1:{port}/pixel.png"><a rel="attachment" href="file:///etc/passwd">x</a>'
+        "</body></html>"
+    )
+    assert render_pdf(html).startswith(b"%PDF")
+    assert hits == []
+    fetch = _data_only(_weasyprint())
+    for url in ("file:///etc/passwd", f"http://127.0.0.1:{port}/x", "ftp://127.0.0.1/x"):
+        with pytest.raises(ValueError, match=r"disallowed protocol|refused"):
+            fetch(url)
+
+
+# -- files that would exhaust memory or recursion -----------------------------------------------
+
+BOMB = """workflow: bomb
+version: 1
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (BOMB, "aliases (*name) are not allowed"),
+        ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper than 32 levels"),
+        ("", "the file is empty"),
+        ("# only a comment\n", "the file is empty"),
+        ("x" * (1024 * 1024 + 1), "larger than the 1,048,576 bytes allowed"),
+    ],
+    ids=["alias-bomb", "deep-nesting", "empty", "comments-only", "too-large"],
+)
+def test_a_file_that_would_exhaust_memory_is_refused_with_a_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "workflows" / "hostile.yaml"
+    path.parent.mkdir()
+    path.write_text(text, encoding="utf-8")
+    tracemalloc.start()
+    try:
+        with pytest.raises(WorkflowError) as refused:
+            load_workflow(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert any(message in p.message for p in refused.value.problems), refused.value.problems
+    assert peak < 100 * 1024 * 1024
+
+
+LOOP = """
+workflow: loops
+version: 1
+timezone: Europe/Paris
+initial: open
+states:
+  open:
+    timers:
+      - {name: again, after: {seconds: 0}, trigger: tick}
+  done: {final: true}
+transitions:
+  - {trigger: tick, source: open, dest: open, roles: [system]}
+  - {trigger: close, source: open, dest: done}
+"""
+
+
+def test_timers_that_would_fire_in_a_loop_without_time_passing_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "workflows" / "loops.yaml"
+    path.parent.mkdir()
+    path.write_text(LOOP, encoding="utf-8")
+    with pytest.raises(WorkflowError, match=r"fire in a loop without time passing: open \(timer again\) → open"):
+        load_workflow(path)
+    path.write_text(LOOP.replace("{seconds: 0}", "{days: 1}"), encoding="utf-8")
+    assert load_workflow(path).name == "loops"
+
+
+# -- one bad timer never stops the others ---------------------------------------------------------
+
+
+def test_a_timer_whose_letter_fails_on_a_value_fails_alone_and_the_others_fire(db: Database, programme: Path) -> None:
+    template = programme / "templates" / "poles-2008" / "fin_label_maintenu.j2"
+    edit(template, "{% block corps %}", "{% block corps %}Depuis le {{ entity.attributes.theme | date_fr }}. ")
+    clock = FrozenClock(datetime(2008, 6, 30, tzinfo=UTC))
+    engine = Engine(db, load_workflow(programme / "workflows" / "poles-2008.yaml"), clock=clock)
+    rows = [
+        EntityRow(i, e, e, {"theme": t})
+        for i, (e, t) in enumerate([("a", "2009-01-01"), ("b", "oops"), ("c", "2008-07-01")])
+    ]
+    add_entities(engine, rows, actor="import", reason="test")
+    for entity in ("a", "b", "c"):
+        engine.fire(entity, "classify", data={"group": 3}, **OPERATOR)
+    clock.set(LABEL_TERM)
+    report = fire_due(engine)
+    assert (report.fired, report.failed) == (2, 1)
+    assert report.errors[0].startswith("b/label_term:") and "ValueError" in report.errors[0]
+    assert verify(db).ok
+
+
+# -- text is printed as text ----------------------------------------------------------------------
+
+
+def test_names_and_actors_that_look_like_markup_are_printed_literally(database_url: str) -> None:
+    db = Database(database_url)
+    db.upgrade()
+    engine = Engine(db, load_workflow(ROOT / "workflows" / "poles-2008.yaml"))
+    add_entities(engine, [EntityRow(1, "crochets", "[/x] Pôle [bold]gras[/bold]", {})], actor="import", reason="t")
+    engine.fire("crochets", "classify", data={"group": 3}, actor="op[/i]", reason="Approved [not] by me")
+    db.dispose()
+    base = ["--config", str(CONFIG_FILE), "--db", database_url]
+    for args, expected in (
+        (["list"], "[/x] Pôle [bold]gras[/bold]"),
+        (["show", "crochets"], "[/x] Pôle [bold]gras[/bold]"),
+        (["history", "crochets"], "op[/i] (operator): Approved [not] by me"),
+    ):
+        result = CliRunner().invoke(main, [*base, *args])
+        assert result.exit_code == 0, result.output
+        assert expected in result.stdout.replace("\n", " ").replace("  ", " ") or expected in result.stdout
