@@ -18,6 +18,7 @@ from .definition import Workflow
 from .engine import Engine, Fired
 from .errors import (
     AmbiguousWorkflow,
+    BusinessTimeRefused,
     ConcurrentUpdate,
     ConditionNotMet,
     ConfigError,
@@ -104,6 +105,7 @@ __all__ = [
     "LetterError",
     "SchemaMismatch",
     "AmbiguousWorkflow",
+    "BusinessTimeRefused",
     "InvalidCursor",
     "DatabaseError",
     "DatabaseBusy",

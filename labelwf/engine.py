@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -26,7 +26,7 @@ from .batch import IMMEDIATE, Checks
 from .clock import Clock, SystemClock, require_aware
 from .decision import Decision, Request, decide, require_justification
 from .definition import OPERATOR, SYSTEM, Workflow
-from .errors import AmbiguousWorkflow, ConcurrentUpdate, MissingData, NotFound
+from .errors import AmbiguousWorkflow, BusinessTimeRefused, ConcurrentUpdate, MissingData, NotFound
 from .letter_context import letter_context
 from .letters import LetterRenderer, RenderedLetter
 from .store import Database
@@ -36,6 +36,7 @@ from .store.records import Event, Instance, LetterStatus, Timer
 from .timers import MissingAnchor, due_at
 
 CREATE = "(create)"  # the trigger named in messages about an instance's creation
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the engine's clock a decision may be dated
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,8 @@ class Engine:
         wf = self.workflow(workflow)
         now = self.clock.now()
         occurred = require_aware(at, "at") if at is not None else now
+        if occurred > now + CLOCK_SKEW:
+            raise BusinessTimeRefused(entity, occurred, None, now + CLOCK_SKEW)
         require_justification(entity, CREATE, actor, reason)
         event = _seal(
             Event(
@@ -263,7 +266,7 @@ class Engine:
         wf = self.workflow_of(current)
         decision = decide(wf, current, request)
         now = self.clock.now()
-        occurred = require_aware(request.at, "at") if request.at is not None else now
+        occurred = self._business_time(current, request, timer, now)
         late_by = round((now - timer.due_at).total_seconds(), 6) if timer is not None else None
         event = _seal(
             Event(
@@ -306,6 +309,23 @@ class Engine:
         )
 
     # -- the steps of a fire ------------------------------------------------------------------
+
+    @staticmethod
+    def _business_time(current: Instance, request: Request, timer: Timer | None, now: datetime) -> datetime:
+        """When the decision takes effect: ``at`` (default now), never before the last event nor in the future.
+
+        A timer's event occurs at its due instant, or when its state was entered if that is later
+        (a fixed date already past when the instance arrived): a history never runs backwards.
+        """
+        last = current.entered_at
+        if timer is not None:
+            return timer.due_at if last is None or timer.due_at >= last else last
+        if request.at is None:
+            return now if last is None or now >= last else last
+        occurred = require_aware(request.at, "at")
+        if (last is not None and occurred < last) or occurred > now + CLOCK_SKEW:
+            raise BusinessTimeRefused(request.entity, occurred, last, now + CLOCK_SKEW)
+        return occurred
 
     def _write_event(
         self, conn: Connection, current: Instance, decision: Decision, event: Event, now: datetime, checks: Checks

@@ -15,6 +15,7 @@
     │   ├── InvalidData          a field is unknown to the transition or its value is malformed
     │   ├── RoleNotAllowed       the trigger is reserved to other roles
     │   └── MissingJustification an operator action without an actor or a reason
+    ├── BusinessTimeRefused      a decision dated before the instance's last event, or in the future
     ├── ConcurrentUpdate         someone else changed the instance first (optimistic concurrency)
     ├── LetterError              a letter could not be rendered; the fire was not applied
     ├── InvalidCursor            a page cursor that no listing of this kind handed out
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 
 class LabelwfError(Exception):
@@ -191,6 +193,19 @@ class MissingJustification(TransitionRefused):
             f"trigger {trigger!r} on {instance!r} needs a non-empty {' and '.join(self.missing)} "
             "(who acts and why go into the audit trail)"
         )
+
+
+class BusinessTimeRefused(LabelwfError):
+    """Raised when a decision's business time is before the instance's last event or later than now."""
+
+    def __init__(self, instance: str, at: datetime, earliest: datetime | None, latest: datetime) -> None:
+        self.instance, self.at, self.earliest, self.latest = instance, at, earliest, latest
+        first = earliest.isoformat(timespec="seconds") if earliest is not None else ""
+        if earliest is not None and at < earliest:
+            why = f"is before its last event ({first}): a history never runs backwards; give a date from {first} on"
+        else:
+            why = f"is in the future (after {latest.isoformat(timespec='seconds')}): date a decision when it was taken"
+        super().__init__(f"business time {at.isoformat(timespec='seconds')} of a decision on {instance!r} {why}")
 
 
 class ConcurrentUpdate(LabelwfError):

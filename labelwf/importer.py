@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,7 @@ def import_entities(
     workflow: str | None = None,
     progress: Callable[[int, int], Any] | None = None,
     contacts: str | Path | None = None,
+    at: datetime | None = None,
 ) -> ImportReport:
     """Import the entities of ``path`` (and their ``contacts``) and start their instances, all or nothing."""
     wf = engine.workflow(workflow)
@@ -151,6 +153,7 @@ def import_entities(
         workflow=wf.name,
         source=str(path),
         progress=progress,
+        at=at,
     )
     return ImportReport(str(path), len(rows), wf.key)
 
@@ -164,8 +167,12 @@ def add_entities(
     workflow: str | None = None,
     source: str = "(entities)",
     progress: Callable[[int, int], Any] | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Register entities and start their instances in one transaction; refuse ids already present."""
+    """Register entities and start their instances in one transaction; refuse ids already present.
+
+    ``at``: when the entities entered the programme (business time; default now).
+    """
     wf = engine.workflow(workflow)
     with engine.db.write() as conn:
         existing = existing_entities(conn, [r.id for r in rows])
@@ -175,7 +182,7 @@ def add_entities(
             )
         insert_entities(conn, (Entity(r.id, r.name, r.attributes, r.contacts) for r in rows), engine.clock.now())
         for done, row in enumerate(rows, start=1):
-            engine.create(conn, row.id, actor=actor, reason=reason, workflow=wf.name)
+            engine.create(conn, row.id, actor=actor, reason=reason, workflow=wf.name, at=at)
             if progress is not None:
                 progress(done, len(rows))
 

@@ -103,7 +103,10 @@ def localize(wall: datetime, tz: tzinfo) -> datetime:
         return wall.astimezone(UTC)
     # zoneinfo reads fold=0 with the offset in force before a change: a wall time in the spring gap
     # lands after the gap, and a repeated autumn wall time is its first occurrence.
-    return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    try:
+        return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"date-time {wall.isoformat()} is out of range: give one between years 2 and 9998") from None
 
 
 def add_calendar(wall: datetime, offset: Offset) -> datetime:

@@ -54,7 +54,7 @@ class Cli:
 def cli(database_url: str) -> Cli:
     runner = Cli(database_url)
     runner("init")
-    runner("import", str(POLES_CSV))
+    runner("import", str(POLES_CSV), "--at", "2008-06-18")
     return runner
 
 
@@ -124,7 +124,8 @@ def test_each_operator_path_of_the_programme_runs_through_the_cli(cli: Cli, stat
 
 
 def test_fire_prints_the_step_its_timers_and_letters(cli: Cli) -> None:
-    out = cli("fire", "vegepolys", "classify", "--actor", "dgcis", "--reason", "rapport", "--set", "group=2").stdout
+    classify = ("vegepolys", "classify", "--actor", "dgcis", "--reason", "rapport", "--set", "group=2")
+    out = cli("fire", *classify, "--at", "2008-06-30").stdout
     assert "evaluated --classify--> group_2 (version 1)" in out and "3 letter(s) queued" in out
     data = cli.json(
         "fire",

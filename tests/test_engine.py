@@ -219,6 +219,7 @@ def test_a_letter_that_cannot_be_rendered_fails_the_whole_fire(db: Any, clock: A
 def test_business_time_of_a_decision_is_recorded_apart_from_the_recording_time(poles: Engine, clock: Any) -> None:
     ciadt = datetime(2010, 5, 11, 10, 0, tzinfo=UTC)
     drive(poles, "enfant", "awaiting_decision")
+    clock.set(datetime(2010, 5, 20, tzinfo=UTC))  # recorded nine days after the decision
     fired = poles.fire("enfant", "delabel", data=CIADT, at=ciadt, **OPERATOR)
     assert fired.occurred_at == ciadt
     with poles.db.read() as conn:

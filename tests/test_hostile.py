@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import re
 import shutil
 import threading
 import tracemalloc
@@ -14,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from labelwf import (
+    BusinessTimeRefused,
     Database,
     Engine,
     EntityRow,
@@ -22,6 +24,7 @@ from labelwf import (
     WorkflowError,
     add_entities,
     load_workflow,
+    queries,
     verify,
 )
 from labelwf.cli import main
@@ -233,3 +236,42 @@ def test_names_and_actors_that_look_like_markup_are_printed_literally(database_u
         result = CliRunner().invoke(main, [*base, *args])
         assert result.exit_code == 0, result.output
         assert expected in result.stdout.replace("\n", " ").replace("  ", " ") or expected in result.stdout
+
+
+# -- business time is bounded ---------------------------------------------------------------------
+
+
+def test_a_decision_dated_before_the_last_event_or_in_the_future_is_refused_and_writes_nothing(
+    poles: Engine, clock: FrozenClock
+) -> None:
+    poles.fire("enfant", "classify", data={"group": 3}, **OPERATOR)  # at 18 June 2008
+    clock.set(datetime(2010, 6, 1, tzinfo=UTC))
+    for at, words in (
+        (datetime(2005, 1, 1, tzinfo=UTC), "is before its last event (2008-06-18T08:00:00+00:00)"),
+        (datetime(2999, 12, 31, tzinfo=UTC), "is in the future (after 2010-06-01T00:05:00+00:00)"),
+    ):
+        with pytest.raises(BusinessTimeRefused, match=re.escape(words)) as refused:
+            poles.fire("enfant", "start_reevaluation", at=at, **OPERATOR)
+        assert refused.value.at == at
+    assert [e.trigger for e in queries.history(poles, "enfant").items] == [None, "classify"]
+    # Backdating between the last event and now is allowed, and shows as occurred before recorded.
+    fired = poles.fire("enfant", "start_reevaluation", at=datetime(2009, 4, 15, tzinfo=UTC), **OPERATOR)
+    event = queries.history(poles, "enfant").items[-1]
+    assert fired.occurred_at == event.occurred_at < event.recorded_at == clock.now()
+
+
+def test_the_cli_refuses_an_impossible_date_with_exit_2_and_no_traceback(database_url: str) -> None:
+    base = ["--config", str(CONFIG_FILE), "--db", database_url]
+    runner = CliRunner()
+    assert runner.invoke(main, [*base, "init"]).exit_code == 0
+    assert (
+        runner.invoke(main, [*base, "import", str(ROOT / "data" / "poles_2008.csv"), "--at", "2008-06-18"]).exit_code
+        == 0
+    )
+    for at in ("2005-01-01", "2999-12-31", "0001-01-01"):
+        result = runner.invoke(
+            main, [*base, "fire", "enfant", "classify", "--set", "group=3", "--at", at, "--actor", "a", "--reason", "r"]
+        )
+        assert result.exit_code == 2, (at, result.output)
+        assert "business time" in result.stderr or "out of range" in result.stderr
+        assert "Traceback" not in result.output

@@ -14,7 +14,7 @@ from .. import audit
 from ..errors import WorkflowError
 from ..importer import import_entities
 from ..loader import load_workflow
-from .base import EXIT_AUDIT_BROKEN, EXIT_BAD_INPUT, App, json_option, main
+from .base import EXIT_AUDIT_BROKEN, EXIT_BAD_INPUT, App, instant, json_option, main
 
 
 @main.command()
@@ -35,8 +35,11 @@ def init(app: App) -> None:
     type=click.Path(dir_okay=False),
     help="CSV of contacts (entity,role,name,address,email) to address letters to.",
 )
+@click.option(
+    "--at", "at", metavar="DATETIME", help="When the entities entered the programme (local time); default now."
+)
 @click.pass_obj
-def import_(app: App, file: str, actor: str, reason: str | None, contacts: str | None) -> None:
+def import_(app: App, file: str, actor: str, reason: str | None, contacts: str | None, at: str | None) -> None:
     """Import entities from a CSV FILE and start their instances (all or nothing, contacts included).
 
     \b
@@ -53,7 +56,14 @@ def import_(app: App, file: str, actor: str, reason: str | None, contacts: str |
             progress.update(task, completed=done, total=total)
 
         report = import_entities(
-            app.engine, file, actor=actor, reason=reason, workflow=app.workflow_name, progress=tick, contacts=contacts
+            app.engine,
+            file,
+            actor=actor,
+            reason=reason,
+            workflow=app.workflow_name,
+            progress=tick,
+            contacts=contacts,
+            at=instant(at, app.engine.workflow(app.workflow_name).timezone, "--at"),
         )
     click.echo(f"imported {report.entities} entities from {report.file} into {report.workflow}")
 

@@ -21,6 +21,7 @@ from ..definition import Workflow
 from ..engine import Engine
 from ..errors import (
     AmbiguousWorkflow,
+    BusinessTimeRefused,
     ConcurrentUpdate,
     ConfigError,
     DatabaseBusy,
@@ -49,6 +50,7 @@ EXIT_AUDIT_BROKEN, EXIT_NOT_INITIALISED, EXIT_BUSY = 6, 7, 8
 
 _EXIT_CODES: list[tuple[type[LabelwfError], int]] = [
     (ConcurrentUpdate, EXIT_CONFLICT),
+    (BusinessTimeRefused, EXIT_BAD_INPUT),
     (NotFound, EXIT_NOT_FOUND),
     (SchemaMismatch, EXIT_NOT_INITIALISED),
     (DatabaseBusy, EXIT_BUSY),
