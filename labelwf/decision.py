@@ -15,6 +15,7 @@ from .definition import OPERATOR, TransitionDef, Workflow
 from .errors import InvalidData, InvalidTransition, MissingData, MissingJustification, RoleNotAllowed
 from .machine import machine_for
 from .store.records import Instance
+from .text import text_problem
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,11 +52,19 @@ class Decision:
         return self.transition.dest
 
 
+MAX_ACTOR, MAX_REASON = 200, 4000
+
+
 def require_justification(entity: str, trigger: str, actor: str, reason: str) -> None:
-    """Refuse an action without a non-empty actor and reason (both go into the audit trail)."""
+    """Refuse an action without a non-empty actor and reason (both go into the audit trail), or whose
+    actor or reason breaks the text policy (``text``): too long, or holding control characters."""
     missing = [name for name, value in (("actor", actor), ("reason", reason)) if not (value or "").strip()]
     if missing:
         raise MissingJustification(entity, trigger, missing)
+    for name, value, longest, multiline in (("actor", actor, MAX_ACTOR, False), ("reason", reason, MAX_REASON, True)):
+        problem = text_problem(value, name, max_length=longest, multiline=multiline)
+        if problem is not None:
+            raise InvalidData(entity, trigger, name, problem)
 
 
 def decide(workflow: Workflow, current: Instance, request: Request) -> Decision:

@@ -88,9 +88,18 @@ class DeliveryReport:
 def letter_paths(
     outbox: Path, entity: str, occurred: datetime, template: str, recipient: str, zone: tzinfo = UTC
 ) -> dict[str, Path]:
-    """``outbox/<entity>/<local date>-<template>-<recipient>.{txt,html,pdf}``."""
+    """``outbox/<entity>/<local date>-<template>-<recipient>.{txt,html,pdf}``, each checked to stay inside ``outbox``.
+
+    Raises ``OSError`` for a path that would leave it (an entity id or letter name that came in
+    around the checks where they enter): the letter's delivery fails with that reason.
+    """
     stem = f"{occurred.astimezone(zone).date().isoformat()}-{template}-{recipient}"
-    return {kind: outbox / entity / f"{stem}.{kind}" for kind in ("txt", "html", "pdf")}
+    root = outbox.resolve()
+    paths = {kind: outbox / entity / f"{stem}.{kind}" for kind in ("txt", "html", "pdf")}
+    for path in paths.values():
+        if "\x00" in str(path) or not path.resolve().is_relative_to(root) or path.resolve().parent == root:
+            raise OSError(f"refusing to write {str(path)!r}: outside the outbox folder {root}")
+    return paths
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -193,15 +202,15 @@ class Outbox:
             return sql.claim_letter(conn, letter_id, lease_until=lease, by_mail=self.settings.smtp is not None)
 
     def _deliver(self, letter: Letter, report: DeliveryReport, *, make_pdf: bool) -> None:
-        paths = letter_paths(
-            self.settings.outbox,
-            letter.entity,
-            letter.occurred_at,
-            letter.template,
-            letter.recipient.role,
-            self.settings.timezone,
-        )
         try:
+            paths = letter_paths(
+                self.settings.outbox,
+                letter.entity,
+                letter.occurred_at,
+                letter.template,
+                letter.recipient.role,
+                self.settings.timezone,
+            )
             _write_atomically(paths["txt"], (letter.text or "").encode("utf-8"))
             _write_atomically(paths["html"], (letter.html or "").encode("utf-8"))
             pdf = render_pdf(letter.html) if make_pdf and letter.html else None

@@ -22,6 +22,7 @@ from .engine import Engine
 from .errors import ImportRejected, Problem
 from .store.entities import existing_entities, insert_entities
 from .store.records import Entity
+from .text import text_problem
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 
@@ -115,6 +116,30 @@ def read_entities(path: str | Path, workflow: Workflow) -> list[EntityRow]:
     return rows
 
 
+MAX_NAME, MAX_VALUE = 300, 2000
+
+
+def entity_problems(row: EntityRow) -> list[str]:
+    """What is wrong with an entity before it is registered (the library's boundary, whatever the source).
+
+    Its id becomes a folder name in the outbox and a part of letter references: a slug only.
+    """
+    problems = []
+    if not isinstance(row.id, str) or not ID_RE.match(row.id):
+        problems.append(f"id {row.id!r} is not a slug: use lower-case letters, digits and '-', at most 100 characters")
+    if not isinstance(row.name, str) or not row.name.strip():
+        problems.append(f"name is empty for id {row.id!r}")
+    else:
+        problem = text_problem(row.name, f"name of {row.id!r}", max_length=MAX_NAME)
+        if problem is not None:
+            problems.append(problem)
+    for key, value in row.attributes.items():
+        problem = text_problem(str(value), f"attribute {key!r} of {row.id!r}", max_length=MAX_VALUE)
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
 def _check_row(record: dict[str, str]) -> list[str]:
     problems = []
     if not ID_RE.match(record["id"]):
@@ -174,6 +199,9 @@ def add_entities(
     ``at``: when the entities entered the programme (business time; default now).
     """
     wf = engine.workflow(workflow)
+    refused = [Problem(source, r.line, message) for r in rows for message in entity_problems(r)]
+    if refused:
+        raise ImportRejected(refused)
     with engine.db.write() as conn:
         existing = existing_entities(conn, [r.id for r in rows])
         if existing:

@@ -215,6 +215,9 @@ class _Builder:
         result = {}
         for name, spec in raw.items():
             at = raw.line_of(name)
+            if not isinstance(name, str) or not NAME_RE.match(name):
+                self.problem(at, f"letter name must be lower_snake_case (it names files), got {name!r}")
+                continue
             if not isinstance(spec, LineDict):
                 self.problem(at, f"letter {name!r} must be a mapping with subject and to")
                 continue
@@ -235,6 +238,11 @@ class _Builder:
                         f"letter {name!r} is sent to unknown recipient role {role!r}; declared: {_names(recipients)}",
                     )
             template = folder / str(spec.get("template", f"{name}.j2"))
+            if template.resolve().parent != folder.resolve():
+                self.problem(
+                    spec.line_of("template"), f"letter {name!r}: template must be a file of {folder}, got {template}"
+                )
+                continue
             if not template.is_file():
                 self.problem(at, f"letter {name!r}: template file {template} does not exist")
             else:

@@ -20,6 +20,8 @@ from labelwf import (
     Engine,
     EntityRow,
     FrozenClock,
+    ImportRejected,
+    InvalidData,
     LetterError,
     WorkflowError,
     add_entities,
@@ -29,7 +31,7 @@ from labelwf import (
 )
 from labelwf.cli import main
 from labelwf.deadlines import fire_due
-from labelwf.delivery import _data_only, _weasyprint, pdf_unavailable, render_pdf
+from labelwf.delivery import _data_only, _weasyprint, letter_paths, pdf_unavailable, render_pdf
 from labelwf.letters import LetterRenderer
 from tests.conftest import CONFIG_FILE, ROOT
 from tests.helpers import OPERATOR
@@ -275,3 +277,55 @@ def test_the_cli_refuses_an_impossible_date_with_exit_2_and_no_traceback(databas
         assert result.exit_code == 2, (at, result.output)
         assert "business time" in result.stderr or "out of range" in result.stderr
         assert "Traceback" not in result.output
+
+
+# -- names, paths and typed text are checked where they enter ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (EntityRow(1, "../../x", "X", {}), "is not a slug"),
+        (EntityRow(1, "nul\x00", "X", {}), "is not a slug"),
+        (EntityRow(1, "ok", "Name\x1b]0;pwned\x07", {}), "control character U+001B"),
+        (EntityRow(1, "ok", "\u202egnp.exe", {}), "control character U+202E"),
+        (EntityRow(1, "ok", "x" * 301, {}), "at most 300 are allowed"),
+        (EntityRow(1, "ok", "X", {"region": "a\nb"}), "control character U+000A"),
+    ],
+    ids=["traversal", "nul", "escape", "bidi", "long", "newline-attribute"],
+)
+def test_the_library_refuses_entities_the_importer_would_refuse(engine: Engine, row: EntityRow, message: str) -> None:
+    with pytest.raises(ImportRejected, match=re.escape(message)):
+        add_entities(engine, [row], actor="import", reason="test")
+    assert queries.list_instances(engine).items == ()
+
+
+@pytest.mark.parametrize(
+    ("actor", "reason", "message"),
+    [
+        ("op\x1b[2J", "r", "actor contains the control character U+001B"),
+        ("op", "clear\x1b[2Jscreen", "reason contains the control character U+001B"),
+        ("x" * 201, "r", "actor is 201 characters long"),
+    ],
+)
+def test_an_actor_or_reason_with_control_characters_is_refused(
+    poles: Engine, actor: str, reason: str, message: str
+) -> None:
+    with pytest.raises(InvalidData, match=re.escape(message)):
+        poles.fire("enfant", "classify", data={"group": 3}, actor=actor, reason=reason)
+    poles.fire("enfant", "classify", data={"group": 3}, actor="op", reason="line one\nline two")
+
+
+def test_a_letter_name_or_template_that_would_leave_its_folder_is_refused(programme: Path) -> None:
+    workflow = programme / "workflows" / "poles-2008.yaml"
+    edit(workflow, "  classement_groupe_1:\n", "  x/../../elsewhere:\n")
+    with pytest.raises(WorkflowError, match="letter name must be lower_snake_case"):
+        load_workflow(workflow)
+
+
+def test_an_outbox_path_that_would_leave_the_outbox_is_refused(tmp_path: Path) -> None:
+    when = datetime(2010, 1, 1, tzinfo=UTC)
+    assert letter_paths(tmp_path, "enfant", when, "lettre", "prefet")["txt"].parent == tmp_path / "enfant"
+    for entity, template in (("../../etc", "lettre"), ("enfant", "../../../x"), ("nul\x00", "lettre"), ("", "x")):
+        with pytest.raises(OSError, match="outside the outbox"):
+            letter_paths(tmp_path, entity, when, template, "prefet")

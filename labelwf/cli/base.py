@@ -43,6 +43,7 @@ from ..runtime import Runtime
 from ..store import Database
 from ..store.reads import MAX_PAGE
 from ..store.records import Page
+from ..text import shown
 from ..timers import localize, parse_local
 
 EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_CONFLICT = 1, 2, 3, 4, 5
@@ -160,8 +161,8 @@ def table(title: str, *columns: str, wrap: Sequence[str] = ()) -> Table:
 
 
 def row(rich_table: Table, *cells: object) -> None:
-    """Add a row of plain-text cells."""
-    rich_table.add_row(*(Text("" if c is None else str(c)) for c in cells))
+    """Add a row of plain-text cells (never markup; control characters shown escaped)."""
+    rich_table.add_row(*(Text("" if c is None else shown(c)) for c in cells))
 
 
 def json_default(value: Any) -> Any:

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from .. import diagram, queries
 from ..store.records import Instance
+from ..text import shown
 from .base import App, human_duration, instant, json_option, main, page_options, row, split_sets, table
 from .output import event_json, fired_json, instance_json, timer_json, view_json
 
@@ -71,12 +72,12 @@ def show(app: App, entity: str, as_json: bool) -> None:
     if as_json:
         return app.emit_json(view_json(view))
     out, i = app.out, view.instance
-    out.print(Text.assemble((i.entity.name, "bold"), f" ({i.entity.id}) — {i.key}"))
+    out.print(Text.assemble((shown(i.entity.name), "bold"), f" ({i.entity.id}) — {i.key}"))
     final = " (final state)" if view.final else ""
     out.print(Text.assemble("state: ", (i.state, "bold"), f"{final} — {view.description}"))
     out.print(Text(f"version {i.version}, in this state since {app.local(i.entered_at)}"))
     if i.data:
-        out.print(Text("data: " + ", ".join(f"{k}={v}" for k, v in i.data.items())))
+        out.print(Text("data: " + shown(", ".join(f"{k}={v}" for k, v in i.data.items()))))
     if view.allowed:
         allowed = table("allowed triggers", "trigger", "to", "requires", "optional", "roles", wrap=("to",))
         for a in view.allowed:
@@ -171,10 +172,10 @@ def history(app: App, entity: str, limit: int, after: str | None, as_json: bool)
         late = f" (fired {human_duration(e.late_by_s)} late)" if e.late_by_s else ""
         step = f"{e.trigger}: {e.source} → {e.dest}" if e.trigger else f"created in {e.dest}"
         click.echo(f"#{e.seq:<3} {app.local(e.occurred_at)}{late}  {step}")
-        for line in wrap(f"{e.actor} ({e.role}): {e.reason}"):
+        for line in wrap(shown(f"{e.actor} ({e.role}): {e.reason}")):
             click.echo(line)
         if e.data:
-            for line in wrap(", ".join(f"{k}={v}" for k, v in e.data.items())):
+            for line in wrap(shown(", ".join(f"{k}={v}" for k, v in e.data.items()))):
                 click.echo(line)
     app.print_more(page, f"labelwf history {entity}")
     return None
