@@ -9,12 +9,20 @@ The canonical form is versioned (``Event.hash_format``), so that the event can g
 without breaking the verification of events hashed before:
 
 * format 1: the event's fields and ``prev_hash`` (events written before schema revision 0003);
-* format 2: the same and ``"format": 2`` itself, so that the form an event claims is covered too.
+* format 2: the same and ``"format": 2`` itself, so that the form an event claims is covered too;
+* format 3: format 2's fields (with ``"format": 3``), keyed: HMAC-SHA256 with the audit key
+  (``audit_key``), so that hashes recomputed without the key do not verify.
+
+Without the key, ``verify`` checks the structure of keyed events (sequence, links, the instance
+head) but not their content, and says so. With it, a keyed chain that continues with unkeyed
+events (a downgrade) is broken, and unkeyed events before the first keyed one (written before
+the key existed) are counted as not authenticated.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,7 +35,8 @@ from .store.reads import chain_events, chain_heads
 from .store.records import Event, event_from_row
 
 GENESIS = "0" * 64
-HASH_FORMAT = 2  # the canonical form of new events
+HASH_FORMAT = 2  # the canonical form of new events without an audit key
+KEYED_FORMAT = 3  # ... and with one
 
 
 def _canonical_v1(event: Event) -> dict[str, Any]:
@@ -69,15 +78,25 @@ def _canonical_v2(event: Event) -> dict[str, Any]:
     }
 
 
-_FORMATS: dict[int, Callable[[Event], dict[str, Any]]] = {1: _canonical_v1, 2: _canonical_v2}
+def _canonical_v3(event: Event) -> dict[str, Any]:
+    canonical = _canonical_v2(event)
+    canonical["format"] = 3
+    return canonical
 
 
-def event_hash(event: Event) -> str:
-    """Return the sha256 of an event's canonical serialisation in its ``hash_format``."""
+_FORMATS: dict[int, Callable[[Event], dict[str, Any]]] = {1: _canonical_v1, 2: _canonical_v2, 3: _canonical_v3}
+
+
+def event_hash(event: Event, key: bytes | None = None) -> str:
+    """The hash of an event's canonical serialisation in its ``hash_format`` (keyed formats need ``key``)."""
     canonical = _FORMATS.get(event.hash_format)
     if canonical is None:
         raise ValueError(f"unknown hash format {event.hash_format!r}; this labelwf knows {sorted(_FORMATS)}")
     text = json.dumps(canonical(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    if event.hash_format == KEYED_FORMAT:
+        if key is None:
+            raise ValueError("a keyed event's hash needs the audit key")
+        return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -107,6 +126,8 @@ class VerifyReport:
     instances: int
     events: int
     breaks: tuple[Break, ...]
+    keyed: bool = False  # verified with the audit key: authenticity, not structure only
+    unauthenticated: int = 0  # events whose content this verification could not authenticate
 
     @property
     def ok(self) -> bool:
@@ -114,9 +135,18 @@ class VerifyReport:
         return not self.breaks
 
 
-def verify(db: Database, *, entity: str | None = None) -> VerifyReport:
-    """Recompute every chain (or one entity's) and report the first broken link of each instance."""
+def verify(
+    db: Database, *, entity: str | None = None, key: bytes | None = None, allow_unkeyed: bool = False
+) -> VerifyReport:
+    """Recompute every chain (or one entity's) and report the first broken link of each instance.
+
+    With ``key`` (the audit key) keyed events are authenticated, and an event hashed without the
+    key is a broken link (its hash could have been recomputed by anyone) unless ``allow_unkeyed``
+    (a database whose older events predate the key); without ``key``, keyed events are checked
+    for structure only.
+    """
     events = 0
+    unauthenticated = 0
     breaks: list[Break] = []
     with db.read() as conn:
         heads = {iid: _Head(*head) for iid, head in chain_heads(conn, entity).items()}
@@ -134,12 +164,12 @@ def verify(db: Database, *, entity: str | None = None) -> VerifyReport:
             head = heads.get(instance_id)
             if head is None or state.broken:
                 continue
-            state.check(row, head, breaks)
+            unauthenticated += state.check(row, head, breaks, key, allow_unkeyed)
         if current is not None:
             _close(heads.pop(current, None), state, breaks)
         for head in heads.values():
             breaks.append(Break(head.entity, head.workflow, None, None, "instance has no events at all"))
-    return VerifyReport(instances, events, tuple(breaks))
+    return VerifyReport(instances, events, tuple(breaks), keyed=key is not None, unauthenticated=unauthenticated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +185,17 @@ class _ChainState:
         self.expected_seq = 0
         self.prev_hash = GENESIS
         self.broken = False
+        self.keyed = False  # a keyed event was met: what follows must be keyed too
 
-    def check(self, row: Mapping[str, Any], head: _Head, breaks: list[Break]) -> None:
-        def fail(problem: str) -> None:
+    def check(
+        self, row: Mapping[str, Any], head: _Head, breaks: list[Break], key: bytes | None, allow_unkeyed: bool
+    ) -> int:
+        """Check one event; return 1 if its content could not be authenticated, else 0."""
+
+        def fail(problem: str) -> int:
             breaks.append(Break(head.entity, head.workflow, row["seq"], row["id"], problem))
             self.broken = True
+            return 0
 
         if row["seq"] != self.expected_seq:
             return fail(f"sequence jumps from {self.expected_seq - 1} to {row['seq']} (events missing)")
@@ -170,11 +206,25 @@ class _ChainState:
             return fail(
                 f"unknown hash format {stored.hash_format!r} (the event was altered, or is from a newer labelwf)"
             )
-        if event_hash(stored) != stored.hash:
+        keyed = stored.hash_format == KEYED_FORMAT
+        if self.keyed and not keyed:
+            return fail("an unkeyed event follows keyed ones: its hash was recomputed without the audit key")
+        self.keyed = self.keyed or keyed
+        unchecked = 0
+        if keyed and key is None:
+            unchecked = 1  # structure only: the content of a keyed event needs the key
+        elif not hmac.compare_digest(event_hash(stored, key), stored.hash):
             return fail("stored hash does not match the event's content (the event was altered)")
+        elif key is not None and not keyed:
+            if not allow_unkeyed:
+                return fail(
+                    "hashed without the audit key: anyone could have recomputed it (if the event predates "
+                    "the key, verify with --allow-unkeyed)"
+                )
+            unchecked = 1  # written before the audit key existed: no authenticity to check
         self.prev_hash = stored.hash
         self.expected_seq += 1
-        return None
+        return unchecked
 
 
 def _close(head: _Head | None, state: _ChainState, breaks: list[Break]) -> None:

@@ -22,6 +22,7 @@ smtp_user, smtp_password  LABELWF_SMTP_USER, …      login (optional)
 smtp_starttls          LABELWF_SMTP_STARTTLS        upgrade the connection with STARTTLS (true)
 smtp_sender            LABELWF_SMTP_SENDER          From: address
 letters_max_attempts   LABELWF_LETTERS_MAX_ATTEMPTS tries before a letter is marked failed (8)
+audit_key_file         LABELWF_AUDIT_KEY_FILE       the audit key (created by init): keep it outside the database
 =====================  ==========================  ==============================================
 """
 
@@ -63,6 +64,7 @@ class Settings:
     smtp_starttls: bool = True
     smtp_sender: str = "labelwf@localhost"
     letters_max_attempts: int = 8
+    audit_key_file: Path = Path("audit.key")
     source: Path | None = None
 
     @property
@@ -140,7 +142,7 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         if "://" not in text:
             return f"sqlite:///{(base / text).resolve()}"
         return text
-    if key in ("workflows", "templates", "scenarios", "outbox"):
+    if key in ("workflows", "templates", "scenarios", "outbox", "audit_key_file"):
         return (base / str(value)).resolve()
     if key == "timezone":
         try:

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from .audit import GENESIS, HASH_FORMAT, event_hash
+from .audit import GENESIS, HASH_FORMAT, KEYED_FORMAT, event_hash
 from .batch import IMMEDIATE, Checks
 from .clock import Clock, SystemClock, require_aware
 from .decision import Decision, Request, decide, require_justification
@@ -60,8 +60,18 @@ class Fired:
 class Engine:
     """Applies transitions to persisted instances of the workflows it is given (any versions of them)."""
 
-    def __init__(self, db: Database, workflows: Workflow | Iterable[Workflow], *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        workflows: Workflow | Iterable[Workflow],
+        *,
+        clock: Clock | None = None,
+        audit_key: bytes | None = None,
+    ) -> None:
+        """``audit_key``: the secret with which events are hashed (HMAC, ``audit``); without it, plain sha256."""
         self.db = db
+        self._key = audit_key
+        self._format = KEYED_FORMAT if audit_key is not None else HASH_FORMAT
         self.clock: Clock = clock or SystemClock()
         loaded = [workflows] if isinstance(workflows, Workflow) else list(workflows)
         if not loaded:
@@ -153,8 +163,9 @@ class Engine:
                 recorded_at=now,
                 late_by_s=None,
                 prev_hash=GENESIS,
-                hash_format=HASH_FORMAT,
-            )
+                hash_format=self._format,
+            ),
+            self._key,
         )
         iid = sql.insert_instance(
             conn,
@@ -284,8 +295,9 @@ class Engine:
                 recorded_at=now,
                 late_by_s=late_by,
                 prev_hash=current.last_hash,
-                hash_format=HASH_FORMAT,
-            )
+                hash_format=self._format,
+            ),
+            self._key,
         )
         eid = self._write_event(conn, current, decision, event, now, checks)
         self._close_timers(conn, wf, current, eid, now, timer, checks)
@@ -450,7 +462,7 @@ class Engine:
         )
 
 
-def _seal(e: Event) -> Event:
+def _seal(e: Event, key: bytes | None) -> Event:
     """The event with its hash (built field by field: ``dataclasses.replace`` costs a fire 3 µs)."""
     return Event(
         e.entity,
@@ -468,7 +480,7 @@ def _seal(e: Event) -> Event:
         e.late_by_s,
         e.prev_hash,
         e.hash_format,
-        event_hash(e),
+        event_hash(e, key),
     )
 
 

@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
+from .audit_key import create_key, load_key
 from .clock import Clock
 from .config import Settings, load_settings
 from .daemon import Daemon, DaemonSettings
@@ -56,9 +57,20 @@ class Runtime:
         return load_workflows(self.settings.workflows, self.settings.templates)
 
     @cached_property
+    def audit_key(self) -> bytes | None:
+        """The audit key of the settings' key file, or None when there is none (created by ``init``)."""
+        return load_key(self.settings.audit_key_file)
+
+    def create_audit_key(self) -> bool:
+        """Create the audit key file if it is missing; return whether it was created."""
+        created = create_key(self.settings.audit_key_file)
+        self.__dict__.pop("audit_key", None)
+        return created
+
+    @cached_property
     def engine(self) -> Engine:
-        """The engine over every loaded workflow version."""
-        return Engine(self.db, self.workflows, clock=self.clock)
+        """The engine over every loaded workflow version, hashing with the audit key when there is one."""
+        return Engine(self.db, self.workflows, clock=self.clock, audit_key=self.audit_key)
 
     @cached_property
     def outbox(self) -> Outbox:

@@ -111,3 +111,9 @@ def poles(engine: Engine) -> Engine:
     """The engine with the 71 shipped poles imported, all in state 'evaluated'."""
     import_entities(engine, POLES_CSV, actor="import", reason="test set-up")
     return engine
+
+
+@pytest.fixture(autouse=True)
+def audit_key_outside_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's `init` creates its audit key in the test's folder, never in the project."""
+    monkeypatch.setenv("LABELWF_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import re
 import shutil
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from labelwf import (
@@ -27,12 +29,15 @@ from labelwf import (
     add_entities,
     load_workflow,
     queries,
+    store,
     verify,
 )
+from labelwf.audit import event_hash
 from labelwf.cli import main
 from labelwf.deadlines import fire_due
 from labelwf.delivery import _data_only, _weasyprint, letter_paths, pdf_unavailable, render_pdf
 from labelwf.letters import LetterRenderer
+from labelwf.store.records import event_from_row
 from tests.conftest import CONFIG_FILE, ROOT
 from tests.helpers import OPERATOR
 
@@ -329,3 +334,68 @@ def test_an_outbox_path_that_would_leave_the_outbox_is_refused(tmp_path: Path) -
     for entity, template in (("../../etc", "lettre"), ("enfant", "../../../x"), ("nul\x00", "lettre"), ("", "x")):
         with pytest.raises(OSError, match="outside the outbox"):
             letter_paths(tmp_path, entity, when, template, "prefet")
+
+
+# -- the chain is keyed ---------------------------------------------------------------------------
+
+KEY = bytes(range(32))
+
+
+def rewrite_chain_without_the_key(db: Database, entity: str, actor: str) -> None:
+    """What someone with write access to the database but not the key can do: change an actor, and
+    recompute every hash of the chain (the only hash they can compute: plain sha256)."""
+    with db.write() as conn:
+        iid = conn.execute(sa.select(store.instance.c.id).where(store.instance.c.entity_id == entity)).scalar_one()
+        rows = conn.execute(sa.select(store.event).where(store.event.c.instance_id == iid).order_by("seq")).mappings()
+        previous = "0" * 64
+        for row in list(rows):
+            forged = dataclasses.replace(
+                event_from_row(row, entity, "poles-2008"), hash_format=2, prev_hash=previous, actor=actor
+            )
+            previous = event_hash(forged)
+            conn.execute(
+                store.event.update()
+                .where(store.event.c.id == row["id"])
+                .values(actor=actor, hash_format=2, prev_hash=forged.prev_hash, hash=previous)
+            )
+        conn.execute(store.instance.update().where(store.instance.c.id == iid).values(last_hash=previous))
+
+
+def test_a_chain_recomputed_without_the_key_is_detected_with_it(db: Database, clock: FrozenClock) -> None:
+    engine = Engine(db, load_workflow(ROOT / "workflows" / "poles-2008.yaml"), clock=clock, audit_key=KEY)
+    add_entities(engine, [EntityRow(1, "enfant", "Enfant", {})], actor="import", reason="t")
+    engine.fire("enfant", "classify", data={"group": 3}, **OPERATOR)
+    assert verify(db, key=KEY).ok and verify(db, key=KEY).unauthenticated == 0
+    unkeyed = verify(db)  # without the key: the structure holds, the content is not authenticated
+    assert unkeyed.ok and not unkeyed.keyed and unkeyed.unauthenticated == 2
+    rewrite_chain_without_the_key(db, "enfant", "mallory")
+    [broken] = verify(db, key=KEY).breaks
+    assert broken.seq == 0 and "hashed without the audit key" in broken.problem
+    assert verify(db).ok  # which is why the key must be kept outside the database
+
+
+def test_a_keyed_event_changed_in_place_is_detected_and_a_wrong_key_fails_everything(
+    db: Database, clock: FrozenClock
+) -> None:
+    engine = Engine(db, load_workflow(ROOT / "workflows" / "poles-2008.yaml"), clock=clock, audit_key=KEY)
+    add_entities(engine, [EntityRow(1, "enfant", "Enfant", {})], actor="import", reason="t")
+    engine.fire("enfant", "classify", data={"group": 3}, **OPERATOR)
+    with db.write() as conn:
+        conn.execute(store.event.update().where(store.event.c.seq == 1).values(reason="autre motif"))
+    [broken] = verify(db, key=KEY).breaks
+    assert broken.seq == 1 and "does not match the event's content" in broken.problem
+    assert verify(db, key=bytes(32)).breaks[0].seq == 0
+
+
+def test_init_creates_the_audit_key_and_verify_says_which_guarantee_it_checked(
+    database_url: str, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "audit.key"
+    base = ["--config", str(CONFIG_FILE), "--db", database_url]
+    runner = CliRunner()
+    assert f"audit key: created {key_file}" in runner.invoke(main, [*base, "init"]).stdout
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600" and len(key_file.read_text().strip()) == 64
+    runner.invoke(main, [*base, "import", str(ROOT / "data" / "poles_2008.csv")])
+    assert "(authenticity checked with the audit key)" in runner.invoke(main, [*base, "audit", "verify"]).stdout
+    key_file.rename(tmp_path / "elsewhere.key")
+    assert "(structure only: no audit key at" in runner.invoke(main, [*base, "audit", "verify"]).stdout

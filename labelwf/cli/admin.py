@@ -24,6 +24,11 @@ def init(app: App) -> None:
     before, after = app.db.upgrade()
     state = "created" if before is None else ("already at" if before == after else f"migrated from {before} to")
     click.echo(f"database {app.db.display_url}: {state} schema revision {after}")
+    key_file = app.runtime.settings.audit_key_file
+    if app.runtime.create_audit_key():
+        click.echo(f"audit key: created {key_file} (keep it secret, and outside the database's backups)")
+    else:
+        click.echo(f"audit key: {key_file}")
 
 
 @main.command("import")
@@ -75,22 +80,39 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 @click.option("--entity", help="Only this entity's chain.")
+@click.option(
+    "--allow-unkeyed", is_flag=True, help="Accept events hashed without the audit key (written before it existed)."
+)
 @json_option
 @click.pass_obj
-def audit_verify(app: App, entity: str | None, as_json: bool) -> None:
-    """Recompute every hash chain; name the first broken link of each instance (exit 6 if any)."""
-    report = audit.verify(app.db, entity=entity)
+def audit_verify(app: App, entity: str | None, allow_unkeyed: bool, as_json: bool) -> None:
+    """Recompute every hash chain; name the first broken link of each instance (exit 6 if any).
+
+    With the audit key (audit_key_file) the events' authenticity is checked; without it, the
+    structure of the chains only (what a recomputation of every hash would not break).
+    """
+    report = audit.verify(app.db, entity=entity, key=app.runtime.audit_key, allow_unkeyed=allow_unkeyed)
+    guarantee = (
+        "authenticity checked with the audit key"
+        if report.keyed
+        else f"structure only: no audit key at {app.runtime.settings.audit_key_file}"
+    )
     if as_json:
         app.emit_json(
             {
                 "ok": report.ok,
                 "instances": report.instances,
                 "events": report.events,
+                "keyed": report.keyed,
+                "unauthenticated": report.unauthenticated,
                 "breaks": [b.__dict__ for b in report.breaks],
             }
         )
     elif report.ok:
-        click.echo(f"audit trail intact: {report.events} events in {report.instances} instances verified")
+        click.echo(f"audit trail intact: {report.events} events in {report.instances} instances verified ({guarantee})")
+        if report.unauthenticated:
+            what = "keyed events checked for structure only" if not report.keyed else "events written without the key"
+            click.echo(f"  {report.unauthenticated} {what}: their content is not authenticated")
     else:
         click.echo(f"audit trail BROKEN in {len(report.breaks)} instance(s):", err=True)
         for item in report.breaks:
