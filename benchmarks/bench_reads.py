@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,8 +28,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
 
 import sqlalchemy as sa  # noqa: E402
+from bench_timers import postgres_schema  # noqa: E402
 
 from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, queries  # noqa: E402
 
@@ -91,21 +92,6 @@ def _cursor_at(engine: Engine, entity: str) -> str:
     return encode_cursor("list", (entity, "poles-2008"))
 
 
-def postgres_url(base: str) -> tuple[str, Callable[[], None]]:
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options=-csearch_path%3D{schema}", drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", type=int, default=1_000)
@@ -123,7 +109,7 @@ def main() -> None:
             ("SQLite", lambda n: (f"sqlite:///{folder}/reads-{n}.db", lambda: None))
         ]
         if not args.no_postgres:
-            backends.append(("PostgreSQL", lambda n: postgres_url(args.postgres_url)))
+            backends.append(("PostgreSQL", lambda n: postgres_schema(args.postgres_url)))
         for label, make in backends:
             for n in (args.small, args.large):
                 url, drop = make(n)

@@ -59,23 +59,9 @@ def _canonical_v1(event: Event) -> dict[str, Any]:
 
 
 def _canonical_v2(event: Event) -> dict[str, Any]:
-    return {
-        "format": 2,
-        "entity": event.entity,
-        "workflow": event.workflow,
-        "seq": event.seq,
-        "trigger": event.trigger,
-        "source": event.source,
-        "dest": event.dest,
-        "actor": event.actor,
-        "role": event.role,
-        "reason": event.reason,
-        "data": event.data,
-        "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
-        "recorded_at": event.recorded_at.isoformat(timespec="microseconds"),
-        "late_by_s": event.late_by_s,
-        "prev_hash": event.prev_hash,
-    }
+    canonical = _canonical_v1(event)
+    canonical["format"] = 2
+    return canonical
 
 
 def _canonical_v3(event: Event) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.engine import Connection
+
 from .definition import Workflow
 from .engine import Engine
 from .errors import NotFound
@@ -80,24 +82,24 @@ def list_instances(
         return reads.list_instances(conn, workflow=workflow, state=state, after=after, limit=limit)
 
 
-def find(engine: Engine, entity: str, workflow: str | None = None) -> Instance:
-    """The instance of ``entity`` (in ``workflow`` when several are loaded)."""
-    with engine.db.read() as conn:
-        name = engine.workflow_for(conn, entity, workflow)
-        found = reads.find_instances(conn, entity, name)
+def _one(conn: Connection, engine: Engine, entity: str, workflow: str | None) -> Instance:
+    """The instance of ``entity`` in ``workflow`` (or the only workflow it has one in)."""
+    found = reads.find_instances(conn, entity, engine.workflow_for(conn, entity, workflow))
     if not found:
         raise NotFound("instance", entity, NOT_LISTED)
     return found[0]
 
 
+def find(engine: Engine, entity: str, workflow: str | None = None) -> Instance:
+    """The instance of ``entity`` (in ``workflow`` when several are loaded)."""
+    with engine.db.read() as conn:
+        return _one(conn, engine, entity, workflow)
+
+
 def describe(engine: Engine, entity: str, workflow: str | None = None) -> InstanceView:
     """One instance: state, the triggers it can take in its own workflow version, timers and letters."""
     with engine.db.read() as conn:
-        name = engine.workflow_for(conn, entity, workflow)
-        found = reads.find_instances(conn, entity, name)
-        if not found:
-            raise NotFound("instance", entity, NOT_LISTED)
-        instance = found[0]
+        instance = _one(conn, engine, entity, workflow)
         timers = reads.timers_of(conn, instance)
         letters = reads.letters_of(conn, instance)
     wf = engine.workflow_of(instance)
@@ -118,11 +120,7 @@ def history(
 ) -> Page[Event]:
     """The audit events of one instance, oldest first."""
     with engine.db.read() as conn:
-        name = engine.workflow_for(conn, entity, workflow)
-        found = reads.find_instances(conn, entity, name)
-        if not found:
-            raise NotFound("instance", entity, NOT_LISTED)
-        return reads.history(conn, found[0], after=after, limit=limit)
+        return reads.history(conn, _one(conn, engine, entity, workflow), after=after, limit=limit)
 
 
 def pending_timers(
