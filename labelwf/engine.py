@@ -83,6 +83,11 @@ class Engine:
                 self._latest[w.name] = w
         self._renderers = {w.key: LetterRenderer(w.templates) for w in loaded}
 
+    def with_clock(self, clock: Clock, workflows: Iterable[Workflow] | None = None) -> Engine:
+        """This engine (same database, same audit key) reading another clock (a replay's simulated one)."""
+        chosen = list(workflows) if workflows is not None else list(self.workflows)
+        return Engine(self.db, chosen, clock=clock, audit_key=self._key)
+
     # -- workflows -------------------------------------------------------------------------------
 
     @property

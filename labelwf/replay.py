@@ -127,7 +127,7 @@ def replay(
     if existing:
         raise DatabaseNotEmpty(engine.db.display_url, existing)
     clock = FrozenClock(scenario.start)
-    engine = Engine(engine.db, [engine.workflow(scenario.workflow)], clock=clock)
+    engine = engine.with_clock(clock, [engine.workflow(scenario.workflow)])
     rows = synthetic_cohort(synthetic) if synthetic is not None else list(scenario.rows)
     label = (
         "synthetic cohort " + "/".join(map(str, synthetic)) if synthetic is not None else scenario.entities_file.name

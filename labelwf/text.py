@@ -22,7 +22,8 @@ def text_problem(value: str, what: str, *, max_length: int, multiline: bool = Fa
     found = (_CONTROL_MULTI_LINE if multiline else _CONTROL_ONE_LINE).search(value)
     if found is not None:
         return (
-            f"{what} contains the control character U+{ord(found.group()):04X} at position {found.start()}: "
+            f"{what} contains the control character U+{ord(found.group()):04X} at position {found.start()} "
+            "(control and bidirectional-override characters are refused): "
             "type it without control characters" + ("" if multiline else " or line breaks")
         )
     return None

@@ -100,6 +100,8 @@ def test_replay_from_the_cli_prints_the_timeline_and_what_stays_unclassified(dat
     assert "renewed                 7" in out and "delabeled               6" in out
     history = runner.invoke(main, [*base, "history", "enfant", "--json"])
     assert "CIADT du 11 mai 2010" in history.stdout
+    verified = runner.invoke(main, [*base, "audit", "verify"])  # init created the audit key: a keyed replay
+    assert verified.exit_code == 0 and "authenticity checked with the audit key" in verified.stdout
     again = runner.invoke(main, [*base, "replay"])
     assert again.exit_code == 2 and "pass --reset" in again.stderr
     synthetic = runner.invoke(main, [*base, "replay", "--reset", "--synthetic", "39,19,13"])

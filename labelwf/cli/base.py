@@ -84,6 +84,7 @@ Examples:
   labelwf history enfant --limit 20
 """
 T = TypeVar("T")
+DEFAULT_LIMIT = 100  # items per page of a listing
 
 
 class App:
@@ -147,7 +148,8 @@ class App:
     def print_more(self, page: Page[Any], command: str) -> None:
         """After a page's table: how many more there are and the command that shows the next page."""
         if page.next is not None:
-            click.echo(f"... {page.more_text}: {command} --after {page.next}")
+            size = "" if len(page.items) == DEFAULT_LIMIT else f" --limit {len(page.items)}"
+            click.echo(f"... {page.more_text}: {command}{size} --after {page.next}")
 
 
 def table(title: str, *columns: str, wrap: Sequence[str] = ()) -> Table:
@@ -221,7 +223,7 @@ def instant(text: str | None, zone: tzinfo, option: str) -> datetime | None:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table (for scripts).")
 
 
-def page_options(default: int = 100) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def page_options(default: int = DEFAULT_LIMIT) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--limit N`` and ``--after CURSOR``: one page of a listing, by keyset cursor."""
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -42,7 +42,8 @@ def list_(app: App, state: str | None, limit: int, after: str | None, as_json: b
     if as_json:
         return app.emit_page(page, instance_json)
     several = workflow is None
-    title = f"{_label(app)}: {len(page.items)} instance(s)" + (f" in {state}" if state else "")
+    paged = " on this page" if page.next is not None or after else ""
+    title = f"{_label(app)}: {len(page.items)} instance(s){paged}" + (f" in {state}" if state else "")
     columns = ("id", "name", "state", "v", "updated", "region")
     out = table(title, *(("workflow", *columns) if several else columns), wrap=("name", "region"))
     for i in page.items:
