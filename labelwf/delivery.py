@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .clock import Clock, SystemClock
+from .letters import letter_checksum
 from .store import Database
 from .store import outbox as sql
 from .store.outbox import message_id as message_id  # re-exported: a letter's Message-ID
@@ -183,6 +184,11 @@ class Outbox:
                 self._deliver(claimed, report, make_pdf=reason is None)
         return report
 
+    def due_count(self) -> int:
+        """How many letters wait to be delivered now."""
+        with self.db.read() as conn:
+            return sql.count_due(conn, self.clock.now())
+
     def _due(self, limit: int) -> list[int]:
         with self.db.read() as conn:
             return sql.due_letters(conn, self.clock.now(), limit)
@@ -202,6 +208,16 @@ class Outbox:
             return sql.claim_letter(conn, letter_id, lease_until=lease, by_mail=self.settings.smtp is not None)
 
     def _deliver(self, letter: Letter, report: DeliveryReport, *, make_pdf: bool) -> None:
+        if letter_checksum(letter.subject, letter.text or "", letter.html or "") != letter.checksum:
+            error = (
+                "refused: its content no longer matches the checksum frozen when it was written "
+                "(changed in the database since); not delivered, never retried"
+            )
+            with self.db.write() as conn:
+                sql.mark_failed(conn, letter, error, None)
+            report.failed += 1
+            report.errors.append(f"letter {letter.id}: {error}")
+            return
         try:
             paths = letter_paths(
                 self.settings.outbox,

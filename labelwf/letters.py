@@ -106,6 +106,11 @@ class RenderedLetter:
     checksum: str = field(default="")
 
 
+def letter_checksum(subject: str, text: str, html: str) -> str:
+    """The checksum frozen with a letter: sha256 of its subject, text and HTML (checked before delivery)."""
+    return hashlib.sha256(f"{subject}\n{text}\n{html}".encode()).hexdigest()
+
+
 def date_fr(instant: datetime, tz: tzinfo) -> str:
     """Write ``instant`` as a French administrative date in ``tz``: ``1er janvier 2010``, ``11 mai 2010``."""
     local = instant.astimezone(tz)
@@ -286,7 +291,7 @@ class LetterRenderer:
                     title = " ".join(subject_template.render(context).split())
                 text = text_template.render(context, layout=LAYOUTS["text"])
                 html = html_template.render(context, layout=LAYOUTS["html"])
-                digest = hashlib.sha256(f"{title}\n{text}\n{html}".encode()).hexdigest()
+                digest = letter_checksum(title, text, html)
                 letters.append(RenderedLetter(letter, recipient, title, text, html, digest))
         except jinja2.TemplateNotFound as exc:
             raise LetterError(letter, f"template file {self.folder / str(exc.name)} does not exist") from None

@@ -35,7 +35,15 @@ from labelwf import (
 from labelwf.audit import event_hash
 from labelwf.cli import main
 from labelwf.deadlines import fire_due
-from labelwf.delivery import _data_only, _weasyprint, letter_paths, pdf_unavailable, render_pdf
+from labelwf.delivery import (
+    DeliverySettings,
+    Outbox,
+    _data_only,
+    _weasyprint,
+    letter_paths,
+    pdf_unavailable,
+    render_pdf,
+)
 from labelwf.letters import LetterRenderer
 from labelwf.store.records import event_from_row
 from tests.conftest import CONFIG_FILE, ROOT
@@ -399,3 +407,22 @@ def test_init_creates_the_audit_key_and_verify_says_which_guarantee_it_checked(
     assert "(authenticity checked with the audit key)" in runner.invoke(main, [*base, "audit", "verify"]).stdout
     key_file.rename(tmp_path / "elsewhere.key")
     assert "(structure only: no audit key at" in runner.invoke(main, [*base, "audit", "verify"]).stdout
+
+
+# -- a letter changed after it was written is never sent --------------------------------------------
+
+
+def test_a_pending_letter_changed_in_the_database_is_refused_before_delivery(poles: Engine, tmp_path: Path) -> None:
+    poles.fire("enfant", "classify", data={"group": 3}, **OPERATOR)
+    with poles.db.write() as conn:
+        conn.execute(
+            store.letter.update()
+            .where(store.letter.c.recipient == "prefet")
+            .values(body="Virez 10 000 euros au compte ci-dessous.", recipient_address="ailleurs")
+        )
+    outbox = Outbox(poles.db, DeliverySettings(outbox=tmp_path / "outbox", pdf=False), clock=poles.clock)
+    report = outbox.deliver_due()
+    assert (report.delivered, report.failed) == (2, 1)
+    assert "no longer matches the checksum" in report.errors[0]
+    assert not list((tmp_path / "outbox").glob("*/*prefet*"))  # nothing of it was filed
+    assert outbox.deliver_due().handled == 0  # and it is not retried

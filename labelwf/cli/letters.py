@@ -84,6 +84,9 @@ def letters_send(app: App, limit: int) -> None:
         click.echo(report.pdf_skipped, err=True)
     for error in report.errors:
         click.echo(f"  {error}", err=True)
+    remaining = app.runtime.outbox.due_count()
+    if remaining:
+        click.echo(f"{remaining} more letter(s) due: run `labelwf letters send` again (or raise --limit)")
     if report.failed:
         sys.exit(EXIT_FAILURE)
 

@@ -25,6 +25,14 @@ def due_letters(conn: Connection, now: datetime, limit: int) -> list[int]:
     return [int(i) for i in conn.execute(query).scalars()]
 
 
+def count_due(conn: Connection, now: datetime) -> int:
+    """How many letters wait to be delivered now."""
+    query = sa.select(sa.func.count()).where(
+        _l.c.status.in_(_WAITING), sa.or_(_l.c.next_attempt_at.is_(None), _l.c.next_attempt_at <= now)
+    )
+    return int(conn.execute(query).scalar() or 0)
+
+
 def _stale(now: datetime) -> sa.ColumnElement[bool]:
     return (_l.c.status == LetterStatus.SENDING.value) & (_l.c.next_attempt_at < now)
 
