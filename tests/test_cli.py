@@ -317,3 +317,13 @@ def test_entity_names_are_stored_as_given(cli: Cli) -> None:
         name = conn.execute(sa.select(store.entity.c.name).where(store.entity.c.id == "vegepolys")).scalar()
     db.dispose()
     assert name == "Végépolys"
+
+
+def test_with_json_an_error_is_json_too_with_its_fields_and_exit_code(cli: Cli) -> None:
+    result = cli("fire", "enfant", "renew", "--actor", "a", "--reason", "r", "--json", code=EXIT_REFUSED)
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "InvalidTransition" and error["exit_code"] == EXIT_REFUSED
+    assert (error["state"], error["allowed"]) == ("evaluated", ["classify"])
+    assert "is not allowed in state 'evaluated'" in result.stderr
+    missing = json.loads(cli("show", "atlantis", "--json", code=EXIT_NOT_FOUND).stdout)["error"]
+    assert (missing["type"], missing["key"]) == ("NotFound", "atlantis")

@@ -200,13 +200,34 @@ def exit_code(error: LabelwfError) -> int:
     return next((code for kind, code in _EXIT_CODES if isinstance(error, kind)), EXIT_FAILURE)
 
 
+def error_json(error: LabelwfError) -> dict[str, Any]:
+    """An error as ``--json`` prints it: its class, message, exit code and fields."""
+    fields: dict[str, Any] = {}
+    for key, value in vars(error).items():
+        if key.startswith("_"):
+            continue
+        try:
+            json.dumps(value, default=json_default)
+            fields[key] = value
+        except (TypeError, ValueError):
+            fields[key] = str(value)
+    return {"error": {"type": type(error).__name__, "message": str(error), "exit_code": exit_code(error), **fields}}
+
+
 class _Group(click.Group):
-    """Turns labelwf errors into a message and its exit code, never a traceback."""
+    """Turns labelwf errors into a message and its exit code, never a traceback (JSON with ``--json``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["labelwf.json"] = "--json" in args
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        wants_json = bool(ctx.meta.get("labelwf.json"))
         try:
             return super().invoke(ctx)
         except LabelwfError as exc:
+            if wants_json:  # the error as JSON on stdout, for the script; the message on stderr, for its reader
+                click.echo(json.dumps(error_json(exc), default=json_default, ensure_ascii=False, indent=2))
             fail(exit_code(exc), str(exc))
 
 
