@@ -20,6 +20,7 @@ smtp_host              LABELWF_SMTP_HOST            SMTP server for letters (emp
 smtp_port              LABELWF_SMTP_PORT            its port (587)
 smtp_user, smtp_password  LABELWF_SMTP_USER, …      login (optional)
 smtp_starttls          LABELWF_SMTP_STARTTLS        upgrade the connection with STARTTLS (true)
+smtp_allow_plain_login LABELWF_SMTP_ALLOW_PLAIN_LOGIN log in without STARTTLS (false: refused)
 smtp_sender            LABELWF_SMTP_SENDER          From: address
 letters_max_attempts   LABELWF_LETTERS_MAX_ATTEMPTS tries before a letter is marked failed (8)
 audit_key_file         LABELWF_AUDIT_KEY_FILE       the audit key (created by init): keep it outside the database
@@ -62,6 +63,7 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = True
+    smtp_allow_plain_login: bool = False
     smtp_sender: str = "labelwf@localhost"
     letters_max_attempts: int = 8
     audit_key_file: Path = Path("audit.key")
@@ -152,7 +154,7 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         return str(value)
     if key in ("smtp_host", "smtp_user", "smtp_password", "smtp_sender"):
         return "" if value is None else str(value)
-    if key == "smtp_starttls":
+    if key in ("smtp_starttls", "smtp_allow_plain_login"):
         text = str(value).strip().lower()
         if text not in ("true", "false", "yes", "no", "1", "0"):
             raise ConfigError(key, value, "true or false")

@@ -23,6 +23,7 @@ from .daemon import Daemon, DaemonSettings
 from .definition import Workflow
 from .delivery import DeliverySettings, Outbox, SmtpSettings
 from .engine import Engine
+from .errors import ConfigError
 from .loader import load_workflows
 from .logs import LogFormat, configure
 from .store import Database
@@ -77,6 +78,13 @@ class Runtime:
         """Delivery of the letters: the outbox folder, and SMTP when a host is set."""
         s = self.settings
         smtp = None
+        if s.smtp_host and s.smtp_user and not s.smtp_starttls and not s.smtp_allow_plain_login:
+            raise ConfigError(
+                "smtp_starttls",
+                False,
+                "true when smtp_user is set: a login without TLS sends the password in clear "
+                "(set smtp_allow_plain_login: true only for a server on this machine)",
+            )
         if s.smtp_host:
             smtp = SmtpSettings(
                 host=s.smtp_host,

@@ -426,3 +426,25 @@ def test_a_pending_letter_changed_in_the_database_is_refused_before_delivery(pol
     assert "no longer matches the checksum" in report.errors[0]
     assert not list((tmp_path / "outbox").glob("*/*prefet*"))  # nothing of it was filed
     assert outbox.deliver_due().handled == 0  # and it is not retried
+
+
+# -- secrets stay secret --------------------------------------------------------------------------
+
+
+def test_a_password_in_a_database_url_is_never_printed() -> None:
+    for url in ("postgresql://u:s3cret@127.0.0.1:1/db", "postgresql://u@127.0.0.1:1/db?password=s3cret"):
+        db = Database(url)
+        assert "s3cret" not in db.display_url
+        result = CliRunner().invoke(main, ["--db", url, "list"])
+        assert result.exit_code == 2 and "s3cret" not in result.output + result.stderr
+        db.dispose()
+
+
+def test_an_smtp_login_without_tls_is_refused_unless_explicitly_allowed(tmp_path: Path) -> None:
+    from labelwf import ConfigError, Runtime
+
+    settings = {"smtp_host": "127.0.0.1", "smtp_user": "agent", "smtp_starttls": "false"}
+    with pytest.raises(ConfigError, match="sends the password in clear"):
+        _ = Runtime.from_config(CONFIG_FILE, overrides=settings).outbox
+    allowed = Runtime.from_config(CONFIG_FILE, overrides={**settings, "smtp_allow_plain_login": "true"})
+    assert allowed.outbox.settings.smtp is not None

@@ -228,8 +228,14 @@ class Database:
 
     @property
     def display_url(self) -> str:
-        """The URL without its password, for messages."""
-        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        """The URL without its password (in the authority or as a ``password=`` parameter), for messages."""
+        url = sa.engine.make_url(self.url)
+        secret = {k: "***" for k in url.query if k.lower() in ("password", "passwd", "sslpassword")}
+        return (
+            url.update_query_dict(secret).render_as_string(hide_password=True)
+            if secret
+            else url.render_as_string(hide_password=True)
+        )
 
     def dispose(self) -> None:
         """Close every connection (pooled, and the write connections kept by threads)."""
