@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from .batch import Checks, run_batch
 from .engine import Engine, Fired
-from .errors import TransitionRefused
+from .errors import LabelwfError, TransitionRefused
 from .store import fires as sql
 from .store import reads
 from .store.records import Timer, TimerStatus
@@ -110,14 +110,7 @@ def fire_due(
     sweep = _Sweep(engine, now, grace, actor)
     while (limit is None or report.closed + report.failed < limit) and not (should_stop and should_stop()):
         size = batch_size if limit is None else min(batch_size, limit - report.closed - report.failed)
-        asked = size + len(passed)
-        seen: list[int] = []
-
-        def claim(conn: Connection, asked: int = asked, size: int = size, seen: list[int] = seen) -> Sequence[Timer]:
-            found = sql.claim_due_timers(conn, now, asked)
-            seen[:] = [len(found)]
-            return [t for t in found if t.id not in passed][:size]
-
+        claim = _Claim(now, size, passed)
         result = run_batch(engine.db, claim, sweep.apply, sweep.recover)
         if not result.items:
             break
@@ -126,9 +119,23 @@ def fire_due(
             _count(report, timer, handled, passed)
             if observer is not None:
                 observer(handled.kind, timer, handled.fired, handled.note)
-        if seen[0] < asked:  # nothing more is due
+        if claim.exhausted:  # nothing more is due
             break
     return report
+
+
+class _Claim:
+    """One batch's claim: ``size`` due timers, reading past those ``passed`` (held, or failed this sweep)."""
+
+    def __init__(self, now: datetime, size: int, passed: set[int]) -> None:
+        self.now, self.size, self.passed = now, size, passed
+        self.exhausted = False  # the claim found fewer due timers than it asked for
+
+    def __call__(self, conn: Connection) -> Sequence[Timer]:
+        asked = self.size + len(self.passed)
+        found = sql.claim_due_timers(conn, self.now, asked)
+        self.exhausted = len(found) < asked
+        return [t for t in found if t.id not in self.passed][: self.size]
 
 
 class _Sweep:
@@ -156,7 +163,7 @@ class _Sweep:
         # Anything else (a letter that cannot render, a row the database refuses) leaves the timer
         # pending with its error; it must not stop the deadlines behind it, reached in due order.
         detail = " ".join(str(error).split()) or type(error).__name__
-        if not isinstance(error, self.engine.db.driver_errors) and type(error).__module__ != "labelwf.errors":
+        if not isinstance(error, (LabelwfError, *self.engine.db.driver_errors)):  # name an unexpected kind
             detail = f"{type(error).__name__}: {detail}"
         return _Handled(Outcome.FAILED, note=detail)
 
