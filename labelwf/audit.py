@@ -11,7 +11,10 @@ without breaking the verification of events hashed before:
 * format 1: the event's fields and ``prev_hash`` (events written before schema revision 0003);
 * format 2: the same and ``"format": 2`` itself, so that the form an event claims is covered too;
 * format 3: format 2's fields (with ``"format": 3``), keyed: HMAC-SHA256 with the audit key
-  (``audit_key``), so that hashes recomputed without the key do not verify.
+  (``audit_key``), so that hashes recomputed without the key do not verify;
+* format 4: format 2's fields and the ``principal`` (who authenticated) and ``letters`` (the
+  checksums of the letters the event queued, so that a letter changed in the outbox is refused
+  before delivery), unkeyed; format 5: the same, keyed.
 
 Without the key, ``verify`` checks the structure of keyed events (sequence, links, the instance
 head) but not their content, and says so. With it, a keyed chain that continues with unkeyed
@@ -35,8 +38,9 @@ from .store.reads import chain_events, chain_heads
 from .store.records import Event, event_from_row
 
 GENESIS = "0" * 64
-HASH_FORMAT = 2  # the canonical form of new events without an audit key
-KEYED_FORMAT = 3  # ... and with one
+HASH_FORMAT = 4  # the canonical form of new events without an audit key
+KEYED_FORMAT = 5  # ... and with one
+_KEYED = frozenset({3, 5})
 
 
 def _canonical_v1(event: Event) -> dict[str, Any]:
@@ -70,7 +74,26 @@ def _canonical_v3(event: Event) -> dict[str, Any]:
     return canonical
 
 
-_FORMATS: dict[int, Callable[[Event], dict[str, Any]]] = {1: _canonical_v1, 2: _canonical_v2, 3: _canonical_v3}
+def _canonical_v4(event: Event) -> dict[str, Any]:
+    canonical = _canonical_v1(event)
+    canonical["format"] = event.hash_format
+    canonical["principal"] = event.principal
+    canonical["letters"] = list(event.letters)
+    return canonical
+
+
+_FORMATS: dict[int, Callable[[Event], dict[str, Any]]] = {
+    1: _canonical_v1,
+    2: _canonical_v2,
+    3: _canonical_v3,
+    4: _canonical_v4,
+    5: _canonical_v4,
+}
+
+
+def is_keyed(hash_format: int) -> bool:
+    """Whether events of ``hash_format`` are hashed with the audit key."""
+    return hash_format in _KEYED
 
 
 def event_hash(event: Event, key: bytes | None = None) -> str:
@@ -79,7 +102,7 @@ def event_hash(event: Event, key: bytes | None = None) -> str:
     if canonical is None:
         raise ValueError(f"unknown hash format {event.hash_format!r}; this labelwf knows {sorted(_FORMATS)}")
     text = json.dumps(canonical(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    if event.hash_format == KEYED_FORMAT:
+    if event.hash_format in _KEYED:
         if key is None:
             raise ValueError("a keyed event's hash needs the audit key")
         return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
@@ -192,7 +215,7 @@ class _ChainState:
             return fail(
                 f"unknown hash format {stored.hash_format!r} (the event was altered, or is from a newer labelwf)"
             )
-        keyed = stored.hash_format == KEYED_FORMAT
+        keyed = stored.hash_format in _KEYED
         if self.keyed and not keyed:
             return fail("an unkeyed event follows keyed ones: its hash was recomputed without the audit key")
         self.keyed = self.keyed or keyed

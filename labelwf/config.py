@@ -23,6 +23,7 @@ smtp_starttls          LABELWF_SMTP_STARTTLS        upgrade the connection with 
 smtp_allow_plain_login LABELWF_SMTP_ALLOW_PLAIN_LOGIN log in without STARTTLS (false: refused)
 smtp_sender            LABELWF_SMTP_SENDER          From: address
 letters_max_attempts   LABELWF_LETTERS_MAX_ATTEMPTS tries before a letter is marked failed (8)
+letters_lease_seconds  LABELWF_LETTERS_LEASE_SECONDS how long a sender holds a claimed letter (600)
 audit_key_file         LABELWF_AUDIT_KEY_FILE       the audit key (created by init): keep it outside the database
 =====================  ==========================  ==============================================
 """
@@ -66,6 +67,7 @@ class Settings:
     smtp_allow_plain_login: bool = False
     smtp_sender: str = "labelwf@localhost"
     letters_max_attempts: int = 8
+    letters_lease_seconds: float = 600.0
     audit_key_file: Path = Path("audit.key")
     source: Path | None = None
 
@@ -177,6 +179,14 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         if number < 0:
             raise ConfigError(key, value, "a whole number of milliseconds >= 0")
         return number
+    if key == "letters_lease_seconds":
+        try:
+            lease = float(value)
+        except (TypeError, ValueError):
+            lease = 0.0
+        if not 10 <= lease <= 86_400:
+            raise ConfigError(key, value, "a number of seconds from 10 to 86400 (longer than sending one letter)")
+        return lease
     if key in ("daemon_poll_seconds", "daemon_grace_seconds"):
         try:
             seconds = float(value)

@@ -25,13 +25,14 @@ from enum import StrEnum
 from sqlalchemy.engine import Connection
 
 from .batch import Checks, run_batch
+from .definition import DAEMON_ACTOR
 from .engine import Engine, Fired
 from .errors import LabelwfError, TransitionRefused
 from .store import fires as sql
 from .store import reads
+from .store.prepared import Savepoint
 from .store.records import Timer, TimerStatus
 
-DAEMON_ACTOR = "labelwf-daemon"
 DueTimer = Timer  # a pending timer claimed by a sweep
 
 
@@ -151,15 +152,22 @@ class _Sweep:
                 f"fell due {timer.due_at.isoformat()} while no daemon ran; skipped "
                 f"{late.total_seconds():.0f}s late by its catch-up policy"
             )
-            sql.close_timer(conn, timer.id, TimerStatus.SKIPPED, note, self.now)
+            self.engine.close_timer(conn, timer, TimerStatus.SKIPPED, note, checks=checks)
             return _Handled(Outcome.SKIPPED, note=note)
         fired = self.engine.fire_timer(conn, timer, actor=self.actor, checks=checks)
         return _Handled(Outcome.FIRED, fired, late_s=late.total_seconds())
 
     def recover(self, conn: Connection, timer: Timer, error: Exception) -> _Handled:
         if isinstance(error, TransitionRefused):
-            sql.close_timer(conn, timer.id, TimerStatus.OBSOLETE, f"obsolete: {error}", self.now)
-            return _Handled(Outcome.OBSOLETE, note=str(error))
+            savepoint = Savepoint(conn)
+            try:
+                self.engine.close_timer(conn, timer, TimerStatus.OBSOLETE, f"obsolete: {error}")
+            except Exception as exc:  # closing it failed too: the timer stays pending, with that error
+                savepoint.rollback()
+                error = exc
+            else:
+                savepoint.release()
+                return _Handled(Outcome.OBSOLETE, note=str(error))
         # Anything else (a letter that cannot render, a row the database refuses) leaves the timer
         # pending with its error; it must not stop the deadlines behind it, reached in due order.
         detail = " ".join(str(error).split()) or type(error).__name__

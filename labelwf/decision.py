@@ -8,13 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from .definition import OPERATOR, TransitionDef, Workflow
-from .errors import InvalidData, InvalidTransition, MissingData, MissingJustification, RoleNotAllowed
+from .clock import require_aware
+from .definition import DAEMON_ACTOR, OPERATOR, SYSTEM, TransitionDef, Workflow
+from .errors import (
+    BusinessTimeRefused,
+    InvalidData,
+    InvalidTransition,
+    MissingData,
+    MissingJustification,
+    ReservedIdentity,
+    RoleNotAllowed,
+)
 from .machine import machine_for
-from .store.records import Instance
+from .store.records import Instance, Timer
 from .text import text_problem
 
 
@@ -24,7 +33,8 @@ class Request:
 
     ``at`` is the business time of the decision (default: now); ``expected_version`` refuses the
     fire unless the instance is still at that version; ``workflow`` names the instance's workflow
-    when several are loaded.
+    when several are loaded. ``actor`` is who the caller says acts; ``principal`` who it
+    authenticated as (both are recorded).
     """
 
     entity: str
@@ -36,6 +46,10 @@ class Request:
     role: str = OPERATOR
     expected_version: int | None = None
     workflow: str | None = None
+    principal: str | None = None  # who authenticated (an API's user); default: the engine's own principal
+
+
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the engine's clock a decision may be dated
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,3 +125,28 @@ def coerce_step(
     if missing:
         raise MissingData(entity, trigger, missing)
     return step
+
+
+def business_time(current: Instance, request: Request, timer: Timer | None, now: datetime) -> datetime:
+    """When the decision takes effect: ``at`` (default now), never before the last event nor in the future.
+
+    A timer's event occurs at its due instant, or when its state was entered if that is later
+    (a fixed date already past when the instance arrived): a history never runs backwards.
+    """
+    last = current.entered_at
+    if timer is not None:
+        return timer.due_at if last is None or timer.due_at >= last else last
+    if request.at is None:
+        return now if last is None or now >= last else last
+    occurred = require_aware(request.at, "at")
+    if (last is not None and occurred < last) or occurred > now + CLOCK_SKEW:
+        raise BusinessTimeRefused(request.entity, occurred, last, now + CLOCK_SKEW)
+    return occurred
+
+
+def refuse_reserved(request: Request) -> None:
+    """A caller acts as an operator: the daemon's role and name are its own."""
+    if request.role == SYSTEM:
+        raise ReservedIdentity(request.entity, request.trigger, "role", request.role)
+    if request.actor.strip().casefold() == DAEMON_ACTOR:
+        raise ReservedIdentity(request.entity, request.trigger, "actor", request.actor)

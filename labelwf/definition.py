@@ -22,6 +22,7 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 FIELD_TYPES = ("string", "integer", "date", "datetime")
 OPERATOR = "operator"
 SYSTEM = "system"
+DAEMON_ACTOR = "labelwf-daemon"  # the name the daemon acts under; no caller may claim it
 
 
 @dataclass(frozen=True)

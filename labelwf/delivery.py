@@ -29,8 +29,9 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from .audit import event_hash, is_keyed
 from .clock import Clock, SystemClock
-from .letters import letter_checksum
+from .letters import content_checksum, letter_checksum
 from .store import Database
 from .store import outbox as sql
 from .store.outbox import message_id as message_id  # re-exported: a letter's Message-ID
@@ -163,9 +164,18 @@ def pdf_unavailable() -> str | None:
 class Outbox:
     """Delivers the letters of one database."""
 
-    def __init__(self, db: Database, settings: DeliverySettings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: DeliverySettings,
+        *,
+        clock: Clock | None = None,
+        audit_key: bytes | None = None,
+    ) -> None:
+        """``audit_key``: with it, a letter's checksum is also checked to be the one its keyed event sealed."""
         self.db, self.settings = db, settings
         self.clock: Clock = clock or SystemClock()
+        self._key = audit_key
 
     def deliver_due(self, *, limit: int = 200, should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
         """Deliver the letters that are due (new, or due for a retry); return what happened.
@@ -207,12 +217,32 @@ class Outbox:
         with self.db.write() as conn:
             return sql.claim_letter(conn, letter_id, lease_until=lease, by_mail=self.settings.smtp is not None)
 
+    def tampered(self, letter: Letter) -> str | None:
+        """Why a claimed letter must not be delivered (changed in the database since it was queued), or None.
+
+        Its subject, bodies and recipient must match its checksum, and the checksum must be one
+        that its audit event sealed (authenticated with the audit key when the event is keyed).
+        """
+        with self.db.read() as conn:
+            event = sql.queuing_event(conn, letter.id)
+        r = letter.recipient
+        if event.hash_format < 4:  # queued before events sealed their letters: content only
+            if content_checksum(letter.subject, letter.text or "", letter.html or "") != letter.checksum:
+                return "its content no longer matches the checksum frozen when it was written"
+            return None
+        actual = letter_checksum(letter.subject, letter.text or "", letter.html or "", r.name, r.address, r.email)
+        if actual != letter.checksum:
+            return "its content or recipient no longer matches the checksum frozen when it was written"
+        if letter.checksum not in event.letters:
+            return f"its checksum is not one that its event (#{event.id}) sealed"
+        if is_keyed(event.hash_format) and self._key is not None and event_hash(event, self._key) != event.hash:
+            return f"its event (#{event.id}) does not verify with the audit key"
+        return None
+
     def _deliver(self, letter: Letter, report: DeliveryReport, *, make_pdf: bool) -> None:
-        if letter_checksum(letter.subject, letter.text or "", letter.html or "") != letter.checksum:
-            error = (
-                "refused: its content no longer matches the checksum frozen when it was written "
-                "(changed in the database since); not delivered, never retried"
-            )
+        problem = self.tampered(letter)
+        if problem is not None:
+            error = f"refused: {problem} (changed in the database since); not delivered, never retried"
             with self.db.write() as conn:
                 sql.mark_failed(conn, letter, error, None)
             report.failed += 1
@@ -235,7 +265,7 @@ class Outbox:
             if letter.message_id is not None:
                 assert self.settings.smtp is not None
                 self._send(self.settings.smtp, letter, pdf)
-        except (OSError, smtplib.SMTPException) as exc:
+        except Exception as exc:  # a file, the PDF, the mail server, a header: this letter's failure alone
             self._failed(letter, exc, report)
             return
         with self.db.write() as conn:

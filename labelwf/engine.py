@@ -7,36 +7,54 @@
    :seen``) and one sealed, hash-chained audit ``Event``;
 3. **close and arm timers**: the pending timers of the state left are cancelled (or, for a
    timer's own fire, marked fired), those of the state entered armed;
-4. **queue letters**: the step's letters rendered into the outbox.
+4. **queue letters**: the step's letters, rendered before the event is sealed (their checksums
+   are part of its hashed record), stored in the outbox.
 
-Any refusal or failure raises before commit and leaves no trace.
+Any refusal or failure raises before commit and leaves no trace. A timer the sweep closes without
+firing it (obsolete, skipped) is a chain event too (``close_timer``): every change of recorded
+state is in the audit trail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from .audit import GENESIS, HASH_FORMAT, KEYED_FORMAT, event_hash
+from .audit import GENESIS, HASH_FORMAT, KEYED_FORMAT
 from .batch import IMMEDIATE, Checks
 from .clock import Clock, SystemClock, require_aware
-from .decision import Decision, Request, decide, require_justification
-from .definition import OPERATOR, SYSTEM, Workflow
-from .errors import AmbiguousWorkflow, BusinessTimeRefused, ConcurrentUpdate, MissingData, NotFound
+from .decision import (
+    CLOCK_SKEW,
+    Decision,
+    Request,
+    business_time,
+    decide,
+    refuse_reserved,
+    require_justification,
+)
+from .definition import DAEMON_ACTOR, SYSTEM, Workflow
+from .errors import (
+    AmbiguousWorkflow,
+    BusinessTimeRefused,
+    ConcurrentUpdate,
+    MissingData,
+    NotFound,
+)
 from .letter_context import letter_context
 from .letters import LetterRenderer, RenderedLetter
+from .previews import preview
+from .sealing import letter_row, seal, timer_closed
 from .store import Database
 from .store import fires as sql
 from .store.reads import find_instances
-from .store.records import Event, Instance, LetterStatus, Timer
+from .store.records import Event, Instance, Timer, TimerStatus
 from .timers import MissingAnchor, due_at
 
 CREATE = "(create)"  # the trigger named in messages about an instance's creation
-CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the engine's clock a decision may be dated
 
 
 @dataclass(frozen=True)
@@ -67,10 +85,16 @@ class Engine:
         *,
         clock: Clock | None = None,
         audit_key: bytes | None = None,
+        principal: str | None = None,
     ) -> None:
-        """``audit_key``: the secret with which events are hashed (HMAC, ``audit``); without it, plain sha256."""
+        """``audit_key``: the secret with which events are hashed (HMAC, ``audit``); without it, plain sha256.
+
+        ``principal``: who this process authenticated as (the OS user of the CLI and the daemon),
+        recorded in every event beside the actor it claims, unless a ``Request`` names its own.
+        """
         self.db = db
         self._key = audit_key
+        self.principal = principal
         self._format = KEYED_FORMAT if audit_key is not None else HASH_FORMAT
         self.clock: Clock = clock or SystemClock()
         loaded = [workflows] if isinstance(workflows, Workflow) else list(workflows)
@@ -86,7 +110,7 @@ class Engine:
     def with_clock(self, clock: Clock, workflows: Iterable[Workflow] | None = None) -> Engine:
         """This engine (same database, same audit key) reading another clock (a replay's simulated one)."""
         chosen = list(workflows) if workflows is not None else list(self.workflows)
-        return Engine(self.db, chosen, clock=clock, audit_key=self._key)
+        return Engine(self.db, chosen, clock=clock, audit_key=self._key, principal=self.principal)
 
     # -- workflows -------------------------------------------------------------------------------
 
@@ -152,7 +176,7 @@ class Engine:
         if occurred > now + CLOCK_SKEW:
             raise BusinessTimeRefused(entity, occurred, None, now + CLOCK_SKEW)
         require_justification(entity, CREATE, actor, reason)
-        event = _seal(
+        event = seal(
             Event(
                 entity=entity,
                 workflow=wf.name,
@@ -169,6 +193,7 @@ class Engine:
                 late_by_s=None,
                 prev_hash=GENESIS,
                 hash_format=self._format,
+                principal=self.principal,
             ),
             self._key,
         )
@@ -197,7 +222,6 @@ class Engine:
         reason: str,
         data: Mapping[str, Any] | None = None,
         at: datetime | None = None,
-        role: str = OPERATOR,
         expected_version: int | None = None,
         workflow: str | None = None,
     ) -> Fired:
@@ -217,7 +241,6 @@ class Engine:
                 reason=reason,
                 data=data,
                 at=at,
-                role=role,
                 expected_version=expected_version,
                 workflow=workflow,
             )
@@ -232,7 +255,6 @@ class Engine:
         reason: str,
         data: Mapping[str, Any] | None = None,
         at: datetime | None = None,
-        role: str = OPERATOR,
         expected_version: int | None = None,
         workflow: str | None = None,
     ) -> Fired:
@@ -244,7 +266,6 @@ class Engine:
             reason=reason,
             data=data or {},
             at=at,
-            role=role,
             expected_version=expected_version,
             workflow=workflow,
         )
@@ -270,7 +291,13 @@ class Engine:
     def apply(
         self, conn: Connection, request: Request, *, timer: Timer | None = None, checks: Checks = IMMEDIATE
     ) -> Fired:
-        """Apply a ``Request`` in ``conn``'s transaction: decide, write the event, move timers, queue letters."""
+        """Apply a ``Request`` in ``conn``'s transaction: decide, write the event, move timers, queue letters.
+
+        A caller's request acts as an operator: the ``system`` role and the daemon's name are
+        refused unless the request is a due timer's (``fire_timer``).
+        """
+        if timer is None:
+            refuse_reserved(request)
         wf_name = self.workflow_for(conn, request.entity, request.workflow)
         current = sql.load_instance(conn, request.entity, wf_name)
         if current is None:
@@ -282,34 +309,36 @@ class Engine:
         wf = self.workflow_of(current)
         decision = decide(wf, current, request)
         now = self.clock.now()
-        occurred = self._business_time(current, request, timer, now)
+        occurred = business_time(current, request, timer, now)
         late_by = round((now - timer.due_at).total_seconds(), 6) if timer is not None else None
-        event = _seal(
-            Event(
-                entity=request.entity,
-                workflow=wf.name,
-                seq=current.version + 1,
-                trigger=request.trigger,
-                source=current.state,
-                dest=decision.dest,
-                actor=request.actor,
-                role=request.role,
-                reason=request.reason,
-                data=decision.step,
-                occurred_at=occurred,
-                recorded_at=now,
-                late_by_s=late_by,
-                prev_hash=current.last_hash,
-                hash_format=self._format,
-            ),
-            self._key,
+        event = Event(
+            entity=request.entity,
+            workflow=wf.name,
+            seq=current.version + 1,
+            trigger=request.trigger,
+            source=current.state,
+            dest=decision.dest,
+            actor=request.actor,
+            role=request.role,
+            reason=request.reason,
+            data=decision.step,
+            occurred_at=occurred,
+            recorded_at=now,
+            late_by_s=late_by,
+            prev_hash=current.last_hash,
+            hash_format=self._format,
+            principal=request.principal or self.principal,
         )
+        rendered = self._render_letters(wf, current, decision, event)
+        event = seal(event, self._key, tuple(letter.checksum for letter in rendered))
         eid = self._write_event(conn, current, decision, event, now, checks)
         self._close_timers(conn, wf, current, eid, now, timer, checks)
         armed = self._arm_timers(
             conn, wf, decision.dest, current.id, eid, request.entity, request.trigger, occurred, decision.data
         )
-        letters = self._queue_letters(conn, wf, current, decision, event, eid, now)
+        if rendered:
+            sql.insert_letters(conn, [letter_row(letter, current.id, eid, now) for letter in rendered])
+        letters = len(rendered)
         return Fired(
             request.entity,
             wf.name,
@@ -326,23 +355,6 @@ class Engine:
         )
 
     # -- the steps of a fire ------------------------------------------------------------------
-
-    @staticmethod
-    def _business_time(current: Instance, request: Request, timer: Timer | None, now: datetime) -> datetime:
-        """When the decision takes effect: ``at`` (default now), never before the last event nor in the future.
-
-        A timer's event occurs at its due instant, or when its state was entered if that is later
-        (a fixed date already past when the instance arrived): a history never runs backwards.
-        """
-        last = current.entered_at
-        if timer is not None:
-            return timer.due_at if last is None or timer.due_at >= last else last
-        if request.at is None:
-            return now if last is None or now >= last else last
-        occurred = require_aware(request.at, "at")
-        if (last is not None and occurred < last) or occurred > now + CLOCK_SKEW:
-            raise BusinessTimeRefused(request.entity, occurred, last, now + CLOCK_SKEW)
-        return occurred
 
     def _write_event(
         self, conn: Connection, current: Instance, decision: Decision, event: Event, now: datetime, checks: Checks
@@ -403,30 +415,75 @@ class Engine:
         sql.insert_timers(conn, iid, eid, [(n, t, d, s.catch_up) for (n, t, d), s in zip(rows, specs, strict=True)])
         return tuple((name, due) for name, _, due in rows)
 
-    def _queue_letters(
-        self,
-        conn: Connection,
-        wf: Workflow,
-        current: Instance,
-        decision: Decision,
-        event: Event,
-        eid: int,
-        now: datetime,
-    ) -> int:
-        """Step 4: the step's letters, rendered for every recipient and stored in the outbox."""
+    def _render_letters(
+        self, wf: Workflow, current: Instance, decision: Decision, event: Event
+    ) -> list[RenderedLetter]:
+        """Step 4a: the step's letters, rendered for every recipient (before the event is sealed)."""
         if not decision.transition.letters:
-            return 0
+            return []
         renderer = self._renderers[wf.key]
         context = letter_context(wf, current.entity, event, decision.data)
-        rows = []
+        rendered: list[RenderedLetter] = []
         for name in decision.transition.letters:
             spec = wf.letters[name]
             context["reference"] = f"{wf.name}/{current.entity.id}/{event.seq:03d}/{name}"
             to = {role: wf.recipients[role] for role in spec.to}
-            for letter in renderer.render(name, spec.template.name, spec.subject, to, current.entity.contacts, context):
-                rows.append(_letter_row(letter, current.id, eid, now))
-        sql.insert_letters(conn, rows)
-        return len(rows)
+            rendered.extend(
+                renderer.render(name, spec.template.name, spec.subject, to, current.entity.contacts, context)
+            )
+        return rendered
+
+    # -- timers closed without firing ------------------------------------------------------------
+
+    def close_timer(
+        self, conn: Connection, timer: Timer, status: TimerStatus, note: str, *, checks: Checks = IMMEDIATE
+    ) -> Event:
+        """Close a timer the sweep claimed without firing it (``obsolete``, ``skipped``), as a chain event.
+
+        The event keeps the instance in its state (source = dest), is recorded as the system's
+        with ``note`` as its reason, and occurs when the timer fell due; it moves the instance one
+        version on, so that the audit trail holds every change of recorded state.
+        """
+        current = sql.load_instance(conn, timer.entity, timer.workflow)
+        if current is None:
+            raise NotFound("instance", timer.entity, f"the instance of timer {timer.name!r} is gone")
+        now = self.clock.now()
+        occurred = timer.due_at if current.entered_at is None or timer.due_at >= current.entered_at else now
+        event = seal(
+            Event(
+                entity=timer.entity,
+                workflow=timer.workflow,
+                seq=current.version + 1,
+                trigger=timer_closed(status),
+                source=current.state,
+                dest=current.state,
+                actor=DAEMON_ACTOR,
+                role=SYSTEM,
+                reason=note,
+                data={"timer": timer.name, "timer_trigger": timer.trigger, "due_at": timer.due_at.isoformat()},
+                occurred_at=occurred,
+                recorded_at=now,
+                late_by_s=round((now - timer.due_at).total_seconds(), 6),
+                prev_hash=current.last_hash,
+                hash_format=self._format,
+                principal=self.principal,
+            ),
+            self._key,
+        )
+        updated = sql.update_instance(
+            conn,
+            current,
+            state=current.state,
+            data=current.data,
+            last_hash=event.hash,
+            entered_at=current.entered_at or occurred,  # still in the state it entered then
+            now=now,
+        )
+        checks.expect(lambda: updated.rowcount == 1, ConcurrentUpdate(current.entity.id, current.version, None))
+        eid = sql.insert_event(conn, current.id, event)
+        closed = sql.close_timer(conn, timer.id, status, note, now, eid)
+        checks.expect(lambda: closed.rowcount == 1, ConcurrentUpdate(current.entity.id, current.version, None))
+        return event
 
     # -- letters without a fire ---------------------------------------------------------------
 
@@ -438,72 +495,4 @@ class Engine:
         if current is None:
             raise NotFound("instance", entity, "`labelwf list` shows the instances")
         wf = self.workflow_of(current)
-        spec = wf.letters.get(letter)
-        if spec is None:
-            raise NotFound("letter template", letter, f"{wf.key} declares: {', '.join(wf.letters) or 'none'}")
-        now = self.clock.now()
-        event = Event(
-            entity=entity,
-            workflow=wf.name,
-            seq=current.version,
-            trigger="(preview)",
-            source=current.state,
-            dest=current.state,
-            actor="(preview)",
-            role=OPERATOR,
-            reason="",
-            data={},
-            occurred_at=now,
-            recorded_at=now,
-            late_by_s=None,
-            prev_hash=current.last_hash,
-            hash_format=HASH_FORMAT,
-        )
-        context = letter_context(wf, current.entity, event, current.data)
-        context["reference"] = f"{wf.name}/{entity}/preview/{letter}"
-        to = {role: wf.recipients[role] for role in spec.to}
-        return self._renderers[wf.key].render(
-            letter, spec.template.name, spec.subject, to, current.entity.contacts, context
-        )
-
-
-def _seal(e: Event, key: bytes | None) -> Event:
-    """The event with its hash (built field by field: ``dataclasses.replace`` costs a fire 3 µs)."""
-    return Event(
-        e.entity,
-        e.workflow,
-        e.seq,
-        e.trigger,
-        e.source,
-        e.dest,
-        e.actor,
-        e.role,
-        e.reason,
-        e.data,
-        e.occurred_at,
-        e.recorded_at,
-        e.late_by_s,
-        e.prev_hash,
-        e.hash_format,
-        event_hash(e, key),
-    )
-
-
-def _letter_row(letter: RenderedLetter, instance_id: int, event_id: int, now: datetime) -> dict[str, Any]:
-    return {
-        "instance_id": instance_id,
-        "event_id": event_id,
-        "template": letter.template,
-        "recipient": letter.recipient.role,
-        "recipient_label": letter.recipient.label,
-        "recipient_name": letter.recipient.name or None,
-        "recipient_address": "\n".join(letter.recipient.address) or None,
-        "recipient_email": letter.recipient.email or None,
-        "subject": letter.subject,
-        "body": letter.text,
-        "body_html": letter.html,
-        "checksum": letter.checksum,
-        "status": LetterStatus.PENDING.value,
-        "attempts": 0,
-        "created_at": now,
-    }
+        return preview(wf, self._renderers[wf.key], current, letter, self.clock.now())

@@ -184,6 +184,17 @@ class RoleNotAllowed(TransitionRefused):
         )
 
 
+class ReservedIdentity(TransitionRefused):
+    """Raised when a caller claims the daemon's own role or name: only a due timer acts as the system."""
+
+    def __init__(self, instance: str, trigger: str, field: str, value: str) -> None:
+        self.instance, self.trigger, self.field, self.value = instance, trigger, field, value
+        super().__init__(
+            f"{field} {value!r} is reserved to labelwf's daemon (only a due timer fires as the system); "
+            f"act on {instance!r} as an operator, under your own name"
+        )
+
+
 class MissingJustification(TransitionRefused):
     """Raised when an operator action lacks an actor or a reason (both are required for the audit)."""
 

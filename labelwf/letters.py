@@ -106,8 +106,15 @@ class RenderedLetter:
     checksum: str = field(default="")
 
 
-def letter_checksum(subject: str, text: str, html: str) -> str:
-    """The checksum frozen with a letter: sha256 of its subject, text and HTML (checked before delivery)."""
+def letter_checksum(subject: str, text: str, html: str, name: str = "", address: str = "", email: str = "") -> str:
+    """The checksum frozen with a letter: sha256 of its subject, text, HTML and recipient (name, address
+    lines joined by newlines, e-mail), checked before delivery; its event's record holds it too."""
+    recipient = _SEPARATOR.join((name, address, email))
+    return hashlib.sha256(f"{subject}\n{text}\n{html}\n{_SEPARATOR}{recipient}".encode()).hexdigest()
+
+
+def content_checksum(subject: str, text: str, html: str) -> str:
+    """The checksum of letters queued before their recipient was covered (events of formats 1-3)."""
     return hashlib.sha256(f"{subject}\n{text}\n{html}".encode()).hexdigest()
 
 
@@ -291,7 +298,8 @@ class LetterRenderer:
                     title = " ".join(subject_template.render(context).split())
                 text = text_template.render(context, layout=LAYOUTS["text"])
                 html = html_template.render(context, layout=LAYOUTS["html"])
-                digest = letter_checksum(title, text, html)
+                address = "\n".join(recipient.address)
+                digest = letter_checksum(title, text, html, recipient.name, address, recipient.email)
                 letters.append(RenderedLetter(letter, recipient, title, text, html, digest))
         except jinja2.TemplateNotFound as exc:
             raise LetterError(letter, f"template file {self.folder / str(exc.name)} does not exist") from None

@@ -12,6 +12,9 @@ Everything is built on first use: a command that only validates a workflow file 
 
 from __future__ import annotations
 
+import os
+import pwd
+import socket
 from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +30,16 @@ from .errors import ConfigError
 from .loader import load_workflows
 from .logs import LogFormat, configure
 from .store import Database
+
+
+def os_principal() -> str:
+    """``user@host`` of this process, from its uid (not from ``$USER``, which anyone can set);
+    ``uid 1000@host`` when the uid has no name (a container's arbitrary user)."""
+    try:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        user = f"uid {os.getuid()}"
+    return f"{user}@{socket.gethostname()}"[:200]
 
 
 class Runtime:
@@ -69,9 +82,14 @@ class Runtime:
         return created
 
     @cached_property
+    def principal(self) -> str:
+        """Who this process acts as: its operating-system user (recorded beside each claimed actor)."""
+        return os_principal()
+
+    @cached_property
     def engine(self) -> Engine:
         """The engine over every loaded workflow version, hashing with the audit key when there is one."""
-        return Engine(self.db, self.workflows, clock=self.clock, audit_key=self.audit_key)
+        return Engine(self.db, self.workflows, clock=self.clock, audit_key=self.audit_key, principal=self.principal)
 
     @cached_property
     def outbox(self) -> Outbox:
@@ -94,8 +112,14 @@ class Runtime:
                 starttls=s.smtp_starttls,
                 sender=s.smtp_sender,
             )
-        delivery = DeliverySettings(outbox=s.outbox, smtp=smtp, max_attempts=s.letters_max_attempts, timezone=s.zone)
-        return Outbox(self.db, delivery, clock=self.clock)
+        delivery = DeliverySettings(
+            outbox=s.outbox,
+            smtp=smtp,
+            max_attempts=s.letters_max_attempts,
+            lease_seconds=s.letters_lease_seconds,
+            timezone=s.zone,
+        )
+        return Outbox(self.db, delivery, clock=self.clock, audit_key=self.audit_key)
 
     def daemon(
         self,

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from labelwf import Engine
+from labelwf.definition import DAEMON_ACTOR
+from labelwf.engine import Fired
+from labelwf.store import reads
 
 OPERATOR = {"actor": "dgcis-agent", "reason": "décision du comité"}
-SYSTEM = {"actor": "labelwf-daemon", "reason": "timer due", "role": "system"}
+SYSTEM: dict[str, Any] = {}  # a step the daemon takes: its pending timer is fired, as the sweep would
 START_2009 = {"contract_start": "2009-01-01"}
 CIADT = {"decision_ref": "CIADT du 11 mai 2010"}
 
@@ -33,4 +36,15 @@ PATHS["evaluation_due"] = [*PATHS["contract"], ("end_contract", {}, SYSTEM)]
 def drive(engine: Engine, entity: str, state: str) -> None:
     """Fire the steps that bring ``entity`` from 'evaluated' to ``state``."""
     for trigger, data, who in PATHS[state]:
-        engine.fire(entity, trigger, data=data, **who)
+        if who is SYSTEM:
+            fire_timer(engine, entity, trigger)
+        else:
+            engine.fire(entity, trigger, data=data, **who)
+
+
+def fire_timer(engine: Engine, entity: str, trigger: str) -> Fired | None:
+    """Fire the pending timer of ``trigger`` through the daemon's own path, due or not (None: none)."""
+    with engine.db.write() as conn:
+        pending = reads.pending_timers(conn, limit=1000).items
+        timer = next((t for t in pending if t.entity == entity and t.trigger == trigger), None)
+        return None if timer is None else engine.fire_timer(conn, timer, actor=DAEMON_ACTOR)

@@ -27,7 +27,7 @@ def test_new_events_name_their_hash_format_and_an_event_of_the_first_format_stil
     with poles.db.read() as conn:
         row = conn.execute(sa.select(store.event).where(store.event.c.seq == 1)).mappings().one()
     stored = event_from_row(row, "enfant", "poles-2008")
-    assert stored.hash_format == HASH_FORMAT == 2 and event_hash(stored) == stored.hash
+    assert stored.hash_format == HASH_FORMAT == 4 and event_hash(stored) == stored.hash
     # An event written before the format existed: hashed in format 1, and the chain continues from it.
     old = dataclasses.replace(stored, hash_format=1)
     assert event_hash(old) != stored.hash

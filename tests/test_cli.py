@@ -22,7 +22,7 @@ from labelwf.cli import (
 )
 from labelwf.store import SCHEMA_REVISION, Database
 from tests.conftest import CONFIG_FILE, POLES_CSV, ROOT
-from tests.helpers import PATHS
+from tests.helpers import PATHS, SYSTEM
 
 
 class Cli:
@@ -61,7 +61,7 @@ def cli(database_url: str) -> Cli:
 def fire_path(cli: Cli, entity: str, state: str) -> None:
     for trigger, data, who in PATHS[state]:
         sets = [arg for key, value in data.items() for arg in ("--set", f"{key}={value}")]
-        if who.get("role") == "system":
+        if who is SYSTEM:
             pytest.skip("system triggers are the daemon's, not the operator CLI's")
         cli("fire", entity, trigger, "--actor", who["actor"], "--reason", who["reason"], *sets)
 
@@ -117,7 +117,7 @@ def test_list_shows_the_71_poles_and_filters_by_state(cli: Cli) -> None:
     assert "no state 'groupe_3'" in cli("list", "--state", "groupe_3", code=EXIT_NOT_FOUND).stderr
 
 
-@pytest.mark.parametrize("state", [s for s, path in PATHS.items() if all(w.get("role") != "system" for *_, w in path)])
+@pytest.mark.parametrize("state", [s for s, path in PATHS.items() if all(w is not SYSTEM for *_, w in path)])
 def test_each_operator_path_of_the_programme_runs_through_the_cli(cli: Cli, state: str) -> None:
     fire_path(cli, "iar", state)
     assert cli.json("show", "iar")["state"] == state

@@ -115,7 +115,11 @@ def test_a_skip_policy_timer_that_fell_due_during_downtime_is_closed_with_a_reco
     [(name, status, note)] = timer_rows(reminders, "late")
     assert (name, status) == ("nudge", "skipped")
     assert "while no daemon ran" in note and "7200s late" in note
-    assert last_event(reminders, "late")["dest"] == "open"  # no transition happened
+    # The closing is a chain event of the instance (no transition: it stays where it was).
+    closing = last_event(reminders, "late")
+    assert (closing["trigger"], closing["source"], closing["dest"]) == ("(timer skipped)", "open", "open")
+    assert closing["role"] == "system" and closing["reason"] == note and closing["data"]["timer"] == "nudge"
+    assert verify(reminders.db).ok
 
 
 def test_a_skip_policy_timer_within_the_grace_fires(reminders: Engine, clock: FrozenClock) -> None:
@@ -151,6 +155,16 @@ def test_an_obsolete_timer_is_closed_with_its_reason_and_never_stops_the_others(
     assert (report.fired, report.obsolete, report.failed) == (3, 1, 0)
     stale = next(t for t in timer_rows(poles, "enfant") if t.name == "stale")
     assert stale.status == "obsolete" and "'open_review' is not allowed in state 'group_3'" in stale.note
+    closing = last_event(poles, "enfant")  # after the end of term fired: the stale timer fell due first
+    with poles.db.read() as conn:
+        events = conn.execute(
+            sa.select(store.event.c.trigger, store.event.c.reason)
+            .join(store.instance, store.instance.c.id == store.event.c.instance_id)
+            .where(store.instance.c.entity_id == "enfant")
+            .order_by(store.event.c.seq)
+        ).all()
+    assert ("(timer obsolete)", stale.note) in [tuple(e) for e in events]
+    assert closing["trigger"] == "end_label_term"
     assert verify(poles.db).ok
 
 

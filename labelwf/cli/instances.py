@@ -171,9 +171,14 @@ def history(app: App, entity: str, limit: int, after: str | None, as_json: bool)
     ).wrap
     for e in page.items:
         late = f" (fired {human_duration(e.late_by_s)} late)" if e.late_by_s else ""
+        if e.backdated:
+            late = f" (backdated: recorded {app.local(e.recorded_at)})"
         step = f"{e.trigger}: {e.source} → {e.dest}" if e.trigger else f"created in {e.dest}"
+        if e.trigger and e.trigger.startswith("(timer "):
+            step = f"timer {e.data.get('timer')} closed {e.trigger[7:-1]} in {e.dest}"
         click.echo(f"#{e.seq:<3} {app.local(e.occurred_at)}{late}  {step}")
-        for line in wrap(shown(f"{e.actor} ({e.role}): {e.reason}")):
+        who = f"{e.actor} ({e.role}" + (f", as {e.principal}" if e.principal else "") + ")"
+        for line in wrap(shown(f"{who}: {e.reason}")):
             click.echo(line)
         if e.data:
             for line in wrap(shown(", ".join(f"{k}={v}" for k, v in e.data.items()))):

@@ -86,6 +86,9 @@ def event_json(event: Event) -> dict[str, Any]:
         "occurred_at": event.occurred_at,
         "recorded_at": event.recorded_at,
         "late_by_s": event.late_by_s,
+        "backdated": event.backdated,
+        "principal": event.principal,
+        "letters": list(event.letters),
         "hash": event.hash,
     }
 

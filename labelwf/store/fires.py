@@ -83,7 +83,12 @@ _CANCEL_TIMERS = (
 _CLOSE_TIMER = (
     _t.update()
     .where(_t.c.id == sa.bindparam("tid"), _t.c.status == TimerStatus.PENDING.value)
-    .values(status=sa.bindparam("status"), note=sa.bindparam("note"), closed_at=sa.bindparam("now", type_=UTCDateTime))
+    .values(
+        status=sa.bindparam("status"),
+        note=sa.bindparam("note"),
+        closed_by_event=sa.bindparam("eid"),
+        closed_at=sa.bindparam("now", type_=UTCDateTime),
+    )
 )
 _CLAIM = (
     sa.select(_t.c.id, _t.c.name, _t.c.trigger, _t.c.due_at, _t.c.catch_up, _i.c.entity_id, _i.c.workflow)
@@ -109,6 +114,8 @@ EVENT_COLUMNS = (
     "prev_hash",
     "hash",
     "hash_format",
+    "principal",
+    "letters",
 )
 _INSTANCE_COLUMNS = (
     "entity_id",
@@ -261,6 +268,8 @@ def insert_event(conn: Connection, instance_id: int, sealed: Event) -> int:
         "prev_hash": sealed.prev_hash,
         "hash": sealed.hash,
         "hash_format": sealed.hash_format,
+        "principal": sealed.principal,
+        "letters": list(sealed.letters) or None,
     }
     return _insert("insert_event", conn, values)
 
@@ -313,9 +322,11 @@ def claim_due_timers(conn: Connection, now: datetime, size: int) -> list[Timer]:
     return claimed
 
 
-def close_timer(conn: Connection, timer_id: int, status: TimerStatus, note: str, now: datetime) -> RowCount:
-    """Close one pending timer without firing it (obsolete, skipped), with a note saying why."""
+def close_timer(
+    conn: Connection, timer_id: int, status: TimerStatus, note: str, now: datetime, event_id: int
+) -> RowCount:
+    """Close one pending timer without firing it (obsolete, skipped) by ``event_id``, with a note saying why."""
     cursor: RowCount = _STATEMENTS.for_connection(conn)["close_timer"].execute(
-        conn, {"tid": timer_id, "status": status.value, "note": note, "now": now}
+        conn, {"tid": timer_id, "status": status.value, "note": note, "now": now, "eid": event_id}
     )
     return cursor

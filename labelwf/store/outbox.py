@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .records import Letter, LetterStatus, letter_from_row
+from .records import Event, Letter, LetterStatus, event_from_row, letter_from_row
 from .schema import event, instance, letter
 
 _l, _i, _e = letter, instance, event
@@ -89,6 +89,21 @@ def claim_letter(conn: Connection, letter_id: int, *, lease_until: datetime, by_
     if taken != 1:
         return None
     return letter_from_row({**row, "message_id": mid, "attempts": found.attempts + 1, "status": "sending"})
+
+
+def queuing_event(conn: Connection, letter_id: int) -> Event:
+    """The audit event that queued a letter (whose record holds the letter's checksum)."""
+    row = (
+        conn.execute(
+            sa.select(_e, _i.c.entity_id, _i.c.workflow)
+            .join(_l, _l.c.event_id == _e.c.id)
+            .join(_i, _i.c.id == _e.c.instance_id)
+            .where(_l.c.id == letter_id)
+        )
+        .mappings()
+        .one()
+    )
+    return event_from_row(row, row["entity_id"], row["workflow"])
 
 
 def message_id(letter_id: int, checksum: str) -> str:

@@ -13,6 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+BACKDATED_AFTER_S = 300.0  # an event dated more than this before its recording is backdated
+
 
 class TimerStatus(StrEnum):
     """Where a timer stands: pending until it fires, or closed for one of four reasons."""
@@ -91,6 +93,13 @@ class Event:
     hash_format: int
     hash: str = ""
     id: int | None = None
+    principal: str | None = None  # who authenticated (formats 4 and 5), beside the claimed ``actor``
+    letters: tuple[str, ...] = ()  # the checksums of the letters it queued (formats 4 and 5)
+
+    @property
+    def backdated(self) -> bool:
+        """Dated before it was recorded by more than the clock's skew (a decision taken earlier)."""
+        return (self.recorded_at - self.occurred_at).total_seconds() > BACKDATED_AFTER_S and self.late_by_s is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +221,8 @@ def event_from_row(row: Mapping[Any, Any], entity: str, workflow: str) -> Event:
         hash_format=row["hash_format"],
         hash=row["hash"],
         id=row["id"],
+        principal=row["principal"],
+        letters=tuple(row["letters"] or ()),
     )
 
 

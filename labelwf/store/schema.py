@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -117,6 +117,10 @@ event = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
     # Which canonical form the hash covers (labelwf.audit): old events keep verifying as the form grows.
     sa.Column("hash_format", sa.Integer, nullable=False, server_default="1"),
+    # Who authenticated (the OS user of the CLI, the logged-in user of the API), beside the claimed actor.
+    sa.Column("principal", sa.String(200)),
+    # The checksums of the letters the event queued: hashed with it, checked again before delivery.
+    sa.Column("letters", JSONType),
     sa.UniqueConstraint("instance_id", "seq"),
 )
 
@@ -165,4 +169,14 @@ letter = sa.Table(
     sa.Column("message_id", sa.Text),
     sa.Index(None, "status"),
     sa.Index(None, "instance_id"),
+)
+
+# Marks the database carries about itself: ``replay`` (``partial`` until a replay finishes, then
+# ``complete``) says the database was created by a replay, which alone may be reset.
+mark = sa.Table(
+    "mark",
+    metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("set_at", UTCDateTime, nullable=False),
 )
