@@ -137,6 +137,7 @@ class VerifyReport:
     breaks: tuple[Break, ...]
     keyed: bool = False  # verified with the audit key: authenticity, not structure only
     unauthenticated: int = 0  # events whose content this verification could not authenticate
+    checkpoint: int | None = None  # instances checked against a checkpoint, when one was given
 
     @property
     def ok(self) -> bool:
@@ -145,22 +146,32 @@ class VerifyReport:
 
 
 def verify(
-    db: Database, *, entity: str | None = None, key: bytes | None = None, allow_unkeyed: bool = False
+    db: Database,
+    *,
+    entity: str | None = None,
+    key: bytes | None = None,
+    allow_unkeyed: bool = False,
+    checkpoint: Mapping[tuple[str, str], tuple[int, str]] | None = None,
 ) -> VerifyReport:
     """Recompute every chain (or one entity's) and report the first broken link of each instance.
 
     With ``key`` (the audit key) keyed events are authenticated, and an event hashed without the
     key is a broken link (its hash could have been recomputed by anyone) unless ``allow_unkeyed``
     (a database whose older events predate the key); without ``key``, keyed events are checked
-    for structure only.
+    for structure only. ``checkpoint`` (``checkpoint.read(...).heads``): each instance it names
+    must still exist and its chain pass through the same hash at the same sequence number.
     """
     events = 0
     unauthenticated = 0
     breaks: list[Break] = []
+    covered = dict(checkpoint or {})
+    if entity is not None:
+        covered = {k: v for k, v in covered.items() if k[1] == entity}
+    checked = len(covered)
     with db.read() as conn:
         heads = {iid: _Head(*head) for iid, head in chain_heads(conn, entity).items()}
         instances = len(heads)
-        if entity is not None and not heads:
+        if entity is not None and not heads and not covered:
             raise NotFound("instance", entity, "`labelwf list` shows the instances")
         current: int | None = None
         state = _ChainState()
@@ -169,7 +180,9 @@ def verify(
             if instance_id != current:
                 if current is not None:
                     _close(heads.pop(current, None), state, breaks)
-                current, state = instance_id, _ChainState()
+                current = instance_id
+                found = heads.get(instance_id)
+                state = _ChainState(covered.pop((found.workflow, found.entity), None) if found else None)
             head = heads.get(instance_id)
             if head is None or state.broken:
                 continue
@@ -177,8 +190,20 @@ def verify(
         if current is not None:
             _close(heads.pop(current, None), state, breaks)
         for head in heads.values():
+            covered.pop((head.workflow, head.entity), None)
             breaks.append(Break(head.entity, head.workflow, None, None, "instance has no events at all"))
-    return VerifyReport(instances, events, tuple(breaks), keyed=key is not None, unauthenticated=unauthenticated)
+    for (workflow, name), (seq, _) in sorted(covered.items()):
+        breaks.append(
+            Break(name, workflow, None, None, f"erased: the checkpoint covered {seq + 1} event(s) of this instance")
+        )
+    return VerifyReport(
+        instances,
+        events,
+        tuple(breaks),
+        keyed=key is not None,
+        unauthenticated=unauthenticated,
+        checkpoint=checked if checkpoint is not None else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +215,8 @@ class _Head:
 
 
 class _ChainState:
-    def __init__(self) -> None:
+    def __init__(self, covered: tuple[int, str] | None = None) -> None:
+        self.covered = covered  # (seq, hash) the checkpoint recorded for this instance
         self.expected_seq = 0
         self.prev_hash = GENESIS
         self.broken = False
@@ -231,6 +257,8 @@ class _ChainState:
                     "the key, verify with --allow-unkeyed)"
                 )
             unchecked = 1  # written before the audit key existed: no authenticity to check
+        if self.covered is not None and stored.seq == self.covered[0] and stored.hash != self.covered[1]:
+            return fail("rewritten since the checkpoint: this event's hash is not the one the checkpoint recorded")
         self.prev_hash = stored.hash
         self.expected_seq += 1
         return unchecked
@@ -238,6 +266,13 @@ class _ChainState:
 
 def _close(head: _Head | None, state: _ChainState, breaks: list[Break]) -> None:
     if head is None or state.broken:
+        return
+    if state.covered is not None and state.expected_seq - 1 < state.covered[0]:
+        problem = (
+            f"truncated since the checkpoint: the chain ends at seq {state.expected_seq - 1}, "
+            f"the checkpoint covered it up to seq {state.covered[0]}"
+        )
+        breaks.append(Break(head.entity, head.workflow, None, None, problem))
         return
     if state.expected_seq - 1 != head.version or state.prev_hash != head.last_hash:
         breaks.append(

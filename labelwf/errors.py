@@ -219,6 +219,14 @@ class BusinessTimeRefused(LabelwfError):
         super().__init__(f"business time {at.isoformat(timespec='seconds')} of a decision on {instance!r} {why}")
 
 
+class CheckpointError(LabelwfError):
+    """A checkpoint that cannot be written, read or trusted: the file, and what is wrong with it."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path, self.detail = path, detail
+        super().__init__(f"checkpoint {path}: {detail}")
+
+
 class ConcurrentUpdate(LabelwfError):
     """Raised when the instance changed since it was read; nothing of this fire was written."""
 

@@ -1,4 +1,4 @@
-"""Set-up and checks: ``init``, ``import``, ``audit verify``, ``workflows validate`` and ``workflows list``."""
+"""Set-up and checks: ``init``, ``import``, ``workflows validate`` and ``workflows list``."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from typing import Any
 import click
 from rich.console import Console
 
-from .. import audit
 from ..errors import WorkflowError
 from ..importer import import_entities
 from ..loader import load_workflow
-from .base import EXIT_AUDIT_BROKEN, EXIT_BAD_INPUT, App, instant, json_option, main
+from .base import EXIT_BAD_INPUT, App, instant, json_option, main
 
 
 @main.command()
@@ -71,54 +70,6 @@ def import_(app: App, file: str, actor: str, reason: str | None, contacts: str |
             at=instant(at, app.engine.workflow(app.workflow_name).timezone, "--at"),
         )
     click.echo(f"imported {report.entities} entities from {report.file} into {report.workflow}")
-
-
-@main.group("audit")
-def audit_group() -> None:
-    """Check the tamper-evident audit trail."""
-
-
-@audit_group.command("verify")
-@click.option("--entity", help="Only this entity's chain.")
-@click.option(
-    "--allow-unkeyed", is_flag=True, help="Accept events hashed without the audit key (written before it existed)."
-)
-@json_option
-@click.pass_obj
-def audit_verify(app: App, entity: str | None, allow_unkeyed: bool, as_json: bool) -> None:
-    """Recompute every hash chain; name the first broken link of each instance (exit 6 if any).
-
-    With the audit key (audit_key_file) the events' authenticity is checked; without it, the
-    structure of the chains only (what a recomputation of every hash would not break).
-    """
-    report = audit.verify(app.db, entity=entity, key=app.runtime.audit_key, allow_unkeyed=allow_unkeyed)
-    guarantee = (
-        "authenticity checked with the audit key"
-        if report.keyed
-        else f"structure only: no audit key at {app.runtime.settings.audit_key_file}"
-    )
-    if as_json:
-        app.emit_json(
-            {
-                "ok": report.ok,
-                "instances": report.instances,
-                "events": report.events,
-                "keyed": report.keyed,
-                "unauthenticated": report.unauthenticated,
-                "breaks": [b.__dict__ for b in report.breaks],
-            }
-        )
-    elif report.ok:
-        click.echo(f"audit trail intact: {report.events} events in {report.instances} instances verified ({guarantee})")
-        if report.unauthenticated:
-            what = "keyed events checked for structure only" if not report.keyed else "events written without the key"
-            click.echo(f"  {report.unauthenticated} {what}: their content is not authenticated")
-    else:
-        click.echo(f"audit trail BROKEN in {len(report.breaks)} instance(s):", err=True)
-        for item in report.breaks:
-            click.echo(f"  {item}", err=True)
-    if not report.ok:
-        sys.exit(EXIT_AUDIT_BROKEN)
 
 
 @main.group("workflows")

@@ -22,6 +22,7 @@ from ..engine import Engine
 from ..errors import (
     AmbiguousWorkflow,
     BusinessTimeRefused,
+    CheckpointError,
     ConcurrentUpdate,
     ConfigError,
     DatabaseBusy,
@@ -65,6 +66,7 @@ _EXIT_CODES: list[tuple[type[LabelwfError], int]] = [
     (ScenarioError, EXIT_BAD_INPUT),
     (DatabaseNotEmpty, EXIT_BAD_INPUT),
     (ConfigError, EXIT_BAD_INPUT),
+    (CheckpointError, EXIT_BAD_INPUT),
     (InvalidCursor, EXIT_BAD_INPUT),
     (AmbiguousWorkflow, EXIT_BAD_INPUT),
 ]
