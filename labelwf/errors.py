@@ -98,11 +98,26 @@ class ScenarioError(_ProblemsError):
 class DatabaseNotEmpty(LabelwfError):
     """Raised when a replay would mix with instances already in the database."""
 
+    def __init__(self, url: str, instances: int, replay_mark: str | None = None) -> None:
+        self.url, self.instances, self.replay_mark = url, instances, replay_mark
+        if replay_mark is None:
+            hint = (
+                "it was not created by a replay, so --reset will not erase it: "
+                "pass --db to replay into another database"
+            )
+        else:
+            hint = f"it holds a {replay_mark.split(':')[0]} replay: pass --reset to erase it first, or --db"
+        super().__init__(f"database {url} already holds {instances} instance(s); a replay needs an empty one; {hint}")
+
+
+class ResetRefused(LabelwfError):
+    """Raised when ``replay --reset`` is asked to erase a database that no replay created."""
+
     def __init__(self, url: str, instances: int) -> None:
         self.url, self.instances = url, instances
         super().__init__(
-            f"database {url} already holds {instances} instance(s); a replay needs an empty one: "
-            "pass --reset to erase it first, or --db to use another database"
+            f"refusing to erase {url}: its {instances} instance(s) were not created by a replay (the database "
+            "carries no replay mark); --reset erases only replay databases: pass --db to replay into another one"
         )
 
 

@@ -4,6 +4,10 @@ The clock is a ``FrozenClock`` that jumps: to the next pending deadline (fired b
 the daemon uses, at its exact due instant), or to the next scenario step, whichever comes first.
 Decisions go through ``Engine.fire`` with their business date, so ``list``, ``history``, ``timers``
 and the letters show the campaign afterwards as if it had been lived.
+
+A replay marks the database it fills (``replay``: ``partial`` from its first write, ``complete``
+once it has finished), so that an interrupted replay is known as such, and so that ``--reset``
+erases a replay's database and never one that operators filled.
 """
 
 from __future__ import annotations
@@ -16,14 +20,15 @@ from datetime import datetime
 from .clock import FrozenClock
 from .deadlines import DueTimer, fire_due, next_due
 from .engine import Engine, Fired
-from .errors import DatabaseNotEmpty, LabelwfError, Problem, ScenarioError
+from .errors import DatabaseNotEmpty, LabelwfError, Problem, ResetRefused, ScenarioError
 from .importer import EntityRow, add_entities
 from .queries import state_counts
 from .scenario import Scenario
 from .store import reads
-from .store.entities import erase_everything
+from .store.entities import erase_everything, get_mark, set_mark
 
 SYNTHETIC_PREFIX = "synthetic-pole-"
+REPLAY_MARK = "replay"  # the mark of a database created by a replay: "partial: ..." or "complete: ..."
 
 
 @dataclass
@@ -57,10 +62,35 @@ class ReplayReport:
     erased: int = 0
 
 
-def clear(engine: Engine) -> int:
-    """Erase every instance, event, timer, letter and entity (for ``replay --reset``); return instances erased."""
+def replay_mark(engine: Engine) -> str | None:
+    """The database's replay mark (``partial: …`` or ``complete: …``), or None if no replay created it."""
+    with engine.db.read() as conn:
+        return get_mark(conn, REPLAY_MARK)
+
+
+def begin(engine: Engine, scenario: str, *, reset: bool) -> int:
+    """Claim the database for a replay of ``scenario``: empty, or a replay's erased when ``reset``; mark it
+    partial. One transaction; return how many instances were erased."""
+    now = engine.clock.now()
     with engine.db.write() as conn:
-        return erase_everything(conn)
+        existing = reads.count_instances(conn)
+        mark = get_mark(conn, REPLAY_MARK)
+        erased = 0
+        if existing and not reset:
+            raise DatabaseNotEmpty(engine.db.display_url, existing, mark)
+        if existing and mark is None:
+            raise ResetRefused(engine.db.display_url, existing)
+        if reset:
+            erased = erase_everything(conn)
+        set_mark(conn, REPLAY_MARK, f"partial: {scenario} started {now.isoformat(timespec='seconds')}", now)
+    return erased
+
+
+def finish(engine: Engine, scenario: str) -> None:
+    """Mark the replay's database complete."""
+    now = engine.clock.now()
+    with engine.db.write() as conn:
+        set_mark(conn, REPLAY_MARK, f"complete: {scenario} finished {now.isoformat(timespec='seconds')}", now)
 
 
 def synthetic_cohort(split: Sequence[int], renewed_share: float = 7 / 13) -> list[EntityRow]:
@@ -110,7 +140,8 @@ def replay(
 ) -> ReplayReport:
     """Run ``scenario`` on an empty database with a simulated clock; return the timeline and final counts.
 
-    ``reset`` erases the database first (``clear``), once the arguments are known to be good.
+    ``reset`` erases the database first, once the arguments are known to be good, and only if a
+    replay created it (``begin``). Until the replay finishes the database is marked partial.
     """
     end = until or scenario.until
     if end < scenario.start:
@@ -121,11 +152,8 @@ def replay(
 
         message = f"--until {local(end)} is before the scenario's start, {local(scenario.start)} ({zone})"
         raise ScenarioError([Problem(str(scenario.source), None, message)])
-    erased = clear(engine) if reset else 0
-    with engine.db.read() as conn:
-        existing = reads.count_instances(conn)
-    if existing:
-        raise DatabaseNotEmpty(engine.db.display_url, existing)
+    erased = begin(engine, scenario.name, reset=reset)
+    marker = engine  # marks the database on the real clock, not the simulated one
     clock = FrozenClock(scenario.start)
     engine = engine.with_clock(clock, [engine.workflow(scenario.workflow)])
     rows = synthetic_cohort(synthetic) if synthetic is not None else list(scenario.rows)
@@ -186,6 +214,7 @@ def replay(
             touched.add(entity)
         timeline.append(moment)
     advance(engine, clock, end, on_timer)
+    finish(marker, scenario.name)
 
     with engine.db.read() as conn:
         letters = reads.letter_counts(conn)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
 from labelwf import DatabaseNotEmpty, Engine, ScenarioError, store, verify
-from labelwf.cli import main
-from labelwf.replay import clear, replay
+from labelwf.cli import EXIT_REFUSED, main
+from labelwf.errors import ResetRefused
+from labelwf.replay import replay, replay_mark
 from labelwf.scenario import load_scenario
+from labelwf.store import reads
 from tests.conftest import CONFIG_FILE, ROOT
 
 CAMPAIGN = ROOT / "scenarios" / "campaign-2008-2010.yaml"
@@ -80,12 +83,49 @@ def test_the_synthetic_cohort_has_the_seed_split(engine: Engine) -> None:
     assert report.synthetic and report.skipped_steps  # the steps naming real poles are said to be left out
 
 
-def test_a_replay_refuses_a_database_that_holds_instances_unless_it_is_reset(poles: Engine) -> None:
+def test_a_replay_refuses_a_database_that_holds_instances_and_reset_erases_only_a_replays(poles: Engine) -> None:
     scenario = load_scenario(CAMPAIGN, poles.workflow())
-    with pytest.raises(DatabaseNotEmpty, match="already holds 71 instance"):
+    with pytest.raises(DatabaseNotEmpty, match=r"already holds 71 instance.*not created by a replay"):
         replay(poles, scenario)
-    assert clear(poles) == 71
-    assert replay(poles, scenario).counts["delabeled"] == 6
+    with pytest.raises(ResetRefused, match="were not created by a replay"):
+        replay(poles, scenario, reset=True)
+    assert replay_mark(poles) is None and poles.workflow() and count(poles) == 71  # nothing erased
+
+
+def count(engine: Engine) -> int:
+    with engine.db.read() as conn:
+        return reads.count_instances(conn)
+
+
+def test_a_replays_database_is_marked_and_may_be_reset(engine: Engine) -> None:
+    scenario = load_scenario(CAMPAIGN, engine.workflow())
+    replay(engine, scenario)
+    assert (replay_mark(engine) or "").startswith("complete: campaign-2008-2010")
+    with pytest.raises(DatabaseNotEmpty, match="holds a complete replay: pass --reset"):
+        replay(engine, scenario)
+    assert replay(engine, scenario, reset=True).erased == 71
+
+
+def test_an_interrupted_replay_leaves_its_database_marked_partial(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = load_scenario(CAMPAIGN, engine.workflow())
+    calls = 0
+    original = Engine.fire
+
+    def interrupted(self: Engine, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 20:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "fire", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        replay(engine, scenario)
+    assert (replay_mark(engine) or "").startswith("partial: campaign-2008-2010")
+    monkeypatch.setattr(Engine, "fire", original)
+    assert replay(engine, scenario, reset=True).counts["delabeled"] == 6
 
 
 def test_replay_from_the_cli_prints_the_timeline_and_what_stays_unclassified(database_url: str) -> None:
@@ -153,3 +193,13 @@ def test_a_broken_scenario_is_refused_whole_with_the_line(
     with pytest.raises(ScenarioError) as refused:
         load_scenario(path, workflow)  # type: ignore[arg-type]
     assert any(message in p.message and p.line for p in refused.value.problems), refused.value.problems
+
+
+def test_the_cli_refuses_to_reset_an_operators_database_and_says_so(database_url: str) -> None:
+    runner = CliRunner()
+    base = ["--config", str(CONFIG_FILE), "--db", database_url]
+    runner.invoke(main, [*base, "init"])
+    runner.invoke(main, [*base, "import", str(ROOT / "data" / "poles_2008.csv")])
+    refused = runner.invoke(main, [*base, "replay", "--reset"])
+    assert refused.exit_code == EXIT_REFUSED and "were not created by a replay" in refused.stderr
+    assert "71 instance(s)" in runner.invoke(main, [*base, "list"]).stdout

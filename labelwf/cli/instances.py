@@ -9,6 +9,7 @@ import click
 from rich.text import Text
 
 from .. import diagram, queries
+from ..replay import replay_mark
 from ..store.records import Instance
 from ..text import shown
 from .base import App, human_duration, instant, json_option, main, page_options, row, split_sets, table
@@ -52,6 +53,9 @@ def list_(app: App, state: str | None, limit: int, after: str | None, as_json: b
     hint = "" if state or after else "import entities (`labelwf import FILE`) or replay a scenario (`labelwf replay`)"
     app.print_rows(out, hint)
     app.print_more(page, "labelwf list" + (f" --state {state}" if state else ""))
+    mark = replay_mark(app.engine)
+    if mark is not None and mark.startswith("partial"):
+        click.echo(f"note: this database holds an unfinished replay ({mark}); `labelwf replay --reset`", err=True)
     return None
 
 

@@ -79,7 +79,9 @@ def _split(value: str | None) -> tuple[int, int, int] | None:
 @main.command("replay")
 @click.argument("scenario", required=False, type=click.Path(dir_okay=False))
 @click.option("--until", metavar="DATETIME", help="Stop at this local date-time (default: the scenario's end).")
-@click.option("--reset", is_flag=True, help="Erase every instance of the database first (a replay needs it empty).")
+@click.option(
+    "--reset", is_flag=True, help="Erase the database first; only one that a replay created (a replay needs it empty)."
+)
 @click.option("--synthetic", metavar="G1,G2,G3", help="Run on a generated cohort of this split (e.g. 39,19,13).")
 @json_option
 @click.pass_obj
@@ -92,6 +94,7 @@ def replay_(
     list, history, timers and the letters show the campaign afterwards. SCENARIO defaults to the
     one scenario of the scenarios folder (the 2008-2010 campaign of the 71 poles).
     """
+    from ..errors import ScenarioError
     from ..replay import replay
     from ..scenario import load_scenario
 
@@ -100,7 +103,15 @@ def replay_(
     loaded = load_scenario(path, app.workflow)
     end = instant(until, app.workflow.timezone, "--until")
     app.db.check_schema()
-    report = replay(app.engine, loaded, until=end, synthetic=split, reset=reset)
+    partial = f"{app.db.display_url} holds a partial replay (marked so): `labelwf replay --reset` starts it again"
+    try:
+        report = replay(app.engine, loaded, until=end, synthetic=split, reset=reset)
+    except KeyboardInterrupt:
+        click.echo(f"replay interrupted: {partial}", err=True)
+        sys.exit(130)
+    except ScenarioError:
+        click.echo(f"replay stopped: {partial}", err=True)
+        raise
     if not as_json and report.erased:
         click.echo(f"erased {report.erased} instance(s) from {app.db.display_url}", err=True)
     if as_json:

@@ -1,4 +1,5 @@
-"""The statements of entities: which ids exist, registering new ones, and erasing a database for a replay."""
+"""The statements of entities: which ids exist, registering new ones; erasing a database for a replay,
+and the marks a database carries about itself (``replay``: created by a replay, partial or complete)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .records import Entity
-from .schema import entity, event, instance, letter, timer
+from .schema import entity, event, instance, letter, mark, timer
 
 _CHUNK = 500  # ids per IN (...) list
 
@@ -39,3 +40,15 @@ def erase_everything(conn: Connection) -> int:
     for table in (letter, timer, event, instance, entity):
         conn.execute(table.delete())
     return count
+
+
+def get_mark(conn: Connection, name: str) -> str | None:
+    """The value of the database's mark ``name``, or None when it has none."""
+    value = conn.execute(sa.select(mark.c.value).where(mark.c.name == name)).scalar()
+    return None if value is None else str(value)
+
+
+def set_mark(conn: Connection, name: str, value: str, now: datetime) -> None:
+    """Set the database's mark ``name`` to ``value``."""
+    conn.execute(mark.delete().where(mark.c.name == name))
+    conn.execute(mark.insert().values(name=name, value=value, set_at=now))

@@ -26,6 +26,15 @@ def upgrade() -> None:
         sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_mark")),
     )
+    # A database filled before marks existed is a replay's if every instance was created by a replay.
+    conn = op.get_bind()
+    created = sa.text("SELECT count(*) FROM event WHERE seq = 0")
+    by_others = sa.text("SELECT count(*) FROM event WHERE seq = 0 AND actor <> 'replay'")
+    if conn.execute(created).scalar() and not conn.execute(by_others).scalar():
+        conn.execute(
+            sa.text("INSERT INTO mark (name, value, set_at) VALUES ('replay', :value, CURRENT_TIMESTAMP)"),
+            {"value": "complete: every instance was created by a replay (marked by schema revision 0004)"},
+        )
 
 
 def downgrade() -> None:
