@@ -21,7 +21,7 @@ from .clock import SystemClock
 from .deadlines import Outcome, SweepReport, fire_due, next_due
 from .delivery import Outbox
 from .engine import Engine, Fired
-from .store.records import Timer
+from .store.records import Letter, Timer
 
 log = logging.getLogger("labelwf.daemon")
 LETTERS_PER_ROUND = 200  # letters one delivery round takes from the outbox
@@ -135,12 +135,12 @@ class Daemon:
     def deliver_letters(self, *, limit: int = LETTERS_PER_ROUND) -> int:
         """Deliver one round of due letters (if the daemon has an outbox); return how many it handled.
 
-        One log line per round that did something. Delivery never runs under the tick lock: a round
+        One log line per letter, and one per round that did something. Delivery never runs under the tick lock: a round
         of PDFs takes seconds, and deadlines must not wait for it.
         """
         if self.outbox is None:
             return 0
-        sent = self.outbox.deliver_due(limit=limit, should_stop=self._stop.is_set)
+        sent = self.outbox.deliver_due(limit=limit, should_stop=self._stop.is_set, observer=_log_letter)
         for error in sent.errors:
             logs.log_event(log, "letter_failed", level=logging.WARNING, error=error)
         if sent.handled:
@@ -215,3 +215,14 @@ class Daemon:
         finally:
             scheduler.shutdown(wait=True)  # drains the tick in progress
             log_event("stopped")
+
+
+def _log_letter(letter: Letter, outcome: str) -> None:
+    log_event(
+        "letter",
+        id=letter.id,
+        entity=letter.entity,
+        template=letter.template,
+        recipient=letter.recipient.role,
+        outcome=outcome,
+    )

@@ -35,7 +35,7 @@ class FieldDef:
     description: str = ""
     label: str = ""
 
-    def coerce(self, value: Any) -> Any:
+    def coerce(self, value: Any, what: str = "data field") -> Any:
         """Return ``value`` as this field stores it, or raise ``ValueError`` saying what is expected."""
         text = value.strip() if isinstance(value, str) else value
         try:
@@ -56,10 +56,10 @@ class FieldDef:
                 "datetime": "a date-time YYYY-MM-DDTHH:MM (local time)",
                 "string": "a non-empty text",
             }[self.type]
-            raise ValueError(f"data field {self.name!r} must be {expected}, got {value!r}") from None
+            raise ValueError(f"{what} {self.name!r} must be {expected}, got {value!r}") from None
         if self.choices and result not in self.choices:
             allowed = ", ".join(str(c) for c in self.choices)
-            raise ValueError(f"data field {self.name!r} must be one of {allowed}, got {value!r}")
+            raise ValueError(f"{what} {self.name!r} must be one of {allowed}, got {value!r}")
         return result
 
 
@@ -121,6 +121,7 @@ class Workflow:
     letters: Mapping[str, LetterDef]
     recipients: Mapping[str, str]
     attributes: tuple[str, ...] = ()
+    attribute_types: Mapping[str, FieldDef] = field(default_factory=dict)  # typed ones, checked at import
     title: str = ""
     source: Path = field(default=Path("."))
     templates: Path = field(default=Path("."))

@@ -20,6 +20,7 @@ import os
 import smtplib
 import ssl
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -176,13 +177,26 @@ class Outbox:
         self.db, self.settings = db, settings
         self.clock: Clock = clock or SystemClock()
         self._key = audit_key
+        self._swept = False  # leftovers of killed writes removed (once per Outbox)
 
-    def deliver_due(self, *, limit: int = 200, should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
+    def deliver_due(
+        self,
+        *,
+        limit: int = 200,
+        should_stop: Callable[[], bool] | None = None,
+        observer: Callable[[Letter, str], None] | None = None,
+    ) -> DeliveryReport:
         """Deliver the letters that are due (new, or due for a retry); return what happened.
 
-        ``should_stop()`` is asked before each letter (a daemon asked to stop does not finish the round).
+        ``should_stop()`` is asked before each letter (a daemon asked to stop does not finish the
+        round); ``observer(letter, outcome)`` hears of each letter handled (``delivered``,
+        ``retry``, ``failed``). The first round of an ``Outbox`` removes the temporary files that
+        a sender killed while writing left behind.
         """
         report = DeliveryReport()
+        if not self._swept:
+            self._swept = True
+            self.remove_leftovers()
         self._expire_leases(report)
         reason = pdf_unavailable() if self.settings.pdf else "PDF disabled"
         report.pdf_skipped = reason
@@ -191,8 +205,27 @@ class Outbox:
                 break
             claimed = self._claim(letter_id)
             if claimed is not None:
-                self._deliver(claimed, report, make_pdf=reason is None)
+                outcome = self._deliver(claimed, report, make_pdf=reason is None)
+                if observer is not None:
+                    observer(claimed, outcome)
         return report
+
+    def remove_leftovers(self) -> int:
+        """Remove the hidden temporary files (``.<name>.<random>``) of writes that never finished,
+        older than a lease (no live sender still writes them); return how many were removed."""
+        root = self.settings.outbox
+        if not root.is_dir():
+            return 0
+        oldest = time.time() - self.settings.lease_seconds
+        removed = 0
+        for leftover in root.glob("*/.*.*"):
+            try:
+                if leftover.is_file() and not leftover.is_symlink() and leftover.stat().st_mtime < oldest:
+                    leftover.unlink()
+                    removed += 1
+            except OSError:
+                continue  # gone already, or not ours to remove: the next start tries again
+        return removed
 
     def due_count(self) -> int:
         """How many letters wait to be delivered now."""
@@ -239,7 +272,7 @@ class Outbox:
             return f"its event (#{event.id}) does not verify with the audit key"
         return None
 
-    def _deliver(self, letter: Letter, report: DeliveryReport, *, make_pdf: bool) -> None:
+    def _deliver(self, letter: Letter, report: DeliveryReport, *, make_pdf: bool) -> str:
         problem = self.tampered(letter)
         if problem is not None:
             error = f"refused: {problem} (changed in the database since); not delivered, never retried"
@@ -247,7 +280,7 @@ class Outbox:
                 sql.mark_failed(conn, letter, error, None)
             report.failed += 1
             report.errors.append(f"letter {letter.id}: {error}")
-            return
+            return "failed"
         try:
             paths = letter_paths(
                 self.settings.outbox,
@@ -266,13 +299,13 @@ class Outbox:
                 assert self.settings.smtp is not None
                 self._send(self.settings.smtp, letter, pdf)
         except Exception as exc:  # a file, the PDF, the mail server, a header: this letter's failure alone
-            self._failed(letter, exc, report)
-            return
+            return self._failed(letter, exc, report)
         with self.db.write() as conn:
             sql.mark_delivered(conn, letter, self.clock.now())
         report.delivered += 1
+        return "delivered"
 
-    def _failed(self, letter: Letter, exc: BaseException, report: DeliveryReport) -> None:
+    def _failed(self, letter: Letter, exc: BaseException, report: DeliveryReport) -> str:
         attempts = letter.attempts
         final = attempts >= self.settings.max_attempts
         delay = timedelta(seconds=self.settings.backoff_seconds * 2 ** (attempts - 1))
@@ -282,8 +315,9 @@ class Outbox:
         report.errors.append(f"letter {letter.id}: {error}")
         if final:
             report.failed += 1
-        else:
-            report.retried += 1
+            return "failed"
+        report.retried += 1
+        return "retry"
 
     def _send(self, smtp: SmtpSettings, letter: Letter, pdf: bytes | None) -> None:
         role = letter.recipient.role

@@ -1,6 +1,7 @@
 """Importing entities from a CSV file: all or nothing, every bad row named with its line.
 
-The file is UTF-8 (a BOM is accepted) with a header row. Columns: ``id`` (a lower-case slug),
+The file is UTF-8 (a BOM is accepted) with a header row, separated by commas (or by semicolons, as French
+spreadsheet software writes it, when the header is). Columns: ``id`` (a lower-case slug),
 ``name``, and the attribute columns that the workflow declares; any other column is refused.
 Blank cells are stored as absent (blank means "not known", never "no"). Each row becomes an
 entity and an instance of the workflow in its initial state, in one transaction.
@@ -22,7 +23,7 @@ from .engine import Engine
 from .errors import ImportRejected, Problem
 from .store.entities import existing_entities, insert_entities
 from .store.records import Entity
-from .text import text_problem
+from .text import email_problem, text_problem
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 
@@ -69,7 +70,7 @@ def read_entities(path: str | Path, workflow: Workflow) -> list[EntityRow]:
     problems: list[Problem] = []
     rows: list[EntityRow] = []
     allowed = ("id", "name", *workflow.attributes)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter_of(text))
     try:
         header = [h.strip() for h in next(reader)]
         unknown = [h for h in header if h not in allowed]
@@ -119,10 +120,18 @@ def read_entities(path: str | Path, workflow: Workflow) -> list[EntityRow]:
 MAX_NAME, MAX_VALUE = 300, 2000
 
 
-def entity_problems(row: EntityRow) -> list[str]:
+def delimiter_of(text: str) -> str:
+    """``;`` for a file whose header is separated by semicolons and holds no comma (as French
+    spreadsheet software writes CSV), else ``,``."""
+    header = text.split("\n", 1)[0]
+    return ";" if ";" in header and "," not in header else ","
+
+
+def entity_problems(row: EntityRow, workflow: Workflow | None = None) -> list[str]:
     """What is wrong with an entity before it is registered (the library's boundary, whatever the source).
 
-    Its id becomes a folder name in the outbox and a part of letter references: a slug only.
+    Its id becomes a folder name in the outbox and a part of letter references: a slug only. With
+    ``workflow``, its attributes must be ones the workflow declares, of the declared types.
     """
     problems = []
     if not isinstance(row.id, str) or not ID_RE.match(row.id):
@@ -135,9 +144,42 @@ def entity_problems(row: EntityRow) -> list[str]:
             problems.append(problem)
     for key, value in row.attributes.items():
         problem = text_problem(str(value), f"attribute {key!r} of {row.id!r}", max_length=MAX_VALUE)
+        if problem is None and workflow is not None:
+            problem = _attribute_problem(workflow, key, value, row.id)
         if problem is not None:
             problems.append(problem)
+    for contact in row.contacts:
+        problems.extend(_contact_problems(contact, row.id))
     return problems
+
+
+def _attribute_problem(workflow: Workflow, key: str, value: Any, entity: str) -> str | None:
+    if key not in workflow.attributes:
+        return f"attribute {key!r} of {entity!r} is not one {workflow.key} declares: {', '.join(workflow.attributes)}"
+    kind = workflow.attribute_types.get(key)
+    try:
+        if kind is not None:
+            kind.coerce(value, "attribute")
+    except ValueError as exc:
+        return f"{entity!r}: {exc}"
+    return None
+
+
+def _contact_problems(contact: Any, entity: str) -> list[str]:
+    """What is wrong with one contact of ``entity`` (the library's boundary: whatever the source)."""
+    if not isinstance(contact, dict) or not all(isinstance(v, str) for v in contact.values()):
+        return [f"contact of {entity!r} must map role, name, address and email to texts, got {contact!r}"]
+    role = contact.get("role", "")
+    problems = [] if ID_RE.match(role.replace("_", "-")) else [f"contact role {role!r} of {entity!r} is not a name"]
+    for key, multiline in (("name", False), ("address", True)):
+        problem = text_problem(
+            contact.get(key, ""), f"contact {key} of {entity!r}", max_length=MAX_NAME, multiline=multiline
+        )
+        if problem is not None:
+            problems.append(problem)
+    email = contact.get("email", "")
+    problem = email_problem(email, f"contact e-mail of {entity!r}") if email else None
+    return problems + ([problem] if problem else [])
 
 
 def _check_row(record: dict[str, str]) -> list[str]:
@@ -199,7 +241,7 @@ def add_entities(
     ``at``: when the entities entered the programme (business time; default now).
     """
     wf = engine.workflow(workflow)
-    refused = [Problem(source, r.line, message) for r in rows for message in entity_problems(r)]
+    refused = [Problem(source, r.line, message) for r in rows for message in entity_problems(r, wf)]
     if refused:
         raise ImportRejected(refused)
     with engine.db.write() as conn:
@@ -230,7 +272,7 @@ def read_contacts(path: str | Path, entities: set[str], roles: set[str]) -> dict
         raise ImportRejected([Problem(str(path), None, "file not found")]) from None
     except UnicodeDecodeError as exc:
         raise ImportRejected([Problem(str(path), None, f"not UTF-8 text ({exc.reason})")]) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter_of(text))
     problems: list[Problem] = []
     found: dict[str, list[dict[str, str]]] = {}
     try:
@@ -255,8 +297,9 @@ def read_contacts(path: str | Path, entities: set[str], roles: set[str]) -> dict
                         str(path), line, f"unknown recipient role {row['role']!r}; roles: {', '.join(sorted(roles))}"
                     )
                 )
-            if row["email"] and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", row["email"]):
-                problems.append(Problem(str(path), line, f"malformed e-mail {row['email']!r}"))
+            problem = email_problem(row["email"], "e-mail") if row["email"] else None
+            if problem is not None:
+                problems.append(Problem(str(path), line, problem))
             key = (row["entity"], row["role"])
             if key in seen:
                 problems.append(

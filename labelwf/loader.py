@@ -111,6 +111,7 @@ class _Builder:
         self._instant_loops(raw_states, states, transitions)
         if self.problems:
             return None
+        attributes, attribute_types = self._attributes(doc)
         return Workflow(
             name=str(name),
             version=cast(int, version),
@@ -121,7 +122,8 @@ class _Builder:
             fields=fields,
             letters=letters,
             recipients=recipients,
-            attributes=self._attributes(doc),
+            attributes=attributes,
+            attribute_types=attribute_types,
             title=str(doc.get("title", "")),
             source=path,
             templates=templates_root / str(name),
@@ -147,16 +149,19 @@ class _Builder:
             return None
         return value
 
-    def _attributes(self, doc: LineDict) -> tuple[str, ...]:
-        names = doc.get("attributes", [])
+    def _attributes(self, doc: LineDict) -> tuple[tuple[str, ...], dict[str, FieldDef]]:
+        """The attribute columns: a list of names (texts), or a mapping of name to a type like a field's."""
+        raw, line = doc.get("attributes", []), doc.line_of("attributes")
+        typed = self._fields(raw, line) if isinstance(raw, LineDict) else {}
+        names = list(raw) if isinstance(raw, LineDict) else raw
         if not isinstance(names, list) or not all(isinstance(n, str) and NAME_RE.match(n) for n in names):
             self.problem(
-                doc.line_of("attributes"), f"attributes must be a list of lower_snake_case names, got {names!r}"
+                line, f"attributes must be a list of lower_snake_case names, or a mapping of them, got {names!r}"
             )
-            return ()
+            return (), {}
         if {"id", "name"} & set(names):
-            self.problem(doc.line_of("attributes"), "attributes must not repeat the columns id and name")
-        return tuple(names)
+            self.problem(line, "attributes must not repeat the columns id and name")
+        return tuple(names), typed
 
     def _timezone(self, doc: LineDict) -> ZoneInfo | None:
         value = doc.get("timezone")

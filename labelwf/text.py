@@ -35,3 +35,24 @@ def shown(value: object) -> str:
     if text.isprintable():
         return text
     return _CONTROL_MULTI_LINE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+MAX_EMAIL = 254
+
+
+def email_problem(value: str, what: str) -> str | None:
+    """Why ``value`` is not exactly one plain e-mail address (``name@example.fr``), or None when it is.
+
+    No display name, no list, no comment, no quoted or IP-literal part: a contact's address goes
+    into a ``To:`` header, where ``a@x.fr,root`` would be two recipients.
+    """
+    if len(value) > MAX_EMAIL or not _EMAIL.match(value):
+        return (
+            f"{what} {value!r} is not one e-mail address: give exactly one address such as "
+            "contact@pole.fr (no name, comma, space or angle brackets)"
+        )
+    return None

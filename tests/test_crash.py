@@ -6,6 +6,8 @@ import os
 import random
 import signal
 import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -102,3 +104,60 @@ def test_several_daemons_on_postgresql_fire_each_timer_once(poles: Engine, daemo
     assert sum(fired) == POLES  # each timer fired by exactly one daemon
     assert sum(1 for n in fired if n) >= 2  # and the work was shared
     assert_each_timer_fired_exactly_once(poles, POLES)
+
+
+def outbox_leftovers(outbox: Path) -> list[Path]:
+    return sorted(p for p in outbox.glob("*/.*") if p.is_file())
+
+
+@pytest.mark.slow
+def test_a_sender_killed_while_filing_letters_leaves_no_partial_file_and_files_each_once(
+    poles: Engine, tmp_path: Path
+) -> None:
+    group_3_cohort(poles, 15)  # 45 classification letters waiting, 30 more when the end of term fires
+    outbox = tmp_path / "outbox"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "LABELWF_OUTBOX": str(outbox)}
+    command = [*daemon_command(poles.db.url, "--once")]
+    command.remove("--no-letters")
+    chance = random.Random(1944)
+    kills = 0
+    for _attempt in range(40):
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        wanted = chance.randint(1, 12)
+        if read_lines(proc, "event=letter ", wanted) >= wanted and proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)  # while filing a letter's files, or between two
+            kills += 1
+        proc.wait(timeout=120)
+        assert proc.stderr is not None
+        proc.stderr.close()
+        # Time passes for the killed sender's claims and files (the test moves it): the next
+        # sender takes the claims again and removes what the killed one left half-written.
+        with poles.db.write() as conn:
+            conn.execute(
+                store.letter.update()
+                .where(store.letter.c.status == "sending")
+                .values(next_attempt_at=datetime(2000, 1, 1, tzinfo=UTC))
+            )
+        for leftover in outbox_leftovers(outbox):
+            os.utime(leftover, (0, 0))
+        with poles.db.read() as conn:
+            waiting = conn.execute(sa.select(sa.func.count()).where(store.letter.c.status != "delivered")).scalar()
+        if proc.returncode == 0 and waiting == 0:
+            break
+    else:
+        pytest.fail("the sender never finished")
+    assert kills >= 3, "the test should have killed the sender several times"
+    assert outbox_leftovers(outbox) == []  # no partial file, hidden or not
+    with poles.db.read() as conn:
+        letters = conn.execute(
+            sa.select(
+                store.letter.c.body, store.letter.c.template, store.letter.c.recipient, store.instance.c.entity_id
+            ).join(store.instance, store.instance.c.id == store.letter.c.instance_id)
+        ).all()
+    assert len(letters) == 75
+    texts = sorted(outbox.glob("*/*.txt"))
+    assert len(texts) == 75  # each letter filed once, under its own name
+    by_name = {(e, t, r): body for body, t, r, e in letters}
+    for path in texts:  # <entity>/<date>-<template>-<recipient>.txt, complete
+        template, recipient = path.stem[len("2010-01-01-") :].rsplit("-", 1)
+        assert path.read_text(encoding="utf-8") == by_name[(path.parent.name, template, recipient)]

@@ -159,7 +159,9 @@ def test_a_recipient_with_a_known_contact_is_addressed_by_name(engine: Engine, t
     [
         ("atlantis,governance,X,,x@y.fr", "unknown entity 'atlantis'"),
         ("enfant,ministre,X,,x@y.fr", "unknown recipient role 'ministre'"),
-        ("enfant,governance,X,,not-an-address", "malformed e-mail 'not-an-address'"),
+        ("enfant,governance,X,,not-an-address", "e-mail 'not-an-address' is not one e-mail address"),
+        ('enfant,governance,X,,"a@x.fr,root"', r"e-mail 'a@x.fr,root' is not one e-mail address"),
+        ("enfant,governance,X,,Jean <j@x.fr>", "give exactly one address such as contact@pole.fr"),
     ],
 )
 def test_bad_contacts_import_nothing(engine: Engine, tmp_path: Path, line: str, message: str) -> None:

@@ -7,9 +7,11 @@ import sys
 import click
 
 from .. import queries
-from ..delivery import LETTER_STATUSES
+from ..delivery import LETTER_STATUSES, DeliveryReport
 from .base import EXIT_FAILURE, App, json_option, main, page_options, row, table
 from .output import letter_json
+
+ROUND = 200  # letters delivered between two progress lines
 
 
 @main.group("letters", invoke_without_command=True)
@@ -71,23 +73,45 @@ def letters_show(app: App, letter_id: int, as_html: bool, as_json: bool) -> None
 
 
 @letters_group.command("send")
-@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="Letters per run.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), help="Deliver at most this many letters (default: every letter due)."
+)
 @click.pass_obj
-def letters_send(app: App, limit: int) -> None:
-    """Deliver the letters that are due: to the outbox folder, and by SMTP when configured."""
-    report = app.runtime.outbox.deliver_due(limit=limit)
+def letters_send(app: App, limit: int | None) -> None:
+    """Deliver the letters that are due: to the outbox folder, and by SMTP when configured.
+
+    Delivers in rounds of 200 with a progress line after each, until nothing is due (or --limit
+    letters were handled); exits 1 if a letter failed for good.
+
+    \b
+    Examples:
+      labelwf letters send
+      labelwf letters send --limit 10
+    """
+    outbox = app.runtime.outbox
+    total = DeliveryReport()
+    while limit is None or total.handled < limit:
+        size = ROUND if limit is None else min(ROUND, limit - total.handled)
+        report = outbox.deliver_due(limit=size)
+        for name in ("delivered", "retried", "failed", "uncertain"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        total.errors.extend(report.errors)
+        total.pdf_skipped = report.pdf_skipped
+        if report.handled < size:
+            break
+        click.echo(f"... {total.handled} letter(s) handled, {outbox.due_count()} due", err=True)
     click.echo(
-        f"delivered {report.delivered}, to retry {report.retried}, failed {report.failed}, "
-        f"uncertain {report.uncertain}; outbox {app.runtime.settings.outbox}"
+        f"delivered {total.delivered}, to retry {total.retried}, failed {total.failed}, "
+        f"uncertain {total.uncertain}; outbox {app.runtime.settings.outbox}"
     )
-    if report.pdf_skipped:
-        click.echo(report.pdf_skipped, err=True)
-    for error in report.errors:
+    if total.pdf_skipped:
+        click.echo(total.pdf_skipped, err=True)
+    for error in total.errors:
         click.echo(f"  {error}", err=True)
-    remaining = app.runtime.outbox.due_count()
+    remaining = outbox.due_count()
     if remaining:
         click.echo(f"{remaining} more letter(s) due: run `labelwf letters send` again (or raise --limit)")
-    if report.failed:
+    if total.failed:
         sys.exit(EXIT_FAILURE)
 
 
