@@ -34,13 +34,15 @@ from typing import Any
 
 from .errors import NotFound
 from .store import Database
-from .store.reads import chain_events, chain_heads
+from .store.reads import chain_rows, chains_without_events, count_chains
 from .store.records import Event, event_from_row
 
 GENESIS = "0" * 64
 HASH_FORMAT = 4  # the canonical form of new events without an audit key
 KEYED_FORMAT = 5  # ... and with one
 _KEYED = frozenset({3, 5})
+# The canonical serialisation, built once (``json.dumps`` with options builds an encoder per call).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def _canonical_v1(event: Event) -> dict[str, Any]:
@@ -101,12 +103,12 @@ def event_hash(event: Event, key: bytes | None = None) -> str:
     canonical = _FORMATS.get(event.hash_format)
     if canonical is None:
         raise ValueError(f"unknown hash format {event.hash_format!r}; this labelwf knows {sorted(_FORMATS)}")
-    text = json.dumps(canonical(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    text = _ENCODER.encode(canonical(event)).encode("utf-8")
     if event.hash_format in _KEYED:
         if key is None:
             raise ValueError("a keyed event's hash needs the audit key")
-        return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return hmac.digest(key, text, "sha256").hex()
+    return hashlib.sha256(text).hexdigest()
 
 
 def _instant(value: datetime) -> str:
@@ -169,29 +171,27 @@ def verify(
         covered = {k: v for k, v in covered.items() if k[1] == entity}
     checked = len(covered)
     with db.read() as conn:
-        heads = {iid: _Head(*head) for iid, head in chain_heads(conn, entity).items()}
-        instances = len(heads)
-        if entity is not None and not heads and not covered:
+        instances = count_chains(conn, entity)
+        if entity is not None and not instances and not covered:
             raise NotFound("instance", entity, "`labelwf list` shows the instances")
         current: int | None = None
+        head = _Head("", "", 0, GENESIS)
         state = _ChainState()
-        for instance_id, row in chain_events(conn, list(heads) if entity is not None else None):
+        for row in chain_rows(conn, entity):
             events += 1
-            if instance_id != current:
+            if row["instance_id"] != current:
                 if current is not None:
-                    _close(heads.pop(current, None), state, breaks)
-                current = instance_id
-                found = heads.get(instance_id)
-                state = _ChainState(covered.pop((found.workflow, found.entity), None) if found else None)
-            head = heads.get(instance_id)
-            if head is None or state.broken:
-                continue
-            unauthenticated += state.check(row, head, breaks, key, allow_unkeyed)
+                    _close(head, state, breaks)
+                current = row["instance_id"]
+                head = _Head(row["entity_id"], row["workflow"], row["head_version"], row["head_hash"])
+                state = _ChainState(covered.pop((head.workflow, head.entity), None))
+            if not state.broken:
+                unauthenticated += state.check(row, head, breaks, key, allow_unkeyed)
         if current is not None:
-            _close(heads.pop(current, None), state, breaks)
-        for head in heads.values():
-            covered.pop((head.workflow, head.entity), None)
-            breaks.append(Break(head.entity, head.workflow, None, None, "instance has no events at all"))
+            _close(head, state, breaks)
+        for name, workflow in chains_without_events(conn, entity):
+            covered.pop((workflow, name), None)
+            breaks.append(Break(name, workflow, None, None, "instance has no events at all"))
     for (workflow, name), (seq, _) in sorted(covered.items()):
         breaks.append(
             Break(name, workflow, None, None, f"erased: the checkpoint covered {seq + 1} event(s) of this instance")
@@ -264,8 +264,8 @@ class _ChainState:
         return unchecked
 
 
-def _close(head: _Head | None, state: _ChainState, breaks: list[Break]) -> None:
-    if head is None or state.broken:
+def _close(head: _Head, state: _ChainState, breaks: list[Break]) -> None:
+    if state.broken:
         return
     if state.covered is not None and state.expected_seq - 1 < state.covered[0]:
         problem = (

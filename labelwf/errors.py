@@ -235,7 +235,7 @@ class BusinessTimeRefused(LabelwfError):
 
 
 class CheckpointError(LabelwfError):
-    """A checkpoint that cannot be written, read or trusted: the file, and what is wrong with it."""
+    """Raised when a checkpoint cannot be written, read or trusted: the file, and what is wrong with it."""
 
     def __init__(self, path: str, detail: str) -> None:
         self.path, self.detail = path, detail

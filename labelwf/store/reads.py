@@ -345,10 +345,32 @@ def chain_heads(conn: Connection, entity_id: str | None = None) -> dict[int, tup
     return {r.id: (r.entity_id, r.workflow, r.version, r.last_hash) for r in conn.execute(query)}
 
 
-def chain_events(conn: Connection, instance_ids: Collection[int] | None = None) -> Iterator[tuple[int, Any]]:
-    """Every event as (instance id, row mapping), by instance then seq, streamed in chunks."""
-    query = sa.select(_e).order_by(_e.c.instance_id, _e.c.seq)
-    if instance_ids is not None:
-        query = query.where(_e.c.instance_id.in_(list(instance_ids)))
-    for row in conn.execution_options(yield_per=2000).execute(query).mappings():
-        yield row["instance_id"], row
+def chain_rows(conn: Connection, entity_id: str | None = None) -> Iterator[Any]:
+    """Every event (or one entity's) with its instance's head (``entity_id``, ``workflow``,
+    ``head_version``, ``head_hash``), by instance then seq, streamed in chunks: memory stays flat."""
+    query = (
+        sa.select(
+            _e, _i.c.entity_id, _i.c.workflow, _i.c.version.label("head_version"), _i.c.last_hash.label("head_hash")
+        )
+        .join(_i, _i.c.id == _e.c.instance_id)
+        .order_by(_e.c.instance_id, _e.c.seq)
+    )
+    if entity_id is not None:
+        query = query.where(_i.c.entity_id == entity_id)
+    yield from conn.execution_options(yield_per=2000).execute(query).mappings()
+
+
+def count_chains(conn: Connection, entity_id: str | None = None) -> int:
+    """How many instances (of one entity) the audit trail has chains for."""
+    query = sa.select(sa.func.count()).select_from(_i)
+    if entity_id is not None:
+        query = query.where(_i.c.entity_id == entity_id)
+    return int(conn.execute(query).scalar() or 0)
+
+
+def chains_without_events(conn: Connection, entity_id: str | None = None) -> list[tuple[str, str]]:
+    """(entity, workflow) of the instances that have no event at all (their chain was erased)."""
+    query = sa.select(_i.c.entity_id, _i.c.workflow).where(~sa.exists().where(_e.c.instance_id == _i.c.id))
+    if entity_id is not None:
+        query = query.where(_i.c.entity_id == entity_id)
+    return [(str(e), str(w)) for e, w in conn.execute(query)]
