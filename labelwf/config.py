@@ -71,6 +71,16 @@ class Settings:
     audit_key_file: Path = Path("audit.key")
     source: Path | None = None
 
+    def __repr__(self) -> str:
+        """The settings without their secrets: the database URL's password and the SMTP password masked."""
+        from .store.database import masked_url
+
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["database"] = masked_url(self.database)
+        if self.smtp_password:
+            shown["smtp_password"] = "***"
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
     @property
     def zone(self) -> ZoneInfo:
         """The display time zone."""

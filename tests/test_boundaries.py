@@ -84,3 +84,14 @@ def test_an_unexpected_error_while_delivering_one_letter_is_that_letters_alone(
     report = Outbox(poles.db, DeliverySettings(outbox=tmp_path / "out", pdf=False), clock=poles.clock).deliver_due()
     assert (report.delivered, report.retried) == (2, 1)
     assert "RuntimeError: a bug in a library" in report.errors[0]
+
+
+def test_the_settings_repr_shows_no_secret() -> None:
+    from labelwf.config import load_settings
+
+    settings = load_settings(
+        None, overrides={"smtp_password": "hunter2", "database": "postgresql://u:pw@h/db?password=x"}
+    )
+    shown = repr(settings)
+    assert "hunter2" not in shown and "pw@" not in shown and "password=x" not in shown
+    assert "smtp_password='***'" in shown and "postgresql://u:***@h/db" in shown

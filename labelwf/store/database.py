@@ -229,13 +229,7 @@ class Database:
     @property
     def display_url(self) -> str:
         """The URL without its password (in the authority or as a ``password=`` parameter), for messages."""
-        url = sa.engine.make_url(self.url)
-        secret = {k: "***" for k in url.query if k.lower() in ("password", "passwd", "sslpassword")}
-        return (
-            url.update_query_dict(secret).render_as_string(hide_password=True)
-            if secret
-            else url.render_as_string(hide_password=True)
-        )
+        return masked_url(self.url)
 
     def dispose(self) -> None:
         """Close every connection (pooled, and the write connections kept by threads)."""
@@ -243,3 +237,17 @@ class Database:
             connection.close()
         self._writers.clear()
         self.engine.dispose()
+
+
+def masked_url(text: str) -> str:
+    """A database URL without its password (in the authority or as a ``password=`` parameter)."""
+    try:
+        url = sa.engine.make_url(text)
+    except (sa.exc.ArgumentError, ValueError):
+        return "(a database URL that cannot be parsed; not shown)"
+    secret = {k: "***" for k in url.query if k.lower() in ("password", "passwd", "sslpassword")}
+    return (
+        url.update_query_dict(secret).render_as_string(hide_password=True)
+        if secret
+        else url.render_as_string(hide_password=True)
+    )
