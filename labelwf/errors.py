@@ -48,6 +48,14 @@ class ConfigError(LabelwfError):
         super().__init__(f"configuration {key} = {value!r} is invalid: expected {expected}")
 
 
+class AccountError(LabelwfError):
+    """Raised when an account or token request is malformed: the field, the value, what is expected."""
+
+    def __init__(self, field: str, value: object, expected: str) -> None:
+        self.field, self.value, self.expected = field, value, expected
+        super().__init__(f"{field} {value!r} is refused: expected {expected}")
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem found in a file: where it is and what is wrong."""

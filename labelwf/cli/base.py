@@ -20,6 +20,7 @@ from rich.text import Text
 from ..definition import Workflow
 from ..engine import Engine
 from ..errors import (
+    AccountError,
     AmbiguousWorkflow,
     BusinessTimeRefused,
     CheckpointError,
@@ -69,6 +70,7 @@ _EXIT_CODES: list[tuple[type[LabelwfError], int]] = [
     (ResetRefused, EXIT_REFUSED),
     (ConfigError, EXIT_BAD_INPUT),
     (CheckpointError, EXIT_BAD_INPUT),
+    (AccountError, EXIT_BAD_INPUT),
     (InvalidCursor, EXIT_BAD_INPUT),
     (AmbiguousWorkflow, EXIT_BAD_INPUT),
 ]

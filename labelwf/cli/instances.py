@@ -10,10 +10,10 @@ from rich.text import Text
 
 from .. import diagram, queries
 from ..replay import replay_mark
+from ..representations import event_json, fired_json, instance_json, timer_json, view_json
 from ..store.records import Instance
 from ..text import shown
 from .base import App, human_duration, instant, json_option, main, page_options, row, split_sets, table
-from .output import event_json, fired_json, instance_json, timer_json, view_json
 
 WIDTH = 80  # what the human-readable output fits in
 

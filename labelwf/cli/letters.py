@@ -8,8 +8,8 @@ import click
 
 from .. import queries
 from ..delivery import LETTER_STATUSES, DeliveryReport
+from ..representations import letter_json
 from .base import EXIT_FAILURE, App, json_option, main, page_options, row, table
-from .output import letter_json
 
 ROUND = 200  # letters delivered between two progress lines
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -179,4 +179,43 @@ mark = sa.Table(
     sa.Column("name", sa.String(50), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("set_at", UTCDateTime, nullable=False),
+)
+
+# The service's accounts: local (argon2id password), or known by OIDC; roles, and the one entity a
+# stakeholder account sees.
+account = sa.Table(
+    "account",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text),
+    sa.Column("roles", JSONType, nullable=False),
+    sa.Column("entity_id", sa.String(100)),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# API tokens: only their sha256 is kept (a token is random and shown once).
+api_token = sa.Table(
+    "api_token",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account", sa.String(64), sa.ForeignKey("account.name"), nullable=False),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+# The first answer to a POST with an Idempotency-Key, written in the transaction that did the work.
+idempotency = sa.Table(
+    "idempotency",
+    metadata,
+    sa.Column("account", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("headers", JSONType, nullable=False),
+    sa.Column("body", JSONType, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )

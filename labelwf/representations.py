@@ -1,4 +1,4 @@
-"""Records as the CLI's JSON shows them: one key vocabulary for every command.
+"""Records as the CLI's ``--json`` and the API show them: one key vocabulary for every front end.
 
 ``entity`` is an entity's id everywhere, ``workflow`` a workflow's name (``workflow_version`` its
 version), instants are ISO 8601 with their UTC offset.
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..engine import Fired
-from ..queries import Allowed, InstanceView
-from ..store.records import Event, Instance, Letter, Timer
+from .engine import Fired
+from .queries import Allowed, InstanceView
+from .store.records import Event, Instance, Letter, Timer
 
 
 def instance_json(instance: Instance) -> dict[str, Any]:

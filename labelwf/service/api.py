@@ -1,0 +1,271 @@
+"""The REST API, ``/api/v1``: instances, their history and transitions, timers, workflows, audit.
+
+* Reads page by keyset cursor (``after``, ``limit``; ``{"items", "next", "more", "more_is_at_least"}``).
+* An instance's ``ETag`` is its version; a transition needs ``If-Match`` with it (428 without,
+  412 when someone changed the instance since), and may carry an ``Idempotency-Key``: a retry
+  with the same key and body returns the first answer and does the work once.
+* The acting user is the authenticated account: the event records it as its principal (with the
+  request's id); ``on_behalf_of`` is recorded as the actor beside it, never instead of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from .. import audit, queries
+from ..decision import MAX_ACTOR, MAX_REASON
+from ..decision import Request as FireRequest
+from ..errors import ConcurrentUpdate, LabelwfError, NotFound
+from ..representations import event_json, fired_json, instance_json, timer_json, view_json
+from ..runtime import Runtime
+from ..store import accounts as sql
+from ..store.records import Page
+from ..text import text_problem
+from .auth import Caller, Refused, caller, require
+from .problems import error_problem, problem
+
+router = APIRouter(prefix="/api/v1")
+Who = Annotated[Caller, Depends(caller)]
+Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
+After = Annotated[str | None, Query(max_length=2000, description="The `next` cursor of the previous page.")]
+MAX_KEY = 200
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _page(page: Page[Any], item: Any) -> dict[str, Any]:
+    return {
+        "items": [item(i) for i in page.items],
+        "next": page.next,
+        "more": page.more,
+        "more_is_at_least": page.more_capped_at is not None,
+    }
+
+
+def _visible(who: Caller, entity: str) -> None:
+    if not who.sees(entity):  # as if it did not exist: a stakeholder learns nothing of other entities
+        raise NotFound("instance", entity, "")
+
+
+@router.get("/instances", summary="List instances, a page at a time")
+def list_instances(
+    request: Request,
+    who: Who,
+    workflow: Annotated[str | None, Query(max_length=100)] = None,
+    state: Annotated[str | None, Query(max_length=100)] = None,
+    after: After = None,
+    limit: Limit = 50,
+) -> dict[str, Any]:
+    """Instances by entity id; a stakeholder sees only its entity's."""
+    runtime = _runtime(request)
+    if who.account.entity is not None:
+        try:
+            found = [queries.find(runtime.engine, who.account.entity, workflow)]
+        except NotFound:
+            found = []
+        items = [i for i in found if state in (None, i.state)]
+        return {"items": [instance_json(i) for i in items], "next": None, "more": 0, "more_is_at_least": False}
+    page = queries.list_instances(runtime.engine, workflow=workflow, state=state, after=after, limit=limit)
+    return _page(page, instance_json)
+
+
+@router.get("/instances/{entity}", summary="An instance: state, allowed transitions, timers, letters")
+def show_instance(
+    request: Request, who: Who, entity: str, workflow: Annotated[str | None, Query(max_length=100)] = None
+) -> JSONResponse:
+    """The instance with the transitions this caller may fire; its ``ETag`` is its version."""
+    _visible(who, entity)
+    view = queries.describe(_runtime(request).engine, entity, workflow)
+    body = view_json(view)
+    if not who.account.may("operator"):
+        body["allowed"] = []  # what this caller may fire: nothing
+    return JSONResponse(jsonable_encoder(body), headers={"ETag": f'"{view.instance.version}"'})
+
+
+@router.get("/instances/{entity}/history", summary="The audit trail of an instance, oldest first")
+def history(
+    request: Request,
+    who: Who,
+    entity: str,
+    workflow: Annotated[str | None, Query(max_length=100)] = None,
+    after: After = None,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """Every event: who decided what, when, why; each with its principal and hash."""
+    _visible(who, entity)
+    return _page(queries.history(_runtime(request).engine, entity, workflow, after=after, limit=limit), event_json)
+
+
+class Transition(BaseModel):
+    """A transition to fire: the trigger, its declared fields, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=MAX_REASON)
+    fields: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=50)
+    at: AwareDatetime | None = Field(default=None, description="Business time (RFC 3339 with its offset).")
+    on_behalf_of: str | None = Field(default=None, min_length=1, max_length=MAX_ACTOR)
+    workflow: str | None = Field(default=None, max_length=100)
+
+
+def _version(if_match: str | None) -> int:
+    if if_match is None:
+        raise _Precondition(428, "precondition-required", "send If-Match with the instance's ETag (its version)")
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 12:
+        raise _Precondition(412, "precondition-failed", f'If-Match {if_match!r} is not an ETag of an instance ("7")')
+    return int(text)
+
+
+class _Precondition(Exception):
+    def __init__(self, status: int, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.kind, self.detail = status, kind, detail
+
+
+@router.post("/instances/{entity}/transitions", status_code=201, summary="Fire a transition")
+def fire(
+    request: Request,
+    who: Who,
+    entity: str,
+    body: Transition,
+    if_match: Annotated[str | None, Header(description="The instance's ETag: its version.")] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=MAX_KEY)] = None,
+) -> JSONResponse:
+    """Fire ``trigger`` on ``entity``'s instance as the authenticated account, in one transaction."""
+    _visible(who, entity)
+    require(who, "operator")
+    try:
+        version = _version(if_match)
+    except _Precondition as exc:
+        return problem(exc.status, exc.kind, "Precondition", exc.detail, {"if_match": if_match})
+    if idempotency_key is not None:
+        problem_text = text_problem(idempotency_key, "Idempotency-Key", max_length=MAX_KEY)
+        if problem_text:
+            return problem(422, "invalid-header", "Invalid header", problem_text)
+    runtime = _runtime(request)
+    fingerprint = hashlib.sha256(
+        json.dumps([entity, version, body.model_dump(mode="json")], sort_keys=True).encode()
+    ).hexdigest()
+    fire_request = FireRequest(
+        entity=entity,
+        trigger=body.trigger,
+        actor=body.on_behalf_of or who.account.name,
+        reason=body.reason,
+        data=body.fields,
+        at=body.at,
+        expected_version=version,
+        workflow=body.workflow,
+        principal=who.principal,
+    )
+    try:
+        with runtime.db.write() as conn:
+            if idempotency_key is not None:
+                kept = sql.get_answer(conn, who.account.name, idempotency_key)
+                if kept is not None:
+                    return _replayed(kept, fingerprint)
+            fired = runtime.engine.apply(conn, fire_request)
+            answer = fired_json(fired)
+            encoded = jsonable_encoder(answer)
+            headers = {"ETag": f'"{fired.version}"', "Location": f"/api/v1/instances/{entity}"}
+            if idempotency_key is not None:
+                sql.keep_answer(
+                    conn,
+                    {
+                        "account": who.account.name,
+                        "key": idempotency_key,
+                        "fingerprint": fingerprint,
+                        "status": 201,
+                        "headers": headers,
+                        "body": encoded,
+                        "created_at": runtime.engine.clock.now(),
+                    },
+                )
+    except ConcurrentUpdate as exc:
+        if idempotency_key is not None:  # the same request, raced: its first answer, if it is kept now
+            with runtime.db.read() as conn:
+                kept = sql.get_answer(conn, who.account.name, idempotency_key)
+            if kept is not None:
+                return _replayed(kept, fingerprint)
+        return error_problem(exc)
+    return JSONResponse(encoded, status_code=201, headers=headers)
+
+
+def _replayed(kept: Any, fingerprint: str) -> JSONResponse:
+    if kept["fingerprint"] != fingerprint:
+        return problem(
+            422,
+            "idempotency-key-reused",
+            "Idempotency-Key reused",
+            "this Idempotency-Key was used for another request; send a new key for a new request",
+        )
+    headers = {**kept["headers"], "Idempotent-Replayed": "true"}
+    return JSONResponse(kept["body"], status_code=kept["status"], headers=headers)
+
+
+@router.get("/timers", summary="Pending deadlines across the portfolio, soonest first")
+def timers(
+    request: Request,
+    who: Who,
+    due_before: Annotated[AwareDatetime | None, Query()] = None,
+    after: After = None,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """Every pending timer (not for stakeholders, who see their entity's on the instance)."""
+    require(who, "viewer")
+    if who.account.entity is not None:
+        raise Refused(403, "forbidden", "a stakeholder account sees its own entity's timers on the instance")
+    page = queries.pending_timers(_runtime(request).db, due_before=due_before, after=after, limit=limit)
+    return _page(page, timer_json)
+
+
+@router.get("/workflows", summary="The loaded workflow versions")
+def workflows(request: Request, who: Who) -> dict[str, Any]:
+    """Name, version, title, states and triggers of every loaded workflow version."""
+    return {
+        "items": [
+            {
+                "workflow": w.name,
+                "version": w.version,
+                "title": w.title,
+                "initial": w.initial,
+                "states": list(w.states),
+                "triggers": list(w.all_triggers),
+            }
+            for w in _runtime(request).engine.workflows
+        ]
+    }
+
+
+@router.get("/audit/verify", summary="Recompute every hash chain")
+def verify(request: Request, who: Who, entity: Annotated[str | None, Query(max_length=100)] = None) -> dict[str, Any]:
+    """The audit trail verified (with the audit key when the server has it); supervisors and admins."""
+    require(who, "supervisor")
+    runtime = _runtime(request)
+    report = audit.verify(runtime.db, entity=entity, key=runtime.audit_key)
+    return {
+        "ok": report.ok,
+        "instances": report.instances,
+        "events": report.events,
+        "keyed": report.keyed,
+        "unauthenticated": report.unauthenticated,
+        "breaks": [b.__dict__ for b in report.breaks],
+        "checked_at": runtime.engine.clock.now(),
+    }
+
+
+def labelwf_errors(request: Request, exc: Exception) -> JSONResponse:
+    """Every ``LabelwfError`` a route raises, as its problem."""
+    assert isinstance(exc, LabelwfError)
+    return error_problem(exc)

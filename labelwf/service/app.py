@@ -1,0 +1,105 @@
+"""The service's application: the API over one ``Runtime``, with its guards.
+
+``create_app(runtime)`` is the only way to build it (``labelwf serve`` and the tests use it):
+every request gets an id (``X-Request-Id``, made here, never taken from the client), security
+headers, a bound on its body, and errors as problem+json.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import LabelwfError
+from ..runtime import Runtime
+from . import api
+from .auth import Refused
+from .problems import problem
+
+MAX_BODY = 64 * 1024  # a transition's request is a few hundred bytes
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """The API (``/api/v1``, its OpenAPI document at ``/api/v1/openapi.json``), ``/healthz``, ``/readyz``."""
+    app = FastAPI(
+        title="labelwf",
+        version="1",
+        description="Label programmes: instances, transitions, deadlines, letters and the audit trail.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.include_router(api.router)
+    app.add_exception_handler(LabelwfError, api.labelwf_errors)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.middleware("http")(_guard)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        try:
+            runtime.db.check_schema()
+        except LabelwfError as exc:
+            return problem(503, "not-ready", "Not ready", str(exc))
+        return Response('{"status":"ready"}', media_type="application/json")
+
+    return app
+
+
+async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    request.state.request_id = secrets.token_hex(8)
+    length = request.headers.get("content-length")
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if length is None and request.headers.get("transfer-encoding"):
+            response: Response = problem(411, "length-required", "Length required", "send Content-Length")
+        elif length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            detail = f"a request body is at most {MAX_BODY:,} bytes; this one says {length}"
+            response = problem(413, "payload-too-large", "Payload too large", detail)
+        else:
+            response = await call_next(request)
+    else:
+        response = await call_next(request)
+    response.headers["X-Request-Id"] = request.state.request_id
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors: list[dict[str, Any]] = [
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body",)),
+            "value": e.get("input"),
+            "problem": e.get("msg"),
+        }
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:5])
+    return problem(422, "invalid-request", "Invalid request", detail, {"errors": errors[:50]})
+
+
+def _http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    kind = (
+        exc.kind
+        if isinstance(exc, Refused)
+        else {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    )
+    return problem(exc.status_code, kind, kind.replace("-", " ").capitalize(), str(exc.detail), headers=exc.headers)

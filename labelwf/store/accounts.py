@@ -1,0 +1,81 @@
+"""The statements of the service's accounts, API tokens and idempotent answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from .schema import account, api_token, idempotency
+
+ACCOUNT_COLUMNS = ("name", "display_name", "password_hash", "roles", "entity_id", "disabled", "created_at")
+
+
+def get_account(conn: Connection, name: str) -> RowMapping | None:
+    """The account row named ``name``, or None."""
+    return conn.execute(sa.select(account).where(account.c.name == name)).mappings().first()
+
+
+def list_accounts(conn: Connection) -> list[RowMapping]:
+    """Every account, by name."""
+    return list(conn.execute(sa.select(account).order_by(account.c.name)).mappings())
+
+
+def insert_account(conn: Connection, values: Mapping[str, Any]) -> None:
+    """Register a new account (its name must be new)."""
+    conn.execute(account.insert().values(**values))
+
+
+def update_account(conn: Connection, name: str, **values: Any) -> int:
+    """Change an account's columns; return how many rows changed (0: no such account)."""
+    return int(conn.execute(account.update().where(account.c.name == name).values(**values)).rowcount)
+
+
+def insert_token(conn: Connection, owner: str, label: str, digest: str, now: datetime) -> int:
+    """Store a new token's digest; return its id."""
+    result = conn.execute(
+        api_token.insert().values(account=owner, label=label, digest=digest, created_at=now).returning(api_token.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def account_of_token(conn: Connection, digest: str) -> RowMapping | None:
+    """The account a live (not revoked) token belongs to, with the token's id as ``token_id``."""
+    query = (
+        sa.select(account, api_token.c.id.label("token_id"))
+        .join(api_token, api_token.c.account == account.c.name)
+        .where(api_token.c.digest == digest, api_token.c.revoked_at.is_(None))
+    )
+    return conn.execute(query).mappings().first()
+
+
+def list_tokens(conn: Connection, owner: str | None = None) -> list[RowMapping]:
+    """Tokens (never their secret), newest first."""
+    query = sa.select(
+        api_token.c.id, api_token.c.account, api_token.c.label, api_token.c.created_at, api_token.c.revoked_at
+    ).order_by(api_token.c.id.desc())
+    if owner is not None:
+        query = query.where(api_token.c.account == owner)
+    return list(conn.execute(query).mappings())
+
+
+def revoke_token(conn: Connection, token_id: int, now: datetime) -> int:
+    """Revoke a live token; return how many were revoked (0: none such, or already revoked)."""
+    statement = (
+        api_token.update().where(api_token.c.id == token_id, api_token.c.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    return int(conn.execute(statement).rowcount)
+
+
+def get_answer(conn: Connection, owner: str, key: str) -> RowMapping | None:
+    """The answer kept for ``owner``'s request with Idempotency-Key ``key``, or None."""
+    query = sa.select(idempotency).where(idempotency.c.account == owner, idempotency.c.key == key)
+    return conn.execute(query).mappings().first()
+
+
+def keep_answer(conn: Connection, values: Mapping[str, Any]) -> None:
+    """Keep the first answer to an idempotent request (in the transaction that did its work)."""
+    conn.execute(idempotency.insert().values(**values))

@@ -1,0 +1,252 @@
+"""The REST API's contract, on SQLite and PostgreSQL: who may do what, ETags, idempotent retries,
+paging, and every error as problem+json."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from labelwf import FrozenClock, Runtime, import_entities, load_settings, store
+from labelwf.accounts import add_account, create_token
+from labelwf.cli import main
+from labelwf.service import create_app
+from tests.conftest import CONFIG_FILE, POLES_CSV
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def runtime(database_url: str, clock: FrozenClock) -> Iterator[Runtime]:
+    runtime = Runtime(load_settings(CONFIG_FILE, overrides={"database": database_url}), clock=clock)
+    runtime.db.upgrade()
+    import_entities(runtime.engine, POLES_CSV, actor="import", reason="set-up")
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def tokens(runtime: Runtime, clock: FrozenClock) -> dict[str, str]:
+    made = {}
+    for name, roles, entity in (
+        ("marie", ["operator"], None),
+        ("paul", ["viewer"], None),
+        ("sophie", ["supervisor"], None),
+        ("gouv-enfant", ["stakeholder"], "enfant"),
+    ):
+        add_account(runtime.db, name, roles, now=clock.now(), password="correct horse battery", entity=entity)
+        made[name] = create_token(runtime.db, name, "tests", now=clock.now())[1]
+    return made
+
+
+@pytest.fixture
+def api(runtime: Runtime) -> TestClient:
+    return TestClient(create_app(runtime))
+
+
+def as_(token: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **headers}
+
+
+def classify(group: int = 3, **extra: Any) -> dict[str, Any]:
+    return {"trigger": "classify", "fields": {"group": group}, "reason": "rapport d'évaluation 2008", **extra}
+
+
+def events(runtime: Runtime, entity: str) -> list[sa.RowMapping]:
+    with runtime.db.read() as conn:
+        return list(
+            conn.execute(
+                sa.select(store.event)
+                .join(store.instance, store.instance.c.id == store.event.c.instance_id)
+                .where(store.instance.c.entity_id == entity)
+                .order_by(store.event.c.seq)
+            ).mappings()
+        )
+
+
+def test_only_health_answers_anonymously_and_a_refusal_is_a_problem(api: TestClient) -> None:
+    assert api.get("/healthz").json() == {"status": "ok"}
+    assert api.get("/readyz").status_code == 200
+    for path in ("/api/v1/instances", "/api/v1/instances/enfant", "/api/v1/timers"):
+        refused = api.get(path)
+        assert refused.status_code == 401 and refused.headers["content-type"] == PROBLEM
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        assert refused.json()["type"] == "/problems/unauthenticated"
+    assert api.get("/api/v1/instances", headers=as_("lwf_forged")).status_code == 401
+    assert api.get("/api/v1/openapi.json").json()["info"]["title"] == "labelwf"
+
+
+def test_instances_page_by_cursor_and_an_instance_carries_its_version_as_etag(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    first = api.get("/api/v1/instances?limit=50", headers=as_(tokens["paul"])).json()
+    assert len(first["items"]) == 50 and first["more"] == 21 and first["next"]
+    second = api.get("/api/v1/instances", params={"limit": 50, "after": first["next"]}, headers=as_(tokens["paul"]))
+    assert len(second.json()["items"]) == 21 and second.json()["next"] is None
+    shown = api.get("/api/v1/instances/enfant", headers=as_(tokens["paul"]))
+    assert shown.headers["etag"] == '"0"' and shown.json()["state"] == "evaluated"
+    assert shown.json()["allowed"] == []  # a viewer is offered nothing to fire
+    assert api.get("/api/v1/instances/enfant", headers=as_(tokens["marie"])).json()["allowed"]
+    assert (
+        shown.headers["x-content-type-options"] == "nosniff"
+        and "frame-ancestors 'none'" in shown.headers["content-security-policy"]
+    )
+
+
+def test_a_transition_records_the_authenticated_account_and_answers_the_new_etag(
+    api: TestClient, tokens: dict[str, str], runtime: Runtime
+) -> None:
+    fired = api.post(
+        "/api/v1/instances/enfant/transitions",
+        json=classify(on_behalf_of="Comité de labellisation"),
+        headers=as_(tokens["marie"], **{"If-Match": '"0"'}),
+    )
+    assert fired.status_code == 201, fired.text
+    assert fired.headers["etag"] == '"1"' and fired.json()["dest"] == "group_3"
+    last = events(runtime, "enfant")[-1]
+    assert last["actor"] == "Comité de labellisation"  # the on-behalf-of text beside ...
+    assert last["principal"].startswith("marie (token; request ")  # ... the account that authenticated
+    assert fired.headers["x-request-id"] in last["principal"]
+    history = api.get("/api/v1/instances/enfant/history", headers=as_(tokens["paul"])).json()["items"]
+    assert [e["seq"] for e in history] == [0, 1] and history[1]["principal"] == last["principal"]
+
+
+def test_a_transition_needs_if_match_and_a_stale_one_is_refused(api: TestClient, tokens: dict[str, str]) -> None:
+    url = "/api/v1/instances/enfant/transitions"
+    missing = api.post(url, json=classify(), headers=as_(tokens["marie"]))
+    assert missing.status_code == 428 and missing.headers["content-type"] == PROBLEM
+    assert api.post(url, json=classify(), headers=as_(tokens["marie"], **{"If-Match": '"0"'})).status_code == 201
+    stale = api.post(url, json=classify(), headers=as_(tokens["marie"], **{"If-Match": '"0"'}))
+    assert stale.status_code == 412
+    assert stale.json()["expected_version"] == 0 and stale.json()["found_version"] == 1
+    assert stale.json()["entity"] == "enfant" and "instance" not in stale.json()  # RFC 9457 reserves it
+
+
+def test_two_clients_racing_on_one_instance_get_one_success_and_one_412(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def post() -> None:
+        client = TestClient(api.app)
+        barrier.wait()
+        answer = client.post(
+            "/api/v1/instances/enfant/transitions",
+            json=classify(),
+            headers=as_(tokens["marie"], **{"If-Match": '"0"'}),
+        )
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201, 412]
+
+
+def test_a_retry_with_the_same_idempotency_key_does_the_work_once(
+    api: TestClient, tokens: dict[str, str], runtime: Runtime
+) -> None:
+    headers = as_(tokens["marie"], **{"If-Match": '"0"', "Idempotency-Key": "relance-42"})
+    first = api.post("/api/v1/instances/enfant/transitions", json=classify(), headers=headers)
+    again = api.post("/api/v1/instances/enfant/transitions", json=classify(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert len(events(runtime, "enfant")) == 2  # created, classified once
+    other = api.post("/api/v1/instances/enfant/transitions", json=classify(group=1), headers=headers)
+    assert other.status_code == 422 and other.json()["type"] == "/problems/idempotency-key-reused"
+
+
+def test_who_may_fire_is_decided_by_the_server(api: TestClient, tokens: dict[str, str]) -> None:
+    url = "/api/v1/instances/enfant/transitions"
+    viewer = api.post(url, json=classify(), headers=as_(tokens["paul"], **{"If-Match": '"0"'}))
+    assert viewer.status_code == 403 and "needs the role operator" in viewer.json()["detail"]
+    assert api.post(url, json=classify(), headers=as_(tokens["sophie"], **{"If-Match": '"0"'})).status_code == 201
+    system = api.post(
+        url,
+        json={"trigger": "end_label_term", "reason": "x"},
+        headers=as_(tokens["marie"], **{"If-Match": '"1"'}),
+    )
+    assert system.status_code == 403 and system.json()["type"] == "/problems/role-not-allowed"
+    assert system.json()["allowed"] == ["system"]
+
+
+def test_a_stakeholder_sees_its_own_entity_only(api: TestClient, tokens: dict[str, str]) -> None:
+    mine = as_(tokens["gouv-enfant"])
+    listed = api.get("/api/v1/instances", headers=mine).json()["items"]
+    assert [i["entity"] for i in listed] == ["enfant"]
+    assert api.get("/api/v1/instances/enfant", headers=mine).status_code == 200
+    other = api.get("/api/v1/instances/mta", headers=mine)
+    assert other.status_code == 404 and other.json()["type"] == "/problems/not-found"
+    assert api.get("/api/v1/instances/mta/history", headers=mine).status_code == 404
+    assert api.get("/api/v1/timers", headers=mine).status_code == 403
+    fire = api.post("/api/v1/instances/enfant/transitions", json=classify(), headers={**mine, "If-Match": '"0"'})
+    assert fire.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "kind", "says"),
+    [
+        ({**classify(), "actor": "quelqu'un d'autre"}, 422, "invalid-request", "actor"),
+        (classify(group=7), 422, "invalid-data", "must be one of 1, 2, 3"),
+        ({**classify(), "reason": "ok\x1b[2J"}, 422, "invalid-data", "control character U+001B"),
+        ({"trigger": "renew", "reason": "x"}, 409, "invalid-transition", "'renew' is not allowed"),
+        ({**classify(), "at": "2008-07-01T00:00:00"}, 422, "invalid-request", "timezone"),
+        ({**classify(), "at": "2001-01-01T00:00:00+01:00"}, 422, "business-time-refused", "before"),
+        ({"trigger": "classify"}, 422, "invalid-request", "reason"),
+    ],
+)
+def test_bad_requests_are_problems_naming_what_was_wrong_and_write_nothing(
+    api: TestClient, tokens: dict[str, str], runtime: Runtime, body: dict[str, Any], status: int, kind: str, says: str
+) -> None:
+    answer = api.post(
+        "/api/v1/instances/enfant/transitions", json=body, headers=as_(tokens["marie"], **{"If-Match": '"0"'})
+    )
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == PROBLEM
+    problem = answer.json()
+    assert problem["type"] == f"/problems/{kind}" and problem["status"] == status
+    assert says in answer.text
+    assert len(events(runtime, "enfant")) == 1
+
+
+def test_a_body_too_large_is_refused_before_it_is_read(api: TestClient, tokens: dict[str, str]) -> None:
+    answer = api.post(
+        "/api/v1/instances/enfant/transitions",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers=as_(tokens["marie"], **{"If-Match": '"0"', "Content-Type": "application/json"}),
+    )
+    assert answer.status_code == 413 and answer.json()["type"] == "/problems/payload-too-large"
+
+
+def test_audit_verification_is_for_supervisors(api: TestClient, tokens: dict[str, str]) -> None:
+    assert api.get("/api/v1/audit/verify", headers=as_(tokens["marie"])).status_code == 403
+    report = api.get("/api/v1/audit/verify", headers=as_(tokens["sophie"])).json()
+    assert report["ok"] and report["instances"] == 71
+
+
+def test_accounts_and_tokens_are_managed_from_the_cli(database_url: str, runtime: Runtime, api: TestClient) -> None:
+    base = ["--config", str(CONFIG_FILE), "--db", database_url]
+    runner = CliRunner()
+    added = runner.invoke(main, [*base, "users", "add", "lea", "--role", "viewer", "--password-stdin"], input="x\n")
+    assert added.exit_code != 0 and "at least 12 characters" in added.stderr
+    added = runner.invoke(
+        main, [*base, "users", "add", "lea", "--role", "viewer", "--password-stdin"], input="un mot de passe long\n"
+    )
+    assert added.exit_code == 0, added.output
+    made = runner.invoke(main, [*base, "tokens", "create", "lea", "--label", "essai"])
+    token = made.stdout.strip()
+    assert token.startswith("lwf_") and "shown once" in made.stderr
+    assert api.get("/api/v1/instances", headers=as_(token)).status_code == 200
+    listed = runner.invoke(main, [*base, "tokens", "list", "--json"])
+    assert token not in listed.stdout and '"label": "essai"' in listed.stdout
+    token_id = made.stderr.split()[1]
+    assert runner.invoke(main, [*base, "tokens", "revoke", token_id]).exit_code == 0
+    assert api.get("/api/v1/instances", headers=as_(token)).status_code == 401
