@@ -250,3 +250,28 @@ def test_accounts_and_tokens_are_managed_from_the_cli(database_url: str, runtime
     token_id = made.stderr.split()[1]
     assert runner.invoke(main, [*base, "tokens", "revoke", token_id]).exit_code == 0
     assert api.get("/api/v1/instances", headers=as_(token)).status_code == 401
+
+
+def test_letters_are_listed_shown_and_downloaded_as_pdf_and_a_stakeholder_reads_its_own(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    for entity in ("enfant", "mta"):
+        headers = as_(tokens["marie"], **{"If-Match": '"0"'})
+        assert api.post(f"/api/v1/instances/{entity}/transitions", json=classify(), headers=headers).status_code == 201
+    listed = api.get("/api/v1/letters", headers=as_(tokens["paul"])).json()["items"]
+    assert len(listed) == 6 and {m["entity"] for m in listed} == {"enfant", "mta"}
+    mine = api.get("/api/v1/letters", headers=as_(tokens["gouv-enfant"])).json()["items"]
+    assert {m["entity"] for m in mine} == {"enfant"}
+    other = next(m for m in listed if m["entity"] == "mta")
+    assert api.get(f"/api/v1/letters/{other['id']}", headers=as_(tokens["gouv-enfant"])).status_code == 404
+    assert api.get("/api/v1/letters?entity=mta", headers=as_(tokens["gouv-enfant"])).status_code == 404
+    shown = api.get(f"/api/v1/letters/{mine[0]['id']}", headers=as_(tokens["gouv-enfant"])).json()
+    assert "Enfant" in shown["body"] and shown["body_html"].startswith("<!DOCTYPE html>")
+    pdf = api.get(f"/api/v1/letters/{mine[0]['id']}/pdf", headers=as_(tokens["gouv-enfant"]))
+    if pdf.status_code == 503:
+        pytest.skip(pdf.json()["detail"])
+    assert (
+        pdf.status_code == 200
+        and pdf.content.startswith(b"%PDF")
+        and "attachment" in pdf.headers["content-disposition"]
+    )

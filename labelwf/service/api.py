@@ -38,12 +38,12 @@ After = Annotated[str | None, Query(max_length=2000, description="The `next` cur
 MAX_KEY = 200
 
 
-def _runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def _page(page: Page[Any], item: Any) -> dict[str, Any]:
+def page_json(page: Page[Any], item: Any) -> dict[str, Any]:
     return {
         "items": [item(i) for i in page.items],
         "next": page.next,
@@ -67,7 +67,7 @@ def list_instances(
     limit: Limit = 50,
 ) -> dict[str, Any]:
     """Instances by entity id; a stakeholder sees only its entity's."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     if who.account.entity is not None:
         try:
             found = [queries.find(runtime.engine, who.account.entity, workflow)]
@@ -76,7 +76,7 @@ def list_instances(
         items = [i for i in found if state in (None, i.state)]
         return {"items": [instance_json(i) for i in items], "next": None, "more": 0, "more_is_at_least": False}
     page = queries.list_instances(runtime.engine, workflow=workflow, state=state, after=after, limit=limit)
-    return _page(page, instance_json)
+    return page_json(page, instance_json)
 
 
 @router.get("/instances/{entity}", summary="An instance: state, allowed transitions, timers, letters")
@@ -85,7 +85,7 @@ def show_instance(
 ) -> JSONResponse:
     """The instance with the transitions this caller may fire; its ``ETag`` is its version."""
     _visible(who, entity)
-    view = queries.describe(_runtime(request).engine, entity, workflow)
+    view = queries.describe(runtime_of(request).engine, entity, workflow)
     body = view_json(view)
     if not who.account.may("operator"):
         body["allowed"] = []  # what this caller may fire: nothing
@@ -103,7 +103,9 @@ def history(
 ) -> dict[str, Any]:
     """Every event: who decided what, when, why; each with its principal and hash."""
     _visible(who, entity)
-    return _page(queries.history(_runtime(request).engine, entity, workflow, after=after, limit=limit), event_json)
+    return page_json(
+        queries.history(runtime_of(request).engine, entity, workflow, after=after, limit=limit), event_json
+    )
 
 
 class Transition(BaseModel):
@@ -154,7 +156,7 @@ def fire(
         problem_text = text_problem(idempotency_key, "Idempotency-Key", max_length=MAX_KEY)
         if problem_text:
             return problem(422, "invalid-header", "Invalid header", problem_text)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     fingerprint = hashlib.sha256(
         json.dumps([entity, version, body.model_dump(mode="json")], sort_keys=True).encode()
     ).hexdigest()
@@ -226,8 +228,8 @@ def timers(
     require(who, "viewer")
     if who.account.entity is not None:
         raise Refused(403, "forbidden", "a stakeholder account sees its own entity's timers on the instance")
-    page = queries.pending_timers(_runtime(request).db, due_before=due_before, after=after, limit=limit)
-    return _page(page, timer_json)
+    page = queries.pending_timers(runtime_of(request).db, due_before=due_before, after=after, limit=limit)
+    return page_json(page, timer_json)
 
 
 @router.get("/workflows", summary="The loaded workflow versions")
@@ -243,7 +245,7 @@ def workflows(request: Request, who: Who) -> dict[str, Any]:
                 "states": list(w.states),
                 "triggers": list(w.all_triggers),
             }
-            for w in _runtime(request).engine.workflows
+            for w in runtime_of(request).engine.workflows
         ]
     }
 
@@ -252,7 +254,7 @@ def workflows(request: Request, who: Who) -> dict[str, Any]:
 def verify(request: Request, who: Who, entity: Annotated[str | None, Query(max_length=100)] = None) -> dict[str, Any]:
     """The audit trail verified (with the audit key when the server has it); supervisors and admins."""
     require(who, "supervisor")
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     report = audit.verify(runtime.db, entity=entity, key=runtime.audit_key)
     return {
         "ok": report.ok,

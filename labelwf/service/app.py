@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import LabelwfError
 from ..runtime import Runtime
-from . import api
+from . import api, letters_api
 from .auth import Refused
 from .problems import problem
 
@@ -42,6 +42,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.include_router(api.router)
+    app.include_router(letters_api.router)
     app.add_exception_handler(LabelwfError, api.labelwf_errors)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)

@@ -1,0 +1,83 @@
+"""Letters over the API: the outbox listed, one letter's frozen text and HTML, and its PDF.
+
+A stakeholder reads its own entity's letters only. A PDF is rendered from the frozen HTML, at
+most ``PDF_AT_ONCE`` at a time per process (a rendering costs tens of milliseconds of CPU): a
+request beyond that is answered 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from .. import queries
+from ..delivery import LETTER_STATUSES, pdf_unavailable, render_pdf
+from ..errors import NotFound
+from ..representations import letter_json
+from ..store.records import Letter, LetterStatus
+from .api import After, Limit, Who, page_json, runtime_of
+from .auth import Caller
+from .problems import problem
+
+router = APIRouter(prefix="/api/v1")
+PDF_AT_ONCE = 2
+_PDF_SLOTS = threading.BoundedSemaphore(PDF_AT_ONCE)
+
+
+def _letter(request: Request, who: Caller, letter_id: int) -> Letter:
+    letter = queries.get_letter(runtime_of(request).db, letter_id)
+    if not who.sees(letter.entity):
+        raise NotFound("letter", letter_id, "")
+    return letter
+
+
+@router.get("/letters", summary="Letters of the outbox, newest first")
+def list_letters(
+    request: Request,
+    who: Who,
+    entity: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[LetterStatus | None, Query(description=f"One of {', '.join(LETTER_STATUSES)}.")] = None,
+    after: After = None,
+    limit: Limit = 50,
+) -> dict[str, Any]:
+    """The outbox (one entity's with ``entity``; a stakeholder always sees its own only)."""
+    if who.account.entity is not None:
+        if entity not in (None, who.account.entity):
+            raise NotFound("instance", entity, "")
+        entity = who.account.entity
+    page = queries.list_letters(runtime_of(request).db, entity=entity, status=status, after=after, limit=limit)
+    return page_json(page, letter_json)
+
+
+@router.get("/letters/{letter_id}", summary="One letter with its frozen text and HTML")
+def show_letter(request: Request, who: Who, letter_id: int) -> dict[str, Any]:
+    """The letter as it was frozen when its step was taken."""
+    return letter_json(_letter(request, who, letter_id), bodies=True)
+
+
+@router.get(
+    "/letters/{letter_id}/pdf",
+    summary="The letter as a PDF",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def letter_pdf(request: Request, who: Who, letter_id: int) -> Response:
+    """The PDF of the letter's frozen HTML (A4), rendered now; it fetches nothing."""
+    letter = _letter(request, who, letter_id)
+    unavailable = pdf_unavailable()
+    if unavailable is not None:
+        return problem(503, "pdf-unavailable", "PDF unavailable", unavailable)
+    if not _PDF_SLOTS.acquire(blocking=False):
+        detail = f"at most {PDF_AT_ONCE} PDFs are rendered at once; retry in a second"
+        return problem(429, "too-many-requests", "Too many requests", detail, headers={"Retry-After": "1"})
+    try:
+        pdf = render_pdf(letter.html or "")
+    finally:
+        _PDF_SLOTS.release()
+    name = f"{letter.entity}-{letter.template}-{letter.recipient.role}.pdf"
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
