@@ -275,3 +275,15 @@ def test_letters_are_listed_shown_and_downloaded_as_pdf_and_a_stakeholder_reads_
         and pdf.content.startswith(b"%PDF")
         and "attachment" in pdf.headers["content-disposition"]
     )
+
+
+def test_metrics_need_a_token_and_count_fires_deadlines_and_letters(api: TestClient, tokens: dict[str, str]) -> None:
+    assert api.get("/metrics").status_code == 401
+    headers = as_(tokens["marie"], **{"If-Match": '"0"'})
+    api.post("/api/v1/instances/enfant/transitions", json=classify(), headers=headers)
+    api.post("/api/v1/instances/enfant/transitions", json={"trigger": "x" * 90, "reason": "r"}, headers=headers)
+    text = api.get("/metrics", headers=as_(tokens["paul"])).text
+    assert 'labelwf_api_fires_total{outcome="fired",trigger="classify"} 1.0' in text
+    assert 'trigger="(undeclared)"' in text and "x" * 90 not in text  # a client cannot invent labels
+    assert "labelwf_timers_pending 1.0" in text and 'labelwf_letters{status="pending"} 3.0' in text
+    assert 'labelwf_http_request_seconds_count{method="POST",route="/api/v1/instances/{entity}/transitions"' in text

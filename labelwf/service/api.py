@@ -194,14 +194,24 @@ def fire(
                         "created_at": runtime.engine.clock.now(),
                     },
                 )
-    except ConcurrentUpdate as exc:
+    except LabelwfError as exc:
+        request.app.state.metrics.fires.labels(_declared(runtime, body.trigger), type(exc).__name__).inc()
+        if not isinstance(exc, ConcurrentUpdate):
+            raise
         if idempotency_key is not None:  # the same request, raced: its first answer, if it is kept now
             with runtime.db.read() as conn:
                 kept = sql.get_answer(conn, who.account.name, idempotency_key)
             if kept is not None:
                 return _replayed(kept, fingerprint)
         return error_problem(exc)
+    request.app.state.metrics.fires.labels(body.trigger, "fired").inc()
     return JSONResponse(encoded, status_code=201, headers=headers)
+
+
+def _declared(runtime: Runtime, trigger: str) -> str:
+    """``trigger`` if a loaded workflow declares it, else ``(undeclared)``: a metric's labels stay few."""
+    known = {t for w in runtime.engine.workflows for t in w.all_triggers}
+    return trigger if trigger in known else "(undeclared)"
 
 
 def _replayed(kept: Any, fingerprint: str) -> JSONResponse:

@@ -8,17 +8,20 @@ headers, a bound on its body, and errors as problem+json.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import LabelwfError
 from ..runtime import Runtime
 from . import api, letters_api
-from .auth import Refused
+from .auth import Caller, Refused, caller, require
+from .metrics import Metrics
 from .problems import problem
 
 MAX_BODY = 64 * 1024  # a transition's request is a few hundred bytes
@@ -41,6 +44,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.metrics = Metrics(runtime.db, runtime.engine.clock)
     app.include_router(api.router)
     app.include_router(letters_api.router)
     app.add_exception_handler(LabelwfError, api.labelwf_errors)
@@ -60,11 +64,17 @@ def create_app(runtime: Runtime) -> FastAPI:
             return problem(503, "not-ready", "Not ready", str(exc))
         return Response('{"status":"ready"}', media_type="application/json")
 
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(who: Caller = Depends(caller)) -> Response:  # noqa: B008 - FastAPI's dependency idiom
+        require(who, "viewer")
+        return Response(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     return app
 
 
 async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     request.state.request_id = secrets.token_hex(8)
+    started = time.perf_counter()
     length = request.headers.get("content-length")
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         if length is None and request.headers.get("transfer-encoding"):
@@ -77,6 +87,10 @@ async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Resp
     else:
         response = await call_next(request)
     response.headers["X-Request-Id"] = request.state.request_id
+    route = getattr(request.scope.get("route"), "path", "(unmatched)")
+    request.app.state.metrics.requests.labels(request.method, route, str(response.status_code)).observe(
+        time.perf_counter() - started
+    )
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response

@@ -374,3 +374,9 @@ def chains_without_events(conn: Connection, entity_id: str | None = None) -> lis
     if entity_id is not None:
         query = query.where(_i.c.entity_id == entity_id)
     return [(str(e), str(w)) for e, w in conn.execute(query)]
+
+
+def letter_status_counts(conn: Connection) -> dict[str, int]:
+    """How many letters are in each delivery status."""
+    query = sa.select(_l.c.status, sa.func.count()).group_by(_l.c.status)
+    return {str(status): int(count) for status, count in conn.execute(query)}
