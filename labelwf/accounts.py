@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -170,3 +170,29 @@ def revoke_token(db: Database, token_id: int, *, now: datetime) -> None:
     with db.write() as conn:
         if not sql.revoke_token(conn, token_id, now):
             raise NotFound("live token", token_id, "`labelwf tokens list` shows them")
+
+
+SESSION_HOURS = 8
+
+
+def open_session(db: Database, owner: Account, *, now: datetime) -> tuple[str, str]:
+    """A console session for ``owner``: (the cookie's secret, the session's CSRF token)."""
+    secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    with db.write() as conn:
+        sql.insert_session(conn, digest(secret), owner.name, csrf, now, now + timedelta(hours=SESSION_HOURS))
+    return secret, csrf
+
+
+def account_of_session(db: Database, secret: str, *, now: datetime) -> tuple[Account, str] | None:
+    """The enabled account of a live session, and its CSRF token; None otherwise."""
+    if not secret or len(secret) > 100:
+        return None
+    with db.read() as conn:
+        row = sql.session_account(conn, digest(secret), now)
+    return None if row is None or row["disabled"] else (_account(row), str(row["csrf"]))
+
+
+def close_session(db: Database, secret: str) -> None:
+    """Sign out: the session is gone."""
+    with db.write() as conn:
+        sql.delete_session(conn, digest(secret))

@@ -87,8 +87,8 @@ def show_instance(
     _visible(who, entity)
     view = queries.describe(runtime_of(request).engine, entity, workflow)
     body = view_json(view)
-    if not who.account.may("operator"):
-        body["allowed"] = []  # what this caller may fire: nothing
+    may_fire = who.account.may("operator")  # what this caller may fire: the operators' transitions, or nothing
+    body["allowed"] = [a for a in body["allowed"] if may_fire and "operator" in a["roles"]]
     return JSONResponse(jsonable_encoder(body), headers={"ETag": f'"{view.instance.version}"'})
 
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import LabelwfError
 from ..runtime import Runtime
-from . import api, letters_api
+from . import api, console, letters_api
 from .auth import Caller, Refused, caller, require
 from .metrics import Metrics
 from .problems import problem
@@ -47,6 +49,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.metrics = Metrics(runtime.db, runtime.engine.clock)
     app.include_router(api.router)
     app.include_router(letters_api.router)
+    app.include_router(console.router)
+    app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_exception_handler(LabelwfError, api.labelwf_errors)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)

@@ -66,6 +66,11 @@ def show_letter(request: Request, who: Who, letter_id: int) -> dict[str, Any]:
 )
 def letter_pdf(request: Request, who: Who, letter_id: int) -> Response:
     """The PDF of the letter's frozen HTML (A4), rendered now; it fetches nothing."""
+    return pdf_response(request, who, letter_id)
+
+
+def pdf_response(request: Request, who: Caller, letter_id: int) -> Response:
+    """The PDF of a letter ``who`` may read, or the problem that says why not now."""
     letter = _letter(request, who, letter_id)
     unavailable = pdf_unavailable()
     if unavailable is not None:

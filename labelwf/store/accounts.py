@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from .schema import account, api_token, idempotency
+from .schema import account, api_token, console_session, idempotency
 
 ACCOUNT_COLUMNS = ("name", "display_name", "password_hash", "roles", "entity_id", "disabled", "created_at")
 
@@ -79,3 +79,25 @@ def get_answer(conn: Connection, owner: str, key: str) -> RowMapping | None:
 def keep_answer(conn: Connection, values: Mapping[str, Any]) -> None:
     """Keep the first answer to an idempotent request (in the transaction that did its work)."""
     conn.execute(idempotency.insert().values(**values))
+
+
+def insert_session(conn: Connection, digest: str, owner: str, csrf: str, now: datetime, expires: datetime) -> None:
+    """Open a console session."""
+    conn.execute(
+        console_session.insert().values(digest=digest, account=owner, csrf=csrf, created_at=now, expires_at=expires)
+    )
+
+
+def session_account(conn: Connection, digest: str, now: datetime) -> RowMapping | None:
+    """The account of a live session, with the session's ``csrf`` token."""
+    query = (
+        sa.select(account, console_session.c.csrf)
+        .join(console_session, console_session.c.account == account.c.name)
+        .where(console_session.c.digest == digest, console_session.c.expires_at > now)
+    )
+    return conn.execute(query).mappings().first()
+
+
+def delete_session(conn: Connection, digest: str) -> None:
+    """Close a console session."""
+    conn.execute(console_session.delete().where(console_session.c.digest == digest))

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -218,4 +218,15 @@ idempotency = sa.Table(
     sa.Column("headers", JSONType, nullable=False),
     sa.Column("body", JSONType, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Console sessions, server-side: the cookie holds a random id of which only the sha256 is kept.
+console_session = sa.Table(
+    "console_session",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("account", sa.String(64), sa.ForeignKey("account.name"), nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
 )
