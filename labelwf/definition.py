@@ -49,7 +49,7 @@ class FieldDef:
                 result = str(text)
                 if not result:
                     _fail()
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             expected = {
                 "integer": "a whole number",
                 "date": "a date YYYY-MM-DD",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -288,3 +289,116 @@ def test_metrics_need_a_token_and_count_fires_deadlines_and_letters(api: TestCli
     assert 'trigger="(undeclared)"' in text and "x" * 90 not in text  # a client cannot invent labels
     assert "labelwf_timers_pending 1.0" in text and 'labelwf_letters{status="pending"} 3.0' in text
     assert 'labelwf_http_request_seconds_count{method="POST",route="/api/v1/instances/{entity}/transitions"' in text
+
+
+# -- what a hostile client tried, answered without a 5xx, a leak or a lock-out ------------------
+
+
+def test_forty_concurrent_fires_neither_exhaust_the_connections_nor_lock_anyone_out(
+    api: TestClient, tokens: dict[str, str], runtime: Runtime
+) -> None:
+    entities = [r["entity"] for r in api.get("/api/v1/instances?limit=40", headers=as_(tokens["paul"])).json()["items"]]
+    statuses: list[int] = []
+    barrier = threading.Barrier(len(entities))
+
+    def post(entity: str) -> None:
+        client = TestClient(api.app)
+        barrier.wait()
+        headers = as_(tokens["marie"], **{"If-Match": '"0"'})
+        statuses.append(
+            client.post(f"/api/v1/instances/{entity}/transitions", json=classify(), headers=headers).status_code
+        )
+
+    threads = [threading.Thread(target=post, args=(e,)) for e in entities]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(201) == 40
+    assert api.get("/api/v1/instances", headers=as_(tokens["paul"])).status_code == 200
+
+
+def cursor(*key: object) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/instances/enfant/history?after=" + cursor("history", [10**30]),
+        "/api/v1/timers?after=" + cursor("timers", ["2020-01-01T00:00:00", 1]),
+        "/api/v1/timers?after=" + cursor("timers", ["2020-01-01T00:00:00+00:00", 10**30]),
+        "/api/v1/timers?after=" + cursor("timers", ["0001-01-01T00:00:00+14:00", 1]),
+        "/api/v1/instances?after=" + __import__("base64").urlsafe_b64encode(b"[" * 1400).decode(),
+    ],
+)
+def test_a_forged_cursor_is_a_400_problem(api: TestClient, tokens: dict[str, str], path: str) -> None:
+    answer = api.get(path, headers=as_(tokens["paul"]))
+    assert answer.status_code == 400 and answer.json()["type"] == "/problems/invalid-cursor"
+
+
+@pytest.mark.parametrize(
+    ("headers", "content", "status"),
+    [
+        ({"If-Match": '"0"'}, b'{"trigger": "classify", "fields": {"group": 1e400}, "reason": "r"}', 422),
+        ({"If-Match": '"0"'}, b'{"trigger": "classify", "reason": "r", "at": "9999-12-31T23:59:59-23:59"}', 422),
+        ({"If-Match": 'W/"0"'}, None, 412),
+        ({"If-Match": "*"}, None, 428),
+        ({"If-Match": '"0"', "Idempotency-Key": " "}, None, 422),
+    ],
+)
+def test_odd_values_and_headers_are_4xx_problems(
+    api: TestClient,
+    tokens: dict[str, str],
+    runtime: Runtime,
+    headers: dict[str, str],
+    content: bytes | None,
+    status: int,
+) -> None:
+    body = content or b'{"trigger": "classify", "fields": {"group": 1}, "reason": "r"}'
+    answer = api.post(
+        "/api/v1/instances/enfant/transitions",
+        content=body,
+        headers=as_(tokens["marie"], **headers, **{"Content-Type": "application/json"}),
+    )
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == PROBLEM and len(events(runtime, "enfant")) == 1
+    extreme = api.get("/api/v1/timers", params={"due_before": "9999-12-31T23:59:59-23:59"}, headers=as_(tokens["paul"]))
+    assert extreme.status_code == 422
+
+
+def test_an_unforeseen_error_is_a_500_problem_with_the_request_id_and_the_headers(
+    api: TestClient, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labelwf import queries
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(queries, "describe", broken)
+    answer = api.get("/api/v1/instances/enfant", headers=as_(tokens["paul"]))
+    assert answer.status_code == 500 and answer.headers["content-type"] == PROBLEM
+    assert answer.json()["request_id"] == answer.headers["x-request-id"] and "a bug" not in answer.text
+    assert answer.headers["x-content-type-options"] == "nosniff"
+
+
+def test_where_the_database_is_never_reaches_a_client(tmp_path: Path, clock: FrozenClock) -> None:
+    empty = Runtime(load_settings(CONFIG_FILE, overrides={"database": f"sqlite:///{tmp_path}/empty.db"}), clock=clock)
+    client = TestClient(create_app(empty))
+    answer = client.get("/readyz")
+    assert answer.status_code == 503 and str(tmp_path) not in answer.text
+    refused = client.get("/api/v1/instances", headers=as_("lwf_x"))
+    assert refused.status_code == 503 and str(tmp_path) not in refused.text and "labelwf init" in refused.text
+    empty.close()
+
+
+def test_a_stakeholder_does_not_see_who_of_the_staff_acted(api: TestClient, tokens: dict[str, str]) -> None:
+    api.post(
+        "/api/v1/instances/enfant/transitions", json=classify(), headers=as_(tokens["marie"], **{"If-Match": '"0"'})
+    )
+    history = api.get("/api/v1/instances/enfant/history", headers=as_(tokens["gouv-enfant"])).json()["items"]
+    assert [e["principal"] for e in history] == [None, None]
+    assert api.get("/api/v1/instances/enfant/history", headers=as_(tokens["paul"])).json()["items"][1]["principal"]

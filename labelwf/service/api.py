@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from .. import audit, queries
 from ..decision import MAX_ACTOR, MAX_REASON
@@ -103,9 +104,12 @@ def history(
 ) -> dict[str, Any]:
     """Every event: who decided what, when, why; each with its principal and hash."""
     _visible(who, entity)
-    return page_json(
-        queries.history(runtime_of(request).engine, entity, workflow, after=after, limit=limit), event_json
-    )
+    engine = runtime_of(request).engine
+    page = page_json(queries.history(engine, entity, workflow, after=after, limit=limit), event_json)
+    if who.account.entity is not None:  # a stakeholder sees decisions, not the staff's accounts and machines
+        for item in page["items"]:
+            item["principal"] = None
+    return page
 
 
 class Transition(BaseModel):
@@ -120,12 +124,29 @@ class Transition(BaseModel):
     on_behalf_of: str | None = Field(default=None, min_length=1, max_length=MAX_ACTOR)
     workflow: str | None = Field(default=None, max_length=100)
 
+    @field_validator("at")
+    @classmethod
+    def _representable(cls, value: datetime | None) -> datetime | None:
+        return _in_utc(value)
+
+
+def _in_utc(value: datetime | None) -> datetime | None:
+    """``value`` if it has a UTC instant (``9999-12-31T23:59-23:59`` has none)."""
+    if value is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("an instant between years 1 and 9999 in UTC") from None
+    return value
+
 
 def _version(if_match: str | None) -> int:
     if if_match is None:
         raise _Precondition(428, "precondition-required", "send If-Match with the instance's ETag (its version)")
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 12:
+    if if_match.strip() == "*":
+        raise _Precondition(428, "precondition-required", "If-Match: * does not say which version you saw")
+    text = if_match.strip().strip('"')
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:  # W/"7" is refused: RFC 9110 compares strongly
         raise _Precondition(412, "precondition-failed", f'If-Match {if_match!r} is not an ETag of an instance ("7")')
     return int(text)
 
@@ -154,6 +175,8 @@ def fire(
         return problem(exc.status, exc.kind, "Precondition", exc.detail, {"if_match": if_match})
     if idempotency_key is not None:
         problem_text = text_problem(idempotency_key, "Idempotency-Key", max_length=MAX_KEY)
+        if not idempotency_key.strip():
+            problem_text = "Idempotency-Key is empty: send a unique key per request (a UUID), or no header"
         if problem_text:
             return problem(422, "invalid-header", "Invalid header", problem_text)
     runtime = runtime_of(request)
@@ -226,18 +249,22 @@ def _replayed(kept: Any, fingerprint: str) -> JSONResponse:
     return JSONResponse(kept["body"], status_code=kept["status"], headers=headers)
 
 
-@router.get("/timers", summary="Pending deadlines across the portfolio, soonest first")
+@router.get("/timers", summary="Pending deadlines across the portfolio, soonest first", response_model=None)
 def timers(
     request: Request,
     who: Who,
     due_before: Annotated[AwareDatetime | None, Query()] = None,
     after: After = None,
     limit: Limit = 100,
-) -> dict[str, Any]:
+) -> dict[str, Any] | JSONResponse:
     """Every pending timer (not for stakeholders, who see their entity's on the instance)."""
     require(who, "viewer")
     if who.account.entity is not None:
         raise Refused(403, "forbidden", "a stakeholder account sees its own entity's timers on the instance")
+    try:
+        _in_utc(due_before)
+    except ValueError as exc:
+        return problem(422, "invalid-request", "Invalid request", f"due_before: {exc}", {"value": str(due_before)})
     page = queries.pending_timers(runtime_of(request).db, due_before=due_before, after=after, limit=limit)
     return page_json(page, timer_json)
 

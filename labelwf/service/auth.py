@@ -1,6 +1,7 @@
 """Who calls: the account an API token belongs to, the way it authenticated, and the request's id.
 
-Deny by default: every route but ``/healthz`` and ``/readyz`` depends on ``caller``, which
+Deny by default: every route but ``/healthz``, ``/readyz``, the OpenAPI document (the API's
+shape, no data) and the console's sign-in page depends on ``caller`` (or a console session), which
 refuses a request without a live token of an enabled account (401, ``WWW-Authenticate: Bearer``).
 What a caller may do is decided here too, from its account's roles, never from the request.
 """

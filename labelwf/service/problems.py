@@ -81,8 +81,17 @@ def error_problem(error: LabelwfError) -> JSONResponse:
     fields = {k: v for k, v in vars(error).items() if not k.startswith("_")}
     if "instance" in fields:  # RFC 9457 reserves "instance" for a URI of the occurrence: the entity's id is "entity"
         fields["entity"] = fields.pop("instance")
-    if isinstance(error, DatabaseError):
-        fields.pop("url", None)  # a database URL is nobody's business over the network
     headers = {"Retry-After": "1"} if isinstance(error, DatabaseBusy) else None
     name = type(error).__name__
-    return problem(status, kebab(name), name, str(error), fields, headers)
+    detail = str(error)
+    if isinstance(error, DatabaseError | SchemaMismatch):  # where the database is: nobody's business here
+        fields = {"timeout_ms": fields["timeout_ms"]} if "timeout_ms" in fields else {}
+        detail = _DATABASE_DETAIL.get(name, "the database cannot be used right now")
+    return problem(status, kebab(name), name, detail, fields, headers)
+
+
+_DATABASE_DETAIL = {
+    "DatabaseBusy": "the database is busy with other writes; retry in a moment",
+    "SchemaMismatch": "the database is not at this version's schema; an administrator runs `labelwf init`",
+    "ReadOnlyDatabase": "the database is read-only here: reads answer, changes cannot be made",
+}

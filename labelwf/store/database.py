@@ -59,8 +59,16 @@ class Database:
     """A labelwf database: connections, read and write transactions and the schema check."""
 
     def __init__(
-        self, url: str, *, busy_timeout_ms: int = 10_000, synchronous: str = "FULL", journal_mode: str = "WAL"
+        self,
+        url: str,
+        *,
+        busy_timeout_ms: int = 10_000,
+        synchronous: str = "FULL",
+        journal_mode: str = "WAL",
+        keep_writers: bool = True,
     ) -> None:
+        """``keep_writers``: on SQLite, each thread keeps its write connection (a CLI, a daemon); a
+        server of many threads sets it False: writes then take a pooled connection, one at a time."""
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.busy_timeout_ms = busy_timeout_ms
@@ -76,9 +84,16 @@ class Database:
         self._checked = False
         self._local = threading.local()
         self._writers: list[Connection] = []
+        self._one_writer = threading.Lock()
+        self.keep_writers = keep_writers
         dbapi = self.engine.dialect.loaded_dbapi
         #: What a driver raises, raw (the fire path runs on the driver connection) or wrapped by SQLAlchemy.
-        self.driver_errors: tuple[type[Exception], ...] = (sqlalchemy.exc.DBAPIError, dbapi.Error)
+        # A pool that has no connection to give in time is busy too (sqlalchemy.exc.TimeoutError).
+        self.driver_errors: tuple[type[Exception], ...] = (
+            sqlalchemy.exc.DBAPIError,
+            dbapi.Error,
+            sqlalchemy.exc.TimeoutError,
+        )
 
     def _ensure_sqlite_folder(self) -> None:
         path = self.url.split("///", 1)[-1].split("?", 1)[0]
@@ -130,6 +145,17 @@ class Database:
             if not self.is_sqlite:
                 with self.engine.connect() as pooled, pooled.begin():
                     yield pooled
+                return
+            if not self.keep_writers:
+                # A server's many threads: one writer at a time in this process (SQLite has one writer
+                # anyway), on a pooled connection, waiting at most the busy timeout for the others.
+                if not self._one_writer.acquire(timeout=self.busy_timeout_ms / 1000):
+                    raise DatabaseBusy(self.display_url, "another request of this process is writing", None)
+                try:
+                    with self.engine.connect() as pooled, pooled.begin():
+                        yield pooled
+                finally:
+                    self._one_writer.release()
                 return
             # SQLite: each thread keeps its write connection (a file has no server to lose it), which
             # spares a pool checkout and return on every fire.

@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Collection, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -70,13 +70,22 @@ def decode_cursor(cursor: str, listing: str, arity: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         kind, key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8"))
-    except (ValueError, TypeError, UnicodeError, binascii.Error):
+    except (ValueError, TypeError, UnicodeError, binascii.Error, RecursionError):
         raise InvalidCursor(cursor, listing) from None
     if kind != listing or not isinstance(key, list) or len(key) != arity:
         raise InvalidCursor(cursor, listing)
-    if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in key):
+    if not all(_sane(v) for v in key):
         raise InvalidCursor(cursor, listing)
     return key
+
+
+def _sane(value: Any) -> bool:
+    """A cursor's part as this code writes them: an id within a 64-bit column, or a short text."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**62) < value < 2**62
+    return isinstance(value, str) and len(value) <= 200
 
 
 def _page(
@@ -225,8 +234,11 @@ def pending_timers(
     if after is not None:
         key = decode_cursor(after, "timers", 2)
         try:
-            datetime.fromisoformat(str(key[0]))
-        except ValueError:
+            instant = datetime.fromisoformat(str(key[0]))
+            if instant.utcoffset() is None:
+                raise ValueError("naive")
+            instant.astimezone(UTC)
+        except (ValueError, OverflowError):
             raise InvalidCursor(after, "timers") from None
         query = after_key(key)
     query = query.order_by(_t.c.due_at, _t.c.id)
