@@ -1,0 +1,173 @@
+"""Fires through the REST API beside the in-process fire rate, in the same run.
+
+A SQLite database (WAL + synchronous=FULL, the default) of N poles; ``labelwf serve`` in its own
+process; C client threads (httpx, one connection each) each classify their own poles with
+``If-Match``, every fire its own request and transaction. The reference: ``Engine.fire`` of the
+same classification in this process, on a fresh database of the same size. Then the latency of
+single fires sent at a steady R requests/s for S seconds (p50, p99), one page of the instance
+list through the API (p95 over 200 reads), and the server's peak RSS.
+
+    python benchmarks/bench_api.py                    # N = 4,000, 8 clients, 100 req/s for 10 s
+    python benchmarks/bench_api.py --n 20000 --clients 8 --rate 100 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx2 as httpx  # noqa: E402
+
+from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow  # noqa: E402
+from labelwf.accounts import add_account, create_token  # noqa: E402
+
+WORKFLOW = ROOT / "workflows" / "poles-2008.yaml"
+
+
+def populate(url: str, n: int) -> Engine:
+    db = Database(url)
+    db.upgrade()
+    engine = Engine(db, load_workflow(WORKFLOW), clock=FrozenClock(datetime(2008, 6, 30, tzinfo=UTC)))
+    ids = [f"pole-{i:06d}" for i in range(n)]
+    for start in range(0, n, 5000):
+        add_entities(
+            engine,
+            [EntityRow(i, e, f"Pôle {e}", {}) for i, e in enumerate(ids[start : start + 5000])],
+            actor="b",
+            reason="b",
+        )
+    return engine
+
+
+def in_process(url: str, n: int) -> float:
+    engine = populate(url, n)
+    started = time.perf_counter()
+    for i in range(n):
+        engine.fire(f"pole-{i:06d}", "classify", data={"group": 1}, actor="bench", reason="api")
+    wall = time.perf_counter() - started
+    engine.db.dispose()
+    return n / wall
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=4_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        print(f"in-process reference: {args.n:,} fires ...", flush=True)
+        reference = in_process(f"sqlite:///{folder}/ref.db", args.n)
+        paced = int(args.rate * args.seconds)
+        url = f"sqlite:///{folder}/api.db"
+        engine = populate(url, args.n + paced)
+        add_account(engine.db, "bench", ["operator"], now=engine.clock.now(), password="bench password 1")
+        token = create_token(engine.db, "bench", "bench", now=engine.clock.now())[1]
+        engine.db.dispose()
+        port = free_port()
+        env = {**os.environ, "LABELWF_DATABASE": url, "LABELWF_AUDIT_KEY_FILE": f"{folder}/audit.key"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "labelwf.cli", "--config", str(ROOT / "config.yaml"), "serve", "--port", str(port)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stderr is not None
+            server.stderr.readline()  # "serving ..." once it is about to listen
+            base = f"http://127.0.0.1:{port}"
+            headers = {"Authorization": f"Bearer {token}", "If-Match": '"0"'}
+            body = {"trigger": "classify", "fields": {"group": 1}, "reason": "api"}
+            for _ in range(100):  # until it answers
+                try:
+                    httpx.get(f"{base}/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            failures: list[int] = []
+
+            def client(k: int) -> None:
+                with httpx.Client(base_url=base, timeout=30) as http:
+                    for i in range(k, args.n, args.clients):
+                        answer = http.post(f"/api/v1/instances/pole-{i:06d}/transitions", json=body, headers=headers)
+                        if answer.status_code != 201:
+                            failures.append(answer.status_code)
+
+            print(f"through the API: {args.n:,} fires from {args.clients} clients ...", flush=True)
+            started = time.perf_counter()
+            threads = [threading.Thread(target=client, args=(k,)) for k in range(args.clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            api_rate = args.n / (time.perf_counter() - started)
+            print(f"steady load: {args.rate:.0f} fires/s for {args.seconds:.0f} s ...", flush=True)
+            latencies: list[float] = []
+            with httpx.Client(base_url=base, timeout=30) as http:
+                start = time.perf_counter()
+                for j in range(paced):
+                    due = start + j / args.rate
+                    pause = due - time.perf_counter()
+                    if pause > 0:
+                        time.sleep(pause)
+                    t0 = time.perf_counter()
+                    answer = http.post(
+                        f"/api/v1/instances/pole-{args.n + j:06d}/transitions", json=body, headers=headers
+                    )
+                    latencies.append(time.perf_counter() - t0)
+                    if answer.status_code != 201:
+                        failures.append(answer.status_code)
+                reads = []
+                for _ in range(200):
+                    t0 = time.perf_counter()
+                    http.get(
+                        "/api/v1/instances?limit=50&after=" + "", headers={"Authorization": headers["Authorization"]}
+                    )
+                    reads.append(time.perf_counter() - t0)
+            rss = peak_rss_mb(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    latencies.sort()
+    reads.sort()
+    print(f"\nSQLite WAL+FULL, {args.n:,} poles, {args.clients} API clients (failures: {len(failures)})")
+    print(f"  in-process Engine.fire:      {reference:>8,.0f} fires/s")
+    print(f"  through the API:             {api_rate:>8,.0f} fires/s  ({api_rate / reference:.2f}x in-process)")
+    print(
+        f"  at {args.rate:.0f} fires/s: p50 {1000 * latencies[len(latencies) // 2]:.1f} ms, "
+        f"p99 {1000 * latencies[int(len(latencies) * 0.99)]:.1f} ms"
+    )
+    print(f"  list page (50) through the API: p95 {1000 * reads[int(len(reads) * 0.95)]:.1f} ms")
+    print(f"  server peak RSS: {rss:.0f} MB")
+    if failures:
+        print(f"  non-201 answers: {sorted(set(failures))}")
+
+
+if __name__ == "__main__":
+    main()
