@@ -116,6 +116,15 @@ def set_disabled(db: Database, name: str, disabled: bool = True) -> None:
             raise NotFound("account", name, "`labelwf users list` shows the accounts")
 
 
+def set_password(db: Database, name: str, password: str) -> None:
+    """Give an account a new password (hashed with argon2id)."""
+    if len(password) < MIN_PASSWORD:
+        raise AccountError("password", "(not shown)", f"at least {MIN_PASSWORD} characters")
+    with db.write() as conn:
+        if not sql.update_account(conn, name, password_hash=_HASHER.hash(password)):
+            raise NotFound("account", name, "`labelwf users list` shows the accounts")
+
+
 def check_password(db: Database, name: str, password: str) -> Account | None:
     """The enabled account ``name`` if ``password`` is its password, else None (the same work either way)."""
     with db.read() as conn:

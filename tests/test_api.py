@@ -249,6 +249,14 @@ def test_accounts_and_tokens_are_managed_from_the_cli(database_url: str, runtime
     assert api.get("/api/v1/instances", headers=as_(token)).status_code == 200
     listed = runner.invoke(main, [*base, "tokens", "list", "--json"])
     assert token not in listed.stdout and '"label": "essai"' in listed.stdout
+    changed = runner.invoke(
+        main, [*base, "users", "password", "lea", "--password-stdin"], input="un autre mot de passe\n"
+    )
+    assert changed.exit_code == 0 and "password of lea changed" in changed.stdout
+    from labelwf.accounts import check_password
+
+    assert check_password(runtime.db, "lea", "un autre mot de passe") is not None
+    assert check_password(runtime.db, "lea", "un mot de passe long") is None
     token_id = made.stderr.split()[1]
     assert runner.invoke(main, [*base, "tokens", "revoke", token_id]).exit_code == 0
     assert api.get("/api/v1/instances", headers=as_(token)).status_code == 401

@@ -35,8 +35,16 @@ def serve(app: App, host: str, port: int) -> None:
     if not accounts.accounts(app.db):
         password = secrets.token_urlsafe(18)
         accounts.add_account(app.db, "admin", ["admin"], now=app.engine.clock.now(), password=password)
-        click.echo(f"first start: account admin created, password {password} (shown once; change it)", err=True)
-    click.echo(f"serving {app.db.display_url} on http://{host}:{port}/api/v1 (Ctrl-C stops)", err=True)
+        click.echo(
+            f"first start: account admin created, password {password} (shown once; change it with "
+            "`labelwf users password admin`)",
+            err=True,
+        )
+    click.echo(
+        f"serving {app.db.display_url}: console http://{host}:{port}/console, API http://{host}:{port}/api/v1 "
+        "(Ctrl-C stops)",
+        err=True,
+    )
     uvicorn.run(create_app(app.runtime), host=host, port=port, log_level="warning", server_header=False)
 
 
@@ -85,6 +93,25 @@ def users_add(
         entity=entity,
     )
     click.echo(f"account {account.name} added ({', '.join(account.roles)})")
+
+
+@users_group.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (else prompted).")
+@click.pass_obj
+def users_password(app: App, name: str, password_stdin: bool) -> None:
+    """Give account NAME a new password (12 characters at least).
+
+    \b
+    Example:
+      labelwf users password admin
+    """
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
+    accounts.set_password(app.db, name, password)
+    click.echo(f"password of {name} changed")
 
 
 @users_group.command("list")
