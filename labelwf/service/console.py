@@ -28,6 +28,7 @@ from ..errors import ConcurrentUpdate, LabelwfError, NotFound
 from ..representations import instance_json
 from .api import runtime_of
 from .auth import Caller
+from .letters_api import pdf_response, readable_letter
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 COOKIE, LOGIN_COOKIE = "labelwf_session", "labelwf_login"
@@ -241,9 +242,7 @@ def letter(request: Request, letter_id: int) -> Response:
     found = _session(request)
     if found is None:
         return _to_login()
-    shown = queries.get_letter(runtime_of(request).db, letter_id)
-    if not found[0].sees(shown.entity):
-        raise NotFound("letter", letter_id, "")
+    shown = readable_letter(request, found[0], letter_id)
     return _page(request, "letter.html", who=found[0], csrf=found[1], letter=shown)
 
 
@@ -252,9 +251,7 @@ def letter_html(request: Request, letter_id: int) -> Response:
     found = _session(request)
     if found is None:
         return _to_login()
-    shown = queries.get_letter(runtime_of(request).db, letter_id)
-    if not found[0].sees(shown.entity):
-        raise NotFound("letter", letter_id, "")
+    shown = readable_letter(request, found[0], letter_id)
     headers = {"Content-Security-Policy": LETTER_CSP, "X-Frame-Options": "SAMEORIGIN"}
     return HTMLResponse(shown.html or "", headers=headers)
 
@@ -264,8 +261,6 @@ def letter_pdf(request: Request, letter_id: int) -> Response:
     found = _session(request)
     if found is None:
         return _to_login()
-    from .letters_api import pdf_response
-
     return pdf_response(request, found[0], letter_id)
 
 

@@ -27,7 +27,8 @@ PDF_AT_ONCE = 2
 _PDF_SLOTS = threading.BoundedSemaphore(PDF_AT_ONCE)
 
 
-def _letter(request: Request, who: Caller, letter_id: int) -> Letter:
+def readable_letter(request: Request, who: Caller, letter_id: int) -> Letter:
+    """The letter, if ``who`` may read it (a stakeholder: its entity's only); else ``NotFound``."""
     letter = queries.get_letter(runtime_of(request).db, letter_id)
     if not who.sees(letter.entity):
         raise NotFound("letter", letter_id, "")
@@ -55,7 +56,7 @@ def list_letters(
 @router.get("/letters/{letter_id}", summary="One letter with its frozen text and HTML")
 def show_letter(request: Request, who: Who, letter_id: int) -> dict[str, Any]:
     """The letter as it was frozen when its step was taken."""
-    return letter_json(_letter(request, who, letter_id), bodies=True)
+    return letter_json(readable_letter(request, who, letter_id), bodies=True)
 
 
 @router.get(
@@ -71,7 +72,7 @@ def letter_pdf(request: Request, who: Who, letter_id: int) -> Response:
 
 def pdf_response(request: Request, who: Caller, letter_id: int) -> Response:
     """The PDF of a letter ``who`` may read, or the problem that says why not now."""
-    letter = _letter(request, who, letter_id)
+    letter = readable_letter(request, who, letter_id)
     unavailable = pdf_unavailable()
     if unavailable is not None:
         return problem(503, "pdf-unavailable", "PDF unavailable", unavailable)
