@@ -20,7 +20,6 @@ import os
 import smtplib
 import ssl
 import tempfile
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -216,7 +215,7 @@ class Outbox:
         root = self.settings.outbox
         if not root.is_dir():
             return 0
-        oldest = time.time() - self.settings.lease_seconds
+        oldest = self.clock.now().timestamp() - self.settings.lease_seconds  # file times are wall-clock times
         removed = 0
         for leftover in root.glob("*/.*.*"):
             try:
