@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .audit import VerifyReport
 from .engine import Fired
 from .queries import Allowed, InstanceView
 from .store.records import Event, Instance, Letter, Timer
@@ -147,4 +148,16 @@ def fired_json(fired: Fired) -> dict[str, Any]:
         "occurred_at": fired.occurred_at,
         "letters": fired.letters,
         "timers_armed": [{"name": n, "due_at": d} for n, d in fired.timers_armed],
+    }
+
+
+def verify_json(report: VerifyReport) -> dict[str, Any]:
+    """An audit verification: what was checked, with which guarantee, and the first broken link of each chain."""
+    return {
+        "ok": report.ok,
+        "instances": report.instances,
+        "events": report.events,
+        "keyed": report.keyed,
+        "unauthenticated": report.unauthenticated,
+        "breaks": [b.__dict__ for b in report.breaks],
     }

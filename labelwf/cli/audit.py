@@ -10,6 +10,7 @@ import click
 
 from .. import audit, checkpoint
 from ..errors import ConfigError
+from ..representations import verify_json
 from .base import EXIT_AUDIT_BROKEN, App, json_option, main
 
 
@@ -72,19 +73,10 @@ def audit_verify(
         else f"structure only: no audit key at {app.runtime.settings.audit_key_file}"
     )
     if as_json:
-        app.emit_json(
-            {
-                "ok": report.ok,
-                "instances": report.instances,
-                "events": report.events,
-                "keyed": report.keyed,
-                "unauthenticated": report.unauthenticated,
-                "checkpoint": None
-                if taken is None
-                else {"file": str(checkpoint_file), "created_at": taken.created_at, "instances": report.checkpoint},
-                "breaks": [b.__dict__ for b in report.breaks],
-            }
-        )
+        covered = None
+        if taken is not None:
+            covered = {"file": str(checkpoint_file), "created_at": taken.created_at, "instances": report.checkpoint}
+        app.emit_json(verify_json(report) | {"checkpoint": covered})
     elif report.ok:
         click.echo(f"audit trail intact: {report.events} events in {report.instances} instances verified ({guarantee})")
         if taken is not None:

@@ -24,7 +24,7 @@ from .. import audit, queries
 from ..decision import MAX_ACTOR, MAX_REASON
 from ..decision import Request as FireRequest
 from ..errors import ConcurrentUpdate, LabelwfError, NotFound
-from ..representations import event_json, fired_json, instance_json, timer_json, view_json
+from ..representations import event_json, fired_json, instance_json, timer_json, verify_json, view_json
 from ..runtime import Runtime
 from ..store import accounts as sql
 from ..store.records import Page
@@ -293,15 +293,7 @@ def verify(request: Request, who: Who, entity: Annotated[str | None, Query(max_l
     require(who, "supervisor")
     runtime = runtime_of(request)
     report = audit.verify(runtime.db, entity=entity, key=runtime.audit_key)
-    return {
-        "ok": report.ok,
-        "instances": report.instances,
-        "events": report.events,
-        "keyed": report.keyed,
-        "unauthenticated": report.unauthenticated,
-        "breaks": [b.__dict__ for b in report.breaks],
-        "checked_at": runtime.engine.clock.now(),
-    }
+    return verify_json(report) | {"checked_at": runtime.engine.clock.now()}
 
 
 def labelwf_errors(request: Request, exc: Exception) -> JSONResponse:
