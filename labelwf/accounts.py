@@ -23,7 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from .errors import AccountError, NotFound
 from .store import Database
 from .store import accounts as sql
-from .text import text_problem
+from .text import email_problem, text_problem
 
 ROLES = ("viewer", "operator", "supervisor", "admin", "stakeholder")
 FIRES = frozenset({"operator", "supervisor", "admin"})  # roles that may fire an operator's transition
@@ -42,6 +42,8 @@ class Account:
     roles: tuple[str, ...]
     entity: str | None = None
     disabled: bool = False
+    email: str | None = None
+    oidc_bound: bool = False  # an identity of the OpenID Connect provider is bound to it
 
     def may(self, role: str) -> bool:
         """Whether the account holds ``role`` (``operator`` is held by supervisors and admins too)."""
@@ -53,10 +55,18 @@ class Account:
 
 
 def _account(row: Any) -> Account:
-    return Account(row["name"], row["display_name"], tuple(row["roles"]), row["entity_id"], bool(row["disabled"]))
+    return Account(
+        row["name"],
+        row["display_name"],
+        tuple(row["roles"]),
+        row["entity_id"],
+        bool(row["disabled"]),
+        row["email"],
+        row["oidc_subject"] is not None,
+    )
 
 
-def _check(name: str, roles: Sequence[str], entity: str | None, display_name: str) -> None:
+def _check(name: str, roles: Sequence[str], entity: str | None, display_name: str, email: str | None) -> None:
     if not NAME_RE.match(name):
         raise AccountError("name", name, "lower-case letters, digits, '.', '_' or '-', at most 64 characters")
     unknown = [r for r in roles if r not in ROLES]
@@ -69,6 +79,9 @@ def _check(name: str, roles: Sequence[str], entity: str | None, display_name: st
     problem = text_problem(display_name, "display name", max_length=200)
     if problem:
         raise AccountError("display_name", display_name, problem)
+    problem = email_problem(email, "e-mail") if email is not None else None
+    if problem:
+        raise AccountError("email", email, "one plain address such as marie.dupont@finances.gouv.fr")
 
 
 def add_account(
@@ -80,9 +93,15 @@ def add_account(
     password: str | None = None,
     display_name: str = "",
     entity: str | None = None,
+    email: str | None = None,
 ) -> Account:
-    """Register an account (a password for a local one; none for one that signs in by OIDC only)."""
-    _check(name, roles, entity, display_name or name)
+    """Register an account (a password for a local one; none for one that signs in by OIDC only).
+
+    ``email``: the address by which the account is found the first time its person signs in through
+    the OpenID Connect provider (the provider must vouch for it); from then on the provider's
+    identity itself is bound to the account.
+    """
+    _check(name, roles, entity, display_name or name, email)
     if password is not None and len(password) < MIN_PASSWORD:
         raise AccountError("password", "(not shown)", f"at least {MIN_PASSWORD} characters")
     with db.write() as conn:
@@ -98,9 +117,10 @@ def add_account(
                 "entity_id": entity,
                 "disabled": False,
                 "created_at": now,
+                "email": email,
             },
         )
-    return Account(name, display_name or name, tuple(roles), entity)
+    return Account(name, display_name or name, tuple(roles), entity, email=email)
 
 
 def accounts(db: Database) -> list[Account]:
@@ -184,24 +204,118 @@ def revoke_token(db: Database, token_id: int, *, now: datetime) -> None:
 SESSION_HOURS = 8
 
 
-def open_session(db: Database, owner: Account, *, now: datetime) -> tuple[str, str]:
-    """A console session for ``owner``: (the cookie's secret, the session's CSRF token)."""
+SIGN_IN_METHODS = ("password", "oidc")
+
+
+def open_session(db: Database, owner: Account, *, now: datetime, method: str = "password") -> tuple[str, str]:
+    """A console session for ``owner``: (the cookie's secret, the session's CSRF token).
+
+    ``method`` (password or oidc) is how the account signed in; the audit trail records it.
+    """
+    if method not in SIGN_IN_METHODS:
+        raise ValueError(f"unknown sign-in method {method!r}: one of {', '.join(SIGN_IN_METHODS)}")
     secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with db.write() as conn:
-        sql.insert_session(conn, digest(secret), owner.name, csrf, now, now + timedelta(hours=SESSION_HOURS))
+        expires = now + timedelta(hours=SESSION_HOURS)
+        sql.insert_session(conn, digest(secret), owner.name, csrf, now, expires, method)
     return secret, csrf
 
 
-def account_of_session(db: Database, secret: str, *, now: datetime) -> tuple[Account, str] | None:
-    """The enabled account of a live session, and its CSRF token; None otherwise."""
+@dataclass(frozen=True)
+class Session:
+    """A live console session: its account, its CSRF token, and how the account signed in."""
+
+    account: Account
+    csrf: str
+    method: str
+
+
+def account_of_session(db: Database, secret: str, *, now: datetime) -> Session | None:
+    """The live session of that secret, if its account is enabled; None otherwise."""
     if not secret or len(secret) > 100:
         return None
     with db.read() as conn:
         row = sql.session_account(conn, digest(secret), now)
-    return None if row is None or row["disabled"] else (_account(row), str(row["csrf"]))
+    return None if row is None or row["disabled"] else Session(_account(row), str(row["csrf"]), str(row["method"]))
 
 
 def close_session(db: Database, secret: str) -> None:
     """Sign out: the session is gone."""
     with db.write() as conn:
         sql.delete_session(conn, digest(secret))
+
+
+class SignInRefused(Exception):
+    """An identity the OpenID Connect provider vouched for, which no enabled account may take."""
+
+
+def account_of_identity(db: Database, issuer: str, subject: str, email: str | None, email_verified: bool) -> Account:
+    """The account a provider's identity signs in as, binding it on its first sign-in.
+
+    An identity already bound signs in as its account. Otherwise the provider's e-mail, if it
+    vouches for it (``email_verified``), finds the one account registered with that address and not
+    bound yet, and the identity is bound to it for good: a later identity with the same address is
+    refused, so an address that changes hands does not hand over the account.
+    """
+    bound = f"{issuer} {subject}"
+    with db.write() as conn:
+        row = sql.account_of_identity(conn, bound)
+        if row is None:
+            if not email or not email_verified:
+                raise SignInRefused("the provider did not give a verified e-mail address, and no account is bound")
+            candidates = sql.accounts_of_email(conn, email)
+            if not candidates:
+                raise SignInRefused(f"no account has the e-mail address {email}")
+            if len(candidates) > 1:
+                raise SignInRefused(f"several accounts have the e-mail address {email}; an admin must keep one")
+            row = candidates[0]
+            if row["oidc_subject"] is not None:
+                raise SignInRefused(f"the account of {email} is bound to another identity of the provider")
+            sql.update_account(conn, row["name"], oidc_subject=bound)
+            row = sql.get_account(conn, row["name"])
+            assert row is not None
+        if row["disabled"]:
+            raise SignInRefused(f"the account {row['name']} is disabled")
+        return _account(row)
+
+
+OIDC_LOGIN_MINUTES = 10
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    """A sign-in sent to the provider: its ``state``, ``nonce`` and PKCE verifier, and the browser's secret."""
+
+    state: str
+    nonce: str
+    code_verifier: str
+    browser: str
+
+
+def begin_oidc_sign_in(db: Database, *, now: datetime) -> PendingSignIn:
+    """Remember a new sign-in for ``OIDC_LOGIN_MINUTES``; the browser keeps ``browser`` in a cookie."""
+    token = secrets.token_urlsafe
+    pending = PendingSignIn(state=token(32), nonce=token(32), code_verifier=token(48), browser=token(32))
+    with db.write() as conn:
+        sql.insert_oidc_login(
+            conn,
+            {
+                "state_digest": digest(pending.state),
+                "browser_digest": digest(pending.browser),
+                "nonce": pending.nonce,
+                "code_verifier": pending.code_verifier,
+                "expires_at": now + timedelta(minutes=OIDC_LOGIN_MINUTES),
+            },
+        )
+    return pending
+
+
+def finish_oidc_sign_in(db: Database, state: str, browser: str, *, now: datetime) -> PendingSignIn | None:
+    """The pending sign-in of ``state``, if it is live and was begun by this ``browser``; it is used up."""
+    if not state or len(state) > 100 or len(browser) > 100:
+        return None
+    with db.write() as conn:
+        row = sql.take_oidc_login(conn, digest(state), digest(browser), now)
+    if row is None:
+        return None
+    return PendingSignIn(state, row["nonce"], row["code_verifier"], browser)

@@ -25,6 +25,13 @@ smtp_sender            LABELWF_SMTP_SENDER          From: address
 letters_max_attempts   LABELWF_LETTERS_MAX_ATTEMPTS tries before a letter is marked failed (8)
 letters_lease_seconds  LABELWF_LETTERS_LEASE_SECONDS how long a sender holds a claimed letter (600)
 audit_key_file         LABELWF_AUDIT_KEY_FILE       the audit key (created by init): keep it outside the database
+oidc_issuer            LABELWF_OIDC_ISSUER          OpenID Connect provider's issuer URL (empty: no OIDC sign-in)
+oidc_client_id         LABELWF_OIDC_CLIENT_ID       the client id the provider gave labelwf
+oidc_client_secret     LABELWF_OIDC_CLIENT_SECRET   its secret (keep it in the environment)
+oidc_scopes            LABELWF_OIDC_SCOPES          scopes asked for ("openid email")
+oidc_label             LABELWF_OIDC_LABEL           the provider's name on the sign-in button
+oidc_redirect_uri      LABELWF_OIDC_REDIRECT_URI    the callback's public URL (empty: from the request)
+oidc_email_verified_by_issuer  …_BY_ISSUER          trust the provider's e-mail without email_verified (false)
 =====================  ==========================  ==============================================
 """
 
@@ -69,6 +76,13 @@ class Settings:
     letters_max_attempts: int = 8
     letters_lease_seconds: float = 600.0
     audit_key_file: Path = Path("audit.key")
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid email"
+    oidc_label: str = "OpenID Connect"
+    oidc_redirect_uri: str = ""
+    oidc_email_verified_by_issuer: bool = False
     source: Path | None = None
 
     def __repr__(self) -> str:
@@ -77,9 +91,15 @@ class Settings:
 
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         shown["database"] = masked_url(self.database)
-        if self.smtp_password:
-            shown["smtp_password"] = "***"
+        for secret in ("smtp_password", "oidc_client_secret"):
+            if shown[secret]:
+                shown[secret] = "***"
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Whether the console offers sign-in through an OpenID Connect provider."""
+        return bool(self.oidc_issuer)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -164,9 +184,21 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(key, value, "an IANA time zone such as Europe/Paris") from None
         return str(value)
-    if key in ("smtp_host", "smtp_user", "smtp_password", "smtp_sender"):
+    if key in ("smtp_host", "smtp_user", "smtp_password", "smtp_sender", "oidc_client_id", "oidc_client_secret"):
         return "" if value is None else str(value)
-    if key in ("smtp_starttls", "smtp_allow_plain_login"):
+    if key in ("oidc_issuer", "oidc_redirect_uri"):
+        return _url(key, value)
+    if key == "oidc_scopes":
+        scopes = str(value or "").split()
+        if "openid" not in scopes or not all(s.isascii() and s.isprintable() for s in scopes):
+            raise ConfigError(key, value, 'space-separated scopes including openid, e.g. "openid email"')
+        return " ".join(scopes)
+    if key == "oidc_label":
+        label = " ".join(str(value or "").split())
+        if not 1 <= len(label) <= 60:
+            raise ConfigError(key, value, "the provider's name, 1 to 60 characters (e.g. ProConnect)")
+        return label
+    if key in ("smtp_starttls", "smtp_allow_plain_login", "oidc_email_verified_by_issuer"):
         text = str(value).strip().lower()
         if text not in ("true", "false", "yes", "no", "1", "0"):
             raise ConfigError(key, value, "true or false")
@@ -206,3 +238,23 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
             raise ConfigError(key, value, "a number of seconds" + (" > 0" if key == "daemon_poll_seconds" else " >= 0"))
         return seconds
     return value  # pragma: no cover - every key is handled above
+
+
+def _url(key: str, value: Any) -> str:
+    """An https URL (http only on the loopback, for tests and local providers), or empty."""
+    from urllib.parse import urlsplit
+
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return ""
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    if parts is None or not host or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not loopback):
+        raise ConfigError(key, value, "an https:// URL (http:// only on 127.0.0.1 or localhost)")
+    if parts.query or parts.fragment or parts.username:
+        raise ConfigError(key, value, "a URL without query, fragment or user name")
+    return text.rstrip("/") if key == "oidc_issuer" else text

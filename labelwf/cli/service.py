@@ -60,6 +60,10 @@ def users_group() -> None:
 @click.option("--display-name", default="", help="The name shown in the console.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else prompted).")
 @click.option("--no-password", is_flag=True, help="No local password: the account signs in by OIDC only.")
+@click.option(
+    "--email",
+    help="The person's address at the OIDC provider: their first OIDC sign-in with it binds them to this account.",
+)
 @click.pass_obj
 def users_add(
     app: App,
@@ -69,6 +73,7 @@ def users_add(
     display_name: str,
     password_stdin: bool,
     no_password: bool,
+    email: str | None,
 ) -> None:
     """Add an account NAME with its roles (viewer, operator, supervisor, admin, stakeholder).
 
@@ -77,6 +82,7 @@ def users_add(
       labelwf users add marie.dupont --role operator
       labelwf users add gouvernance-enfant --role stakeholder --entity enfant
       printf '%s' "$PASSWORD" | labelwf users add robot --role viewer --password-stdin
+      labelwf users add marie.dupont --role operator --no-password --email marie.dupont@finances.gouv.fr
     """
     password: str | None = None
     if password_stdin:
@@ -91,6 +97,7 @@ def users_add(
         password=password,
         display_name=display_name,
         entity=entity,
+        email=email,
     )
     click.echo(f"account {account.name} added ({', '.join(account.roles)})")
 
@@ -122,9 +129,10 @@ def users_list(app: App, as_json: bool) -> None:
     found = accounts.accounts(app.db)
     if as_json:
         return app.emit_json([a.__dict__ for a in found])
-    out = table(f"{len(found)} account(s)", "name", "display name", "roles", "entity", "disabled")
+    out = table(f"{len(found)} account(s)", "name", "display name", "roles", "entity", "e-mail (OIDC)", "disabled")
     for a in found:
-        row(out, a.name, a.display_name, ", ".join(a.roles), a.entity or "", "yes" if a.disabled else "")
+        oidc = f"{a.email or ''}{' (bound)' if a.oidc_bound else ''}"
+        row(out, a.name, a.display_name, ", ".join(a.roles), a.entity or "", oidc, "yes" if a.disabled else "")
     app.print_rows(out, "`labelwf users add NAME --role ROLE`, or `labelwf serve` creates admin on first start")
     return None
 

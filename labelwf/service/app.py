@@ -23,9 +23,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import LabelwfError
 from ..runtime import Runtime
-from . import api, console, letters_api
+from . import api, console, letters_api, signin
 from .auth import Caller, Refused, caller, require
 from .metrics import Metrics
+from .oidc import Provider
 from .problems import problem
 
 _log = logging.getLogger("labelwf.service")
@@ -52,8 +53,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     runtime.db.keep_writers = False  # many request threads: pooled writes, one at a time (store.Database)
     app.state.metrics = Metrics(runtime.db, runtime.engine.clock)
+    app.state.oidc = Provider(runtime.settings) if runtime.settings.oidc_enabled else None
     app.include_router(api.router)
     app.include_router(letters_api.router)
+    app.include_router(signin.router)
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_exception_handler(LabelwfError, api.labelwf_errors)

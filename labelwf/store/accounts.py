@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from .schema import account, api_token, console_session, idempotency
+from .schema import account, api_token, console_session, idempotency, oidc_login
 
 ACCOUNT_COLUMNS = ("name", "display_name", "password_hash", "roles", "entity_id", "disabled", "created_at")
 
@@ -81,17 +81,21 @@ def keep_answer(conn: Connection, values: Mapping[str, Any]) -> None:
     conn.execute(idempotency.insert().values(**values))
 
 
-def insert_session(conn: Connection, digest: str, owner: str, csrf: str, now: datetime, expires: datetime) -> None:
-    """Open a console session."""
+def insert_session(
+    conn: Connection, digest: str, owner: str, csrf: str, now: datetime, expires: datetime, method: str
+) -> None:
+    """Open a console session (``method``: how its account signed in)."""
     conn.execute(
-        console_session.insert().values(digest=digest, account=owner, csrf=csrf, created_at=now, expires_at=expires)
+        console_session.insert().values(
+            digest=digest, account=owner, csrf=csrf, created_at=now, expires_at=expires, method=method
+        )
     )
 
 
 def session_account(conn: Connection, digest: str, now: datetime) -> RowMapping | None:
     """The account of a live session, with the session's ``csrf`` token."""
     query = (
-        sa.select(account, console_session.c.csrf)
+        sa.select(account, console_session.c.csrf, console_session.c.method)
         .join(console_session, console_session.c.account == account.c.name)
         .where(console_session.c.digest == digest, console_session.c.expires_at > now)
     )
@@ -101,3 +105,32 @@ def session_account(conn: Connection, digest: str, now: datetime) -> RowMapping 
 def delete_session(conn: Connection, digest: str) -> None:
     """Close a console session."""
     conn.execute(console_session.delete().where(console_session.c.digest == digest))
+
+
+def account_of_identity(conn: Connection, subject: str) -> RowMapping | None:
+    """The account bound to the provider identity ``subject`` ("issuer subject"), or None."""
+    return conn.execute(sa.select(account).where(account.c.oidc_subject == subject)).mappings().first()
+
+
+def accounts_of_email(conn: Connection, email: str) -> list[RowMapping]:
+    """The accounts whose e-mail is ``email`` (compared without case)."""
+    query = sa.select(account).where(sa.func.lower(account.c.email) == email.lower())
+    return list(conn.execute(query).mappings())
+
+
+def insert_oidc_login(conn: Connection, values: Mapping[str, Any]) -> None:
+    """Remember a sign-in sent to the provider."""
+    conn.execute(oidc_login.insert().values(**values))
+
+
+def take_oidc_login(conn: Connection, state_digest: str, browser_digest: str, now: datetime) -> RowMapping | None:
+    """The live pending sign-in of that state begun by that browser, removed (a state is good once).
+
+    Another browser's attempt with the state leaves it in place; expired sign-ins are purged.
+    """
+    conn.execute(oidc_login.delete().where(oidc_login.c.expires_at <= now))
+    mine = sa.and_(oidc_login.c.state_digest == state_digest, oidc_login.c.browser_digest == browser_digest)
+    found = conn.execute(sa.select(oidc_login).where(mine)).mappings().first()
+    if found is not None:
+        conn.execute(oidc_login.delete().where(mine))
+    return found

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -193,6 +193,8 @@ account = sa.Table(
     sa.Column("entity_id", sa.String(100)),
     sa.Column("disabled", sa.Boolean, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("email", sa.String(320)),  # matched once against a provider's verified e-mail
+    sa.Column("oidc_subject", sa.Text, unique=True),  # "issuer subject" of the identity bound to it
 )
 
 # API tokens: only their sha256 is kept (a token is random and shown once).
@@ -228,5 +230,18 @@ console_session = sa.Table(
     sa.Column("account", sa.String(64), sa.ForeignKey("account.name"), nullable=False),
     sa.Column("csrf", sa.String(64), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("method", sa.String(20), nullable=False, server_default="password"),  # password or oidc
+)
+
+# A sign-in sent to the OpenID Connect provider and not back yet: used once, within minutes, by the
+# browser that started it (its cookie's digest), with the nonce and PKCE verifier it was sent with.
+oidc_login = sa.Table(
+    "oidc_login",
+    metadata,
+    sa.Column("state_digest", sa.String(64), primary_key=True),
+    sa.Column("browser_digest", sa.String(64), nullable=False),
+    sa.Column("nonce", sa.String(64), nullable=False),
+    sa.Column("code_verifier", sa.String(128), nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
 )

@@ -1,0 +1,66 @@
+"""What every console page shares: its templates (in Jinja2's sandbox), its headers, and the session.
+
+A session's cookie holds a random secret (HttpOnly, Secure, SameSite=Strict; only its sha256 is
+stored) and the session carries the CSRF token every state-changing form must send back.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2.sandbox import SandboxedEnvironment
+
+from .. import accounts
+from .api import runtime_of
+from .auth import Caller
+
+COOKIE = "labelwf_session"
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'"
+)
+# The console's own templates, in the sandbox all the same (they render stored, typed-in text).
+_ENV = SandboxedEnvironment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A console page rendered from ``template``, with the console's Content-Security-Policy."""
+    runtime = runtime_of(request)
+    zone = runtime.settings.zone
+
+    def local(value: datetime | None) -> str:
+        return "" if value is None else value.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+
+    settings = runtime.settings
+    defaults = {"who": None, "csrf": "", "oidc_label": settings.oidc_label if settings.oidc_enabled else ""}
+    html = _ENV.get_template(template).render(defaults | context, local=local)
+    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CONSOLE_CSP})
+
+
+def session(request: Request) -> tuple[Caller, str] | None:
+    """The signed-in caller of ``request`` and its session's CSRF token, or None."""
+    runtime = runtime_of(request)
+    found = accounts.account_of_session(runtime.db, request.cookies.get(COOKIE, ""), now=runtime.engine.clock.now())
+    if found is None:
+        return None
+    return Caller(found.account, f"{found.method} session", request.state.request_id), found.csrf
+
+
+def csrf_ok(expected: str, form: Any) -> bool:
+    """Whether a posted form carries the session's CSRF token."""
+    return bool(expected) and hmac.compare_digest(expected, str(form.get("csrf", "")))
+
+
+def to_login() -> RedirectResponse:
+    """Where a request without a session goes."""
+    return RedirectResponse("/console/login", status_code=303)
