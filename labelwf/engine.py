@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from .audit import GENESIS, HASH_FORMAT, KEYED_FORMAT
 from .batch import IMMEDIATE, Checks
+from .chain import chain_action
 from .clock import Clock, SystemClock, require_aware
 from .decision import (
     CLOCK_SKEW,
@@ -97,6 +98,7 @@ class Engine:
         self.principal = principal
         self._format = KEYED_FORMAT if audit_key is not None else HASH_FORMAT
         self.clock: Clock = clock or SystemClock()
+        self.audit_key, self.hash_format = audit_key, self._format  # for chain events written beside fires
         loaded = [workflows] if isinstance(workflows, Workflow) else list(workflows)
         if not loaded:
             raise ValueError("an Engine needs at least one workflow")
@@ -449,38 +451,20 @@ class Engine:
             raise NotFound("instance", timer.entity, f"the instance of timer {timer.name!r} is gone")
         now = self.clock.now()
         occurred = timer.due_at if current.entered_at is None or timer.due_at >= current.entered_at else now
-        event = seal(
-            Event(
-                entity=timer.entity,
-                workflow=timer.workflow,
-                seq=current.version + 1,
-                trigger=timer_closed(status),
-                source=current.state,
-                dest=current.state,
-                actor=DAEMON_ACTOR,
-                role=SYSTEM,
-                reason=note,
-                data={"timer": timer.name, "timer_trigger": timer.trigger, "due_at": timer.due_at.isoformat()},
-                occurred_at=occurred,
-                recorded_at=now,
-                late_by_s=round((now - timer.due_at).total_seconds(), 6),
-                prev_hash=current.last_hash,
-                hash_format=self._format,
-                principal=self.principal,
-            ),
-            self._key,
-        )
-        updated = sql.update_instance(
+        event, eid = chain_action(
+            self,
             conn,
             current,
-            state=current.state,
-            data=current.data,
-            last_hash=event.hash,
-            entered_at=current.entered_at or occurred,  # still in the state it entered then
-            now=now,
+            action=timer_closed(status),
+            data={"timer": timer.name, "timer_trigger": timer.trigger, "due_at": timer.due_at.isoformat()},
+            actor=DAEMON_ACTOR,
+            role=SYSTEM,
+            reason=note,
+            principal=self.principal,
+            occurred_at=occurred,
+            late_by_s=round((now - timer.due_at).total_seconds(), 6),
+            checks=checks,
         )
-        checks.expect(lambda: updated.rowcount == 1, ConcurrentUpdate(current.entity.id, current.version, None))
-        eid = sql.insert_event(conn, current.id, event)
         closed = sql.close_timer(conn, timer.id, status, note, now, eid)
         checks.expect(lambda: closed.rowcount == 1, ConcurrentUpdate(current.entity.id, current.version, None))
         return event

@@ -17,6 +17,7 @@
     │   └── MissingJustification an operator action without an actor or a reason
     ├── BusinessTimeRefused      a decision dated before the instance's last event, or in the future
     ├── ConcurrentUpdate         someone else changed the instance first (optimistic concurrency)
+    ├── ActionRefused            an operator's action (a letter's retry…) does not apply as things stand
     ├── LetterError              a letter could not be rendered; the fire was not applied
     ├── InvalidCursor            a page cursor that no listing of this kind handed out
     ├── SchemaMismatch           the database schema is not the one this code expects
@@ -331,3 +332,11 @@ class ReadOnlyDatabase(DatabaseError):
             f"database {url} is read-only here ({detail}): reads work, but this command writes; "
             "use a writable copy, or ask for write access to the file and its folder",
         )
+
+
+class ActionRefused(LabelwfError):
+    """Raised when an operator's action does not apply to what it names as it stands (nothing was written)."""
+
+    def __init__(self, action: str, subject: str, found: str, expected: str) -> None:
+        self.action, self.subject, self.found, self.expected = action, subject, found, expected
+        super().__init__(f"cannot {action} {subject}: it is {found}; expected {expected}")

@@ -11,8 +11,8 @@ from .store.records import Event, LetterStatus, TimerStatus
 
 
 def timer_closed(status: TimerStatus) -> str:
-    """The trigger recorded by the event of a timer closed without firing: ``(timer obsolete)``."""
-    return f"(timer {status.value})"
+    """The action recorded by the event of a timer closed without firing: ``timer obsolete``."""
+    return f"timer {status.value}"
 
 
 def seal(e: Event, key: bytes | None, letters: tuple[str, ...] = ()) -> Event:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from .records import Event, Letter, LetterStatus, event_from_row, letter_from_row
 from .schema import event, instance, letter
@@ -139,3 +140,19 @@ def mark_failed(conn: Connection, failed: Letter, error: str, retry_at: datetime
             next_attempt_at=retry_at,
         )
     )
+
+
+def letter_for_action(conn: Connection, letter_id: int) -> RowMapping | None:
+    """A letter's status and what names it (entity, workflow, template, recipient), for an operator's action."""
+    query = (
+        sa.select(_l.c.id, _l.c.status, _l.c.template, _l.c.recipient, _i.c.entity_id, _i.c.workflow)
+        .join(_i, _i.c.id == _l.c.instance_id)
+        .where(_l.c.id == letter_id)
+    )
+    return conn.execute(query).mappings().first()
+
+
+def set_letter_status(conn: Connection, letter_id: int, was: str, **values: Any) -> int:
+    """Change a letter that is still in status ``was``; return how many rows changed (0: it moved meanwhile)."""
+    statement = _l.update().where(_l.c.id == letter_id, _l.c.status == was).values(**values)
+    return int(conn.execute(statement).rowcount)
