@@ -13,7 +13,7 @@ from .chain import chain_action
 from .decision import require_justification
 from .definition import DAEMON_ACTOR, OPERATOR
 from .engine import Engine
-from .errors import ActionRefused, ConcurrentUpdate, NotFound, ReservedIdentity
+from .errors import ActionRefused, NotFound, ReservedIdentity
 from .store import fires as sql
 from .store import outbox
 from .store.records import Event, LetterStatus
@@ -62,8 +62,8 @@ def _letter_action(
         else:
             values = {"status": LetterStatus.DELIVERED.value, "delivered_at": now, "filed_at": now}
             done = "letter resolved as delivered"
-        if not outbox.set_letter_status(conn, letter_id, found["status"], **values):
-            raise ConcurrentUpdate(current.entity.id, current.version, None)
+        if not outbox.set_letter_status(conn, letter_id, found["status"], **values):  # a sender took it meanwhile
+            raise ActionRefused(action, subject, "being delivered", " or ".join(s.value for s in allowed))
         data = {"letter": letter_id, "template": found["template"], "recipient": found["recipient"]}
         event, _ = chain_action(
             engine,

@@ -32,6 +32,8 @@ oidc_scopes            LABELWF_OIDC_SCOPES          scopes asked for ("openid em
 oidc_label             LABELWF_OIDC_LABEL           the provider's name on the sign-in button
 oidc_redirect_uri      LABELWF_OIDC_REDIRECT_URI    the callback's public URL (empty: from the request)
 oidc_email_verified_by_issuer  …_BY_ISSUER          trust the provider's e-mail without email_verified (false)
+fires_per_minute       LABELWF_FIRES_PER_MINUTE     service: fires one account may ask per minute (0: no limit)
+pdfs_per_minute        LABELWF_PDFS_PER_MINUTE      service: PDF renderings one account may ask per minute
 =====================  ==========================  ==============================================
 """
 
@@ -83,6 +85,8 @@ class Settings:
     oidc_label: str = "OpenID Connect"
     oidc_redirect_uri: str = ""
     oidc_email_verified_by_issuer: bool = False
+    fires_per_minute: int = 600
+    pdfs_per_minute: int = 60
     source: Path | None = None
 
     def __repr__(self) -> str:
@@ -211,6 +215,14 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         if count < 1 or (key == "smtp_port" and count > 65535):
             raise ConfigError(key, value, "a port number 1-65535" if key == "smtp_port" else "a whole number >= 1")
         return count
+    if key in ("fires_per_minute", "pdfs_per_minute"):
+        try:
+            rate = int(value)
+        except (TypeError, ValueError):
+            rate = -1
+        if not 0 <= rate <= 1_000_000:
+            raise ConfigError(key, value, "a whole number per minute, 0 for no limit")
+        return rate
     if key in ("busy_timeout_ms", "daemon_batch_size"):
         try:
             number = int(value)

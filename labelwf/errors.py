@@ -18,6 +18,7 @@
     ├── BusinessTimeRefused      a decision dated before the instance's last event, or in the future
     ├── ConcurrentUpdate         someone else changed the instance first (optimistic concurrency)
     ├── ActionRefused            an operator's action (a letter's retry…) does not apply as things stand
+    ├── RateLimited              more fires or PDFs in a minute than an account's share
     ├── LetterError              a letter could not be rendered; the fire was not applied
     ├── InvalidCursor            a page cursor that no listing of this kind handed out
     ├── SchemaMismatch           the database schema is not the one this code expects
@@ -340,3 +341,11 @@ class ActionRefused(LabelwfError):
     def __init__(self, action: str, subject: str, found: str, expected: str) -> None:
         self.action, self.subject, self.found, self.expected = action, subject, found, expected
         super().__init__(f"cannot {action} {subject}: it is {found}; expected {expected}")
+
+
+class RateLimited(LabelwfError):
+    """Raised when a caller asks for more of something costly than its share (fires, PDFs) in a minute."""
+
+    def __init__(self, what: str, per_minute: int, retry_after_s: int) -> None:
+        self.what, self.per_minute, self.retry_after_s = what, per_minute, retry_after_s
+        super().__init__(f"too many {what}: at most {per_minute} a minute per account; retry in {retry_after_s} s")

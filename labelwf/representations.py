@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from .audit import VerifyReport
+from .definition import Workflow
 from .engine import Fired
 from .queries import Allowed, InstanceView
 from .store.records import Event, Instance, Letter, Timer
+from .timers import TimerSpec
 
 
 def instance_json(instance: Instance) -> dict[str, Any]:
@@ -160,4 +162,48 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
         "keyed": report.keyed,
         "unauthenticated": report.unauthenticated,
         "breaks": [b.__dict__ for b in report.breaks],
+    }
+
+
+def workflow_json(wf: Workflow) -> dict[str, Any]:
+    """A workflow version's definition: states with their timers, transitions, fields and letters."""
+
+    def timer(t: TimerSpec) -> dict[str, Any]:
+        when = {"at": t.at, "at_field": t.at_field, "after": str(t.after) if t.after else None}
+        return {
+            "name": t.name,
+            "trigger": t.trigger,
+            "catch_up": t.catch_up,
+            "anchor": t.anchor,
+            "default": t.default,
+        } | {k: v for k, v in when.items() if v is not None}
+
+    return {
+        "workflow": wf.name,
+        "version": wf.version,
+        "title": wf.title,
+        "timezone": wf.timezone.key,
+        "initial": wf.initial,
+        "states": [
+            {"name": s.name, "description": s.description, "final": s.final, "timers": [timer(t) for t in s.timers]}
+            for s in wf.states.values()
+        ],
+        "transitions": [
+            {
+                "trigger": t.trigger,
+                "sources": list(t.sources),
+                "dest": t.dest,
+                "condition": t.condition.source if t.condition else None,
+                "requires": list(t.requires),
+                "optional": list(t.optional),
+                "roles": list(t.roles),
+                "letters": list(t.letters),
+            }
+            for t in wf.transitions
+        ],
+        "fields": [
+            {"name": f.name, "type": f.type, "choices": list(f.choices), "label": f.label, "description": f.description}
+            for f in wf.fields.values()
+        ],
+        "letters": [{"name": x.name, "to": list(x.to)} for x in wf.letters.values()],
     }

@@ -1,7 +1,9 @@
-"""The audit trail: ``audit verify`` (every chain, optionally against a checkpoint) and ``audit checkpoint``."""
+"""The audit trail: ``audit verify`` (every chain, optionally against a checkpoint), ``audit checkpoint``
+and ``audit export``."""
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC
 from pathlib import Path
@@ -10,6 +12,7 @@ import click
 
 from .. import audit, checkpoint
 from ..errors import ConfigError
+from ..export import export_lines
 from ..representations import verify_json
 from .base import EXIT_AUDIT_BROKEN, App, json_option, main
 
@@ -127,3 +130,46 @@ def audit_checkpoint(app: App, output: Path | None, as_json: bool) -> None:
         return
     click.echo(f"checkpoint written to {path}: {taken.instances} instance(s), {taken.events} event(s), signed")
     click.echo("  keep it elsewhere; `labelwf audit verify --checkpoint FILE` checks the database against it")
+
+
+@audit_group.command("export")
+@click.option("--entity", help="Only this entity's events.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write (never overwritten, never left half-written); default: standard output.",
+)
+@click.pass_obj
+def audit_export(app: App, entity: str | None, output: Path | None) -> None:
+    """Write every event as one JSON object per line (JSON Lines), with the hashes that chain them.
+
+    The export never holds the audit key: an auditor given it can recompute the chains.
+
+    \b
+    Examples:
+      labelwf audit export -o audit-2026-12-01.jsonl
+      labelwf audit export --entity enfant | jq -c '{seq, trigger, principal}'
+    """
+    app.db.check_schema()
+    lines = export_lines(app.db, entity=entity)
+    if output is None:
+        for line in lines:
+            click.echo(line, nl=False)
+        return
+    if output.exists():
+        raise ConfigError("--output", str(output), "a file that does not exist yet (an export is never overwritten)")
+    partial = output.with_name(f".{output.name}.partial")
+    count = 0
+    partial.unlink(missing_ok=True)  # left by an export that was killed
+    try:
+        with partial.open("x", encoding="utf-8") as out:
+            for line in lines:
+                out.write(line)
+                count += 1
+            out.flush()
+            os.fsync(out.fileno())
+        partial.rename(output)
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"{count} event(s) exported to {output}")

@@ -23,8 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import LabelwfError
 from ..runtime import Runtime
-from . import api, console, letters_api, signin
+from . import api, console, console_ops, letters_api, operations_api, signin, workflows_api
 from .auth import Caller, Refused, caller, require
+from .limits import RateLimits
 from .metrics import Metrics
 from .oidc import Provider
 from .problems import problem
@@ -54,10 +55,15 @@ def create_app(runtime: Runtime) -> FastAPI:
     runtime.db.keep_writers = False  # many request threads: pooled writes, one at a time (store.Database)
     app.state.metrics = Metrics(runtime.db, runtime.engine.clock)
     app.state.oidc = Provider(runtime.settings) if runtime.settings.oidc_enabled else None
+    per_minute = {"fires": runtime.settings.fires_per_minute, "PDF renderings": runtime.settings.pdfs_per_minute}
+    app.state.limits = RateLimits(runtime.engine.clock, per_minute)
     app.include_router(api.router)
     app.include_router(letters_api.router)
+    app.include_router(operations_api.router)
+    app.include_router(workflows_api.router)
     app.include_router(signin.router)
     app.include_router(console.router)
+    app.include_router(console_ops.router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_exception_handler(LabelwfError, api.labelwf_errors)
     app.add_exception_handler(RequestValidationError, _invalid)

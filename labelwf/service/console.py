@@ -12,17 +12,21 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from .. import queries
 from ..decision import Request as FireRequest
-from ..errors import ConcurrentUpdate, LabelwfError, NotFound
+from ..diagram import diagram_svg
+from ..errors import ConcurrentUpdate, LabelwfError, NotFound, RateLimited
 from ..representations import instance_json
+from . import limits
 from .api import runtime_of
 from .auth import Caller
 from .letters_api import pdf_response, readable_letter
 from .pages import csrf_ok, page, session, to_login
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+LEGEND = ("décision d'un agent", "échéance (démon)")
 LETTER_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox"
 
 
@@ -55,6 +59,7 @@ def _instance_page(
     history = queries.history(runtime.engine, entity, limit=200).items
     template = "_instance.html" if request.headers.get("hx-request") == "true" else "instance.html"
     wf = runtime.engine.workflow_of(view.instance)
+    drawn = Markup(diagram_svg(wf, current=view.instance.state, legend=LEGEND))  # escaped as it is drawn
     return page(
         request,
         template,
@@ -69,6 +74,7 @@ def _instance_page(
         message=message,
         message_kind=kind,
         summary=instance_json(view.instance),
+        diagram=drawn,
     )
 
 
@@ -98,6 +104,11 @@ async def fire(request: Request, entity: str) -> Response:
         return _instance_page(
             request, who, csrf, entity, message="Vous ne pouvez pas décider sur ce dossier.", kind="error", status=403
         )
+    try:
+        limits.take(request, who, "fires")
+    except RateLimited as exc:
+        message = f"Trop de décisions en une minute : réessayez dans {exc.retry_after_s} s."
+        return _instance_page(request, who, csrf, entity, message=message, kind="error", status=429)
     version = str(form.get("version", ""))
     fields = {str(k)[6:]: str(v) for k, v in form.items() if str(k).startswith("field_") and str(v).strip()}
     runtime = runtime_of(request)

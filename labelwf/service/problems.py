@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from ..errors import (
     AccountError,
+    ActionRefused,
     AmbiguousWorkflow,
     BusinessTimeRefused,
     ConcurrentUpdate,
@@ -47,6 +48,7 @@ STATUS: list[tuple[type[LabelwfError], int]] = [
     (MissingJustification, 422),
     (LetterError, 422),
     (AccountError, 422),
+    (ActionRefused, 409),
     (ReservedIdentity, 403),
     (RoleNotAllowed, 403),
     (TransitionRefused, 409),

@@ -1,0 +1,175 @@
+"""The console's operations screens: failures (with a letter's audited retry or resolution), the
+audit trail (verification and export), and the accounts and tokens of the service (admins).
+
+Every form posts the session's CSRF token and a role is checked on every request, whatever the
+page offered: a viewer who posts a retry is refused. A letter's retry or resolution is a chain
+event with the reason typed in and the signed-in principal (``labelwf.actions``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+
+from .. import accounts, actions, audit
+from ..errors import LabelwfError, NotFound
+from ..export import export_lines
+from ..representations import verify_json
+from .api import runtime_of
+from .auth import Caller
+from .operations_api import failures
+from .pages import csrf_ok, page, session, to_login
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+_log = logging.getLogger("labelwf.service")
+
+
+def _signed_in(request: Request, role: str) -> tuple[Caller, str] | Response:
+    found = session(request)
+    if found is None:
+        return to_login()
+    if not found[0].account.may(role) or found[0].account.entity is not None:
+        return page(request, "base.html", 403, who=found[0], csrf=found[1], denied=role)
+    return found
+
+
+def _failures_page(
+    request: Request, who: Caller, csrf: str, message: str = "", kind: str = "", status: int = 200
+) -> Response:
+    listed = failures(request, who)
+    return page(request, "failures.html", status, who=who, csrf=csrf, f=listed, message=message, message_kind=kind)
+
+
+@router.get("/failures")
+def failures_page(request: Request) -> Response:
+    found = _signed_in(request, "operator")
+    return found if isinstance(found, Response) else _failures_page(request, *found)
+
+
+@router.post("/letters/{letter_id}/{action}")
+async def letter_action(request: Request, letter_id: int, action: str) -> Response:
+    found = _signed_in(request, "operator")
+    if isinstance(found, Response):
+        return found
+    who, csrf = found
+    form = await request.form()
+    if action not in ("retry", "resolve"):
+        raise NotFound("action", action, "retry or resolve")
+    if not csrf_ok(csrf, form):
+        return _failures_page(request, who, csrf, "Formulaire expiré : rechargez la page.", "error", 403)
+    run = actions.retry_letter if action == "retry" else actions.resolve_letter
+    try:
+        run(
+            runtime_of(request).engine,
+            letter_id,
+            actor=who.account.name,
+            reason=str(form.get("reason", "")),
+            principal=who.principal,
+        )
+    except LabelwfError as exc:
+        return _failures_page(request, who, csrf, f"Refusé : {exc}", "error", 422)
+    done = "remise en file d'envoi" if action == "retry" else "enregistrée comme remise"
+    return _failures_page(request, who, csrf, f"Lettre {letter_id} {done}.", "success")
+
+
+@router.get("/audit")
+def audit_page(request: Request) -> Response:
+    found = _signed_in(request, "supervisor")
+    return (
+        found if isinstance(found, Response) else page(request, "audit.html", who=found[0], csrf=found[1], report=None)
+    )
+
+
+@router.post("/audit/verify")
+async def audit_verify(request: Request) -> Response:
+    found = _signed_in(request, "supervisor")
+    if isinstance(found, Response):
+        return found
+    who, csrf = found
+    if not csrf_ok(csrf, await request.form()):
+        return page(request, "audit.html", 403, who=who, csrf=csrf, report=None, message="Formulaire expiré.")
+    runtime = runtime_of(request)
+    report = verify_json(audit.verify(runtime.db, key=runtime.audit_key))
+    return page(request, "audit.html", who=who, csrf=csrf, report=report, checked_at=runtime.engine.clock.now())
+
+
+@router.get("/audit/export")
+def audit_export(request: Request) -> Response:
+    found = _signed_in(request, "supervisor")
+    if isinstance(found, Response):
+        return found
+    db = runtime_of(request).db
+    name = f"labelwf-audit-{runtime_of(request).engine.clock.now():%Y%m%dT%H%M%SZ}.jsonl"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return StreamingResponse(export_lines(db), media_type="application/jsonl", headers=headers)
+
+
+def _admin_page(request: Request, who: Caller, csrf: str, status: int = 200, **shown: Any) -> Response:
+    db = runtime_of(request).db
+    context = {"message": "", "message_kind": "", "new_token": ""} | shown
+    return page(
+        request,
+        "admin.html",
+        status,
+        who=who,
+        csrf=csrf,
+        accounts=accounts.accounts(db),
+        tokens=accounts.tokens(db),
+        **context,
+    )
+
+
+@router.get("/admin")
+def admin_page(request: Request) -> Response:
+    found = _signed_in(request, "admin")
+    return found if isinstance(found, Response) else _admin_page(request, *found)
+
+
+@router.post("/admin/{what}")
+async def admin_action(request: Request, what: str) -> Response:
+    found = _signed_in(request, "admin")
+    if isinstance(found, Response):
+        return found
+    who, csrf = found
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    if not csrf_ok(csrf, form):
+        return _admin_page(
+            request, who, csrf, 403, message="Formulaire expiré : rechargez la page.", message_kind="error"
+        )
+    runtime = runtime_of(request)
+    now = runtime.engine.clock.now()
+    try:
+        if what == "add":
+            roles = [r for r in form.get("roles", "").replace(",", " ").split() if r]
+            added = accounts.add_account(
+                runtime.db,
+                form.get("name", "").strip(),
+                roles,
+                now=now,
+                display_name=form.get("display_name", "").strip(),
+                email=form.get("email", "").strip() or None,
+                entity=form.get("entity", "").strip() or None,
+                password=form.get("password") or None,
+            )
+            done, token = f"Compte {added.name} créé.", ""
+        elif what in ("disable", "enable"):
+            accounts.set_disabled(runtime.db, form.get("name", ""), disabled=what == "disable")
+            done, token = f"Compte {form.get('name')} {'désactivé' if what == 'disable' else 'réactivé'}.", ""
+        elif what == "token":
+            _, token = accounts.create_token(runtime.db, form.get("name", ""), form.get("label", "console"), now=now)
+            done = f"Jeton créé pour {form.get('name')} : copiez-le maintenant, il ne sera plus affiché."
+        elif what == "revoke":
+            token_id = form.get("token_id", "")
+            accounts.revoke_token(
+                runtime.db, int(token_id) if token_id.isdigit() and len(token_id) < 12 else -1, now=now
+            )
+            done, token = f"Jeton {token_id} révoqué.", ""
+        else:
+            raise NotFound("admin action", what, "add, disable, enable, token or revoke")
+    except LabelwfError as exc:
+        return _admin_page(request, who, csrf, 422, message=f"Refusé : {exc}", message_kind="error")
+    _log.info("admin %s by %s: %s", what, who.principal, form.get("name") or form.get("token_id"))
+    return _admin_page(request, who, csrf, message=done, message_kind="success", new_token=token)
