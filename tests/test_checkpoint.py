@@ -150,3 +150,20 @@ def test_a_checkpoint_needs_the_audit_key(database_url: str, tmp_path: Path) -> 
     (tmp_path / "audit.key").unlink()
     refused = runner.invoke(main, [*base, "audit", "checkpoint", "-o", str(tmp_path / "cp.json")])
     assert refused.exit_code == EXIT_BAD_INPUT and "the audit key, which signs a checkpoint" in refused.stderr
+
+
+def test_the_cli_exports_the_trail_as_json_lines_whose_hashes_chain(database_url: str, tmp_path: Path) -> None:
+    base = ["--config", str(CONFIG_FILE), "--db", database_url]
+    runner = CliRunner()
+    runner.invoke(main, [*base, "init"])
+    runner.invoke(main, [*base, "import", str(ROOT / "data" / "poles_2008.csv")])
+    path = tmp_path / "trail.jsonl"
+    written = runner.invoke(main, [*base, "audit", "export", "-o", str(path)])
+    assert written.exit_code == 0 and "71 event(s) exported" in written.stdout
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 71 and all(x["prev_hash"] == "0" * 64 and x["hash_format"] == 5 for x in lines)
+    assert not list(tmp_path.glob(".*partial"))
+    again = runner.invoke(main, [*base, "audit", "export", "-o", str(path)])
+    assert again.exit_code == EXIT_BAD_INPUT and "never overwritten" in again.stderr
+    one = runner.invoke(main, [*base, "audit", "export", "--entity", "enfant"])
+    assert [json.loads(x)["entity"] for x in one.stdout.splitlines()] == ["enfant"]
