@@ -3,10 +3,12 @@ the audit trail's verification and export, accounts and tokens — who may, and 
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -29,7 +31,8 @@ def runtime(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[R
     runtime.db.upgrade()
     contacts = tmp_path / "contacts.csv"
     contacts.write_text(
-        "entity,role,name,address,email\nenfant,governance,Mme Claire Martin,1 rue X / Angers,presidence@enfant.example\n",
+        "entity,role,name,address,email\n"
+        "enfant,governance,Mme Claire Martin,1 rue X / Angers,presidence@enfant.example\n",
         encoding="utf-8",
     )
     import_entities(runtime.engine, POLES_CSV, actor="import", reason="set-up", contacts=contacts)
@@ -192,3 +195,30 @@ def test_a_workflow_s_definition_and_diagram_are_served_and_the_console_draws_th
     client, _ = console(runtime, "paul")
     page = client.get("/console/instances/enfant").text
     assert "<svg" in page and 'aria-current="true"' in page and "<script" not in page.split("<svg")[1]
+
+
+def test_fires_beyond_an_account_s_share_in_a_minute_are_refused_with_when_to_retry(
+    runtime: Runtime, clock: FrozenClock
+) -> None:
+    runtime.settings = dataclasses.replace(runtime.settings, fires_per_minute=2)
+    api = TestClient(create_app(runtime))
+    marie = token(runtime, "marie")
+    for entity in ("enfant", "mta"):
+        version = api.get(f"/api/v1/instances/{entity}", headers=marie).headers["etag"]
+        body = {"trigger": "classify", "fields": {"group": 1}, "reason": "rapport 2008"}
+        answer = api.post(f"/api/v1/instances/{entity}/transitions", json=body, headers={**marie, "If-Match": version})
+        assert answer.status_code in (201, 409), answer.text
+    refused = api.post(
+        "/api/v1/instances/pass/transitions",
+        json={"trigger": "classify", "fields": {"group": 1}, "reason": "rapport 2008"},
+        headers={**marie, "If-Match": '"0"'},
+    )
+    assert refused.status_code == 429 and refused.json()["type"] == "/problems/rate-limited"
+    assert int(refused.headers["retry-after"]) >= 1 and refused.json()["per_minute"] == 2
+    clock.advance(timedelta(seconds=61))
+    again = api.post(
+        "/api/v1/instances/pass/transitions",
+        json={"trigger": "classify", "fields": {"group": 1}, "reason": "rapport 2008"},
+        headers={**marie, "If-Match": '"0"'},
+    )
+    assert again.status_code != 429

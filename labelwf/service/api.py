@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from .. import audit, queries
 from ..decision import MAX_ACTOR, MAX_REASON
@@ -29,14 +31,42 @@ from ..runtime import Runtime
 from ..store import accounts as sql
 from ..store.records import Page
 from ..text import text_problem
+from . import limits
 from .auth import Caller, Refused, caller, require
-from .problems import error_problem, problem
+from .problems import error_problem, problem, problem_responses
 
-router = APIRouter(prefix="/api/v1")
 Who = Annotated[Caller, Depends(caller)]
+
+
+def plain_parameters(request: Request, who: Who) -> None:
+    """Refuse (422) a path or query parameter holding U+0000, once the caller is known: no stored text holds
+    one, and PostgreSQL would answer an error for it where there is nothing to find."""
+    found = [
+        {"type": "value_error", "loc": (where, name), "msg": "U+0000 is not allowed in a text", "input": value}
+        for where, items in (("path", request.path_params.items()), ("query", request.query_params.multi_items()))
+        for name, value in items
+        if isinstance(value, str) and "\x00" in value
+    ]
+    if found:
+        raise RequestValidationError(found)
+
+
+# Every route may answer these; each documents its own others too (all RFC 9457 problems).
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(plain_parameters)], responses=problem_responses(401, 503))
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 After = Annotated[str | None, Query(max_length=2000, description="The `next` cursor of the previous page.")]
 MAX_KEY = 200
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _rfc3339_text(value: Any) -> Any:
+    """``value`` if it is written as a date and time; pydantic alone also takes ``0.5`` (seconds since 1970)."""
+    if not (isinstance(value, str) and _RFC3339.match(value)):
+        raise ValueError("an RFC 3339 date-time with its offset, such as 2008-07-01T09:00:00+02:00")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -58,7 +88,7 @@ def _visible(who: Caller, entity: str) -> None:
         raise NotFound("instance", entity, "")
 
 
-@router.get("/instances", summary="List instances, a page at a time")
+@router.get("/instances", summary="List instances, a page at a time", responses=problem_responses(400, 404, 422))
 def list_instances(
     request: Request,
     who: Who,
@@ -80,7 +110,11 @@ def list_instances(
     return page_json(page, instance_json)
 
 
-@router.get("/instances/{entity}", summary="An instance: state, allowed transitions, timers, letters")
+@router.get(
+    "/instances/{entity}",
+    summary="An instance: state, allowed transitions, timers, letters",
+    responses=problem_responses(400, 404, 422),
+)
 def show_instance(
     request: Request, who: Who, entity: str, workflow: Annotated[str | None, Query(max_length=100)] = None
 ) -> JSONResponse:
@@ -93,7 +127,11 @@ def show_instance(
     return JSONResponse(jsonable_encoder(body), headers={"ETag": f'"{view.instance.version}"'})
 
 
-@router.get("/instances/{entity}/history", summary="The audit trail of an instance, oldest first")
+@router.get(
+    "/instances/{entity}/history",
+    summary="The audit trail of an instance, oldest first",
+    responses=problem_responses(400, 404, 422),
+)
 def history(
     request: Request,
     who: Who,
@@ -120,7 +158,7 @@ class Transition(BaseModel):
     trigger: str = Field(min_length=1, max_length=100)
     reason: str = Field(min_length=1, max_length=MAX_REASON)
     fields: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=50)
-    at: AwareDatetime | None = Field(default=None, description="Business time (RFC 3339 with its offset).")
+    at: Instant | None = Field(default=None, description="Business time (RFC 3339 with its offset).")
     on_behalf_of: str | None = Field(default=None, min_length=1, max_length=MAX_ACTOR)
     workflow: str | None = Field(default=None, max_length=100)
 
@@ -157,7 +195,12 @@ class _Precondition(Exception):
         self.status, self.kind, self.detail = status, kind, detail
 
 
-@router.post("/instances/{entity}/transitions", status_code=201, summary="Fire a transition")
+@router.post(
+    "/instances/{entity}/transitions",
+    status_code=201,
+    summary="Fire a transition",
+    responses=problem_responses(400, 403, 404, 409, 411, 412, 413, 422, 428, 429),
+)
 def fire(
     request: Request,
     who: Who,
@@ -169,6 +212,7 @@ def fire(
     """Fire ``trigger`` on ``entity``'s instance as the authenticated account, in one transaction."""
     _visible(who, entity)
     require(who, "operator")
+    limits.take(request, who, "fires")
     try:
         version = _version(if_match)
     except _Precondition as exc:
@@ -249,11 +293,16 @@ def _replayed(kept: Any, fingerprint: str) -> JSONResponse:
     return JSONResponse(kept["body"], status_code=kept["status"], headers=headers)
 
 
-@router.get("/timers", summary="Pending deadlines across the portfolio, soonest first", response_model=None)
+@router.get(
+    "/timers",
+    summary="Pending deadlines across the portfolio, soonest first",
+    response_model=None,
+    responses=problem_responses(400, 403, 422),
+)
 def timers(
     request: Request,
     who: Who,
-    due_before: Annotated[AwareDatetime | None, Query()] = None,
+    due_before: Annotated[Instant | None, Query()] = None,
     after: After = None,
     limit: Limit = 100,
 ) -> dict[str, Any] | JSONResponse:
@@ -287,7 +336,7 @@ def workflows(request: Request, who: Who) -> dict[str, Any]:
     }
 
 
-@router.get("/audit/verify", summary="Recompute every hash chain")
+@router.get("/audit/verify", summary="Recompute every hash chain", responses=problem_responses(403, 404, 422))
 def verify(request: Request, who: Who, entity: Annotated[str | None, Query(max_length=100)] = None) -> dict[str, Any]:
     """The audit trail verified (with the audit key when the server has it); supervisors and admins."""
     require(who, "supervisor")

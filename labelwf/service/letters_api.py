@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from .. import queries
@@ -18,24 +18,27 @@ from ..delivery import LETTER_STATUSES, pdf_unavailable, render_pdf
 from ..errors import NotFound
 from ..representations import letter_json
 from ..store.records import Letter, LetterStatus
-from .api import After, Limit, Who, page_json, runtime_of
+from . import limits
+from .api import After, Limit, Who, page_json, plain_parameters, runtime_of
 from .auth import Caller
-from .problems import problem
+from .problems import problem, problem_responses
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(plain_parameters)], responses=problem_responses(401, 503))
 PDF_AT_ONCE = 2
 _PDF_SLOTS = threading.BoundedSemaphore(PDF_AT_ONCE)
 
 
 def readable_letter(request: Request, who: Caller, letter_id: int) -> Letter:
     """The letter, if ``who`` may read it (a stakeholder: its entity's only); else ``NotFound``."""
+    if not 0 < letter_id < 2**63:  # no such id in a 64-bit column (and the driver would refuse to send it)
+        raise NotFound("letter", letter_id, "")
     letter = queries.get_letter(runtime_of(request).db, letter_id)
     if not who.sees(letter.entity):
         raise NotFound("letter", letter_id, "")
     return letter
 
 
-@router.get("/letters", summary="Letters of the outbox, newest first")
+@router.get("/letters", summary="Letters of the outbox, newest first", responses=problem_responses(400, 404, 422))
 def list_letters(
     request: Request,
     who: Who,
@@ -53,7 +56,9 @@ def list_letters(
     return page_json(page, letter_json)
 
 
-@router.get("/letters/{letter_id}", summary="One letter with its frozen text and HTML")
+@router.get(
+    "/letters/{letter_id}", summary="One letter with its frozen text and HTML", responses=problem_responses(404, 422)
+)
 def show_letter(request: Request, who: Who, letter_id: int) -> dict[str, Any]:
     """The letter as it was frozen when its step was taken."""
     return letter_json(readable_letter(request, who, letter_id), bodies=True)
@@ -63,7 +68,7 @@ def show_letter(request: Request, who: Who, letter_id: int) -> dict[str, Any]:
     "/letters/{letter_id}/pdf",
     summary="The letter as a PDF",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses=problem_responses(404, 422, 429) | {200: {"content": {"application/pdf": {}}}},
 )
 def letter_pdf(request: Request, who: Who, letter_id: int) -> Response:
     """The PDF of the letter's frozen HTML (A4), rendered now; it fetches nothing."""
@@ -73,6 +78,7 @@ def letter_pdf(request: Request, who: Who, letter_id: int) -> Response:
 def pdf_response(request: Request, who: Caller, letter_id: int) -> Response:
     """The PDF of a letter ``who`` may read, or the problem that says why not now."""
     letter = readable_letter(request, who, letter_id)
+    limits.take(request, who, "PDF renderings")
     unavailable = pdf_unavailable()
     if unavailable is not None:
         return problem(503, "pdf-unavailable", "PDF unavailable", unavailable)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,11 +21,11 @@ from ..decision import MAX_ACTOR, MAX_REASON
 from ..export import export_lines
 from ..representations import event_json, letter_json, timer_json
 from ..store.records import LetterStatus
-from .api import Who, runtime_of
+from .api import Who, plain_parameters, runtime_of
 from .auth import Caller, require
 from .problems import problem_responses
 
-router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 503))
+router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 503), dependencies=[Depends(plain_parameters)])
 FAILED_LETTERS = (LetterStatus.FAILED, LetterStatus.UNCERTAIN, LetterStatus.RETRY)
 SHOWN = 200  # failures of each kind listed at most (the counts say how many more)
 _JSONL: dict[int | str, dict[str, Any]] = {200: {"content": {"application/jsonl": {}}}}
@@ -57,7 +57,11 @@ def failures(request: Request, who: Caller) -> dict[str, Any]:
     }
 
 
-@router.get("/failures", summary="What needs a person: letters not delivered, deadlines overdue")
+@router.get(
+    "/failures",
+    summary="What needs a person: letters not delivered, deadlines overdue",
+    responses=problem_responses(403),
+)
 def list_failures(request: Request, who: Who) -> dict[str, Any]:
     """Letters in failed, uncertain or retry, and pending timers overdue by more than the daemon's grace."""
     require(who, "operator")
@@ -84,7 +88,7 @@ def _act(request: Request, who: Caller, letter_id: int, body: LetterAction, acti
 @router.post(
     "/letters/{letter_id}/retry",
     summary="Queue a failed or uncertain letter again",
-    responses=problem_responses(403, 404, 409, 422),
+    responses=problem_responses(400, 403, 404, 409, 411, 413, 422, 429),
 )
 def retry(request: Request, who: Who, letter_id: int, body: LetterAction) -> dict[str, Any]:
     """Queue the letter for delivery now (operators); recorded as an event on its instance."""
@@ -94,7 +98,7 @@ def retry(request: Request, who: Who, letter_id: int, body: LetterAction) -> dic
 @router.post(
     "/letters/{letter_id}/resolution",
     summary="Record that an uncertain letter did go out",
-    responses=problem_responses(403, 404, 409, 422),
+    responses=problem_responses(400, 403, 404, 409, 411, 413, 422, 429),
 )
 def resolve(request: Request, who: Who, letter_id: int, body: LetterAction) -> dict[str, Any]:
     """Mark an uncertain letter delivered once a person checked it went out (operators); an event."""
@@ -104,7 +108,8 @@ def resolve(request: Request, who: Who, letter_id: int, body: LetterAction) -> d
 @router.get(
     "/audit/export",
     summary="The audit trail as JSON Lines",
-    responses=_JSONL | problem_responses(403),
+    response_class=StreamingResponse,
+    responses=_JSONL | problem_responses(403, 422),
 )
 def export(
     request: Request, who: Who, entity: Annotated[str | None, Query(max_length=100)] = None

@@ -29,6 +29,7 @@ from ..errors import (
     MissingData,
     MissingJustification,
     NotFound,
+    RateLimited,
     ReservedIdentity,
     RoleNotAllowed,
     SchemaMismatch,
@@ -49,6 +50,7 @@ STATUS: list[tuple[type[LabelwfError], int]] = [
     (LetterError, 422),
     (AccountError, 422),
     (ActionRefused, 409),
+    (RateLimited, 429),
     (ReservedIdentity, 403),
     (RoleNotAllowed, 403),
     (TransitionRefused, 409),
@@ -74,7 +76,21 @@ def problem(
     """A problem+json response: ``type`` names the kind of problem, ``detail`` says it in a sentence."""
     body = {"type": f"/problems/{kind}", "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in (fields or {}).items() if k not in body})
-    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM, headers=dict(headers or {}))
+    return JSONResponse(
+        _encodable(jsonable_encoder(body)), status_code=status, media_type=PROBLEM, headers=dict(headers or {})
+    )
+
+
+def _encodable(value: Any) -> Any:
+    """``value`` with texts UTF-8 can carry: a lone surrogate (a JSON body's ``"\\ud800"``, echoed back in
+    the problem that refuses it) is written as its escape."""
+    if isinstance(value, str):
+        return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encodable(v) for v in value]
+    return value
 
 
 def error_problem(error: LabelwfError) -> JSONResponse:
@@ -84,6 +100,8 @@ def error_problem(error: LabelwfError) -> JSONResponse:
     if "instance" in fields:  # RFC 9457 reserves "instance" for a URI of the occurrence: the entity's id is "entity"
         fields["entity"] = fields.pop("instance")
     headers = {"Retry-After": "1"} if isinstance(error, DatabaseBusy) else None
+    if isinstance(error, RateLimited):
+        headers = {"Retry-After": str(error.retry_after_s)}
     name = type(error).__name__
     detail = str(error)
     if isinstance(error, DatabaseError | SchemaMismatch):  # where the database is: nobody's business here
@@ -97,3 +115,47 @@ _DATABASE_DETAIL = {
     "SchemaMismatch": "the database is not at this version's schema; an administrator runs `labelwf init`",
     "ReadOnlyDatabase": "the database is read-only here: reads answer, changes cannot be made",
 }
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details; the error's own fields (entity, allowed …) travel beside these.",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "The kind of problem: `/problems/not-found` …"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string", "description": "What went wrong, in a sentence."},
+    },
+    "additionalProperties": True,
+}
+_WHY = {
+    400: "A malformed request: a body that cannot be read, a cursor this server did not write, a workflow to name",
+    401: "No live token of an enabled account",
+    403: "The account's roles do not allow this",
+    404: "No such instance, letter, workflow or state (or not this caller's to see)",
+    409: "Not allowed in the current state (of the instance, or of the letter)",
+    411: "A body without Content-Length",
+    412: "If-Match is not the instance's ETag: the instance changed since it was read, or it is no ETag",
+    413: "The body is too large",
+    422: "The request, a value or a field is invalid",
+    428: "If-Match is missing (or *)",
+    429: "Too many at once; retry after Retry-After",
+    503: "The database is busy or cannot be used (or, for a PDF, no renderer here); retry later",
+}
+
+
+_HEADERS = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="labelwf"'}},
+    429: {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait"}},
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a route for the problems it may answer, each as problem+json."""
+    return {
+        status: {"description": _WHY[status], "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}}
+        | ({"headers": _HEADERS[status]} if status in _HEADERS else {})
+        for status in statuses
+    }

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from ..diagram import diagram_svg
 from ..errors import NotFound
 from ..representations import workflow_json
-from .api import Who, runtime_of
+from .api import Who, plain_parameters, runtime_of
 from .problems import problem_responses
 
-router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 503))
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(plain_parameters)], responses=problem_responses(401, 503))
 Name = Annotated[str, Path(max_length=100)]
 Version = Annotated[int, Path(ge=1, le=1_000_000)]
 SVG = "image/svg+xml"

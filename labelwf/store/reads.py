@@ -85,7 +85,7 @@ def _sane(value: Any) -> bool:
         return False
     if isinstance(value, int):
         return -(2**62) < value < 2**62
-    return isinstance(value, str) and len(value) <= 200
+    return isinstance(value, str) and len(value) <= 200 and value.isprintable()
 
 
 def _page(
