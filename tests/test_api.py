@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,21 @@ def test_a_retry_with_the_same_idempotency_key_does_the_work_once(
     assert len(events(runtime, "enfant")) == 2  # created, classified once
     other = api.post("/api/v1/instances/enfant/transitions", json=classify(group=1), headers=headers)
     assert other.status_code == 422 and other.json()["type"] == "/problems/idempotency-key-reused"
+
+
+def test_an_idempotent_answer_is_kept_for_a_day_then_the_key_is_free(
+    api: TestClient, tokens: dict[str, str], runtime: Runtime, clock: FrozenClock
+) -> None:
+    headers = as_(tokens["marie"], **{"If-Match": '"0"', "Idempotency-Key": "relance-43"})
+    assert api.post("/api/v1/instances/enfant/transitions", json=classify(), headers=headers).status_code == 201
+    clock.advance(timedelta(hours=23))
+    replayed = api.post("/api/v1/instances/enfant/transitions", json=classify(), headers=headers)
+    assert replayed.headers.get("idempotent-replayed") == "true"
+    clock.advance(timedelta(hours=2))
+    fresh = api.post("/api/v1/instances/enfant/transitions", json=classify(), headers=headers)
+    assert fresh.status_code == 412 and "idempotent-replayed" not in fresh.headers  # done again: stale now
+    again = api.post("/api/v1/instances/mta/transitions", json=classify(), headers={**headers, "If-Match": '"0"'})
+    assert again.status_code == 201  # the expired key's row made way for the new answer
 
 
 def test_who_may_fire_is_decided_by_the_server(api: TestClient, tokens: dict[str, str]) -> None:

@@ -3,7 +3,8 @@
 * Reads page by keyset cursor (``after``, ``limit``; ``{"items", "next", "more", "more_is_at_least"}``).
 * An instance's ``ETag`` is its version; a transition needs ``If-Match`` with it (428 without,
   412 when someone changed the instance since), and may carry an ``Idempotency-Key``: a retry
-  with the same key and body returns the first answer and does the work once.
+  with the same key and body returns the first answer and does the work once (for a day: then the
+  key is forgotten).
 * The acting user is the authenticated account: the event records it as its principal (with the
   request's id); ``on_behalf_of`` is recorded as the actor beside it, never instead of it.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -56,6 +57,7 @@ router = APIRouter(prefix="/api/v1", dependencies=[Depends(plain_parameters)], r
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 After = Annotated[str | None, Query(max_length=2000, description="The `next` cursor of the previous page.")]
 MAX_KEY = 200
+ANSWERS_KEPT = timedelta(hours=24)  # an Idempotency-Key's first answer is replayed for a day, then forgotten
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
 
@@ -238,10 +240,11 @@ def fire(
         workflow=body.workflow,
         principal=who.principal,
     )
+    kept_since = runtime.engine.clock.now() - ANSWERS_KEPT
     try:
         with runtime.db.write() as conn:
             if idempotency_key is not None:
-                kept = sql.get_answer(conn, who.account.name, idempotency_key)
+                kept = sql.get_answer(conn, who.account.name, idempotency_key, kept_since)
                 if kept is not None:
                     return _replayed(kept, fingerprint)
             fired = runtime.engine.apply(conn, fire_request)
@@ -260,6 +263,7 @@ def fire(
                         "body": encoded,
                         "created_at": runtime.engine.clock.now(),
                     },
+                    kept_since,
                 )
     except LabelwfError as exc:
         request.app.state.metrics.fires.labels(_declared(runtime, body.trigger), type(exc).__name__).inc()
@@ -267,7 +271,7 @@ def fire(
             raise
         if idempotency_key is not None:  # the same request, raced: its first answer, if it is kept now
             with runtime.db.read() as conn:
-                kept = sql.get_answer(conn, who.account.name, idempotency_key)
+                kept = sql.get_answer(conn, who.account.name, idempotency_key, kept_since)
             if kept is not None:
                 return _replayed(kept, fingerprint)
         return error_problem(exc)

@@ -70,14 +70,21 @@ def revoke_token(conn: Connection, token_id: int, now: datetime) -> int:
     return int(conn.execute(statement).rowcount)
 
 
-def get_answer(conn: Connection, owner: str, key: str) -> RowMapping | None:
-    """The answer kept for ``owner``'s request with Idempotency-Key ``key``, or None."""
+def get_answer(conn: Connection, owner: str, key: str, kept_since: datetime) -> RowMapping | None:
+    """The answer kept for ``owner``'s request with Idempotency-Key ``key`` since ``kept_since``, or None.
+
+    An older answer has expired: the key is free again (its row goes when the next answer is kept).
+    """
     query = sa.select(idempotency).where(idempotency.c.account == owner, idempotency.c.key == key)
-    return conn.execute(query).mappings().first()
+    found = conn.execute(query).mappings().first()
+    return found if found is not None and found["created_at"] >= kept_since else None
 
 
-def keep_answer(conn: Connection, values: Mapping[str, Any]) -> None:
-    """Keep the first answer to an idempotent request (in the transaction that did its work)."""
+def keep_answer(conn: Connection, values: Mapping[str, Any], kept_since: datetime) -> None:
+    """Keep the first answer to an idempotent request (in the transaction that did its work); the
+    account's answers older than ``kept_since`` are removed, this key's expired one included."""
+    mine = idempotency.c.account == values["account"]
+    conn.execute(idempotency.delete().where(mine, idempotency.c.created_at < kept_since))
     conn.execute(idempotency.insert().values(**values))
 
 
