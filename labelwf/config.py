@@ -32,6 +32,8 @@ oidc_scopes            LABELWF_OIDC_SCOPES          scopes asked for ("openid em
 oidc_label             LABELWF_OIDC_LABEL           the provider's name on the sign-in button
 oidc_redirect_uri      LABELWF_OIDC_REDIRECT_URI    the callback's public URL (empty: from the request)
 oidc_email_verified_by_issuer  …_BY_ISSUER          trust the provider's e-mail without email_verified (false)
+letters_agent          LABELWF_LETTERS_AGENT        letters' "Affaire suivie par": the agent's name and function
+letters_signatory_name LABELWF_LETTERS_SIGNATORY_NAME first name and name above the signatory's title
 fires_per_minute       LABELWF_FIRES_PER_MINUTE     service: fires one account may ask per minute (0: no limit)
 pdfs_per_minute        LABELWF_PDFS_PER_MINUTE      service: PDF renderings one account may ask per minute
 =====================  ==========================  ==============================================
@@ -85,6 +87,8 @@ class Settings:
     oidc_label: str = "OpenID Connect"
     oidc_redirect_uri: str = ""
     oidc_email_verified_by_issuer: bool = False
+    letters_agent: str = ""
+    letters_signatory_name: str = ""
     fires_per_minute: int = 600
     pdfs_per_minute: int = 60
     source: Path | None = None
@@ -197,6 +201,14 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         if "openid" not in scopes or not all(s.isascii() and s.isprintable() for s in scopes):
             raise ConfigError(key, value, 'space-separated scopes including openid, e.g. "openid email"')
         return " ".join(scopes)
+    if key in ("letters_agent", "letters_signatory_name"):
+        from .text import text_problem
+
+        text = " ".join(str(value or "").split())
+        problem = text_problem(text, key, max_length=200)
+        if problem:
+            raise ConfigError(key, value, "a name and function on one line, at most 200 characters")
+        return text
     if key == "oidc_label":
         label = " ".join(str(value or "").split())
         if not 1 <= len(label) <= 60:

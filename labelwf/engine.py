@@ -46,7 +46,7 @@ from .errors import (
     NotFound,
 )
 from .letter_context import letter_context
-from .letters import LetterRenderer, RenderedLetter
+from .letters import LetterRenderer, RenderedLetter, Signers
 from .previews import preview
 from .sealing import letter_row, seal, timer_closed
 from .store import Database
@@ -87,11 +87,13 @@ class Engine:
         clock: Clock | None = None,
         audit_key: bytes | None = None,
         principal: str | None = None,
+        signers: Signers | None = None,
     ) -> None:
         """``audit_key``: the secret with which events are hashed (HMAC, ``audit``); without it, plain sha256.
 
         ``principal``: who this process authenticated as (the OS user of the CLI and the daemon),
         recorded in every event beside the actor it claims, unless a ``Request`` names its own.
+        ``signers``: who the letters name (the agent following the files, the signatory).
         """
         self.db = db
         self._key = audit_key
@@ -107,7 +109,7 @@ class Engine:
         for w in loaded:
             if w.name not in self._latest or w.version > self._latest[w.name].version:
                 self._latest[w.name] = w
-        self._renderers = {w.key: LetterRenderer(w.templates) for w in loaded}
+        self._renderers = {w.key: LetterRenderer(w.templates, w, signers) for w in loaded}
 
     def with_clock(self, clock: Clock, workflows: Iterable[Workflow] | None = None) -> Engine:
         """This engine (same database, same audit key) reading another clock (a replay's simulated one)."""
@@ -426,9 +428,9 @@ class Engine:
         renderer = self._renderers[wf.key]
         context = letter_context(wf, current.entity, event, decision.data)
         rendered: list[RenderedLetter] = []
-        for name in decision.transition.letters:
+        for number, name in enumerate(decision.transition.letters, 1):
             spec = wf.letters[name]
-            context["reference"] = f"{wf.name}/{current.entity.id}/{event.seq:03d}/{name}"
+            context["reference"] = f"{wf.name.upper()}/{current.entity.id}/{event.seq:03d}-{number}"
             to = {role: wf.recipients[role] for role in spec.to}
             rendered.extend(
                 renderer.render(name, spec.template.name, spec.subject, to, current.entity.contacts, context)

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .address import civility_of
 from .definition import Workflow
 from .engine import Engine
 from .errors import ImportRejected, Problem
@@ -179,6 +180,8 @@ def _contact_problems(contact: Any, entity: str) -> list[str]:
             problems.append(problem)
     email = contact.get("email", "")
     problem = email_problem(email, f"contact e-mail of {entity!r}") if email else None
+    if civility_of(contact.get("civility")) is None:
+        problems.append(f"contact civility {contact.get('civility')!r} of {entity!r} is not Madame or Monsieur")
     return problems + ([problem] if problem else [])
 
 
@@ -261,7 +264,8 @@ CONTACT_COLUMNS = ("entity", "role", "name", "address", "email")
 
 
 def read_contacts(path: str | Path, entities: set[str], roles: set[str]) -> dict[str, list[dict[str, str]]]:
-    """Read a contacts CSV (entity, role, name, address, email); raise ``ImportRejected`` naming every bad row.
+    """Read a contacts CSV (entity, role, name, address, email, and optionally civility: Madame or Monsieur);
+    raise ``ImportRejected`` naming every bad row.
 
     ``address`` lines are separated by `` / `` or newlines; one contact per entity and role.
     """
@@ -277,13 +281,10 @@ def read_contacts(path: str | Path, entities: set[str], roles: set[str]) -> dict
     found: dict[str, list[dict[str, str]]] = {}
     try:
         header = [h.strip() for h in reader.fieldnames or []]
-        if sorted(header) != sorted(CONTACT_COLUMNS):
+        if sorted(set(header) - {"civility"}) != sorted(CONTACT_COLUMNS) or len(set(header)) != len(header):
+            expected = f"{', '.join(CONTACT_COLUMNS)} (and civility, optional)"
             raise ImportRejected(
-                [
-                    Problem(
-                        str(path), 1, f"columns must be {', '.join(CONTACT_COLUMNS)}; got {', '.join(header) or 'none'}"
-                    )
-                ]
+                [Problem(str(path), 1, f"columns must be {expected}; got {', '.join(header) or 'none'}")]
             )
         seen: dict[tuple[str, str], int] = {}
         for record in reader:
@@ -307,9 +308,11 @@ def read_contacts(path: str | Path, entities: set[str], roles: set[str]) -> dict
                 )
             seen[key] = line
             address = "\n".join(p.strip() for p in re.split(r"\s+/\s+|\n", row["address"]) if p.strip())
-            found.setdefault(row["entity"], []).append(
-                {"role": row["role"], "name": row["name"], "address": address, "email": row["email"]}
-            )
+            civility = civility_of(row.get("civility"))
+            if civility is None:
+                problems.append(Problem(str(path), line, f"civility {row.get('civility')!r} is not Madame or Monsieur"))
+            contact = {"role": row["role"], "name": row["name"], "address": address, "email": row["email"]}
+            found.setdefault(row["entity"], []).append(contact | ({"civility": civility} if civility else {}))
     except csv.Error as exc:
         problems.append(Problem(str(path), reader.line_num, f"malformed CSV: {exc}"))
     if problems:

@@ -29,7 +29,7 @@ def letter_context(wf: Workflow, entity: Entity, event: Event, data: Mapping[str
         "date_fr": date_fr(event.occurred_at, wf.timezone),
         "facts": [
             SimpleNamespace(
-                label=wf.fields[k].label or wf.fields[k].description or k, value=_fact(wf.fields[k].type, v)
+                key=k, label=wf.fields[k].label or wf.fields[k].description or k, value=_fact(wf.fields[k].type, v)
             )
             for k, v in event.data.items()
         ],

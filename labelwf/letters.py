@@ -14,8 +14,12 @@ Context of every template:
     entity     id, name, attributes (region, theme, ...) of the labelled entity
     event      trigger, source, dest, actor, reason, occurred_at (aware UTC), data of this step
     data       the instance's data after this step
-    facts      the step's data as (label, value) pairs, dates written the French way
-    recipient  role, label (the function addressed), name, address (lines), email
+    facts      the step's data as (key, label, value), dates written the French way
+    recipient  role, label (the function addressed), name, address (lines), email, civility,
+               appel (the formule d'appel) and politesse (the formule de politesse), by rank and civility
+    letterhead service (the timbre), signatory, delegation, place, recourse_court of the issuer in force
+               at the step's date; agent and signatory_name from the configuration; attachments
+               (the letter's pièces jointes)
     workflow   name, version, title
     date_fr    the step's date written the French way ("11 mai 2010")
     reference  the letter's reference (workflow, entity, event sequence, letter)
@@ -27,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
@@ -39,11 +43,14 @@ from jinja2 import meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+from .address import RANKS, address, civility_of
+from .definition import LetterDef, Letterhead, Workflow
 from .errors import LetterError, Problem
 from .template_safety import unsafe_accesses
+from .typography import french, french_html
 
 CONTEXT_NAMES = frozenset(
-    {"entity", "event", "data", "facts", "recipient", "workflow", "date_fr", "reference", "layout"}
+    {"entity", "event", "data", "facts", "recipient", "workflow", "date_fr", "reference", "layout", "letterhead"}
 )
 LAYOUTS = {"text": "_layout.txt.j2", "html": "_layout.html.j2"}
 MONTHS_FR = (
@@ -75,6 +82,7 @@ class Recipient:
     name: str = ""
     address: tuple[str, ...] = ()
     email: str = ""
+    civility: str = ""  # Madame or Monsieur when the contact says
 
 
 def resolve_recipients(
@@ -86,11 +94,8 @@ def resolve_recipients(
     for role in roles:
         contact = by_role.get(role, {})
         address = tuple(line.strip() for line in str(contact.get("address", "") or "").split("\n") if line.strip())
-        result.append(
-            Recipient(
-                role, labels[role], str(contact.get("name", "") or ""), address, str(contact.get("email", "") or "")
-            )
-        )
+        name, email = str(contact.get("name", "") or ""), str(contact.get("email", "") or "")
+        result.append(Recipient(role, labels[role], name, address, email, civility_of(contact.get("civility")) or ""))
     return result
 
 
@@ -232,11 +237,24 @@ def _environment(folder: Path, html: bool) -> jinja2.Environment:
     return env
 
 
-class LetterRenderer:
-    """Renders the letters of one workflow from its template folder; templates compile once."""
+@dataclass(frozen=True)
+class Signers:
+    """Who the configuration names in every letter: the agent following the files, and the signatory."""
 
-    def __init__(self, folder: Path) -> None:
+    agent: str = ""  # "Affaire suivie par": the agent's name and function, or a function alone
+    signatory_name: str = ""  # first name and name of the signatory, above the title
+
+
+class LetterRenderer:
+    """Renders the letters of one workflow from its template folder; templates compile once.
+
+    ``workflow`` gives the forms of address of its recipients' ranks and its letterhead by date;
+    ``signers`` the people the configuration names. Every letter gets French typography.
+    """
+
+    def __init__(self, folder: Path, workflow: Workflow | None = None, signers: Signers | None = None) -> None:
         self.folder = folder
+        self.workflow, self.signers = workflow, signers or Signers()
         self.text_env = _environment(folder.resolve(), False)
         self.html_env = _environment(folder.resolve(), True)
         self._strings: dict[str, tuple[jinja2.Template, bool]] = {}
@@ -288,16 +306,19 @@ class LetterRenderer:
         subject_template, per_recipient = self._inline(subject)
         *labels, title = self.lines([*to.values(), "" if per_recipient else subject], context)
         recipients = resolve_recipients(list(to), dict(zip(to, labels, strict=True)), contacts)
+        context["letterhead"] = self._letterhead(context, letter)
+        title = french(title)
         letters = []
         try:
             text_template = self.text_env.get_template(template_file)
             html_template = self.html_env.get_template(template_file)
-            for recipient in recipients:
-                context["recipient"] = SimpleNamespace(**recipient.__dict__)
+            for found in recipients:
+                recipient, forms = self._addressed(found, context)
+                context["recipient"] = forms
                 if per_recipient:
-                    title = " ".join(subject_template.render(context).split())
-                text = text_template.render(context, layout=LAYOUTS["text"])
-                html = html_template.render(context, layout=LAYOUTS["html"])
+                    title = french(" ".join(subject_template.render(context).split()))
+                text = french(text_template.render(context, layout=LAYOUTS["text"]))
+                html = french_html(html_template.render(context, layout=LAYOUTS["html"]))
                 address = "\n".join(recipient.address)
                 digest = letter_checksum(title, text, html, recipient.name, address, recipient.email)
                 letters.append(RenderedLetter(letter, recipient, title, text, html, digest))
@@ -310,6 +331,42 @@ class LetterRenderer:
         except Exception as exc:  # a filter failing on a value: the letter's failure, named, not a crash
             raise LetterError(letter, f"{type(exc).__name__} while rendering: {exc}") from None
         return letters
+
+    def _addressed(self, recipient: Recipient, context: Mapping[str, Any]) -> tuple[Recipient, SimpleNamespace]:
+        """The recipient with the label its rank gives, and what templates see of it (forms of address)."""
+        rank = RANKS.get(self.workflow.ranks.get(recipient.role, "")) if self.workflow else None
+        if rank is None:
+            appel = f"{recipient.civility}," if recipient.civility else "Madame, Monsieur"
+            politesse = f"Je vous prie d’agréer, {appel.rstrip(',')}, l’expression de ma considération distinguée."
+            forms = {"appel": appel.rstrip(","), "politesse": politesse}
+        else:
+            entity = context["entity"]
+            region = _lead(entity.attributes.get("region")) if hasattr(entity, "attributes") else ""
+            regions = self.workflow.letterhead.regions if self.workflow else None
+            shown = address(rank, recipient.civility, entity=str(entity.name), region=region or None, regions=regions)
+            recipient = replace(recipient, label=shown.label)
+            forms = {"appel": shown.appel, "politesse": shown.politesse}
+        return recipient, SimpleNamespace(**recipient.__dict__, **forms)
+
+    def _letterhead(self, context: Mapping[str, Any], letter: str) -> SimpleNamespace:
+        """The issuer in force at the step's date, the workflow's place and court, the configured people."""
+        head = self.workflow.letterhead if self.workflow else Letterhead()
+        event = context.get("event")
+        day = event.occurred_at.astimezone(self.workflow.timezone).date() if self.workflow and event else None
+        issuer = head.issuer_at(day) if day else None
+        return SimpleNamespace(
+            service=issuer.service if issuer else "",
+            signatory=issuer.signatory if issuer else "",
+            delegation=issuer.delegation if issuer else "",
+            place=head.place,
+            recourse_court=head.recourse_court,
+            agent=self.signers.agent,
+            signatory_name=self.signers.signatory_name,
+            attachments=spec.attachments if (spec := self._spec(letter)) else (),
+        )
+
+    def _spec(self, letter: str) -> LetterDef | None:
+        return self.workflow.letters.get(letter) if self.workflow else None
 
     def _inline(self, source: str) -> tuple[jinja2.Template, bool]:
         """An inline template compiled once, and whether it depends on the recipient."""

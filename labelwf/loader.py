@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import loader_letters as parts
 from .conditions import ConditionSyntaxError, compile_condition
 from .definition import (
     FIELD_TYPES,
@@ -25,7 +26,6 @@ from .definition import (
     Workflow,
 )
 from .errors import Problem, WorkflowError
-from .letters import check_subject, check_template
 from .timer_specs import TimerReader
 from .timers import Offset
 from .yamlfile import LineDict, LineList, load_yaml
@@ -61,10 +61,10 @@ _TOP_KEYS = {
     "letters",
     "recipients",
     "attributes",
+    "letterhead",
 }
 _STATE_KEYS = {"description", "final", "timers"}
 _TRANSITION_KEYS = {"trigger", "source", "dest", "when", "requires", "optional", "roles", "letters"}
-_LETTER_KEYS = {"subject", "to", "template"}
 _FIELD_KEYS = {"type", "choices", "description", "label"}
 
 
@@ -89,10 +89,11 @@ class _Builder:
             self.problem(doc.line_of("version"), f"version must be a whole number >= 1, got {version!r}")
         timezone = self._timezone(doc)
         fields = self._fields(doc.get("fields", LineDict()), doc.line_of("fields"))
-        recipients = self._recipients(doc.get("recipients", LineDict()), doc.line_of("recipients"))
-        letters = self._letters(
-            doc.get("letters", LineDict()), doc.line_of("letters"), templates_root / str(name), recipients
+        recipients, ranks = parts.recipients(self, doc.get("recipients", LineDict()), doc.line_of("recipients"))
+        letters = parts.letters(
+            self, doc.get("letters", LineDict()), doc.line_of("letters"), templates_root / str(name), recipients
         )
+        letterhead = parts.letterhead(self, doc.get("letterhead"), doc.line_of("letterhead"))
         raw_states = doc.get("states")
         if not isinstance(raw_states, LineDict) or not raw_states:
             self.problem(doc.line_of("states"), "states must be a non-empty mapping of state name to settings")
@@ -122,6 +123,8 @@ class _Builder:
             fields=fields,
             letters=letters,
             recipients=recipients,
+            ranks=ranks,
+            letterhead=letterhead,
             attributes=attributes,
             attribute_types=attribute_types,
             title=str(doc.get("title", "")),
@@ -198,62 +201,6 @@ class _Builder:
             result[str(name)] = FieldDef(
                 str(name), str(kind), tuple(choices), str(spec.get("description", "")), str(spec.get("label", ""))
             )
-        return result
-
-    def _recipients(self, raw: Any, line: int) -> dict[str, str]:
-        if not isinstance(raw, LineDict):
-            self.problem(line, "recipients must be a mapping of role name to the function addressed")
-            return {}
-        result = {}
-        for role, label in raw.items():
-            if not NAME_RE.match(str(role)) or not isinstance(label, str) or not label.strip():
-                self.problem(raw.line_of(role), f"recipient {role!r} needs a lower_snake_case name and a label")
-                continue
-            self.problems.extend(check_subject(label, self.file, raw.line_of(role), f"recipient {role}"))
-            result[str(role)] = label
-        return result
-
-    def _letters(self, raw: Any, line: int, folder: Path, recipients: Mapping[str, str]) -> dict[str, LetterDef]:
-        if not isinstance(raw, LineDict):
-            self.problem(line, "letters must be a mapping of letter name to {subject, to}")
-            return {}
-        result = {}
-        for name, spec in raw.items():
-            at = raw.line_of(name)
-            if not isinstance(name, str) or not NAME_RE.match(name):
-                self.problem(at, f"letter name must be lower_snake_case (it names files), got {name!r}")
-                continue
-            if not isinstance(spec, LineDict):
-                self.problem(at, f"letter {name!r} must be a mapping with subject and to")
-                continue
-            self.unknown_keys(spec, _LETTER_KEYS, f"letter {name!r}")
-            subject = spec.get("subject")
-            if not isinstance(subject, str) or not subject.strip():
-                self.problem(spec.line_of("subject"), f"letter {name!r} needs a subject")
-                subject = ""
-            to = spec.get("to", [])
-            if isinstance(to, str):
-                to = [to]
-            if not to:
-                self.problem(spec.line_of("to"), f"letter {name!r} needs at least one recipient role in 'to'")
-            for role in to:
-                if role not in recipients:
-                    self.problem(
-                        spec.line_of("to"),
-                        f"letter {name!r} is sent to unknown recipient role {role!r}; declared: {_names(recipients)}",
-                    )
-            template = folder / str(spec.get("template", f"{name}.j2"))
-            if template.resolve().parent != folder.resolve():
-                self.problem(
-                    spec.line_of("template"), f"letter {name!r}: template must be a file of {folder}, got {template}"
-                )
-                continue
-            if not template.is_file():
-                self.problem(at, f"letter {name!r}: template file {template} does not exist")
-            else:
-                self.problems.extend(check_template(template))
-            self.problems.extend(check_subject(str(subject), self.file, spec.line_of("subject"), str(name)))
-            result[str(name)] = LetterDef(str(name), str(subject), tuple(str(r) for r in to), template)
         return result
 
     def _transitions(

@@ -39,6 +39,6 @@ def preview(
         hash_format=HASH_FORMAT,
     )
     context = letter_context(wf, current.entity, event, current.data)
-    context["reference"] = f"{wf.name}/{current.entity.id}/preview/{letter}"
+    context["reference"] = f"{wf.name.upper()}/{current.entity.id}/projet"
     to = {role: wf.recipients[role] for role in spec.to}
     return renderer.render(letter, spec.template.name, spec.subject, to, current.entity.contacts, context)

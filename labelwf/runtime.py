@@ -27,6 +27,7 @@ from .definition import Workflow
 from .delivery import DeliverySettings, Outbox, SmtpSettings
 from .engine import Engine
 from .errors import ConfigError
+from .letters import Signers
 from .loader import load_workflows
 from .logs import LogFormat, configure
 from .store import Database
@@ -89,7 +90,15 @@ class Runtime:
     @cached_property
     def engine(self) -> Engine:
         """The engine over every loaded workflow version, hashing with the audit key when there is one."""
-        return Engine(self.db, self.workflows, clock=self.clock, audit_key=self.audit_key, principal=self.principal)
+        signers = Signers(self.settings.letters_agent, self.settings.letters_signatory_name)
+        return Engine(
+            self.db,
+            self.workflows,
+            clock=self.clock,
+            audit_key=self.audit_key,
+            principal=self.principal,
+            signers=signers,
+        )
 
     @cached_property
     def outbox(self) -> Outbox:

@@ -13,6 +13,8 @@ OPERATOR = {"actor": "dgcis-agent", "reason": "décision du comité"}
 SYSTEM: dict[str, Any] = {}  # a step the daemon takes: its pending timer is fired, as the sweep would
 START_2009 = {"contract_start": "2009-01-01"}
 CIADT = {"decision_ref": "CIADT du 11 mai 2010"}
+DELABEL = {**CIADT, "motif": "La nouvelle évaluation n’a pas confirmé que le pôle répond aux critères du label."}
+UNSATISFACTORY = {"motif": "Les axes d’amélioration fixés par le contrat n’ont pas été suivis."}
 
 # How to reach each state of the 2008 programme from 'evaluated': (trigger, data, who) steps.
 Step = tuple[str, dict[str, Any], dict[str, Any]]
@@ -25,11 +27,11 @@ PATHS: dict[str, list[Step]] = {
 PATHS["contract"] = [*PATHS["group_1"], ("sign_contract", START_2009, OPERATOR)]
 PATHS["contract_watch"] = [*PATHS["group_2"], ("sign_contract", START_2009, OPERATOR)]
 PATHS["review"] = [*PATHS["contract_watch"], ("open_review", {}, SYSTEM)]
-PATHS["funding_revised"] = [*PATHS["review"], ("review_unsatisfactory", {}, OPERATOR)]
+PATHS["funding_revised"] = [*PATHS["review"], ("review_unsatisfactory", UNSATISFACTORY, OPERATOR)]
 PATHS["reevaluation"] = [*PATHS["group_3"], ("start_reevaluation", {}, OPERATOR)]
 PATHS["awaiting_decision"] = [*PATHS["group_3"], ("end_label_term", {}, SYSTEM)]
 PATHS["renewed"] = [*PATHS["awaiting_decision"], ("renew", CIADT, OPERATOR)]
-PATHS["delabeled"] = [*PATHS["awaiting_decision"], ("delabel", CIADT, OPERATOR)]
+PATHS["delabeled"] = [*PATHS["awaiting_decision"], ("delabel", DELABEL, OPERATOR)]
 PATHS["evaluation_due"] = [*PATHS["contract"], ("end_contract", {}, SYSTEM)]
 
 

@@ -206,7 +206,8 @@ def test_show_lists_allowed_triggers_timers_and_letters(cli: Cli) -> None:
     text = cli("show", "enfant").stdout
     assert "group_3" in text and "2010-01-01 00:00 CET" in text
     assert "no instance 'x'" in cli("show", "x", code=EXIT_NOT_FOUND).stderr
-    for trigger, data in (("start_reevaluation", []), ("delabel", ["--set", "decision_ref=CIADT du 11 mai 2010"])):
+    delabel = ["--set", "decision_ref=CIADT du 11 mai 2010", "--set", "motif=Critères du label non remplis."]
+    for trigger, data in (("start_reevaluation", []), ("delabel", delabel)):
         cli("fire", "enfant", trigger, "--actor", "a", "--reason", "r", *data)
     assert "state: delabeled (final state) — Label retiré" in cli("show", "enfant").stdout
 

@@ -151,7 +151,7 @@ CASES = [
         "to: [governance, prefet]\n  revue_satisfaisante",
         "to: [governance, prefet, ministre]\n  revue_satisfaisante",
         "unknown recipient role 'ministre'",
-        "ministre",
+        "prefet, ministre]",
     ),
     (
         "duplicate-transition",

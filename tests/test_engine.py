@@ -28,7 +28,7 @@ from labelwf import (
 )
 from labelwf.definition import TransitionDef
 from tests.conftest import ROOT
-from tests.helpers import CIADT, OPERATOR, PATHS, START_2009, SYSTEM, drive, fire_timer
+from tests.helpers import CIADT, DELABEL, OPERATOR, PATHS, START_2009, SYSTEM, drive, fire_timer
 
 
 def snapshot(engine: Engine, entity: str) -> dict[str, Any]:
@@ -64,6 +64,8 @@ def step_for(transition: TransitionDef) -> tuple[dict[str, Any], dict[str, Any]]
         data = dict(START_2009)
     elif "decision_ref" in transition.requires:
         data = dict(CIADT)
+    if "motif" in transition.requires:
+        data["motif"] = DELABEL["motif"]
     who = OPERATOR if "operator" in transition.roles else SYSTEM
     return data, who
 
@@ -183,7 +185,7 @@ def test_leaving_a_state_cancels_its_pending_timers(poles: Engine) -> None:
     assert snapshot(poles, "enfant")["pending"] == 1
     poles.fire("enfant", "start_reevaluation", **OPERATOR)  # re-arms the same deadline in reevaluation
     assert snapshot(poles, "enfant")["pending"] == 1
-    poles.fire("enfant", "delabel", data=CIADT, **OPERATOR)
+    poles.fire("enfant", "delabel", data=DELABEL, **OPERATOR)
     after = snapshot(poles, "enfant")
     assert (after["pending"], after["timers"]) == (0, 2)
 
@@ -194,7 +196,7 @@ def test_each_step_queues_its_letters_for_every_recipient_with_the_french_date(p
     with poles.db.read() as conn:
         letters = conn.execute(sa.select(store.letter).order_by(store.letter.c.id)).mappings().all()
     assert [m["recipient"] for m in letters] == ["governance", "prefet", "region"]
-    assert all(m["subject"] == "Pôle Enfant : maintien du label jusqu'à la fin de l'année 2009" for m in letters)
+    assert all(m["subject"] == "Pôle Enfant\u00a0: maintien du label jusqu’à la fin de l’année 2009" for m in letters)
     assert all("Paris, le 18 juin 2008" in m["body"] and m["status"] == "pending" for m in letters)
 
 
@@ -221,7 +223,7 @@ def test_business_time_of_a_decision_is_recorded_apart_from_the_recording_time(p
     ciadt = datetime(2010, 5, 11, 10, 0, tzinfo=UTC)
     drive(poles, "enfant", "awaiting_decision")
     clock.set(datetime(2010, 5, 20, tzinfo=UTC))  # recorded nine days after the decision
-    fired = poles.fire("enfant", "delabel", data=CIADT, at=ciadt, **OPERATOR)
+    fired = poles.fire("enfant", "delabel", data=DELABEL, at=ciadt, **OPERATOR)
     assert fired.occurred_at == ciadt
     with poles.db.read() as conn:
         recorded = conn.execute(sa.select(store.event.c.recorded_at).where(store.event.c.id == fired.event_id)).scalar()

@@ -17,7 +17,11 @@ import sqlalchemy as sa
 from labelwf import Engine, EntityRow, FrozenClock, ImportRejected, LetterError, Workflow, import_entities, store
 from labelwf.delivery import DeliverySettings, Outbox, SmtpSettings, letter_paths, pdf_unavailable
 from labelwf.importer import read_entities
+from labelwf.letter_check import check_letter
+from labelwf.letter_context import letter_context
 from labelwf.letters import LetterRenderer
+from labelwf.store.records import Entity, Event
+from labelwf.typography import french
 from tests.conftest import POLES_CSV
 from tests.helpers import OPERATOR
 
@@ -28,29 +32,46 @@ SAMPLE_DATA = {
     "contract_end": "2012-01-01T00:00:00",
     "decision_ref": "CIADT du 11 mai 2010",
     "review_ref": "Rapport d'examen 2010",
+    "motif": "La nouvelle évaluation n'a pas permis de constater que le pôle répondait aux critères du label.",
 }
+STEP = {"decision_ref": "CIADT du 11 mai 2010", "motif": SAMPLE_DATA["motif"]}
 
 
-def context_for(workflow: Workflow, row: EntityRow, name: str, when: datetime) -> dict[str, Any]:
-    return {
-        "entity": SimpleNamespace(id=row.id, name=row.name, attributes=row.attributes),
-        "event": SimpleNamespace(
-            trigger="t", source="a", dest="b", actor="DGCIS", reason="Décision du comité", occurred_at=when, data={}
-        ),
-        "data": SAMPLE_DATA,
-        "facts": [SimpleNamespace(label="Décision du Gouvernement", value="CIADT du 11 mai 2010")],
-        "workflow": SimpleNamespace(name=workflow.name, version=workflow.version, title=workflow.title),
-        "date_fr": "11 mai 2010",
-        "reference": f"{workflow.name}/{row.id}/004/{name}",
-    }
+def context_for(
+    workflow: Workflow, row: EntityRow, name: str, when: datetime, contacts: tuple[dict[str, str], ...] = ()
+) -> dict[str, Any]:
+    """What the engine gives a step's letters (``letter_context``), for a step of the sample data."""
+    event = Event(
+        entity=row.id,
+        workflow=workflow.name,
+        seq=4,
+        trigger="t",
+        source="a",
+        dest="b",
+        actor="DGCIS",
+        role="operator",
+        reason="note interne : délabellisation de six pôles du groupe 3",
+        data=STEP,
+        occurred_at=when,
+        recorded_at=when,
+        late_by_s=None,
+        prev_hash="0" * 64,
+        hash_format=5,
+    )
+    context = letter_context(workflow, Entity(row.id, row.name, row.attributes, contacts), event, SAMPLE_DATA)
+    return context | {"reference": f"POLES-2008/{row.id}/004-1"}
 
 
-def render_all(workflow: Workflow, row: EntityRow, name: str) -> list[Any]:
-    renderer = LetterRenderer(workflow.templates)
+def render_all(workflow: Workflow, row: EntityRow, name: str, contacts: tuple[dict[str, str], ...] = ()) -> list[Any]:
+    renderer = LetterRenderer(workflow.templates, workflow)
     spec = workflow.letters[name]
-    context = context_for(workflow, row, name, datetime(2010, 5, 11, 8, tzinfo=UTC))
+    context = context_for(workflow, row, name, datetime(2010, 5, 11, 8, tzinfo=UTC), contacts)
     to = {role: workflow.recipients[role] for role in spec.to}
-    return renderer.render(name, spec.template.name, spec.subject, to, [], context)
+    return renderer.render(name, spec.template.name, spec.subject, to, list(contacts), context)
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
 
 
 def test_every_letter_renders_for_every_pole_in_formal_french(workflow: Workflow) -> None:
@@ -59,10 +80,12 @@ def test_every_letter_renders_for_every_pole_in_formal_french(workflow: Workflow
     for name in workflow.letters:
         for row in rows:
             for letter in render_all(workflow, row, name):
-                assert row.name in letter.text and "Paris, le 11 mai 2010" in letter.text
-                assert "considération distinguée" in letter.text
+                assert words(french(row.name)) in words(letter.text) and "Paris, le 11 mai 2010" in letter.text
+                assert "considération" in letter.text and "note interne" not in letter.text  # never the audit reason
                 assert letter.html.startswith("<!DOCTYPE html>") and "@page { size: A4" in letter.html
                 assert len(letter.checksum) == 64
+                found = check_letter(letter.subject, letter.text, unfavourable=workflow.letters[name].unfavourable)
+                assert found == [], f"{name} to {letter.recipient.role} of {row.id}: {found}"
 
 
 LETTERS = [
@@ -97,7 +120,7 @@ HOSTILE = "<script>alert('x')</script> {{ 7*7 }} {% raw %}\x1b[31m\x07" + "Très
 def test_hostile_data_is_printed_as_text(workflow: Workflow) -> None:
     row = EntityRow(1, "hostile", HOSTILE, {"region": "<b>Bretagne</b>; Alsace"})
     for letter in render_all(workflow, row, "renouvellement"):
-        assert "<script>" not in letter.html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in letter.html
+        assert "<script>" not in letter.html and "&lt;script&gt;alert(’x’)&lt;/script&gt;" in letter.html
         assert "<b>Bretagne</b>" not in letter.html
         if letter.recipient.role != "governance":  # the préfet's and the région's letters name the region
             assert "&lt;b&gt;Bretagne&lt;/b&gt;" in letter.html
@@ -136,22 +159,23 @@ def test_an_inline_template_that_fails_is_named(workflow: Workflow) -> None:
 
 def test_a_recipient_with_a_known_contact_is_addressed_by_name(engine: Engine, tmp_path: Path) -> None:
     contacts = tmp_path / "contacts.csv"
-    header = "entity,role,name,address,email\n"
-    row = "enfant,governance,Mme Claire Martin,Pôle Enfant / 1 rue X / 49000 Angers,presidence@enfant.example\n"
+    header = "entity,role,civility,name,address,email\n"
+    row = "enfant,governance,Madame,Claire Martin,Pôle Enfant / 1 rue X / 49000 Angers,presidence@enfant.example\n"
     contacts.write_text(header + row, encoding="utf-8")
     import_entities(engine, POLES_CSV, actor="import", contacts=contacts)
     engine.fire("enfant", "classify", data={"group": 3}, **OPERATOR)
     with engine.db.read() as conn:
         letters = {m["recipient"]: m for m in conn.execute(sa.select(store.letter)).mappings()}
     governance, prefet = letters["governance"], letters["prefet"]
-    assert governance["recipient_name"] == "Mme Claire Martin"
+    assert governance["recipient_name"] == "Claire Martin"
     assert governance["recipient_email"] == "presidence@enfant.example"
-    assert (
-        "Mme Claire Martin\nMonsieur le Président de la gouvernance du pôle Enfant\nPôle Enfant\n1 rue X"
-        in governance["body"]
-    )
-    assert prefet["recipient_email"] is None  # unknown: addressed by function
-    assert prefet["recipient_label"] == "Monsieur le Préfet de la région Pays de la Loire"
+    body = governance["body"]
+    assert "Claire Martin\nMadame la Présidente du pôle de compétitivité Enfant\nPôle Enfant\n1 rue X" in body
+    assert "\nMadame la Présidente,\n" in body and "Je vous prie d’agréer, Madame la Présidente," in body
+    assert prefet["recipient_email"] is None  # unknown: the institution, and both forms of address
+    assert prefet["recipient_label"] == "Préfecture de la région Pays de la Loire"
+    assert "\nMadame la Préfète, Monsieur le Préfet,\n" in prefet["body"]
+    assert "l’expression de ma haute considération" in " ".join(prefet["body"].split())
 
 
 @pytest.mark.parametrize(
@@ -254,14 +278,14 @@ def test_letters_are_filed_and_mailed_with_their_headers(
     assert sorted(m["To"] for m in mailbox.messages) == ["prefet@loire.example", "presidence@enfant.example"]
     message = next(m for m in mailbox.messages if m["To"] == "presidence@enfant.example")
     assert message["From"] == "dgcis@labelwf.example"
-    assert message["Subject"] == "Pôle Enfant : maintien du label jusqu'à la fin de l'année 2009"
+    assert message["Subject"] == "Pôle Enfant\u00a0: maintien du label jusqu’à la fin de l’année 2009"
     assert message["Message-ID"].startswith("<letter-") and message["Message-ID"].endswith("@labelwf>")
     kinds = [part.get_content_type() for part in message.walk()]
     assert "text/plain" in kinds and "text/html" in kinds
     paths = letter_paths(
         tmp_path / "outbox", "enfant", datetime(2008, 6, 18, 8, tzinfo=UTC), "classement_groupe_3", "region"
     )
-    assert "Monsieur le Président du conseil régional Pays de la Loire" in paths["txt"].read_text(encoding="utf-8")
+    assert "Conseil régional des Pays de la Loire" in paths["txt"].read_text(encoding="utf-8")
     assert outbox_for(with_contacts, mailbox, tmp_path, clock).deliver_due().delivered == 0  # once
 
 

@@ -90,7 +90,8 @@ def walk(engine: Engine, entity: str, choices: list[int]) -> None:
         "classify": {"group": 1},
         "sign_contract": {"contract_start": "2009-01-01"},
         "renew": {"decision_ref": "CIADT"},
-        "delabel": {"decision_ref": "CIADT"},
+        "delabel": {"decision_ref": "CIADT", "motif": "Critères non remplis."},
+        "review_unsatisfactory": {"motif": "Axes d’amélioration non suivis."},
     }
     for choice in choices:
         state = instance_row(engine, entity).state

@@ -1,17 +1,24 @@
-"""The outbox: ``letters`` (list), ``letters show``, ``letters send`` and ``letters preview``."""
+"""The outbox: ``letters`` (list), ``letters show``, ``letters send``, ``letters preview`` and ``letters check``."""
 
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from dataclasses import asdict
+from typing import Any
 
 import click
+from rich.console import Console
 
 from .. import queries
 from ..delivery import LETTER_STATUSES, DeliveryReport
+from ..letter_check import check_letter
 from ..representations import letter_json
+from ..text import shown
 from .base import EXIT_FAILURE, App, json_option, main, page_options, row, table
 
 ROUND = 200  # letters delivered between two progress lines
+CHECK_PAGE = 500  # letters listed per page by `letters check`
 
 
 @main.group("letters", invoke_without_command=True)
@@ -23,7 +30,7 @@ ROUND = 200  # letters delivered between two progress lines
 def letters_group(
     ctx: click.Context, entity: str | None, status: str | None, limit: int, after: str | None, as_json: bool
 ) -> None:
-    """List the letters of the outbox, newest first (or: letters show ID, send, preview TEMPLATE --pole ID).
+    """List the letters of the outbox, newest first (or: letters show ID, send, preview TEMPLATE --pole ID, check).
 
     \b
     Examples:
@@ -134,3 +141,82 @@ def letters_preview(app: App, template: str, entity: str, recipient: str | None,
     for letter in rendered:
         click.echo(f"--- to {letter.recipient.role}: {letter.subject}", err=True)
         click.echo(letter.html if as_html else letter.text)
+
+
+@letters_group.command("check")
+@click.option("--pole", "entity", metavar="ID", help="Only this entity's letters.")
+@json_option
+@click.pass_obj
+def letters_check(app: App, entity: str | None, as_json: bool) -> None:
+    """Check every stored letter for what an administration could not send; exit 1 if any has a finding.
+
+    Flags technical tokens (snake_case, ISO dates, `None`), straight quotes, missing no-break
+    spaces, "1 janvier", unresolved forms of address, and missing mentions (the unfavourable
+    letters also need their reasons, effective date and means of appeal).
+
+    \b
+    Examples:
+      labelwf letters check
+      labelwf letters check --pole enfant --json
+    """
+    from rich.progress import Progress
+    from rich.text import Text
+
+    unfavourable = {
+        name for workflow in app.engine.workflows for name, letter in workflow.letters.items() if letter.unfavourable
+    }
+    console = Console(stderr=True)
+    live = console.is_terminal
+    above_bar = live and sys.stdout.isatty()  # then lines are printed above the bar, not through it
+    progress = Progress(console=console, transient=True, disable=not live, redirect_stdout=False, redirect_stderr=False)
+
+    def say(line: str) -> None:
+        if above_bar:
+            console.print(Text(line), soft_wrap=True)
+        else:
+            click.echo(line)
+
+    checked, with_findings, codes = 0, 0, Counter[str]()
+    reported: list[dict[str, Any]] = []  # with --json only
+    with progress:
+        task = progress.add_task("checking letters", total=None)
+        cursor: str | None = None
+        while True:
+            page = queries.list_letters(app.db, entity=entity, after=cursor, limit=CHECK_PAGE)
+            if checked == 0:
+                progress.update(task, total=None if page.more_capped_at else len(page.items) + page.more)
+            for listed in page.items:
+                letter = queries.get_letter(app.db, listed.id)
+                findings = check_letter(letter.subject, letter.text or "", unfavourable=letter.template in unfavourable)
+                checked += 1
+                if not findings:
+                    continue
+                with_findings += 1
+                codes.update(f.code for f in findings)
+                if as_json:
+                    findings_json = [asdict(f) for f in findings]
+                    reported.append(
+                        {
+                            "id": letter.id,
+                            "entity": letter.entity,
+                            "template": letter.template,
+                            "recipient": letter.recipient.role,
+                            "findings": findings_json,
+                        }
+                    )
+                else:
+                    say(shown(f"letter {letter.id}: {letter.entity}, {letter.template} to {letter.recipient.role}"))
+                    for f in findings:
+                        say(f"  {f.code}: {shown(f.message)}" + (f"\n      {shown(f.excerpt)}" if f.excerpt else ""))
+            progress.update(task, completed=checked)
+            if page.next is None:
+                break
+            cursor = page.next
+    if as_json:
+        app.emit_json({"checked": checked, "letters": reported})
+    else:
+        if codes:
+            click.echo("findings: " + ", ".join(f"{code} {n}" for code, n in sorted(codes.items())))
+        click.echo(f"{checked} letter(s) checked, {with_findings} with findings")
+    if with_findings:
+        sys.exit(EXIT_FAILURE)
