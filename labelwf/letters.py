@@ -40,6 +40,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
+from jinja2.ext import Extension
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
@@ -47,7 +48,7 @@ from .address import RANKS, address, civility_of
 from .definition import LetterDef, Letterhead, Workflow
 from .errors import LetterError, Problem
 from .template_safety import unsafe_accesses
-from .typography import french, french_html
+from .typography import french, typeset_template
 
 CONTEXT_NAMES = frozenset(
     {"entity", "event", "data", "facts", "recipient", "workflow", "date_fr", "reference", "layout", "letterhead"}
@@ -131,12 +132,19 @@ def date_fr(instant: datetime, tz: tzinfo) -> str:
 
 
 def _printable(value: Any) -> Any:
-    """What every ``{{ }}`` prints: control characters (but newlines and tabs) removed."""
+    """What every ``{{ }}`` prints: control characters (but newlines and tabs) removed, French typography."""
     if type(value) is str:
-        return value if value.isprintable() else _CONTROL.sub("", value)  # isprintable: most values, fast
+        return french(value if value.isprintable() else _CONTROL.sub("", value))  # isprintable: most, fast
     if isinstance(value, Markup):  # already rendered by a template, its values already cleaned
         return value
-    return _CONTROL.sub("", value) if isinstance(value, str) else value
+    return french(_CONTROL.sub("", value)) if isinstance(value, str) else value
+
+
+class _Typography(Extension):
+    """Typesets a template's own words once, as it is compiled (``typography.typeset_template``)."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        return typeset_template(source, html=bool(self.environment.autoescape))
 
 
 def date_fr_text(value: Any) -> str:
@@ -157,7 +165,13 @@ def _wrap_paragraphs(text: Any, width: int = 78) -> str:
 
 @lru_cache(maxsize=64)  # a letter's body is the same for each of its recipients: re-flowed once
 def _wrapped(text: str, width: int) -> str:
-    return "\n\n".join(_fill(p.split(), width) for p in re.split(r"\n\s*\n", text.strip()) if p.strip())
+    paragraphs = re.split(r"\n[ \t]*\n", text.strip(" \t\n"))
+    return "\n\n".join(_fill(_words(p), width) for p in paragraphs if p.strip())
+
+
+def _words(text: str) -> list[str]:
+    """The words of a paragraph: split at spaces and line breaks, never at a no-break space."""
+    return [w for w in re.split(r"[ \t\n]+", text) if w]
 
 
 def _fill(words: list[str], width: int) -> str:
@@ -182,7 +196,7 @@ def _paragraphs(markup: Any) -> Markup:
 
 @lru_cache(maxsize=64)  # a letter's body is the same for each of its recipients: split once
 def _html_paragraphs(text: str) -> Markup:
-    parts = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    parts = [" ".join(_words(p)) for p in re.split(r"\n[ \t]*\n", text.strip(" \t\n")) if p.strip()]
     return Markup("\n".join(f"<p>{p}</p>" for p in parts))
 
 
@@ -228,6 +242,7 @@ def _environment(folder: Path, html: bool) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=html,
         finalize=_printable,
+        extensions=[_Typography],
         keep_trailing_newline=True,
         auto_reload=False,  # a process renders one frozen set of templates: no stat() per letter
         trim_blocks=True,
@@ -277,13 +292,13 @@ class LetterRenderer:
             except Exception:  # rendered again one by one below, which names what fails
                 parts = []
             if len(parts) == len(sources):
-                return [" ".join(part.split()) for part in parts]
+                return [" ".join(_words(part)) for part in parts]
         return [self._line(source, context) for source in sources]
 
     def _line(self, source: str, context: Mapping[str, Any]) -> str:
         compiled, _ = self._inline(source)
         try:
-            return " ".join(compiled.render(context).split())
+            return " ".join(_words(compiled.render(context)))
         except jinja2.TemplateError as exc:
             raise LetterError(source, f"cannot be rendered: {exc}") from None
         except Exception as exc:  # a filter failing on a value
@@ -307,7 +322,6 @@ class LetterRenderer:
         *labels, title = self.lines([*to.values(), "" if per_recipient else subject], context)
         recipients = resolve_recipients(list(to), dict(zip(to, labels, strict=True)), contacts)
         context["letterhead"] = self._letterhead(context, letter)
-        title = french(title)
         letters = []
         try:
             text_template = self.text_env.get_template(template_file)
@@ -316,9 +330,9 @@ class LetterRenderer:
                 recipient, forms = self._addressed(found, context)
                 context["recipient"] = forms
                 if per_recipient:
-                    title = french(" ".join(subject_template.render(context).split()))
-                text = french(text_template.render(context, layout=LAYOUTS["text"]))
-                html = french_html(html_template.render(context, layout=LAYOUTS["html"]))
+                    title = " ".join(_words(subject_template.render(context)))
+                text = text_template.render(context, layout=LAYOUTS["text"])
+                html = html_template.render(context, layout=LAYOUTS["html"])
                 address = "\n".join(recipient.address)
                 digest = letter_checksum(title, text, html, recipient.name, address, recipient.email)
                 letters.append(RenderedLetter(letter, recipient, title, text, html, digest))
