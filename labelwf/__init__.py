@@ -15,7 +15,7 @@ from .clock import Clock, FrozenClock, SystemClock
 from .config import Settings, load_settings
 from .daemon import Daemon, DaemonSettings
 from .definition import Workflow
-from .engine import Engine, Fired
+from .engine import Engine
 from .errors import (
     AmbiguousWorkflow,
     BusinessTimeRefused,
@@ -45,6 +45,7 @@ from .errors import (
     TransitionRefused,
     WorkflowError,
 )
+from .fired import Fired
 from .importer import EntityRow, add_entities, import_entities
 from .loader import load_workflow, load_workflows
 from .replay import ReplayReport, replay

@@ -20,7 +20,8 @@ from . import logs
 from .clock import SystemClock
 from .deadlines import Outcome, SweepReport, fire_due, next_due
 from .delivery import Outbox
-from .engine import Engine, Fired
+from .engine import Engine
+from .fired import Fired
 from .store.records import Letter, Timer
 
 log = logging.getLogger("labelwf.daemon")

@@ -26,8 +26,9 @@ from sqlalchemy.engine import Connection
 
 from .batch import Checks, run_batch
 from .definition import DAEMON_ACTOR
-from .engine import Engine, Fired
+from .engine import Engine
 from .errors import LabelwfError, TransitionRefused
+from .fired import Fired
 from .store import fires as sql
 from .store import reads
 from .store.prepared import Savepoint

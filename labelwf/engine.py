@@ -18,7 +18,6 @@ state is in the audit trail.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -45,7 +44,8 @@ from .errors import (
     MissingData,
     NotFound,
 )
-from .letter_context import letter_context
+from .fired import Draft, Fired
+from .letter_context import step_letters
 from .letters import LetterRenderer, RenderedLetter, Signers
 from .previews import preview
 from .sealing import letter_row, seal, timer_closed
@@ -56,24 +56,6 @@ from .store.records import Event, Instance, Timer, TimerStatus
 from .timers import MissingAnchor, due_at
 
 CREATE = "(create)"  # the trigger named in messages about an instance's creation
-
-
-@dataclass(frozen=True)
-class Fired:
-    """What a fire changed: the step, the new version, the audit hash, timers armed and letters queued."""
-
-    entity: str
-    workflow: str
-    trigger: str
-    source: str
-    dest: str
-    version: int
-    event_id: int
-    hash: str
-    occurred_at: datetime
-    timers_armed: tuple[tuple[str, datetime], ...]
-    letters: int
-    late_by_s: float | None = None
 
 
 class Engine:
@@ -293,47 +275,29 @@ class Engine:
         return self.apply(conn, request, timer=timer, checks=checks)
 
     def apply(
-        self, conn: Connection, request: Request, *, timer: Timer | None = None, checks: Checks = IMMEDIATE
+        self,
+        conn: Connection,
+        request: Request,
+        *,
+        timer: Timer | None = None,
+        checks: Checks = IMMEDIATE,
     ) -> Fired:
         """Apply a ``Request`` in ``conn``'s transaction: decide, write the event, move timers, queue letters.
 
         A caller's request acts as an operator: the ``system`` role and the daemon's name are
         refused unless the request is a due timer's (``fire_timer``).
         """
-        if timer is None:
-            refuse_reserved(request)
-        wf_name = self.workflow_for(conn, request.entity, request.workflow)
-        current = sql.load_instance(conn, request.entity, wf_name)
-        if current is None:
-            raise NotFound(
-                "instance", request.entity, f"no {wf_name} instance for it; `labelwf list` shows the instances"
-            )
-        if request.expected_version is not None and current.version != request.expected_version:
-            raise ConcurrentUpdate(request.entity, request.expected_version, current.version)
-        wf = self.workflow_of(current)
-        decision = decide(wf, current, request)
-        now = self.clock.now()
-        occurred = business_time(current, request, timer, now)
-        late_by = round((now - timer.due_at).total_seconds(), 6) if timer is not None else None
-        event = Event(
-            entity=request.entity,
-            workflow=wf.name,
-            seq=current.version + 1,
-            trigger=request.trigger,
-            source=current.state,
-            dest=decision.dest,
-            actor=request.actor,
-            role=request.role,
-            reason=request.reason,
-            data=decision.step,
-            occurred_at=occurred,
-            recorded_at=now,
-            late_by_s=late_by,
-            prev_hash=current.last_hash,
-            hash_format=self._format,
-            principal=request.principal or self.principal,
+        d = self._draft(conn, request, timer)
+        current = d.current
+        wf, decision, event, rendered, now, occurred, late_by = (
+            d.workflow,
+            d.decision,
+            d.event,
+            d.rendered,
+            d.now,
+            d.occurred,
+            d.late_by,
         )
-        rendered = self._render_letters(wf, current, decision, event)
         event = seal(event, self._key, tuple(letter.checksum for letter in rendered))
         eid = self._write_event(conn, current, decision, event, now, checks)
         self._close_timers(conn, wf, current, eid, now, timer, checks)
@@ -359,6 +323,49 @@ class Engine:
         )
 
     # -- the steps of a fire ------------------------------------------------------------------
+
+    def _current(self, conn: Connection, request: Request, timer: Timer | None) -> Instance:
+        """Step 0: the instance as the transaction sees it, at the version the request expects."""
+        if timer is None:
+            refuse_reserved(request)
+        wf_name = self.workflow_for(conn, request.entity, request.workflow)
+        current = sql.load_instance(conn, request.entity, wf_name)
+        if current is None:
+            raise NotFound(
+                "instance", request.entity, f"no {wf_name} instance for it; `labelwf list` shows the instances"
+            )
+        if request.expected_version is not None and current.version != request.expected_version:
+            raise ConcurrentUpdate(request.entity, request.expected_version, current.version)
+        return current
+
+    def _draft(self, conn: Connection, request: Request, timer: Timer | None) -> Draft:
+        """Steps 1-4a: decide, date and draft the event, render the letters (nothing written yet)."""
+        current = self._current(conn, request, timer)
+        wf = self.workflow_of(current)
+        decision = decide(wf, current, request)
+        now = self.clock.now()
+        occurred = business_time(current, request, timer, now)
+        late_by = round((now - timer.due_at).total_seconds(), 6) if timer is not None else None
+        event = Event(
+            entity=request.entity,
+            workflow=wf.name,
+            seq=current.version + 1,
+            trigger=request.trigger,
+            source=current.state,
+            dest=decision.dest,
+            actor=request.actor,
+            role=request.role,
+            reason=request.reason,
+            data=decision.step,
+            occurred_at=occurred,
+            recorded_at=now,
+            late_by_s=late_by,
+            prev_hash=current.last_hash,
+            hash_format=self._format,
+            principal=request.principal or self.principal,
+        )
+        rendered = step_letters(self._renderers[wf.key], wf, current, decision, event)
+        return Draft(current, wf, decision, event, tuple(rendered), now, occurred, late_by)
 
     def _write_event(
         self, conn: Connection, current: Instance, decision: Decision, event: Event, now: datetime, checks: Checks
@@ -418,24 +425,6 @@ class Engine:
                 raise MissingData(entity, trigger, [exc.field]) from None
         sql.insert_timers(conn, iid, eid, [(n, t, d, s.catch_up) for (n, t, d), s in zip(rows, specs, strict=True)])
         return tuple((name, due) for name, _, due in rows)
-
-    def _render_letters(
-        self, wf: Workflow, current: Instance, decision: Decision, event: Event
-    ) -> list[RenderedLetter]:
-        """Step 4a: the step's letters, rendered for every recipient (before the event is sealed)."""
-        if not decision.transition.letters:
-            return []
-        renderer = self._renderers[wf.key]
-        context = letter_context(wf, current.entity, event, decision.data)
-        rendered: list[RenderedLetter] = []
-        for number, name in enumerate(decision.transition.letters, 1):
-            spec = wf.letters[name]
-            context["reference"] = f"{wf.name.upper()}/{current.entity.id}/{event.seq:03d}-{number}"
-            to = {role: wf.recipients[role] for role in spec.to}
-            rendered.extend(
-                renderer.render(name, spec.template.name, spec.subject, to, current.entity.contacts, context)
-            )
-        return rendered
 
     # -- timers closed without firing ------------------------------------------------------------
 

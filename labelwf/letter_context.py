@@ -1,4 +1,4 @@
-"""What a letter template sees of a step: the entity, the event, the data and the facts, for ``letters``."""
+"""What a letter template sees of a step (the entity, the event, the data and the facts), and a step's letters."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
+from .decision import Decision
 from .definition import Workflow
-from .letters import date_fr, date_fr_text
-from .store.records import Entity, Event
+from .letters import LetterRenderer, RenderedLetter, date_fr, date_fr_text
+from .store.records import Entity, Event, Instance
 
 
 def letter_context(wf: Workflow, entity: Entity, event: Event, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -41,3 +42,19 @@ def _fact(kind: str, value: Any) -> str:
     if kind in ("date", "datetime") and isinstance(value, str):
         return date_fr_text(value)
     return str(value)
+
+
+def step_letters(
+    renderer: LetterRenderer, wf: Workflow, current: Instance, decision: Decision, event: Event
+) -> list[RenderedLetter]:
+    """A step's letters, rendered for every recipient (before its event is sealed), each with its reference."""
+    if not decision.transition.letters:
+        return []
+    context = letter_context(wf, current.entity, event, decision.data)
+    rendered: list[RenderedLetter] = []
+    for number, name in enumerate(decision.transition.letters, 1):
+        spec = wf.letters[name]
+        context["reference"] = f"{wf.name.upper()}/{current.entity.id}/{event.seq:03d}-{number}"
+        to = {role: wf.recipients[role] for role in spec.to}
+        rendered.extend(renderer.render(name, spec.template.name, spec.subject, to, current.entity.contacts, context))
+    return rendered

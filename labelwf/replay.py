@@ -19,8 +19,9 @@ from datetime import datetime
 
 from .clock import FrozenClock
 from .deadlines import DueTimer, fire_due, next_due
-from .engine import Engine, Fired
+from .engine import Engine
 from .errors import DatabaseNotEmpty, LabelwfError, Problem, ResetRefused, ScenarioError
+from .fired import Fired
 from .importer import EntityRow, add_entities
 from .queries import state_counts
 from .scenario import Scenario

@@ -10,7 +10,7 @@ from typing import Any
 
 from .audit import VerifyReport
 from .definition import Workflow
-from .engine import Fired
+from .fired import Fired
 from .queries import Allowed, InstanceView
 from .store.records import Event, Instance, Letter, Timer
 from .timers import TimerSpec

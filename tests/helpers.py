@@ -6,7 +6,7 @@ from typing import Any
 
 from labelwf import Engine
 from labelwf.definition import DAEMON_ACTOR
-from labelwf.engine import Fired
+from labelwf.fired import Fired
 from labelwf.store import reads
 
 OPERATOR = {"actor": "dgcis-agent", "reason": "décision du comité"}

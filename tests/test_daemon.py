@@ -21,7 +21,7 @@ from labelwf.cli import main
 from labelwf.daemon import Daemon, DaemonSettings
 from labelwf.deadlines import DueTimer, fire_due
 from labelwf.delivery import DeliverySettings, Outbox
-from labelwf.engine import Fired
+from labelwf.fired import Fired
 from labelwf.logs import JsonFormatter, LogfmtFormatter
 from tests.conftest import CONFIG_FILE, ROOT
 from tests.daemon_helpers import daemon_command, read_until, serve
