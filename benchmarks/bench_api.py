@@ -9,6 +9,11 @@ list through the API (p95 over 200 reads), and the server's peak RSS.
 
     python benchmarks/bench_api.py                    # N = 4,000, 8 clients, 100 req/s for 10 s
     python benchmarks/bench_api.py --n 20000 --clients 8 --rate 100 --seconds 10
+    python benchmarks/bench_api.py --workers 2        # two server processes on the same port
+    python benchmarks/bench_api.py --postgres postgresql://127.0.0.1:5432/test --workers 2
+
+With ``--postgres URL`` both runs use fresh databases created on that server (``bench_api_ref``,
+``bench_api``; dropped first), the in-process reference included.
 """
 
 from __future__ import annotations
@@ -61,10 +66,34 @@ def in_process(url: str, n: int) -> float:
     return n / wall
 
 
+def fresh_postgres(url: str, name: str) -> str:
+    """A new, empty database ``name`` on the server of ``url``; its URL."""
+    import psycopg
+
+    server = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return server.rsplit("/", 1)[0] + f"/{name}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def server_pids(parent: int) -> list[int]:
+    """The server process and, with workers, its children."""
+    found = [parent]
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(parent):
+            found.append(int(status.parent.name))
+    return found
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -80,12 +109,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=1, help="labelwf serve --workers")
+    parser.add_argument("--postgres", metavar="URL", help="run on fresh databases of this PostgreSQL server")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         print(f"in-process reference: {args.n:,} fires ...", flush=True)
-        reference = in_process(f"sqlite:///{folder}/ref.db", args.n)
+        ref_url = fresh_postgres(args.postgres, "bench_api_ref") if args.postgres else f"sqlite:///{folder}/ref.db"
+        reference = in_process(ref_url, args.n)
         paced = int(args.rate * args.seconds)
-        url = f"sqlite:///{folder}/api.db"
+        url = fresh_postgres(args.postgres, "bench_api") if args.postgres else f"sqlite:///{folder}/api.db"
         engine = populate(url, args.n + paced)
         add_account(engine.db, "bench", ["operator"], now=engine.clock.now(), password="bench password 1")
         token = create_token(engine.db, "bench", "bench", now=engine.clock.now())[1]
@@ -98,7 +130,18 @@ def main() -> None:
             "LABELWF_FIRES_PER_MINUTE": "0",  # the benchmark's one account fires thousands a minute
         }
         server = subprocess.Popen(
-            [sys.executable, "-m", "labelwf.cli", "--config", str(ROOT / "config.yaml"), "serve", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "labelwf.cli",
+                "--config",
+                str(ROOT / "config.yaml"),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
             env=env,
             stderr=subprocess.PIPE,
             text=True,
@@ -155,13 +198,17 @@ def main() -> None:
                         "/api/v1/instances?limit=50&after=" + "", headers={"Authorization": headers["Authorization"]}
                     )
                     reads.append(time.perf_counter() - t0)
-            rss = peak_rss_mb(server.pid)
+            rss = sum(peak_rss_mb(pid) for pid in server_pids(server.pid))
         finally:
             server.terminate()
             server.wait(timeout=30)
     latencies.sort()
     reads.sort()
-    print(f"\nSQLite WAL+FULL, {args.n:,} poles, {args.clients} API clients (failures: {len(failures)})")
+    backend = "PostgreSQL" if args.postgres else "SQLite WAL+FULL"
+    print(
+        f"\n{backend}, {args.n:,} poles, {args.clients} API clients, {args.workers} server process(es) "
+        f"(failures: {len(failures)})"
+    )
     print(f"  in-process Engine.fire:      {reference:>8,.0f} fires/s")
     print(f"  through the API:             {api_rate:>8,.0f} fires/s  ({api_rate / reference:.2f}x in-process)")
     print(
@@ -169,7 +216,7 @@ def main() -> None:
         f"p99 {1000 * latencies[int(len(latencies) * 0.99)]:.1f} ms"
     )
     print(f"  list page (50) through the API: p95 {1000 * reads[int(len(reads) * 0.95)]:.1f} ms")
-    print(f"  server peak RSS: {rss:.0f} MB")
+    print(f"  server peak RSS: {rss:.0f} MB (all its processes)")
     if failures:
         print(f"  non-201 answers: {sorted(set(failures))}")
 

@@ -43,6 +43,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     for name, roles, entity in (
         ("marie", ["operator"], None),
         ("paul", ["viewer"], None),
+        ("root", ["admin"], None),
         ("gouv-enfant", ["stakeholder"], "enfant"),
     ):
         add_account(runtime.db, name, roles, now=clock.now(), password=PASSWORD, entity=entity)
@@ -150,3 +151,27 @@ def test_a_stakeholder_sees_only_its_pole(server: str, browser: object) -> None:
     other = page.request.get(f"{server}/console/instances/mta")
     assert other.status == 404
     assert page.request.get(f"{server}/console/deadlines").status == 404
+
+
+def test_an_admin_sees_the_diagram_failures_audit_and_accounts_screens(server: str, browser: object) -> None:
+    page = sign_in(browser, server, "root")
+    page.get_by_role("heading", name="Dossiers").wait_for()
+    page.goto(f"{server}/console/instances/enfant")
+    page.get_by_text("Schéma du parcours").click()  # a <details>: opens without JavaScript
+    diagram = page.locator("details.diagram svg")
+    diagram.wait_for()
+    assert diagram.locator('[aria-current="true"]').count() == 1
+    shot(page, "diagram")
+    page.get_by_role("link", name="Incidents").click()
+    page.get_by_role("heading", name="Ce qui attend une personne").wait_for()
+    shot(page, "failures")
+    page.get_by_role("link", name="Audit").click()
+    page.get_by_role("button", name="Vérifier toutes les chaînes").click()
+    page.get_by_text("Intègre").wait_for()
+    shot(page, "audit")
+    page.get_by_role("link", name="Comptes").click()
+    page.get_by_label("Identifiant").fill("luc")
+    page.get_by_label("Rôles (viewer, operator, supervisor, admin, stakeholder)").fill("viewer")
+    page.get_by_role("button", name="Créer le compte").click()
+    page.get_by_text("Compte luc créé").wait_for()
+    shot(page, "accounts")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 
@@ -15,17 +16,27 @@ from .base import App, json_option, main, row, table
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (a proxy adds TLS).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port (each its own interpreter; on SQLite they write one at a time).",
+)
 @click.pass_obj
-def serve(app: App, host: str, port: int) -> None:
-    """Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json) over the configured database.
+def serve(app: App, host: str, port: int, workers: int) -> None:
+    """Serve the console (/console) and the REST API (/api/v1, OpenAPI at /api/v1/openapi.json).
 
     On the first start of a database without accounts, an account `admin` is created with a
     random password, printed once; create tokens for API clients with `labelwf tokens create`.
+    With --workers N, N processes serve the same port: the per-account rate limits and the
+    sign-in throttle then hold per process.
 
     \b
     Examples:
       labelwf serve
       labelwf serve --host 0.0.0.0 --port 8080      # behind a TLS reverse proxy only
+      labelwf serve --workers 2                     # on PostgreSQL, or a machine with cores to spare
     """
     import uvicorn
 
@@ -45,7 +56,25 @@ def serve(app: App, host: str, port: int) -> None:
         "(Ctrl-C stops)",
         err=True,
     )
-    uvicorn.run(create_app(app.runtime), host=host, port=port, log_level="warning", server_header=False)
+    if workers == 1:
+        uvicorn.run(create_app(app.runtime), host=host, port=port, log_level="warning", server_header=False)
+        return
+    # Each worker builds its own runtime from the same settings: the config file and the database
+    # this command was given travel in the environment the workers inherit.
+    settings = app.runtime.settings
+    if settings.source is not None:
+        os.environ["LABELWF_CONFIG"] = str(settings.source)
+    os.environ["LABELWF_DATABASE"] = settings.database
+    app.runtime.close()
+    uvicorn.run(
+        "labelwf.service.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        server_header=False,
+    )
 
 
 @main.group("users")

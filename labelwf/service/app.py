@@ -40,6 +40,12 @@ SECURITY_HEADERS = {
 }
 
 
+def app_from_environment() -> FastAPI:
+    """The application over a runtime wired from the configuration and the environment: what each
+    process of ``labelwf serve --workers N`` builds for itself."""
+    return create_app(Runtime.from_config())
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     """The API (``/api/v1``, its OpenAPI document at ``/api/v1/openapi.json``), ``/healthz``, ``/readyz``."""
     app = FastAPI(
