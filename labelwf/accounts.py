@@ -107,6 +107,10 @@ def add_account(
     with db.write() as conn:
         if sql.get_account(conn, name) is not None:
             raise AccountError("name", name, "a name no other account has")
+        if entity is not None and not sql.entity_exists(conn, entity):
+            raise AccountError("entity", entity, "the id of an imported entity (`labelwf list` shows them)")
+        if email is not None and sql.accounts_of_email(conn, email):
+            raise AccountError("email", email, "an address no other account has (a sign-in must find one account)")
         sql.insert_account(
             conn,
             {
@@ -130,8 +134,13 @@ def accounts(db: Database) -> list[Account]:
 
 
 def set_disabled(db: Database, name: str, disabled: bool = True) -> None:
-    """Disable (or enable again) an account: a disabled one can neither sign in nor use its tokens."""
+    """Disable (or enable again) an account: a disabled one can neither sign in nor use its tokens.
+
+    The last enabled admin is not disabled: nobody could then manage the accounts but from the CLI.
+    """
     with db.write() as conn:
+        if disabled and sql.enabled_admins(conn) == [name]:
+            raise AccountError("name", name, "another account than the last enabled admin (add another admin first)")
         if not sql.update_account(conn, name, disabled=disabled):
             raise NotFound("account", name, "`labelwf users list` shows the accounts")
 

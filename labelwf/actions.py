@@ -45,6 +45,8 @@ def _letter_action(
     if actor.strip().casefold() == DAEMON_ACTOR:
         raise ReservedIdentity(f"letter {letter_id}", f"letter {action}", "actor", actor)
     require_justification(f"letter {letter_id}", f"letter {action}", actor, reason)
+    if not 0 < letter_id < 2**63:
+        raise NotFound("letter", letter_id, "`labelwf letters` lists them")
     with engine.db.write() as conn:
         found = outbox.letter_for_action(conn, letter_id)
         if found is None:

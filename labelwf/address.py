@@ -11,6 +11,7 @@ Region names take their article and preposition from ``REGIONS`` ("d'Aquitaine",
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -57,7 +58,7 @@ class Rank:
 
     masculine: str  # "le Préfet"
     feminine: str  # "la Préfète"
-    of: str  # "de la région {region}", "du conseil régional {region_de}", "du pôle {entity}"
+    of: str  # "de la région {region}", "du conseil régional {region_de}", "du {pole}"
     courtesy: str  # "haute considération" or "considération distinguée"
     institution: str  # who is written to when the holder is not known: "Préfecture de la région {region}"
 
@@ -76,9 +77,9 @@ RANKS: Mapping[str, Rank] = {
     "pole_president": Rank(
         "le Président",
         "la Présidente",
-        "du pôle de compétitivité {entity}",
+        "du {pole}",
         "considération distinguée",
-        "Pôle de compétitivité {entity}",
+        "{Pole}",
     ),
 }
 
@@ -114,7 +115,10 @@ def address(
 ) -> Address:
     """The forms of address of ``rank`` for a holder of ``civility`` ("" when unknown)."""
     region_de, region_name = region_forms(region, regions) if region else ("", "")
-    of = rank.of.format(entity=entity, region=region_name, region_de=region_de).strip()
+    pole = entity if re.match(r"(?i)p[ôo]le\b", entity) else f"pôle de compétitivité {entity}"
+    names = {"entity": entity, "region": region_name, "region_de": region_de, "pole": pole}
+    names["Pole"] = pole[:1].upper() + pole[1:]
+    of = rank.of.format(**names).strip()
     if not region and "{region" in rank.of:  # the function alone, when the record gives no region
         of = ""
     called = {
@@ -126,7 +130,7 @@ def address(
         label = f"{appel} {of}".strip()
     else:
         appel = f"{called['Madame']}, {called['Monsieur']}"
-        institution = rank.institution.format(entity=entity, region=region_name, region_de=region_de)
+        institution = rank.institution.format(**names)
         label = institution if of else rank.masculine.split(" ", 1)[1]
     politesse = f"Je vous prie d’agréer, {appel}, l’expression de ma {rank.courtesy}."
     return Address(label, appel, politesse, civility if civility in called else "")

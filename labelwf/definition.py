@@ -16,7 +16,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .conditions import Condition
+from .text import text_problem
 from .timers import TimerSpec, parse_local
+
+MAX_FIELD_TEXT = 4000  # a field's text: a decision's reference, the reasons a letter gives
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 FIELD_TYPES = ("string", "integer", "date", "datetime")
@@ -47,14 +50,14 @@ class FieldDef:
                 result = (text if isinstance(text, datetime) else parse_local(str(text))).isoformat()
             else:
                 result = str(text)
-                if not result:
+                if not result or text_problem(result, what, max_length=MAX_FIELD_TEXT, multiline=True):
                     _fail()
         except (TypeError, ValueError, OverflowError):
             expected = {
                 "integer": "a whole number",
                 "date": "a date YYYY-MM-DD",
                 "datetime": "a date-time YYYY-MM-DDTHH:MM (local time)",
-                "string": "a non-empty text",
+                "string": f"a non-empty text of at most {MAX_FIELD_TEXT:,} characters, without control characters",
             }[self.type]
             raise ValueError(f"{what} {self.name!r} must be {expected}, got {value!r}") from None
         if self.choices and result not in self.choices:
@@ -111,6 +114,7 @@ class LetterDef:
     template: Path
     unfavourable: bool = False
     attachments: tuple[str, ...] = ()  # the pièces jointes it lists (P.J.)
+    copies: bool = False  # the first role is the addressee; the others receive copies of that letter
 
 
 @dataclass(frozen=True)

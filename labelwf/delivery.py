@@ -309,8 +309,13 @@ class Outbox:
         final = attempts >= self.settings.max_attempts
         delay = timedelta(seconds=self.settings.backoff_seconds * 2 ** (attempts - 1))
         error = f"attempt {attempts}: {type(exc).__name__}: {exc}"
+        # What is stored is shown to operators and API clients: a file error names no server path
+        # there (the sender's own report, its log, keeps it).
+        stored = error
+        if isinstance(exc, OSError) and exc.filename:
+            stored = f"attempt {attempts}: {type(exc).__name__}: {exc.strerror} (a file of the outbox folder)"
         with self.db.write() as conn:
-            sql.mark_failed(conn, letter, error, None if final else self.clock.now() + delay)
+            sql.mark_failed(conn, letter, stored, None if final else self.clock.now() + delay)
         report.errors.append(f"letter {letter.id}: {error}")
         if final:
             report.failed += 1

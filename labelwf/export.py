@@ -12,14 +12,26 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from .errors import NotFound
 from .representations import event_json
 from .store import Database
-from .store.reads import chain_rows
+from .store.reads import chain_rows, count_chains
 from .store.records import event_from_row
 
 
 def exported_events(db: Database, *, entity: str | None = None) -> Iterator[dict[str, Any]]:
-    """Every event (or one entity's), by instance then sequence, as JSON-ready mappings."""
+    """Every event (or one entity's), by instance then sequence, as JSON-ready mappings.
+
+    An ``entity`` without an instance is refused (``NotFound``) before anything is streamed.
+    """
+    if entity is not None:
+        with db.read() as conn:
+            if not count_chains(conn, entity):
+                raise NotFound("instance", entity, "`labelwf list` shows the instances")
+    return _events(db, entity)
+
+
+def _events(db: Database, entity: str | None) -> Iterator[dict[str, Any]]:
     with db.read() as conn:
         for row in chain_rows(conn, entity):
             event = event_from_row(row, row["entity_id"], row["workflow"])
@@ -27,9 +39,9 @@ def exported_events(db: Database, *, entity: str | None = None) -> Iterator[dict
 
 
 def export_lines(db: Database, *, entity: str | None = None) -> Iterator[str]:
-    """The export as text: one JSON object per line (RFC 3339 instants, UTF-8)."""
-    for record in exported_events(db, entity=entity):
-        yield json.dumps(record, ensure_ascii=False, default=_instant, sort_keys=True) + "\n"
+    """The export as text: one JSON object per line (RFC 3339 instants, UTF-8); checked like ``exported_events``."""
+    records = exported_events(db, entity=entity)
+    return (json.dumps(r, ensure_ascii=False, default=_instant, sort_keys=True) + "\n" for r in records)
 
 
 def _instant(value: Any) -> str:

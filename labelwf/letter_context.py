@@ -20,14 +20,13 @@ def letter_context(wf: Workflow, entity: Entity, event: Event, data: Mapping[str
             trigger=event.trigger,
             source=event.source,
             dest=event.dest,
-            actor=event.actor,
-            reason=event.reason,
             occurred_at=event.occurred_at,
+            recorded_at=event.recorded_at,
             data=event.data,
         ),
         "data": data,
         "workflow": SimpleNamespace(name=wf.name, version=wf.version, title=wf.title),
-        "date_fr": date_fr(event.occurred_at, wf.timezone),
+        "date_fr": date_fr(event.recorded_at, wf.timezone),  # a letter is dated the day it is written
         "facts": [
             SimpleNamespace(
                 key=k, label=wf.fields[k].label or wf.fields[k].description or k, value=_fact(wf.fields[k].type, v)

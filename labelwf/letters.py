@@ -12,7 +12,8 @@ checked when the workflow is loaded: syntax, and variables outside the context b
 
 Context of every template:
     entity     id, name, attributes (region, theme, ...) of the labelled entity
-    event      trigger, source, dest, actor, reason, occurred_at (aware UTC), data of this step
+    event      trigger, source, dest, occurred_at and recorded_at (aware UTC), data of this step (never
+               the audit reason nor the actor: what a letter says is declared as a field)
     data       the instance's data after this step
     facts      the step's data as (key, label, value), dates written the French way
     recipient  role, label (the function addressed), name, address (lines), email, civility,
@@ -20,8 +21,10 @@ Context of every template:
     letterhead service (the timbre), signatory, delegation, place, recourse_court of the issuer in force
                at the step's date; agent and signatory_name from the configuration; attachments
                (the letter's pièces jointes)
+    copies     the functions a copy goes to (a letter declared ``copies: true``: its first recipient is
+               its addressee, the others receive the same letter "pour information")
     workflow   name, version, title
-    date_fr    the step's date written the French way ("11 mai 2010")
+    date_fr    the letter's date (the day the step is recorded) written the French way ("11 mai 2010")
     reference  the letter's reference (workflow, entity, event sequence, letter)
     layout     the layout the content extends (set by the renderer)
 """
@@ -51,7 +54,19 @@ from .template_safety import unsafe_accesses
 from .typography import french, typeset_template
 
 CONTEXT_NAMES = frozenset(
-    {"entity", "event", "data", "facts", "recipient", "workflow", "date_fr", "reference", "layout", "letterhead"}
+    {
+        "entity",
+        "event",
+        "data",
+        "facts",
+        "recipient",
+        "workflow",
+        "date_fr",
+        "reference",
+        "layout",
+        "letterhead",
+        "copies",
+    }
 )
 LAYOUTS = {"text": "_layout.txt.j2", "html": "_layout.html.j2"}
 MONTHS_FR = (
@@ -200,7 +215,21 @@ def _html_paragraphs(text: str) -> Markup:
     return Markup("\n".join(f"<p>{p}</p>" for p in parts))
 
 
-FILTERS = {"date_fr": date_fr_text, "lead": _lead, "wrap_paragraphs": _wrap_paragraphs, "paragraphs": _paragraphs}
+def _pole(name: Any, capital: bool = False) -> str:
+    """``{{ entity.name | pole }}``: "pôle Enfant", but "Pôle Mer Bretagne" for a name that says it already."""
+    text = str(name)
+    if re.match(r"(?i)p[ôo]le\b", text):
+        return text
+    return f"{'Pôle' if capital else 'pôle'} {text}"
+
+
+FILTERS = {
+    "date_fr": date_fr_text,
+    "lead": _lead,
+    "wrap_paragraphs": _wrap_paragraphs,
+    "paragraphs": _paragraphs,
+    "pole": _pole,
+}
 
 
 class _LetterEnvironment(ImmutableSandboxedEnvironment):
@@ -322,17 +351,21 @@ class LetterRenderer:
         *labels, title = self.lines([*to.values(), "" if per_recipient else subject], context)
         recipients = resolve_recipients(list(to), dict(zip(to, labels, strict=True)), contacts)
         context["letterhead"] = self._letterhead(context, letter)
+        spec = self._spec(letter)
+        addressed = [self._addressed(found, context) for found in recipients]
+        copies = bool(spec and spec.copies and len(addressed) > 1)
+        context["copies"] = [forms.label for _, forms in addressed[1:]] if copies else []
         letters = []
         try:
             text_template = self.text_env.get_template(template_file)
             html_template = self.html_env.get_template(template_file)
-            for found in recipients:
-                recipient, forms = self._addressed(found, context)
-                context["recipient"] = forms
-                if per_recipient:
-                    title = " ".join(_words(subject_template.render(context)))
-                text = text_template.render(context, layout=LAYOUTS["text"])
-                html = html_template.render(context, layout=LAYOUTS["html"])
+            for n, (recipient, forms) in enumerate(addressed):
+                if n == 0 or not copies:  # a copy is the letter to the first recipient, sent to another
+                    context["recipient"] = forms
+                    if per_recipient:
+                        title = " ".join(_words(subject_template.render(context)))
+                    text = text_template.render(context, layout=LAYOUTS["text"])
+                    html = html_template.render(context, layout=LAYOUTS["html"])
                 address = "\n".join(recipient.address)
                 digest = letter_checksum(title, text, html, recipient.name, address, recipient.email)
                 letters.append(RenderedLetter(letter, recipient, title, text, html, digest))
@@ -366,7 +399,7 @@ class LetterRenderer:
         """The issuer in force at the step's date, the workflow's place and court, the configured people."""
         head = self.workflow.letterhead if self.workflow else Letterhead()
         event = context.get("event")
-        day = event.occurred_at.astimezone(self.workflow.timezone).date() if self.workflow and event else None
+        day = event.recorded_at.astimezone(self.workflow.timezone).date() if self.workflow and event else None
         issuer = head.issuer_at(day) if day else None
         return SimpleNamespace(
             service=issuer.service if issuer else "",

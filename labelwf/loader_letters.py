@@ -20,7 +20,7 @@ from .errors import Problem
 from .letters import check_subject, check_template
 from .yamlfile import LineDict, LineList
 
-_LETTER_KEYS = {"subject", "to", "template", "unfavourable", "attachments"}
+_LETTER_KEYS = {"subject", "to", "template", "unfavourable", "attachments", "copies"}
 _LETTERHEAD_KEYS = {"issuers", "place", "recourse_court", "regions"}
 _ISSUER_KEYS = {"since", "service", "signatory", "delegation"}
 
@@ -103,10 +103,13 @@ def letters(b: Reporter, raw: Any, line: int, folder: Path, roles: Mapping[str, 
         if not isinstance(attachments, list) or not all(isinstance(a, str) and a.strip() for a in attachments):
             b.problem(spec.line_of("attachments"), f"letter {name!r}: attachments must be a list of texts (P.J.)")
             attachments = []
-        unfavourable = spec.get("unfavourable", False)
+        unfavourable, copies = spec.get("unfavourable", False), spec.get("copies", False)
         if not isinstance(unfavourable, bool):
             b.problem(spec.line_of("unfavourable"), f"letter {name!r}: unfavourable must be true or false")
             unfavourable = False
+        if not isinstance(copies, bool):
+            b.problem(spec.line_of("copies"), f"letter {name!r}: copies must be true or false")
+            copies = False
         template = folder / str(spec.get("template", f"{name}.j2"))
         if template.resolve().parent != folder.resolve():
             b.problem(spec.line_of("template"), f"letter {name!r}: template must be a file of {folder}, got {template}")
@@ -117,7 +120,7 @@ def letters(b: Reporter, raw: Any, line: int, folder: Path, roles: Mapping[str, 
             b.problems.extend(check_template(template))
         b.problems.extend(check_subject(str(subject), b.file, spec.line_of("subject"), str(name)))
         result[str(name)] = LetterDef(
-            str(name), str(subject), tuple(str(r) for r in to), template, unfavourable, tuple(attachments)
+            str(name), str(subject), tuple(str(r) for r in to), template, unfavourable, tuple(attachments), copies
         )
     return result
 

@@ -147,6 +147,8 @@ def list_letters(
 
 def get_letter(db: Database, letter_id: int) -> Letter:
     """One letter with its frozen text and HTML."""
+    if not 0 < letter_id < 2**63:  # no such id in a 64-bit column (and the driver would refuse to send it)
+        raise NotFound("letter", letter_id, "`labelwf letters` lists them")
     with db.read() as conn:
         found = reads.get_letter(conn, letter_id)
     if found is None:

@@ -165,5 +165,9 @@ def test_the_cli_exports_the_trail_as_json_lines_whose_hashes_chain(database_url
     assert not list(tmp_path.glob(".*partial"))
     again = runner.invoke(main, [*base, "audit", "export", "-o", str(path)])
     assert again.exit_code == EXIT_BAD_INPUT and "never overwritten" in again.stderr
+    nowhere = runner.invoke(main, [*base, "audit", "export", "-o", str(tmp_path / "no" / "such.jsonl")])
+    assert nowhere.exit_code == EXIT_BAD_INPUT and "is not a folder" in nowhere.stderr
+    unknown = runner.invoke(main, [*base, "audit", "export", "--entity", "nope"])
+    assert unknown.exit_code != 0 and "no instance 'nope'" in unknown.stderr
     one = runner.invoke(main, [*base, "audit", "export", "--entity", "enfant"])
     assert [json.loads(x)["entity"] for x in one.stdout.splitlines()] == ["enfant"]

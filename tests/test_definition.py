@@ -148,8 +148,8 @@ CASES = [
     ("not-yaml", "initial: evaluated", "initial: [evaluated", "not valid YAML", None),
     (
         "unknown-recipient",
-        "to: [governance, prefet]\n  revue_satisfaisante",
-        "to: [governance, prefet, ministre]\n  revue_satisfaisante",
+        "to: [governance, prefet]\n    copies: true\n  revue_satisfaisante",
+        "to: [governance, prefet, ministre]\n    copies: true\n  revue_satisfaisante",
         "unknown recipient role 'ministre'",
         "prefet, ministre]",
     ),

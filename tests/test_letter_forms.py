@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from labelwf import Engine, EntityRow, load_scenario, replay, store
+from labelwf import Engine, EntityRow, Workflow, load_scenario, replay, store
 from labelwf.address import RANKS, address, region_forms
 from labelwf.errors import WorkflowError
 from labelwf.letter_check import check_letter
@@ -139,3 +139,22 @@ def test_a_workflow_lists_a_letter_s_attachments_and_extends_the_region_names(tm
     letters = {m.recipient.role: m for m in render_all(wf, row, "contrat_signe")}
     assert f"P.J.{NBSP}: le contrat de performance signé{NNBSP}; sa feuille de route" in letters["prefet"].text
     assert "Conseil régional de l’Atlantide" in letters["region"].text
+
+
+def test_a_pole_named_pole_is_not_named_twice_and_the_html_address_keeps_its_lines(workflow: Workflow) -> None:
+    from tests.test_letters import render_all
+
+    row = EntityRow(1, "pole-mer-bretagne", "Pôle Mer Bretagne", {"region": "Bretagne"})
+    contact = {"role": "governance", "name": "Anne Le Gall", "address": "1 quai X\n29200 Brest", "civility": "Madame"}
+    letters = {m.recipient.role: m for m in render_all(workflow, row, "classement_groupe_1", (contact,))}
+    assert all("Pôle Pôle" not in m.subject + m.text and "pôle Pôle" not in m.text for m in letters.values())
+    governance = letters["governance"]
+    assert governance.subject.startswith("Pôle Mer Bretagne\u00a0:")
+    assert "Anne Le Gall<br>Madame la Présidente du Pôle Mer Bretagne<br>1 quai X<br>29200 Brest" in governance.html
+
+
+def test_a_letter_s_text_field_refuses_control_and_bidi_characters(workflow: Workflow) -> None:
+    for hostile in ("abc\u202edef", "R\x1b[31mED", "a\x07"):
+        with pytest.raises(ValueError, match="without control characters"):
+            workflow.fields["motif"].coerce(hostile)
+    assert workflow.fields["motif"].coerce("Motif sur\ndeux lignes") == "Motif sur\ndeux lignes"

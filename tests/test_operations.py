@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from labelwf import FrozenClock, Runtime, import_entities, load_settings, store
 from labelwf.accounts import add_account, create_token
+from labelwf.errors import AccountError
 from labelwf.service import create_app
 from tests.conftest import CONFIG_FILE, POLES_CSV
 from tests.helpers import OPERATOR
@@ -222,3 +223,22 @@ def test_fires_beyond_an_account_s_share_in_a_minute_are_refused_with_when_to_re
         headers={**marie, "If-Match": '"0"'},
     )
     assert again.status_code != 429
+
+
+def test_the_last_admin_cannot_be_disabled_and_accounts_are_checked_when_made(runtime: Runtime) -> None:
+    client, csrf = console(runtime, "root")
+    refused = client.post("/console/admin/disable", data={"csrf": csrf, "name": "root"})
+    assert refused.status_code == 422 and "last enabled admin" in html.unescape(refused.text)
+    assert client.get("/console/admin").status_code == 200  # still signed in, still admin
+    now = runtime.engine.clock.now()
+    with pytest.raises(AccountError, match="imported entity"):
+        add_account(runtime.db, "ghost", ["stakeholder"], now=now, entity="nope")
+    add_account(runtime.db, "anne", ["viewer"], now=now, email="anne@culture.gouv.fr")
+    with pytest.raises(AccountError, match="no other account has"):
+        add_account(runtime.db, "anne2", ["viewer"], now=now, email="ANNE@culture.gouv.fr")
+
+
+def test_a_letter_id_beyond_64_bits_is_not_found_in_the_console_too(runtime: Runtime) -> None:
+    client, csrf = console(runtime, "marie")
+    answer = client.post("/console/letters/99999999999999999999/retry", data={"csrf": csrf, "reason": "x"})
+    assert answer.status_code == 422 and "no letter" in html.unescape(answer.text)

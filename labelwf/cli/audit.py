@@ -158,7 +158,13 @@ def audit_export(app: App, entity: str | None, output: Path | None) -> None:
             click.echo(line, nl=False)
         return
     if output.exists():
-        raise ConfigError("--output", str(output), "a file that does not exist yet (an export is never overwritten)")
+        raise click.BadParameter(
+            f"{output} exists; an export is never overwritten: name a new file", param_hint="--output"
+        )
+    if not output.parent.is_dir():
+        raise click.BadParameter(
+            f"{output.parent} is not a folder: name a file in an existing one", param_hint="--output"
+        )
     partial = output.with_name(f".{output.name}.partial")
     count = 0
     partial.unlink(missing_ok=True)  # left by an export that was killed

@@ -109,7 +109,7 @@ def resolve(request: Request, who: Who, letter_id: int, body: LetterAction) -> d
     "/audit/export",
     summary="The audit trail as JSON Lines",
     response_class=StreamingResponse,
-    responses=_JSONL | problem_responses(403, 422),
+    responses=_JSONL | problem_responses(403, 404, 422),
 )
 def export(
     request: Request, who: Who, entity: Annotated[str | None, Query(max_length=100)] = None

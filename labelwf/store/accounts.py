@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from .schema import account, api_token, console_session, idempotency, oidc_login
+from .schema import account, api_token, console_session, entity, idempotency, oidc_login
 
 ACCOUNT_COLUMNS = ("name", "display_name", "password_hash", "roles", "entity_id", "disabled", "created_at")
 
@@ -141,3 +141,14 @@ def take_oidc_login(conn: Connection, state_digest: str, browser_digest: str, no
     if found is not None:
         conn.execute(oidc_login.delete().where(mine))
     return found
+
+
+def entity_exists(conn: Connection, entity_id: str) -> bool:
+    """Whether the entity ``entity_id`` was imported."""
+    return conn.execute(sa.select(entity.c.id).where(entity.c.id == entity_id)).first() is not None
+
+
+def enabled_admins(conn: Connection) -> list[str]:
+    """The names of the enabled accounts holding the admin role."""
+    rows = conn.execute(sa.select(account.c.name, account.c.roles).where(account.c.disabled.is_(False)))
+    return [str(name) for name, roles in rows if "admin" in (roles or [])]
