@@ -462,12 +462,14 @@ class Engine:
 
     # -- letters without a fire ---------------------------------------------------------------
 
-    def preview_letter(self, entity: str, letter: str, *, workflow: str | None = None) -> list[RenderedLetter]:
-        """Render ``letter`` for ``entity`` as it stands now, for every recipient, without storing anything."""
+    def preview_letter(
+        self, entity: str, letter: str, *, workflow: str | None = None, data: Mapping[str, Any] | None = None
+    ) -> list[RenderedLetter]:
+        """Render ``letter`` for ``entity`` as it stands now (with the step's ``data``), storing nothing."""
         with self.db.read() as conn:
             wf_name = self.workflow_for(conn, entity, workflow)
             current = sql.load_instance(conn, entity, wf_name)
         if current is None:
             raise NotFound("instance", entity, "`labelwf list` shows the instances")
         wf = self.workflow_of(current)
-        return preview(wf, self._renderers[wf.key], current, letter, self.clock.now())
+        return preview(wf, self._renderers[wf.key], current, letter, self.clock.now(), data)

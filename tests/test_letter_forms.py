@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from labelwf import Engine, EntityRow, Workflow, load_scenario, replay, store
 from labelwf.address import RANKS, address, region_forms
-from labelwf.errors import WorkflowError
+from labelwf.errors import InvalidData, MissingData, WorkflowError
 from labelwf.letter_check import check_letter
 from labelwf.loader import load_workflow
 from labelwf.typography import NBSP, NNBSP, french, french_html
@@ -158,3 +158,13 @@ def test_a_letter_s_text_field_refuses_control_and_bidi_characters(workflow: Wor
         with pytest.raises(ValueError, match="without control characters"):
             workflow.fields["motif"].coerce(hostile)
     assert workflow.fields["motif"].coerce("Motif sur\ndeux lignes") == "Motif sur\ndeux lignes"
+
+
+def test_a_decision_s_letter_is_previewed_with_the_fields_it_comes_with(engine: Engine) -> None:
+    replay(engine, load_scenario(CAMPAIGN, engine.workflow()))
+    with pytest.raises(MissingData, match="motif"):
+        engine.preview_letter("vegepolys", "revue_insatisfaisante")
+    with pytest.raises(InvalidData, match="without control characters"):
+        engine.preview_letter("vegepolys", "revue_insatisfaisante", data={"motif": "x\u202e"})
+    [letter, *_] = engine.preview_letter("vegepolys", "revue_insatisfaisante", data={"motif": "Axes non suivis."})
+    assert "Axes non suivis." in letter.text and check_letter(letter.subject, letter.text, unfavourable=True) == []

@@ -15,7 +15,7 @@ from ..delivery import LETTER_STATUSES, DeliveryReport
 from ..letter_check import check_letter
 from ..representations import letter_json
 from ..text import shown
-from .base import EXIT_FAILURE, App, json_option, main, page_options, row, table
+from .base import EXIT_FAILURE, App, json_option, main, page_options, row, split_sets, table
 
 ROUND = 200  # letters delivered between two progress lines
 CHECK_PAGE = 500  # letters listed per page by `letters check`
@@ -127,10 +127,25 @@ def letters_send(app: App, limit: int | None) -> None:
 @click.option("--pole", "entity", metavar="ID", required=True, help="The entity to write to.")
 @click.option("--recipient", help="Only this recipient role.")
 @click.option("--html", "as_html", is_flag=True, help="Print the HTML instead of the text.")
+@click.option(
+    "--set", "sets", multiple=True, metavar="KEY=VALUE", help="A field of the step it comes with; repeatable."
+)
 @click.pass_obj
-def letters_preview(app: App, template: str, entity: str, recipient: str | None, as_html: bool) -> None:
-    """Render letter TEMPLATE for an entity as it stands now, without storing or sending anything."""
-    rendered = app.engine.preview_letter(entity, template, workflow=app.workflow_name)
+def letters_preview(
+    app: App, template: str, entity: str, recipient: str | None, as_html: bool, sets: tuple[str, ...]
+) -> None:
+    """Render letter TEMPLATE for an entity as it stands now, without storing or sending anything.
+
+    A decision's letter shows the fields the decision would carry: give them with --set.
+
+    \b
+    Examples:
+      labelwf letters preview classement_groupe_1 --pole enfant
+      labelwf letters preview delabellisation --pole mta --recipient prefet \\
+        --set "decision_ref=CIADT du 11 mai 2010" --set "motif=Les critères du label ne sont pas remplis."
+    """
+    data = split_sets(sets)
+    rendered = app.engine.preview_letter(entity, template, workflow=app.workflow_name, data=data)
     if recipient is not None:
         roles = [r.recipient.role for r in rendered]
         rendered = [r for r in rendered if r.recipient.role == recipient]
