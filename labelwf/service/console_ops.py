@@ -39,7 +39,7 @@ def _signed_in(request: Request, role: str) -> tuple[Caller, str] | Response:
 def _failures_page(
     request: Request, who: Caller, csrf: str, message: str = "", kind: str = "", status: int = 200
 ) -> Response:
-    listed = failures(request, who)
+    listed = failures(request)
     return page(request, "failures.html", status, who=who, csrf=csrf, f=listed, message=message, message_kind=kind)
 
 

@@ -40,7 +40,7 @@ class LetterAction(BaseModel):
     on_behalf_of: str | None = Field(default=None, min_length=1, max_length=MAX_ACTOR)
 
 
-def failures(request: Request, who: Caller) -> dict[str, Any]:
+def failures(request: Request) -> dict[str, Any]:
     """Letters that were not delivered and pending deadlines already past by the daemon's grace."""
     runtime = runtime_of(request)
     letters = {status.value: queries.list_letters(runtime.db, status=status, limit=SHOWN) for status in FAILED_LETTERS}
@@ -65,7 +65,7 @@ def failures(request: Request, who: Caller) -> dict[str, Any]:
 def list_failures(request: Request, who: Who) -> dict[str, Any]:
     """Letters in failed, uncertain or retry, and pending timers overdue by more than the daemon's grace."""
     require(who, "operator")
-    return failures(request, who)
+    return failures(request)
 
 
 def _act(request: Request, who: Caller, letter_id: int, body: LetterAction, action: str) -> dict[str, Any]:
