@@ -63,14 +63,24 @@ def chain_action(
         ),
         engine.audit_key,
     )
+    entered = current.entered_at or occurred  # still in the state it entered then
+    return event, write_link(conn, current, event, current.state, current.data, entered, now, checks)
+
+
+def write_link(
+    conn: Connection,
+    current: Instance,
+    event: Event,
+    state: str,
+    data: Mapping[str, Any],
+    entered_at: datetime,
+    now: datetime,
+    checks: Checks,
+) -> int:
+    """A sealed event added to ``current``'s chain: the instance moved to ``state`` one version on
+    (guarded by the version it was read at), the event stored; its id."""
     updated = sql.update_instance(
-        conn,
-        current,
-        state=current.state,
-        data=current.data,
-        last_hash=event.hash,
-        entered_at=current.entered_at or occurred,  # still in the state it entered then
-        now=now,
+        conn, current, state=state, data=data, last_hash=event.hash, entered_at=entered_at, now=now
     )
     checks.expect(lambda: updated.rowcount == 1, ConcurrentUpdate(current.entity.id, current.version, None))
-    return event, sql.insert_event(conn, current.id, event)
+    return sql.insert_event(conn, current.id, event)

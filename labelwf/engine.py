@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from .audit import GENESIS, HASH_FORMAT, KEYED_FORMAT
 from .batch import IMMEDIATE, Checks
-from .chain import chain_action
+from .chain import chain_action, write_link
 from .clock import Clock, SystemClock, require_aware
 from .decision import (
     CLOCK_SKEW,
@@ -371,17 +371,7 @@ class Engine:
         self, conn: Connection, current: Instance, decision: Decision, event: Event, now: datetime, checks: Checks
     ) -> int:
         """Step 2: the instance's new state and version, guarded by the version seen; the event stored."""
-        updated = sql.update_instance(
-            conn,
-            current,
-            state=decision.dest,
-            data=decision.data,
-            last_hash=event.hash,
-            entered_at=event.occurred_at,
-            now=now,
-        )
-        checks.expect(lambda: updated.rowcount == 1, ConcurrentUpdate(current.entity.id, current.version, None))
-        return sql.insert_event(conn, current.id, event)
+        return write_link(conn, current, event, decision.dest, decision.data, event.occurred_at, now, checks)
 
     def _close_timers(
         self,
