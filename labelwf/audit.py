@@ -14,7 +14,9 @@ without breaking the verification of events hashed before:
   (``audit_key``), so that hashes recomputed without the key do not verify;
 * format 4: format 2's fields and the ``principal`` (who authenticated) and ``letters`` (the
   checksums of the letters the event queued, so that a letter changed in the outbox is refused
-  before delivery), unkeyed; format 5: the same, keyed.
+  before delivery), unkeyed; format 5: the same, keyed;
+* formats 6 and 7: formats 4 and 5 with the ``batch`` (the id of the plan the event executed: a
+  bulk decision, a deadline move, a migration). Events outside a plan keep formats 4 and 5.
 
 Without the key, ``verify`` checks the structure of keyed events (sequence, links, the instance
 head) but not their content, and says so. With it, a keyed chain that continues with unkeyed
@@ -40,7 +42,8 @@ from .store.records import Event, event_from_row
 GENESIS = "0" * 64
 HASH_FORMAT = 4  # the canonical form of new events without an audit key
 KEYED_FORMAT = 5  # ... and with one
-_KEYED = frozenset({3, 5})
+BATCH_FORMATS = {HASH_FORMAT: 6, KEYED_FORMAT: 7}  # the same, for an event a plan executed (its batch id)
+_KEYED = frozenset({3, 5, 7})
 # The canonical serialisation, built once (``json.dumps`` with options builds an encoder per call).
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
@@ -84,12 +87,20 @@ def _canonical_v4(event: Event) -> dict[str, Any]:
     return canonical
 
 
+def _canonical_v6(event: Event) -> dict[str, Any]:
+    canonical = _canonical_v4(event)
+    canonical["batch"] = event.batch
+    return canonical
+
+
 _FORMATS: dict[int, Callable[[Event], dict[str, Any]]] = {
     1: _canonical_v1,
     2: _canonical_v2,
     3: _canonical_v3,
     4: _canonical_v4,
     5: _canonical_v4,
+    6: _canonical_v6,
+    7: _canonical_v6,
 }
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
+from .audit import BATCH_FORMATS
 from .batch import IMMEDIATE, Checks
 from .errors import ConcurrentUpdate
 from .sealing import seal
@@ -38,8 +39,11 @@ def chain_action(
     occurred_at: datetime | None = None,
     late_by_s: float | None = None,
     checks: Checks = IMMEDIATE,
+    batch: int | None = None,
 ) -> tuple[Event, int]:
-    """Write the chain event of ``action`` on ``current`` (state kept, version + 1); return it and its id."""
+    """Write the chain event of ``action`` on ``current`` (state kept, version + 1); return it and its id.
+
+    ``batch``: the plan the action executes (a bulk deadline move), recorded in the event."""
     now = engine.clock.now()
     occurred = occurred_at or now
     event = seal(
@@ -58,8 +62,9 @@ def chain_action(
             recorded_at=now,
             late_by_s=late_by_s,
             prev_hash=current.last_hash,
-            hash_format=engine.hash_format,
+            hash_format=engine.hash_format if batch is None else BATCH_FORMATS[engine.hash_format],
             principal=principal or engine.principal,
+            batch=batch,
         ),
         engine.audit_key,
     )

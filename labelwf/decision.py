@@ -47,6 +47,7 @@ class Request:
     expected_version: int | None = None
     workflow: str | None = None
     principal: str | None = None  # who authenticated (an API's user); default: the engine's own principal
+    batch: int | None = None  # the plan this fire executes (a bulk decision), recorded in the event
 
 
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the engine's clock a decision may be dated

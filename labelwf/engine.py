@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from .audit import GENESIS, HASH_FORMAT, KEYED_FORMAT
+from .audit import BATCH_FORMATS, GENESIS, HASH_FORMAT, KEYED_FORMAT
 from .batch import IMMEDIATE, Checks
 from .chain import chain_action, write_link
 from .clock import Clock, SystemClock, require_aware
@@ -92,6 +92,15 @@ class Engine:
             if w.name not in self._latest or w.version > self._latest[w.name].version:
                 self._latest[w.name] = w
         self._renderers = {w.key: LetterRenderer(w.templates, w, signers) for w in loaded}
+
+    @property
+    def batch_format(self) -> int:
+        """The hash format of an event a plan executes (it records the plan's id)."""
+        return BATCH_FORMATS[self._format]
+
+    def step_letters(self, wf: Workflow, current: Instance, decision: Decision, event: Event) -> list[RenderedLetter]:
+        """The letters of ``decision``'s step, rendered by ``wf``'s renderer (before ``event`` is sealed)."""
+        return step_letters(self._renderers[wf.key], wf, current, decision, event)
 
     def with_clock(self, clock: Clock, workflows: Iterable[Workflow] | None = None) -> Engine:
         """This engine (same database, same audit key) reading another clock (a replay's simulated one)."""
@@ -322,6 +331,14 @@ class Engine:
             late_by,
         )
 
+    def check(self, conn: Connection, request: Request) -> tuple[Instance, Decision, datetime]:
+        """What ``apply`` would decide for ``request`` as ``conn``'s transaction sees the instance: the
+        instance, the decision and its business time, or the refusal ``apply`` would raise. Nothing is
+        written and no letter rendered (a plan's preview)."""
+        current = self._current(conn, request, None)
+        decision = decide(self.workflow_of(current), current, request)
+        return current, decision, business_time(current, request, None, self.clock.now())
+
     # -- the steps of a fire ------------------------------------------------------------------
 
     def _current(self, conn: Connection, request: Request, timer: Timer | None) -> Instance:
@@ -361,8 +378,9 @@ class Engine:
             recorded_at=now,
             late_by_s=late_by,
             prev_hash=current.last_hash,
-            hash_format=self._format,
+            hash_format=self._format if request.batch is None else BATCH_FORMATS[self._format],
             principal=request.principal or self.principal,
+            batch=request.batch,
         )
         rendered = step_letters(self._renderers[wf.key], wf, current, decision, event)
         return Draft(current, wf, decision, event, tuple(rendered), now, occurred, late_by)

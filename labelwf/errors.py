@@ -5,6 +5,7 @@
     ├── WorkflowError            a workflow file is invalid (carries every problem found)
     ├── ImportRejected           a data file is invalid (carries every bad row); nothing was imported
     ├── ScenarioError            a scenario file is invalid, or one of its steps was refused
+    ├── PlanRejected             a plan's input (selection, outcomes file, migration file) is invalid
     ├── DatabaseNotEmpty         a replay was asked on a database that already holds instances
     ├── NotFound                 no such instance / entity / letter
     ├── AmbiguousWorkflow        an entity has instances in several loaded workflows: name one
@@ -103,6 +104,12 @@ class ScenarioError(_ProblemsError):
     """Raised when a scenario file is invalid or a step of it is refused; ``problems`` says where."""
 
     headline = "scenario cannot be replayed"
+
+
+class PlanRejected(_ProblemsError):
+    """Raised when a plan cannot be made from its input; ``problems`` says where. Nothing was stored."""
+
+    headline = "no plan made"
 
 
 class DatabaseNotEmpty(LabelwfError):

@@ -12,7 +12,7 @@ from .audit import VerifyReport
 from .definition import Workflow
 from .fired import Fired
 from .queries import Allowed, InstanceView
-from .store.records import Event, Instance, Letter, Timer
+from .store.records import Batch, BatchItem, Event, Instance, Letter, Timer
 from .timers import TimerSpec
 
 
@@ -92,6 +92,7 @@ def event_json(event: Event) -> dict[str, Any]:
         "backdated": event.backdated,
         "principal": event.principal,
         "letters": list(event.letters),
+        "batch": event.batch,
         "hash": event.hash,
     }
 
@@ -206,4 +207,39 @@ def workflow_json(wf: Workflow) -> dict[str, Any]:
             for f in wf.fields.values()
         ],
         "letters": [{"name": x.name, "to": list(x.to)} for x in wf.letters.values()],
+    }
+
+
+def batch_json(batch: Batch) -> dict[str, Any]:
+    """A plan (a bulk decision, deadline moves, a migration) with its items' counts by status."""
+    return {
+        "id": batch.id,
+        "kind": batch.kind,
+        "workflow": batch.workflow,
+        "reference": batch.reference,
+        "actor": batch.actor,
+        "reason": batch.reason,
+        "principal": batch.principal,
+        "occurred_at": batch.occurred_at,
+        "status": batch.status.value,
+        "created_at": batch.created_at,
+        "started_at": batch.started_at,
+        "finished_at": batch.finished_at,
+        "spec": dict(batch.spec),
+        "counts": dict(batch.counts),
+    }
+
+
+def batch_item_json(item: BatchItem) -> dict[str, Any]:
+    """One entity's part of a plan: what to do, what the preview said, what happened."""
+    return {
+        "seq": item.seq,
+        "entity": item.entity,
+        "seen_version": item.seen_version,
+        "action": dict(item.action),
+        "preview": dict(item.preview),
+        "status": item.status.value,
+        "outcome": dict(item.outcome) if item.outcome is not None else None,
+        "event_id": item.event_id,
+        "done_at": item.done_at,
     }

@@ -43,6 +43,7 @@ def _copy(e: Event, hash_: str, letters: tuple[str, ...]) -> Event:
         None,
         e.principal,
         letters,
+        e.batch,
     )
 
 

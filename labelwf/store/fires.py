@@ -116,6 +116,7 @@ EVENT_COLUMNS = (
     "hash_format",
     "principal",
     "letters",
+    "batch_id",
 )
 _INSTANCE_COLUMNS = (
     "entity_id",
@@ -270,6 +271,7 @@ def insert_event(conn: Connection, instance_id: int, sealed: Event) -> int:
         "hash_format": sealed.hash_format,
         "principal": sealed.principal,
         "letters": list(sealed.letters) or None,
+        "batch_id": sealed.batch,
     }
     return _insert("insert_event", conn, values)
 
@@ -330,3 +332,18 @@ def close_timer(
         conn, {"tid": timer_id, "status": status.value, "note": note, "now": now, "eid": event_id}
     )
     return cursor
+
+
+def move_timer(conn: Connection, timer_id: int, old_due: datetime, new_due: datetime) -> RowCount:
+    """Move a pending timer still due at ``old_due`` to ``new_due`` (0 rows if it changed meanwhile)."""
+    moved: RowCount = conn.execute(
+        sa.update(_t)
+        .where(_t.c.id == timer_id, _t.c.status == TimerStatus.PENDING.value, _t.c.due_at == old_due)
+        .values(due_at=new_due)
+    )
+    return moved
+
+
+def set_workflow_version(conn: Connection, instance_id: int, version: int) -> None:
+    """Carry an instance to another version of its workflow (in the transaction of its migration event)."""
+    conn.execute(sa.update(_i).where(_i.c.id == instance_id).values(workflow_version=version))

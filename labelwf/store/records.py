@@ -94,7 +94,8 @@ class Event:
     hash: str = ""
     id: int | None = None
     principal: str | None = None  # who authenticated (formats 4 and 5), beside the claimed ``actor``
-    letters: tuple[str, ...] = ()  # the checksums of the letters it queued (formats 4 and 5)
+    letters: tuple[str, ...] = ()  # the checksums of the letters it queued (formats 4 to 7)
+    batch: int | None = None  # the plan it executed (formats 6 and 7: a bulk decision, a move, a migration)
 
     @property
     def backdated(self) -> bool:
@@ -223,6 +224,7 @@ def event_from_row(row: Mapping[Any, Any], entity: str, workflow: str) -> Event:
         id=row["id"],
         principal=row["principal"],
         letters=tuple(row["letters"] or ()),
+        batch=row.get("batch_id"),
     )
 
 
@@ -264,4 +266,98 @@ def letter_from_row(row: Mapping[Any, Any]) -> Letter:
         delivered_at=row.get("delivered_at"),
         text=row.get("body"),
         html=row.get("body_html"),
+    )
+
+
+class BatchStatus(StrEnum):
+    """Where a plan stands."""
+
+    PLANNED = "planned"  # frozen, not run yet
+    RUNNING = "running"  # a run started; some items may be done (a crashed run is resumed by running again)
+    DONE = "done"  # every item has its outcome
+    CANCELLED = "cancelled"  # stopped by an operator; the items not run yet stay undone
+
+
+class ItemStatus(StrEnum):
+    """Where one item of a plan stands."""
+
+    PENDING = "pending"  # to do when the plan runs
+    DONE = "done"  # executed: its event is in the chain
+    REFUSED = "refused"  # the plan said why it cannot be done; never attempted
+    CHANGED = "changed"  # its instance moved on since the plan: reported, not executed
+    FAILED = "failed"  # attempted and refused at execution (rolled back alone)
+    CANCELLED = "cancelled"  # the plan was cancelled before it ran
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A plan: one act (a bulk decision, deadline moves, a migration) frozen over many instances."""
+
+    id: int
+    kind: str
+    workflow: str
+    reference: str
+    actor: str
+    reason: str
+    principal: str | None
+    occurred_at: datetime | None
+    spec: Mapping[str, Any]
+    status: BatchStatus
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    counts: Mapping[str, int] = field(default_factory=dict)  # items by status
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One entity's part of a plan: what to do, what the plan said, and what happened."""
+
+    batch_id: int
+    seq: int
+    entity: str
+    instance_id: int | None
+    seen_version: int | None
+    action: Mapping[str, Any]
+    preview: Mapping[str, Any]
+    status: ItemStatus
+    outcome: Mapping[str, Any] | None
+    event_id: int | None
+    done_at: datetime | None
+
+
+def batch_from_row(row: Mapping[Any, Any], counts: Mapping[str, int] | None = None) -> Batch:
+    """A ``Batch`` from a row of ``batch`` (and its items' counts by status)."""
+    return Batch(
+        id=row["id"],
+        kind=row["kind"],
+        workflow=row["workflow"],
+        reference=row["reference"],
+        actor=row["actor"],
+        reason=row["reason"],
+        principal=row["principal"],
+        occurred_at=row["occurred_at"],
+        spec=row["spec"],
+        status=BatchStatus(row["status"]),
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        counts=dict(counts or {}),
+    )
+
+
+def batch_item_from_row(row: Mapping[Any, Any]) -> BatchItem:
+    """A ``BatchItem`` from a row of ``batch_item``."""
+    return BatchItem(
+        batch_id=row["batch_id"],
+        seq=row["seq"],
+        entity=row["entity_id"],
+        instance_id=row["instance_id"],
+        seen_version=row["seen_version"],
+        action=row["action"],
+        preview=row["preview"],
+        status=ItemStatus(row["status"]),
+        outcome=row["outcome"],
+        event_id=row["event_id"],
+        done_at=row["done_at"],
     )

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -121,7 +121,11 @@ event = sa.Table(
     sa.Column("principal", sa.String(200)),
     # The checksums of the letters the event queued: hashed with it, checked again before delivery.
     sa.Column("letters", JSONType),
+    # The plan (a bulk decision, a deadline move, a migration) the event executed, if any: hashed
+    # with it (formats 6 and 7).
+    sa.Column("batch_id", Id),
     sa.UniqueConstraint("instance_id", "seq"),
+    sa.Index(None, "batch_id"),
 )
 
 timer = sa.Table(
@@ -244,4 +248,41 @@ oidc_login = sa.Table(
     sa.Column("nonce", sa.String(64), nullable=False),
     sa.Column("code_verifier", sa.String(128), nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Plans: one act on many instances (a bulk decision, deadline moves, a migration), frozen when
+# planned, executed item by item (each item's outcome committed with its event), resumable.
+batch = sa.Table(
+    "batch",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # decision | timer_move | migration
+    sa.Column("workflow", sa.String(100), nullable=False),
+    sa.Column("reference", sa.Text, nullable=False),  # the act's reference, e.g. "CIADT du 11 mai 2010"
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("principal", sa.String(200)),
+    sa.Column("occurred_at", UTCDateTime),  # the act's business date (default: when each item runs)
+    sa.Column("spec", JSONType, nullable=False),  # what was asked (selection, trigger, file), for the record
+    sa.Column("status", sa.String(20), nullable=False),  # planned | running | done | cancelled
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+)
+
+batch_item = sa.Table(
+    "batch_item",
+    metadata,
+    sa.Column("batch_id", Id, sa.ForeignKey("batch.id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("entity_id", sa.String(100), nullable=False),
+    sa.Column("instance_id", Id),  # None when the entity has no instance (refused at plan time)
+    sa.Column("seen_version", sa.Integer),  # the instance's version when planned: a change is reported
+    sa.Column("action", JSONType, nullable=False),  # what to do (trigger and data, timer and due, ...)
+    sa.Column("preview", JSONType, nullable=False),  # what the plan said would happen, or why not
+    sa.Column("status", sa.String(20), nullable=False),  # pending | done | refused | changed | failed | cancelled
+    sa.Column("outcome", JSONType),  # what happened (the event's seq and dest, or the error)
+    sa.Column("event_id", Id),
+    sa.Column("done_at", UTCDateTime),
+    sa.Index(None, "batch_id", "status", "seq"),
 )

@@ -1,0 +1,160 @@
+"""Plans: one act on many instances, frozen when planned, executed exactly once per item.
+
+A plan (a bulk decision, deadline moves, a migration) is stored with one item per entity: what to
+do, what the preview said would happen (or why it cannot), and the instance's version then. Running
+it goes through the shared batch runner (``batch.run_batch``): items are claimed in order, each
+executed as one chain event that carries the plan's id, each rolled back alone if it fails, and
+its outcome written in the transaction of its event. So:
+
+* an instance that changed since the preview is reported ``changed``, never silently executed;
+* a run killed at any point (Ctrl-C, SIGKILL) leaves each item done or untouched; running the plan
+  again does the rest, once;
+* a cancelled plan stops at its next batch; the items not run are marked ``cancelled``.
+
+The kinds of plans register how one item is executed (``register``); this module knows none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Connection
+
+from .batch import Checks, run_batch
+from .errors import ActionRefused, ConcurrentUpdate, LabelwfError, NotFound
+from .store import batches as sql
+from .store.records import Batch, BatchItem, BatchStatus, ItemStatus
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+DEFAULT_BATCH = 200  # items per transaction
+Executor = Callable[["Engine", Connection, Batch, BatchItem, Checks], tuple[dict[str, Any], int]]
+"""Executes one item inside the run's transaction: returns its outcome and the id of its event."""
+
+_EXECUTORS: dict[str, Executor] = {}
+
+
+def register(kind: str, executor: Executor) -> None:
+    """Declare how an item of a ``kind`` of plan is executed."""
+    _EXECUTORS[kind] = executor
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What one run of a plan did: items executed, reported changed or failed now, and what is left."""
+
+    batch: Batch
+    done: int
+    changed: int
+    failed: int
+    remaining: int
+    stopped: bool  # the plan was cancelled (or already finished) before every item ran
+
+
+def get(engine: Engine, batch_id: int) -> Batch:
+    """A plan with its counts by status (``NotFound`` if none)."""
+    if not 0 < batch_id < 2**63:
+        raise NotFound("plan", batch_id, "`labelwf decisions` lists the plans")
+    with engine.db.read() as conn:
+        found = sql.get_batch(conn, batch_id)
+    if found is None:
+        raise NotFound("plan", batch_id, "`labelwf decisions` lists the plans")
+    return found
+
+
+def run(
+    engine: Engine,
+    batch_id: int,
+    *,
+    size: int = DEFAULT_BATCH,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunReport:
+    """Execute the pending items of a plan, ``size`` per transaction, calling ``progress(done, total)``
+    after each committed batch; return what this run did. Running a finished plan does nothing."""
+    from . import bulk, migration, timer_moves  # noqa: F401  (each kind of plan registers its executor)
+
+    plan = get(engine, batch_id)
+    executor = _EXECUTORS.get(plan.kind)
+    if executor is None:  # pragma: no cover - every stored kind is registered by its module
+        raise NotFound("kind of plan", plan.kind, f"known: {', '.join(sorted(_EXECUTORS))}")
+    if plan.status is BatchStatus.CANCELLED:
+        raise ActionRefused("run", f"plan {batch_id}", "cancelled", "planned or running")
+    now = engine.clock.now()
+    with engine.db.write() as conn:
+        sql.set_status(conn, batch_id, BatchStatus.RUNNING, now, allowed=(BatchStatus.PLANNED, BatchStatus.RUNNING))
+    total = sum(plan.counts.values())
+    finished = total - plan.counts.get(ItemStatus.PENDING, 0)
+    done = changed = failed = 0
+    while True:
+
+        def claim(conn: Connection) -> list[BatchItem]:
+            return sql.claim_items(conn, batch_id, size)
+
+        def apply(conn: Connection, item: BatchItem, checks: Checks) -> ItemStatus:
+            outcome, event_id = executor(engine, conn, plan, item, checks)
+            sql.finish_item(conn, item, ItemStatus.DONE, outcome, engine.clock.now(), event_id)
+            return ItemStatus.DONE
+
+        def recover(conn: Connection, item: BatchItem, error: Exception) -> ItemStatus:
+            # Rolled back to its savepoint: the item leaves no trace but its outcome.
+            status = ItemStatus.CHANGED if isinstance(error, ConcurrentUpdate) else ItemStatus.FAILED
+            message = str(error) if isinstance(error, LabelwfError) else f"{type(error).__name__}: {error}"
+            outcome = {"error": message, "kind": type(error).__name__}
+            sql.finish_item(conn, item, status, outcome, engine.clock.now())
+            return status
+
+        result = run_batch(engine.db, claim, apply, recover)
+        if not result.items:
+            break
+        done += result.outcomes.count(ItemStatus.DONE)
+        changed += result.outcomes.count(ItemStatus.CHANGED)
+        failed += result.outcomes.count(ItemStatus.FAILED)
+        finished += len(result.items)
+        if progress is not None:
+            progress(finished, total)
+    with engine.db.write() as conn:
+        remaining = sql.items(conn, batch_id, status=ItemStatus.PENDING, limit=1)
+        if not remaining:
+            sql.set_status(conn, batch_id, BatchStatus.DONE, engine.clock.now(), allowed=(BatchStatus.RUNNING,))
+    after = get(engine, batch_id)
+    left = after.counts.get(ItemStatus.PENDING, 0)
+    return RunReport(after, done, changed, failed, left, stopped=after.status is BatchStatus.CANCELLED)
+
+
+def cancel(engine: Engine, batch_id: int) -> Batch:
+    """Cancel a plan not finished: a run in progress stops at its next batch; the items not run are
+    marked ``cancelled``. The items already done stay done (their events are in the chain)."""
+    plan = get(engine, batch_id)
+    now = engine.clock.now()
+    with engine.db.write() as conn:
+        allowed = (BatchStatus.PLANNED, BatchStatus.RUNNING)
+        if not sql.set_status(conn, batch_id, BatchStatus.CANCELLED, now, allowed=allowed):
+            raise ActionRefused("cancel", f"plan {batch_id}", plan.status.value, "planned or running")
+        sql.cancel_pending(conn, batch_id, now)
+    return get(engine, batch_id)
+
+
+def items(engine: Engine, batch_id: int, *, status: str | None = None) -> list[BatchItem]:
+    """Every item of a plan, in order (of one ``status``)."""
+    found: list[BatchItem] = []
+    with engine.db.read() as conn:
+        while True:
+            page = sql.items(conn, batch_id, after=found[-1].seq if found else -1, status=status)
+            found.extend(page)
+            if len(page) < 1000:
+                return found
+
+
+def listing(engine: Engine, *, kind: str | None = None, limit: int = 100) -> list[Batch]:
+    """The latest plans first, with their counts."""
+    with engine.db.read() as conn:
+        return sql.list_batches(conn, kind=kind, limit=limit)
+
+
+def summary(counts: Mapping[str, int]) -> str:
+    """``"12 done, 1 refused"``: a plan's counts in a fixed order."""
+    order = [s.value for s in ItemStatus]
+    return ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))
