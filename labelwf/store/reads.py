@@ -202,6 +202,13 @@ def history(conn: Connection, target: Instance, *, after: str | None = None, lim
     return _page(conn, query, limit, build, "history", lambda r: (r["seq"],), rest)
 
 
+def last_event_at(conn: Connection, instance_id: int) -> datetime | None:
+    """When the latest event of an instance occurred (its business time)."""
+    query = sa.select(_e.c.occurred_at).where(_e.c.instance_id == instance_id).order_by(_e.c.seq.desc()).limit(1)
+    found: datetime | None = conn.execute(query).scalar_one_or_none()
+    return found
+
+
 def timers_of(conn: Connection, target: Instance) -> list[Timer]:
     """The pending timers of one instance, soonest first."""
     query = (
@@ -211,6 +218,26 @@ def timers_of(conn: Connection, target: Instance) -> list[Timer]:
         .order_by(_t.c.due_at, _t.c.id)
     )
     return [timer_from_row(r) for r in conn.execute(query).mappings()]
+
+
+def timers_named(conn: Connection, target: Instance, name: str) -> list[Timer]:
+    """Every timer ``name`` of one instance, whatever its status, the latest armed first."""
+    query = (
+        sa.select(_t, _i.c.entity_id, _i.c.workflow)
+        .join(_i, _i.c.id == _t.c.instance_id)
+        .where(_t.c.instance_id == target.id, _t.c.name == name)
+        .order_by(_t.c.id.desc())
+    )
+    return [timer_from_row(r) for r in conn.execute(query).mappings()]
+
+
+def get_timer(conn: Connection, timer_id: int) -> Timer | None:
+    """One timer by its id, whatever its status (with its instance's entity and workflow), or None."""
+    query = (
+        sa.select(_t, _i.c.entity_id, _i.c.workflow).join(_i, _i.c.id == _t.c.instance_id).where(_t.c.id == timer_id)
+    )
+    row = conn.execute(query).mappings().first()
+    return None if row is None else timer_from_row(row)
 
 
 def pending_timers(
@@ -392,3 +419,13 @@ def letter_status_counts(conn: Connection) -> dict[str, int]:
     """How many letters are in each delivery status."""
     query = sa.select(_l.c.status, sa.func.count()).group_by(_l.c.status)
     return {str(status): int(count) for status, count in conn.execute(query)}
+
+
+def state_counts_of_version(conn: Connection, workflow: str, version: int) -> dict[str, int]:
+    """How many instances of one version of ``workflow`` are in each state that holds some."""
+    query = (
+        sa.select(_i.c.state, sa.func.count())
+        .where(_i.c.workflow == workflow, _i.c.workflow_version == version)
+        .group_by(_i.c.state)
+    )
+    return {str(state): int(count) for state, count in conn.execute(query)}

@@ -1,0 +1,309 @@
+"""Deadline changes as audited actions: a pending timer moved to another instant, as a chain event.
+
+``move_timer`` moves one entity's pending timer (``--to`` an instant, or ``--by`` a calendar
+offset such as ``+1 year``) and records the old and new due instants in a ``(timer moved)`` event
+of its instance (``chain``). A timer that is not pending, a new instant before the instance's last
+event or equal to the old one are refused. A deadline that already passed but has not fired (no
+daemon ran, or its sweep has not come) can be moved: the event says it was overdue.
+
+``plan_moves`` is the bulk form (every such timer of a selection, e.g. every ``contract_end`` to
+2013-01-01), a plan like a bulk decision (``plans``): previewed, frozen, run once per item.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Connection
+
+from . import plans
+from .batch import IMMEDIATE, Checks
+from .bulk import PlanReport, Selection, check_act, recorded_reason, select_entities
+from .chain import chain_action
+from .clock import require_aware
+from .decision import CLOCK_SKEW, Request, refuse_reserved, require_justification
+from .definition import OPERATOR
+from .errors import (
+    ActionRefused,
+    BusinessTimeRefused,
+    ConcurrentUpdate,
+    InvalidData,
+    LabelwfError,
+    NotFound,
+    PlanRejected,
+    Problem,
+)
+from .store import batches as bsql
+from .store import fires as sql
+from .store import reads
+from .store.records import Batch, BatchItem, Instance, ItemStatus, Timer, TimerStatus
+from .timers import Offset, add_calendar
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+KIND = "timer_move"
+MOVED = "timer moved"
+_BY_RE = re.compile(r"^\s*([+-])\s*(\d{1,4})\s*(year|month|week|day)s?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """Where a timer goes: to an instant, or by a calendar offset from its due instant."""
+
+    to: datetime | None = None
+    by: str | None = None  # "+1 year", "-3 months", "+10 days"
+
+    def __post_init__(self) -> None:
+        if (self.to is None) == (self.by is None):
+            raise InvalidData("(timer)", MOVED, "to/by", "give exactly one of --to DATE or --by '+1 year'")
+        if self.by is not None and _BY_RE.match(self.by) is None:
+            raise InvalidData("(timer)", MOVED, "by", f"{self.by!r} is not an offset; expected e.g. +1 year, -2 months")
+
+    def apply(self, due: datetime, engine: Engine, workflow: str) -> datetime:
+        """The new due instant of a timer due at ``due`` (offsets move the workflow's local calendar)."""
+        if self.to is not None:
+            return self.to
+        assert self.by is not None
+        found = _BY_RE.match(self.by)
+        assert found is not None
+        sign, count, unit = found.group(1), int(found.group(2)), found.group(3).lower()
+        n = count if sign == "+" else -count
+        offset = {"year": Offset(months=12 * n), "month": Offset(months=n), "week": Offset(days=7 * n)}.get(
+            unit, Offset(days=n)
+        )
+        zone = engine.workflow(workflow).timezone
+        wall = add_calendar(due.astimezone(zone).replace(tzinfo=None), offset)
+        return wall.replace(tzinfo=zone)
+
+    def describe(self) -> str:
+        """``to 2013-01-01T00:00:00+01:00`` or ``by +1 year``."""
+        return f"to {self.to.isoformat()}" if self.to is not None else f"by {self.by}"
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """A timer moved: its old and new due instants, the event that recorded it."""
+
+    entity: str
+    timer: str
+    old_due: datetime
+    new_due: datetime
+    overdue: bool  # it had fallen due, unfired, when it was moved
+    seq: int
+    event_id: int
+
+
+def _pending(conn: Connection, current: Instance, name: str) -> Timer:
+    named = reads.timers_named(conn, current, name)
+    found = next((t for t in named if t.status is TimerStatus.PENDING), None)
+    if found is None:
+        if named:
+            subject = f"timer {name!r} of {current.entity.id}"
+            raise ActionRefused("move", subject, str(named[0].status), "pending")
+        names = ", ".join(t.name for t in reads.timers_of(conn, current)) or "none"
+        raise NotFound("pending timer", f"{current.entity.id}/{name}", f"its pending timers: {names}")
+    return found
+
+
+def _target(conn: Connection, current: Instance, timer: Timer, shift: Shift, engine: Engine) -> datetime:
+    new_due = shift.apply(timer.due_at, engine, current.workflow)
+    last = reads.last_event_at(conn, current.id)
+    if last is not None and new_due < last:
+        raise InvalidData(
+            current.entity.id,
+            MOVED,
+            "to",
+            f"{new_due.isoformat()} is before the instance's last event ({last.isoformat()}); "
+            "a deadline cannot be moved into the instance's past",
+        )
+    if new_due == timer.due_at:
+        raise InvalidData(current.entity.id, MOVED, "to", f"timer {timer.name!r} is already due {new_due.isoformat()}")
+    return new_due
+
+
+def move_in(
+    engine: Engine,
+    conn: Connection,
+    current: Instance,
+    name: str,
+    shift: Shift,
+    *,
+    actor: str,
+    reason: str,
+    principal: str | None = None,
+    batch: int | None = None,
+    checks: Checks = IMMEDIATE,
+    at: datetime | None = None,
+) -> Moved:
+    """Move ``current``'s pending timer ``name`` inside ``conn``'s transaction (one chain event), dated
+    ``at`` (the act's business time: not before the instance's last event nor in the future)."""
+    timer = _pending(conn, current, name)
+    new_due = _target(conn, current, timer, shift, engine)
+    now = engine.clock.now()
+    if at is not None:
+        last = reads.last_event_at(conn, current.id)
+        at = require_aware(at, "at")
+        if (last is not None and at < last) or at > now + CLOCK_SKEW:
+            raise BusinessTimeRefused(current.entity.id, at, last, now + CLOCK_SKEW)
+    overdue = timer.due_at <= now
+    data: dict[str, Any] = {
+        "timer": timer.name,
+        "timer_trigger": timer.trigger,
+        "from": timer.due_at.isoformat(),
+        "to": new_due.isoformat(),
+        "overdue": overdue,
+    }
+    event, eid = chain_action(
+        engine,
+        conn,
+        current,
+        action=MOVED,
+        data=data,
+        actor=actor,
+        role=OPERATOR,
+        reason=reason,
+        principal=principal,
+        checks=checks,
+        batch=batch,
+        occurred_at=at,
+    )
+    moved = sql.move_timer(conn, timer.id, timer.due_at, new_due)
+    checks.expect(lambda: moved.rowcount == 1, ConcurrentUpdate(current.entity.id, current.version, None))
+    return Moved(current.entity.id, timer.name, timer.due_at, new_due, overdue, event.seq, eid)
+
+
+def move_timer(
+    engine: Engine,
+    entity: str,
+    name: str,
+    shift: Shift,
+    *,
+    actor: str,
+    reason: str,
+    workflow: str | None = None,
+    principal: str | None = None,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Moved:
+    """Move one entity's pending timer ``name`` (``shift``: to an instant or by an offset), audited."""
+    refuse_reserved(Request(entity=entity, trigger=MOVED, actor=actor, reason=reason))
+    require_justification(entity, MOVED, actor, reason)
+    with engine.db.write() as conn:
+        current = _instance(engine, conn, entity, workflow)
+        if expected_version is not None and current.version != expected_version:
+            raise ConcurrentUpdate(entity, expected_version, current.version)
+        return move_in(engine, conn, current, name, shift, actor=actor, reason=reason, principal=principal, at=at)
+
+
+def _instance(engine: Engine, conn: Connection, entity: str, workflow: str | None) -> Instance:
+    name = engine.workflow_for(conn, entity, workflow)
+    current = sql.load_instance(conn, entity, name)
+    if current is None:
+        raise NotFound("instance", entity, f"no {name} instance for it; `labelwf list` shows the instances")
+    return current
+
+
+def plan_moves(
+    engine: Engine,
+    name: str,
+    shift: Shift,
+    selection: Selection,
+    *,
+    reference: str,
+    actor: str,
+    reason: str,
+    workflow: str | None = None,
+    principal: str | None = None,
+    at: datetime | None = None,
+) -> PlanReport:
+    """Freeze the move of timer ``name`` on every instance of ``selection``, previewed one by one
+    (``at``: the act's date, each event's business time; default when each item runs)."""
+    wf = engine.workflow(workflow)
+    check_act(wf, reference, actor, reason)
+    if not any(name == spec.name for state in wf.states.values() for spec in state.timers):
+        declared = sorted({spec.name for state in wf.states.values() for spec in state.timers})
+        raise PlanRejected([Problem("(plan)", None, f"no timer {name!r} in {wf.key}; it declares: {declared}")])
+    rows: list[dict[str, Any]] = []
+    with engine.db.read() as conn:
+        ids = select_entities(conn, wf, selection)
+        if not ids:
+            raise PlanRejected([Problem("(plan)", None, "the selection holds no instance")])
+        found = {i.entity.id: i for i in bsql.workflow_instances(conn, wf.name, entity_ids=ids)}
+        seen: set[str] = set()
+        for seq, entity in enumerate(ids):
+            row: dict[str, Any] = {
+                "seq": seq,
+                "entity_id": entity,
+                "instance_id": None,
+                "seen_version": None,
+                "action": {"timer": name, "to": shift.to.isoformat() if shift.to else None, "by": shift.by},
+            }
+            current = found.get(entity)
+            try:
+                if current is None:
+                    raise NotFound("instance", entity, f"no {wf.name} instance for it")
+                if entity in seen:
+                    raise InvalidData(entity, MOVED, "entity", "listed twice")
+                seen.add(entity)
+                timer = _pending(conn, current, name)
+                new_due = _target(conn, current, timer, shift, engine)
+                last = reads.last_event_at(conn, current.id)
+                if at is not None and last is not None and at < last:
+                    raise BusinessTimeRefused(entity, at, last, engine.clock.now() + CLOCK_SKEW)
+            except LabelwfError as exc:
+                row["preview"], row["status"] = {"refused": str(exc)}, ItemStatus.REFUSED.value
+            else:
+                row["instance_id"], row["seen_version"] = current.id, current.version
+                row["preview"] = {"from": timer.due_at.isoformat(), "dest": new_due.isoformat(), "timer": name}
+                row["status"] = ItemStatus.PENDING.value
+            rows.append(row)
+    with engine.db.write() as conn:
+        batch_id = bsql.create_batch(
+            conn,
+            kind=KIND,
+            workflow=wf.name,
+            reference=reference.strip(),
+            actor=actor,
+            reason=reason,
+            principal=principal or engine.principal,
+            occurred_at=at,
+            spec={"timer": name, "shift": shift.describe(), "selection": selection.describe()},
+            now=engine.clock.now(),
+        )
+        bsql.insert_items(conn, batch_id, rows)
+    return PlanReport(plans.get(engine, batch_id), tuple(plans.items(engine, batch_id)))
+
+
+def execute(
+    engine: Engine, conn: Connection, plan: Batch, item: BatchItem, checks: Checks
+) -> tuple[dict[str, Any], int]:
+    """Move one item's timer at the version the preview saw (``plans.Executor``)."""
+    current = sql.load_instance(conn, item.entity, plan.workflow)
+    if current is None:  # pragma: no cover - an instance is never deleted
+        raise NotFound("instance", item.entity)
+    if current.version != item.seen_version:
+        raise ConcurrentUpdate(item.entity, item.seen_version or 0, current.version)
+    to = item.action.get("to")
+    shift = Shift(to=datetime.fromisoformat(to) if to else None, by=item.action.get("by"))
+    moved = move_in(
+        engine,
+        conn,
+        current,
+        str(item.action["timer"]),
+        shift,
+        actor=plan.actor,
+        reason=recorded_reason(plan.reference, plan.reason),
+        principal=plan.principal,
+        batch=plan.id,
+        checks=checks,
+        at=plan.occurred_at,
+    )
+    outcome = {"seq": moved.seq, "dest": moved.new_due.isoformat(), "from": moved.old_due.isoformat()}
+    return outcome | {"overdue": moved.overdue}, moved.event_id
+
+
+plans.register(KIND, execute)
