@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import click
 from rich.text import Text
@@ -178,9 +179,15 @@ def history(app: App, entity: str, limit: int, after: str | None, as_json: bool)
         if e.backdated:
             late = f" (backdated: recorded {app.local(e.recorded_at)})"
         step = f"{e.trigger}: {e.source} → {e.dest}" if e.trigger else f"created in {e.dest}"
-        if e.trigger and e.trigger.startswith("(timer "):
+        if e.trigger == "(timer moved)":
+            due = e.data.get("to")
+            step = f"timer {e.data.get('timer')} moved to {app.local(datetime.fromisoformat(due)) if due else '?'}"
+        elif e.trigger and e.trigger.startswith("(timer "):
             step = f"timer {e.data.get('timer')} closed {e.trigger[7:-1]} in {e.dest}"
-        click.echo(f"#{e.seq:<3} {app.local(e.occurred_at)}{late}  {step}")
+        elif e.trigger == "(migrated)":
+            step = f"migrated to version {e.data.get('to_version')}: {e.source} → {e.dest}"
+        plan = f"  [plan {e.batch}]" if e.batch is not None else ""
+        click.echo(f"#{e.seq:<3} {app.local(e.occurred_at)}{late}  {step}{plan}")
         who = f"{e.actor} ({e.role}" + (f", as {e.principal}" if e.principal else "") + ")"
         for line in wrap(shown(f"{who}: {e.reason}")):
             click.echo(line)
@@ -191,13 +198,22 @@ def history(app: App, entity: str, limit: int, after: str | None, as_json: bool)
     return None
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--due-before", metavar="DATETIME", help="Only timers due before this local date-time.")
 @page_options()
 @json_option
-@click.pass_obj
-def timers(app: App, due_before: str | None, limit: int, after: str | None, as_json: bool) -> None:
-    """List pending deadlines of every instance, soonest first."""
+@click.pass_context
+def timers(ctx: click.Context, due_before: str | None, limit: int, after: str | None, as_json: bool) -> None:
+    """List pending deadlines of every instance, soonest first (``timers move``: change one).
+
+    \b
+    Examples:
+      labelwf timers --due-before 2012-01-01
+      labelwf timers move mta contract_end --by "+1 year" --actor DATAR --reason "Phase 2 prolongée"
+    """
+    if ctx.invoked_subcommand is not None:
+        return None
+    app: App = ctx.obj
     before = instant(due_before, app.zone, "--due-before")
     page = queries.pending_timers(app.db, due_before=before, after=after, limit=limit)
     if as_json:
