@@ -1,0 +1,390 @@
+"""Plans over the API: a bulk decision or deadline moves, previewed then executed once; one timer moved.
+
+* ``POST /batches`` freezes a plan and answers its preview (nothing is fired): each entity's
+  item says what would happen, or why it cannot. ``POST /batches/{id}/execution`` runs it in the
+  request; running it again does only what is left (nothing, once it is done).
+  ``POST /batches/{id}/cancellation`` stops it. Plans are the supervisors' (and admins').
+* ``PATCH /timers/{id}`` moves one pending deadline, as an operator's audited action; like a
+  fire it needs ``If-Match`` with the instance's ETag.
+* The acting user is the authenticated account (the principal of every event); ``on_behalf_of``
+  is recorded as the actor beside it, never instead of it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from .. import bulk, plans, timer_moves
+from ..decision import MAX_ACTOR, MAX_REASON
+from ..errors import ActionRefused, ConcurrentUpdate, NotFound, PlanRejected
+from ..representations import batch_item_json, batch_json
+from ..store import batches as bsql
+from ..store import fires, reads
+from ..store.records import Batch, BatchItem, ItemStatus, Timer, TimerStatus
+from . import limits
+from .api import Instant, Who, _in_utc, _Precondition, _version, plain_parameters, runtime_of
+from .auth import Caller, Refused, require
+from .problems import problem, problem_responses
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(plain_parameters)], responses=problem_responses(401, 503))
+MAX_IDS = 10_000  # ids (or outcomes) in one request; a 64 KiB body holds fewer anyway: filter by state for more
+PREVIEW_SHOWN = 1000  # items a plan's creation answers; the rest are paged from GET /batches/{id}
+MAX_SEQ = 10_000_000
+PlanId = Annotated[int, Path(description="The plan's id.")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
+
+
+def _plain(value: str) -> str:
+    """``value`` if a database can store it: no U+0000 (PostgreSQL refuses it), no lone surrogate."""
+    if "\x00" in value:
+        raise ValueError("U+0000 is not allowed in a text")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a lone surrogate (\\ud800 …) is not text: send UTF-8") from None
+    return value
+
+
+def _storable(data: dict[str, Any]) -> dict[str, Any]:
+    """Fields a database can store: plain texts, finite numbers (the problem then shows no value: the
+    ``Infinity`` a client sent cannot be written back in JSON)."""
+    for name, value in data.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{name}: a number must be finite")
+        if isinstance(value, str):
+            try:
+                _plain(value)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+    return data
+
+
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_plain)]
+Fields = Annotated[
+    dict[Name, str | int | float | bool],
+    Field(max_length=50, description="Fields of the transition."),
+    AfterValidator(_storable),
+]
+Offset = Annotated[
+    str, Field(min_length=1, max_length=40, description="An offset: +1 year, -2 months …"), AfterValidator(_plain)
+]
+Reason = Annotated[str, Field(min_length=1, max_length=MAX_REASON), AfterValidator(_plain)]
+Actor = Annotated[str, Field(min_length=1, max_length=MAX_ACTOR), AfterValidator(_plain)]
+
+
+class SelectionBody(BaseModel):
+    """Which instances: named ids, and/or every one matching a filter; ``except`` ids left out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entities: list[Name] = Field(default_factory=list, max_length=MAX_IDS)
+    states: list[Name] = Field(default_factory=list, max_length=100)
+    where: dict[Name, list[Name]] = Field(
+        default_factory=dict, max_length=20, description="Entity attribute → the values it may have."
+    )
+    excluded: list[Name] = Field(default_factory=list, max_length=MAX_IDS, alias="except")
+    everything: bool = Field(default=False, alias="all", description="Every instance of the workflow.")
+
+    def selection(self) -> bulk.Selection:
+        return bulk.Selection(
+            entities=tuple(self.entities),
+            states=tuple(self.states),
+            where={k: tuple(v) for k, v in self.where.items()},
+            excluded=tuple(self.excluded),
+            everything=self.everything,
+        )
+
+
+class OutcomeBody(BaseModel):
+    """One entity's part of a decision: its trigger (else the plan's) and fields (over the plan's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entity: Name
+    trigger: Name | None = None
+    data: Fields = Field(default_factory=dict)
+
+
+class _Act(BaseModel):
+    """What every plan names: the act, why, and for whom."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reference: Annotated[str, AfterValidator(_plain)] = Field(
+        min_length=1, max_length=bulk.MAX_REFERENCE, description="The act, e.g. CIADT du …"
+    )
+    reason: Reason
+    on_behalf_of: Actor | None = None
+    workflow: Name | None = None
+
+
+class DecisionPlan(_Act):
+    """A bulk decision: one trigger and its fields for a selection, or each entity's own outcome."""
+
+    kind: Literal["decision"]
+    trigger: Name | None = None
+    data: Fields = Field(default_factory=dict)
+    selection: SelectionBody | None = None
+    outcomes: list[OutcomeBody] | None = Field(default=None, min_length=1, max_length=MAX_IDS)
+    at: Instant | None = Field(default=None, description="The decision's business time (RFC 3339 with its offset).")
+
+    @field_validator("at")
+    @classmethod
+    def _representable(cls, value: Any) -> Any:
+        return _in_utc(value)
+
+
+class TimerMovePlan(_Act):
+    """Deadline moves: timer ``timer`` of every instance of the selection, ``to`` an instant or ``by`` an offset."""
+
+    kind: Literal["timer_move"]
+    timer: Name
+    to: Instant | None = None
+    by: Offset | None = None
+    selection: SelectionBody
+
+    @field_validator("to")
+    @classmethod
+    def _representable(cls, value: Any) -> Any:
+        return _in_utc(value)
+
+
+PlanBody = Annotated[DecisionPlan | TimerMovePlan, Field(discriminator="kind")]
+
+
+class TimerMove(BaseModel):
+    """Where one pending timer goes (``to`` an instant or ``by`` an offset), and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: Instant | None = None
+    by: Offset | None = None
+    reason: Reason
+    on_behalf_of: Actor | None = None
+
+    @field_validator("to")
+    @classmethod
+    def _representable(cls, value: Any) -> Any:
+        return _in_utc(value)
+
+
+def _invalid(loc: Sequence[str | int], message: str, value: Any = None) -> RequestValidationError:
+    return RequestValidationError([{"type": "value_error", "loc": ("body", *loc), "msg": message, "input": value}])
+
+
+def _shift(body: TimerMovePlan | TimerMove) -> timer_moves.Shift:
+    if (body.to is None) == (body.by is None):
+        raise _invalid(("to",), "give exactly one of to (an instant) or by (an offset such as +1 year)")
+    return timer_moves.Shift(to=body.to, by=body.by)
+
+
+def _outcomes(body: DecisionPlan) -> list[bulk.Outcome] | None:
+    if body.outcomes is None:
+        return None
+    found = []
+    for n, outcome in enumerate(body.outcomes):
+        trigger = outcome.trigger or body.trigger
+        if trigger is None:
+            raise _invalid(("outcomes", n, "trigger"), "no trigger for this entity, and none for the plan")
+        found.append(bulk.Outcome(outcome.entity, trigger, {**body.data, **outcome.data}))
+    return found
+
+
+def _planner(who: Caller) -> None:
+    """Plans are the supervisors' (and admins'), never an entity's account: they span the portfolio."""
+    require(who, "supervisor")
+    if who.account.entity is not None:
+        raise Refused(403, "forbidden", "a stakeholder account acts on its own entity only, not on plans")
+
+
+def _rejected(error: PlanRejected) -> JSONResponse:
+    """A plan that cannot be made from this request (nothing was stored), with every problem found."""
+    found = [{"where": p.file, "line": p.line, "problem": p.message} for p in error.problems[:50]]
+    detail = "no plan made: " + "; ".join(p.message for p in error.problems[:5])
+    return problem(422, "plan-rejected", "PlanRejected", detail, {"problems": found, "count": len(error.problems)})
+
+
+def _with_items(plan: Batch, items: Sequence[BatchItem], limit: int) -> dict[str, Any]:
+    """A plan with a page of its items (``items`` holds one more when there are more: ``next`` is then set)."""
+    shown = items[:limit]
+    more = len(items) > limit
+    return batch_json(plan) | {
+        "items": [batch_item_json(i) for i in shown],
+        "next": shown[-1].seq if more else None,
+    }
+
+
+@router.post(
+    "/batches",
+    status_code=201,
+    summary="Plan a bulk decision or deadline moves: stored and previewed, nothing fired",
+    responses=problem_responses(400, 403, 404, 409, 411, 413, 422, 429),
+)
+def create_batch(request: Request, who: Who, body: Annotated[PlanBody, Body()]) -> JSONResponse:
+    """Freeze the plan and preview it entity by entity (supervisors); ``Location`` names it."""
+    _planner(who)
+    limits.take(request, who, "fires")
+    engine = runtime_of(request).engine
+    actor = body.on_behalf_of or who.account.name
+    try:
+        if isinstance(body, DecisionPlan):
+            report = bulk.plan_decision(
+                engine,
+                reference=body.reference,
+                actor=actor,
+                reason=body.reason,
+                selection=body.selection.selection() if body.selection is not None else None,
+                trigger=body.trigger,
+                data=body.data,
+                outcomes=_outcomes(body),
+                at=body.at,
+                workflow=body.workflow,
+                principal=who.principal,
+            )
+        else:
+            report = timer_moves.plan_moves(
+                engine,
+                body.timer,
+                _shift(body),
+                body.selection.selection(),
+                reference=body.reference,
+                actor=actor,
+                reason=body.reason,
+                workflow=body.workflow,
+                principal=who.principal,
+            )
+    except PlanRejected as exc:
+        return _rejected(exc)
+    answer = _with_items(report.batch, report.items, PREVIEW_SHOWN)
+    headers = {"Location": f"/api/v1/batches/{report.batch.id}"}
+    return JSONResponse(jsonable_encoder(answer), status_code=201, headers=headers)
+
+
+@router.get("/batches", summary="Plans, the latest first", responses=problem_responses(403, 422))
+def list_batches(
+    request: Request,
+    who: Who,
+    kind: Annotated[Literal["decision", "timer_move"] | None, Query()] = None,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """The latest plans with their items' counts by status (supervisors)."""
+    _planner(who)
+    found = plans.listing(runtime_of(request).engine, kind=kind, limit=limit)
+    return {"items": [batch_json(b) for b in found]}
+
+
+@router.get(
+    "/batches/{batch_id}",
+    summary="A plan, its counts and a page of its items",
+    responses=problem_responses(403, 404, 422),
+)
+def show_batch(
+    request: Request,
+    who: Who,
+    batch_id: PlanId,
+    after: Annotated[int | None, Query(ge=0, le=MAX_SEQ, description="The `next` of the previous page.")] = None,
+    limit: Limit = 100,
+    status: Annotated[ItemStatus | None, Query(description="Only the items of this status.")] = None,
+) -> dict[str, Any]:
+    """The plan and its items in order (after item ``after``), each with its preview and outcome."""
+    _planner(who)
+    if not 0 < batch_id < 2**63:
+        raise NotFound("plan", batch_id, "GET /api/v1/batches lists the plans")
+    with runtime_of(request).engine.db.read() as conn:
+        plan = bsql.get_batch(conn, batch_id)
+        if plan is None:
+            raise NotFound("plan", batch_id, "GET /api/v1/batches lists the plans")
+        page = bsql.items(conn, batch_id, after=-1 if after is None else after, limit=limit + 1, status=status)
+    return _with_items(plan, page, limit)
+
+
+@router.post(
+    "/batches/{batch_id}/execution",
+    summary="Run a plan's pending items (once each)",
+    responses=problem_responses(403, 404, 409, 422, 429),
+)
+def execute_batch(request: Request, who: Who, batch_id: PlanId) -> dict[str, Any]:
+    """Execute what is pending, in the request; items whose instance changed since are reported, not fired."""
+    _planner(who)
+    limits.take(request, who, "fires")
+    report = plans.run(runtime_of(request).engine, batch_id)
+    run = {"done": report.done, "changed": report.changed, "failed": report.failed, "remaining": report.remaining}
+    return batch_json(report.batch) | {"run": run | {"stopped": report.stopped}}
+
+
+@router.post(
+    "/batches/{batch_id}/cancellation",
+    summary="Cancel a plan not finished",
+    responses=problem_responses(403, 404, 409, 422),
+)
+def cancel_batch(request: Request, who: Who, batch_id: PlanId) -> dict[str, Any]:
+    """Its items not run yet are cancelled; those done stay done (409 once it is done or cancelled)."""
+    _planner(who)
+    return batch_json(plans.cancel(runtime_of(request).engine, batch_id))
+
+
+def _pending_timer(request: Request, who: Caller, timer_id: int, version: int) -> Timer:
+    """The timer, if it is pending on an instance ``who`` sees at ``version``; else why not."""
+    if not 0 < timer_id < 2**63:
+        raise NotFound("timer", timer_id, "")
+    with runtime_of(request).engine.db.read() as conn:
+        timer = reads.get_timer(conn, timer_id)
+        if timer is None or not who.sees(timer.entity):
+            raise NotFound("timer", timer_id, "GET /api/v1/timers lists the pending ones")
+        current = fires.load_instance(conn, timer.entity, timer.workflow)
+    if timer.status is not TimerStatus.PENDING:
+        raise ActionRefused("move", f"timer {timer_id} ({timer.entity}/{timer.name})", timer.status.value, "pending")
+    if current is None or current.version != version:  # then its version cannot come back: the timer is this one
+        raise ConcurrentUpdate(timer.entity, version, None if current is None else current.version)
+    return timer
+
+
+@router.patch(
+    "/timers/{timer_id}",
+    summary="Move a pending deadline",
+    responses=problem_responses(400, 403, 404, 409, 411, 412, 413, 422, 428, 429),
+)
+def move_timer(
+    request: Request,
+    who: Who,
+    timer_id: int,
+    body: TimerMove,
+    if_match: Annotated[str | None, Header(description="The instance's ETag: its version.")] = None,
+) -> JSONResponse:
+    """Move the timer to an instant or by an offset, recorded as an event of its instance (operators)."""
+    require(who, "operator")
+    limits.take(request, who, "fires")
+    try:
+        version = _version(if_match)
+    except _Precondition as exc:
+        return problem(exc.status, exc.kind, "Precondition", exc.detail, {"if_match": if_match})
+    shift = _shift(body)
+    timer = _pending_timer(request, who, timer_id, version)
+    moved = timer_moves.move_timer(
+        runtime_of(request).engine,
+        timer.entity,
+        timer.name,
+        shift,
+        actor=body.on_behalf_of or who.account.name,
+        reason=body.reason,
+        workflow=timer.workflow,
+        principal=who.principal,
+        expected_version=version,
+    )
+    answer = {
+        "entity": moved.entity,
+        "timer": moved.timer,
+        "from": moved.old_due,
+        "to": moved.new_due,
+        "overdue": moved.overdue,
+        "version": moved.seq,
+    }
+    return JSONResponse(jsonable_encoder(answer), headers={"ETag": f'"{moved.seq}"'})
