@@ -145,6 +145,9 @@ class Letterhead:
         return found
 
 
+ENDINGS = ("ceased", "merged")  # an entity's changes that end its instance (labelwf.entity_changes)
+
+
 @dataclass(frozen=True, eq=False)
 class Workflow:
     """A validated workflow version: the states, transitions, timers and letters of one programme."""
@@ -163,6 +166,7 @@ class Workflow:
     letterhead: Letterhead = field(default_factory=Letterhead)
     attribute_types: Mapping[str, FieldDef] = field(default_factory=dict)  # typed ones, checked at import
     title: str = ""
+    endings: Mapping[str, str] = field(default_factory=dict)  # ceased / merged → the final state it ends in
     source: Path = field(default=Path("."))
     templates: Path = field(default=Path("."))
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import loader_letters as parts
 from .conditions import ConditionSyntaxError, compile_condition
 from .definition import (
+    ENDINGS,
     FIELD_TYPES,
     NAME_RE,
     OPERATOR,
@@ -62,6 +63,7 @@ _TOP_KEYS = {
     "recipients",
     "attributes",
     "letterhead",
+    "endings",
 }
 _STATE_KEYS = {"description", "final", "timers"}
 _TRANSITION_KEYS = {"trigger", "source", "dest", "when", "requires", "optional", "roles", "letters"}
@@ -107,8 +109,9 @@ class _Builder:
                 doc.line_of("initial"),
                 f"initial state {initial!r} is not a declared state; states: {_names(raw_states)}",
             )
-        else:
-            self._reachability(raw_states, transitions, str(initial))
+        endings = self._endings(doc, states)
+        if initial in raw_states:
+            self._reachability(raw_states, transitions, str(initial), set(endings.values()))
         self._instant_loops(raw_states, states, transitions)
         if self.problems:
             return None
@@ -128,6 +131,7 @@ class _Builder:
             attributes=attributes,
             attribute_types=attribute_types,
             title=str(doc.get("title", "")),
+            endings=endings,
             source=path,
             templates=templates_root / str(name),
         )
@@ -376,8 +380,30 @@ class _Builder:
                 )
                 return
 
-    def _reachability(self, states: LineDict, transitions: list[TransitionDef], initial: str) -> None:
-        reached = {initial}
+    def _endings(self, doc: LineDict, states: Mapping[str, StateDef]) -> dict[str, str]:
+        """``endings: {ceased: STATE, merged: STATE}``: the final states an entity's change ends in."""
+        raw = doc.get("endings")
+        if raw is None:
+            return {}
+        if not isinstance(raw, LineDict):
+            self.problem(doc.line_of("endings"), "endings must map ceased and/or merged to a final state")
+            return {}
+        found: dict[str, str] = {}
+        for kind, state in raw.items():
+            line = raw.line_of(kind)
+            if kind not in ENDINGS:
+                self.problem(line, f"unknown ending {kind!r}; allowed: {', '.join(ENDINGS)}")
+            elif state not in states or not states[state].final:
+                finals = ", ".join(n for n, s in states.items() if s.final) or "none"
+                self.problem(line, f"ending {kind}: {state!r} is not a final state; final states: {finals}")
+            else:
+                found[str(kind)] = str(state)
+        return found
+
+    def _reachability(
+        self, states: LineDict, transitions: list[TransitionDef], initial: str, endings: set[str]
+    ) -> None:
+        reached = {initial} | endings  # an ending is entered by an entity's change, not a transition
         frontier = [initial]
         while frontier:
             state = frontier.pop()

@@ -7,7 +7,7 @@ failed; 7 database not initialised or at another schema revision (run ``labelwf 
 8 database busy (another process held the write lock past the busy timeout: try again).
 """
 
-from . import admin, audit, instances, letters, migrate, plans, running, service  # noqa: F401  (each registers its commands)
+from . import admin, audit, entities, instances, letters, migrate, plans, running, service  # noqa: F401  (each registers its commands)
 from .base import (
     EXIT_AUDIT_BROKEN,
     EXIT_BAD_INPUT,

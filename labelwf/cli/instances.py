@@ -184,6 +184,10 @@ def history(app: App, entity: str, limit: int, after: str | None, as_json: bool)
             step = f"timer {e.data.get('timer')} moved to {app.local(datetime.fromisoformat(due)) if due else '?'}"
         elif e.trigger and e.trigger.startswith("(timer "):
             step = f"timer {e.data.get('timer')} closed {e.trigger[7:-1]} in {e.dest}"
+        elif e.trigger == "(successor of)":
+            step = f"created in {e.dest}, successor of {', '.join(e.data.get('successor_of', []))}"
+        elif e.trigger == "(merged into)":
+            step = f"merged into {e.data.get('successor')}: {e.source} → {e.dest}"
         elif e.trigger == "(migrated)":
             step = f"migrated to version {e.data.get('to_version')}: {e.source} → {e.dest}"
         plan = f"  [plan {e.batch}]" if e.batch is not None else ""

@@ -209,14 +209,15 @@ def insert_instance(
     last_hash: str,
     entered_at: datetime,
     now: datetime,
+    data: Mapping[str, Any] | None = None,
 ) -> int:
-    """Insert an instance at version 0 with no data; return its id."""
+    """Insert an instance at version 0 (with no data, or a successor's ``data``); return its id."""
     values = {
         "entity_id": entity_id,
         "workflow": workflow,
         "workflow_version": workflow_version,
         "state": state,
-        "data": {},
+        "data": dict(data or {}),
         "version": 0,
         "last_hash": last_hash,
         "entered_at": entered_at,
