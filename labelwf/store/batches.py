@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .prepared import Prepared, Statements
 from .reads import INSTANCE_COLUMNS
 from .records import (
     Batch,
@@ -128,6 +129,19 @@ def claim_items(conn: Connection, batch_id: int, size: int) -> list[BatchItem]:
     return [batch_item_from_row(r) for r in conn.execute(query).mappings()]
 
 
+_FINISH_ITEM = (
+    sa.update(_bi)
+    .where(_bi.c.batch_id == sa.bindparam("bid"), _bi.c.seq == sa.bindparam("item_seq"))
+    .values(
+        status=sa.bindparam("status"),
+        outcome=sa.bindparam("outcome", type_=_bi.c.outcome.type),
+        event_id=sa.bindparam("eid", type_=_bi.c.event_id.type),
+        done_at=sa.bindparam("done", type_=_bi.c.done_at.type),
+    )
+)
+_STATEMENTS = Statements(lambda dialect: {"finish": Prepared(_FINISH_ITEM, dialect)})
+
+
 def finish_item(
     conn: Connection,
     item: BatchItem,
@@ -136,12 +150,17 @@ def finish_item(
     now: datetime,
     event_id: int | None = None,
 ) -> None:
-    """Record an item's outcome (in the transaction of its event, if any)."""
-    conn.execute(
-        sa.update(_bi)
-        .where(_bi.c.batch_id == item.batch_id, _bi.c.seq == item.seq)
-        .values(status=status.value, outcome=dict(outcome), event_id=event_id, done_at=now)
-    )
+    """Record an item's outcome (in the transaction of its event, if any): a prepared statement, as
+    each item of a run writes one beside its fire."""
+    values = {
+        "bid": item.batch_id,
+        "item_seq": item.seq,
+        "status": status.value,
+        "outcome": dict(outcome),
+        "eid": event_id,
+        "done": now,
+    }
+    _STATEMENTS.for_connection(conn)["finish"].execute(conn, values)
 
 
 def set_status(

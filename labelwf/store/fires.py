@@ -150,6 +150,9 @@ LETTER_COLUMNS = (
 )
 
 
+_SET_VERSION = sa.update(_i).where(_i.c.id == sa.bindparam("iid")).values(workflow_version=sa.bindparam("to_version"))
+
+
 def _prepare(dialect: Dialect) -> dict[str, Prepared]:
     def insert(table: sa.Table, columns: tuple[str, ...]) -> Prepared:
         statement = table.insert()
@@ -169,6 +172,7 @@ def _prepare(dialect: Dialect) -> dict[str, Prepared]:
         "insert_event": insert(_e, EVENT_COLUMNS),
         "insert_timers": Prepared(_t.insert(), dialect, _TIMER_COLUMNS),
         "insert_letters": Prepared(_l.insert(), dialect, LETTER_COLUMNS),
+        "set_version": Prepared(_SET_VERSION, dialect),
     }
 
 
@@ -347,4 +351,4 @@ def move_timer(conn: Connection, timer_id: int, old_due: datetime, new_due: date
 
 def set_workflow_version(conn: Connection, instance_id: int, version: int) -> None:
     """Carry an instance to another version of its workflow (in the transaction of its migration event)."""
-    conn.execute(sa.update(_i).where(_i.c.id == instance_id).values(workflow_version=version))
+    _STATEMENTS.for_connection(conn)["set_version"].execute(conn, {"iid": instance_id, "to_version": version})
