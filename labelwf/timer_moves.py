@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
@@ -40,7 +40,7 @@ from .store import batches as bsql
 from .store import fires as sql
 from .store import reads
 from .store.records import Batch, BatchItem, Instance, ItemStatus, Timer, TimerStatus
-from .timers import Offset, add_calendar
+from .timers import Offset, add_calendar, localize
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -66,7 +66,7 @@ class Shift:
     def apply(self, due: datetime, engine: Engine, workflow: str) -> datetime:
         """The new due instant of a timer due at ``due`` (offsets move the workflow's local calendar)."""
         if self.to is not None:
-            return self.to
+            return self.to.astimezone(UTC)
         assert self.by is not None
         found = _BY_RE.match(self.by)
         assert found is not None
@@ -77,7 +77,7 @@ class Shift:
         )
         zone = engine.workflow(workflow).timezone
         wall = add_calendar(due.astimezone(zone).replace(tzinfo=None), offset)
-        return wall.replace(tzinfo=zone)
+        return localize(wall, zone).astimezone(UTC)
 
     def describe(self) -> str:
         """``to 2013-01-01T00:00:00+01:00`` or ``by +1 year``."""

@@ -21,6 +21,7 @@ from ..definition import Workflow
 from ..engine import Engine
 from ..errors import (
     AccountError,
+    ActionRefused,
     AmbiguousWorkflow,
     BusinessTimeRefused,
     CheckpointError,
@@ -70,6 +71,7 @@ _EXIT_CODES: list[tuple[type[LabelwfError], int]] = [
     (PlanRejected, EXIT_BAD_INPUT),
     (DatabaseNotEmpty, EXIT_BAD_INPUT),
     (ResetRefused, EXIT_REFUSED),
+    (ActionRefused, EXIT_REFUSED),
     (ConfigError, EXIT_BAD_INPUT),
     (CheckpointError, EXIT_BAD_INPUT),
     (AccountError, EXIT_BAD_INPUT),
@@ -79,7 +81,7 @@ _EXIT_CODES: list[tuple[type[LabelwfError], int]] = [
 
 EPILOG = """\b
 Exit codes: 0 done, 1 unexpected failure, 2 bad input, 3 not found,
-4 transition refused, 5 concurrent conflict, 6 audit broken, 7 database not initialised,
+4 refused (transition or action), 5 concurrent conflict, 6 audit broken, 7 database not initialised,
 8 database busy (try again).
 \b
 Settings come from config.yaml (or --config), then LABELWF_* environment variables
