@@ -3,8 +3,8 @@
 Exit codes: 0 done; 1 unexpected failure; 2 bad input (arguments, files, data, configuration, a
 database that cannot be used: unreachable, read-only); 3 not found; 4 refused (a transition by the
 workflow, or an action that no longer applies); 5 concurrent conflict (someone else changed the
-instance first); 6 audit verification failed; 7 database not initialised or at another schema revision (run ``labelwf init``);
-8 database busy (another process held the write lock past the busy timeout: try again).
+instance first); 6 audit verification failed; 7 database not initialised or at another schema
+revision (run ``labelwf init``); 8 database busy (another process held the write lock past the busy timeout: try again).
 """
 
 from . import admin, audit, entities, instances, letters, migrate, plans, running, service  # noqa: F401  (each registers its commands)
