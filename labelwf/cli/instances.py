@@ -208,7 +208,7 @@ def history(app: App, entity: str, limit: int, after: str | None, as_json: bool)
 @json_option
 @click.pass_context
 def timers(ctx: click.Context, due_before: str | None, limit: int, after: str | None, as_json: bool) -> None:
-    """List pending deadlines of every instance, soonest first (``timers move``: change one).
+    """List pending deadlines of every instance, soonest first (timers move: change one).
 
     \b
     Examples:

@@ -23,7 +23,7 @@ SHOWN_REFUSALS = 50  # refusals printed under a plan (the rest: decide show --st
 
 @main.group()
 def decide() -> None:
-    """Bulk decisions in two steps: ``plan`` freezes and previews, ``run`` executes that plan.
+    """Bulk decisions in two steps: plan freezes and previews, run executes that plan.
 
     \b
     Examples:
