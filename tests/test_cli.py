@@ -287,7 +287,7 @@ def test_import_with_contacts_addresses_the_letters_by_name(database_url: str, t
 def test_workflows_validate_reports_problems_with_file_and_line(tmp_path: Path) -> None:
     runner = CliRunner()
     good = runner.invoke(main, ["workflows", "validate", str(ROOT / "workflows" / "poles-2008.yaml")])
-    assert good.exit_code == 0 and "ok (poles-2008@1, 13 states, 14 transitions)" in good.stdout
+    assert good.exit_code == 0 and "ok (poles-2008@1, 15 states, 14 transitions)" in good.stdout
     broken = tmp_path / "workflows" / "broken.yaml"
     broken.parent.mkdir()
     broken.write_text(

@@ -241,6 +241,9 @@ def test_the_shipped_programme_has_the_states_and_triggers_of_the_seed_text() ->
         "renewed",
         "delabeled",
         "evaluation_due",
+        # where an entity's own change ends its label (a liquidation, a merger): no transition leads there
+        "ceased",
+        "merged",
     }
     assert set(wf.all_triggers) == {
         "classify",
@@ -254,4 +257,17 @@ def test_the_shipped_programme_has_the_states_and_triggers_of_the_seed_text() ->
         "delabel",
         "end_contract",
     }
-    assert {s for s, d in wf.states.items() if d.final} == {"delabeled", "evaluation_due"}
+    assert {s for s, d in wf.states.items() if d.final} == {"delabeled", "evaluation_due", "ceased", "merged"}
+    assert wf.endings == {"ceased": "ceased", "merged": "merged"}
+
+
+def test_an_ending_must_be_a_final_state_and_a_known_kind(tmp_path: Path) -> None:
+    text = (ROOT / "workflows" / "poles-2008.yaml").read_text(encoding="utf-8")
+    bad = text.replace("  merged: merged\n", "  merged: contract\n  vanished: ceased\n")
+    path = tmp_path / "workflows" / "poles-2008.yaml"
+    path.parent.mkdir()
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(WorkflowError) as caught:
+        load_workflow(path, ROOT / "templates")
+    text_of = str(caught.value)
+    assert "ending merged: 'contract' is not a final state" in text_of and "unknown ending 'vanished'" in text_of

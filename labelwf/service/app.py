@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import LabelwfError
@@ -191,4 +192,13 @@ def _http(request: Request, exc: Exception) -> Response:
         if isinstance(exc, Refused)
         else {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     )
-    return problem(exc.status_code, kind, kind.replace("-", " ").capitalize(), str(exc.detail), headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:  # every method of the path, not only those of the first route that matched it
+        methods = {
+            method
+            for route in request.app.routes
+            if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE
+            for method in route.methods or ()
+        }
+        headers = {**(headers or {}), "Allow": ", ".join(sorted(methods))}
+    return problem(exc.status_code, kind, kind.replace("-", " ").capitalize(), str(exc.detail), headers=headers)
