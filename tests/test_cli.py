@@ -309,7 +309,7 @@ def test_a_database_that_cannot_be_reached_is_a_clear_error(tmp_path: Path) -> N
 
 def test_help_explains_the_exit_codes() -> None:
     result = CliRunner().invoke(main, ["--help"])
-    assert "4 transition refused" in result.stdout and "LABELWF_DATABASE" in result.stdout
+    assert "4 refused (transition or action)" in result.stdout and "LABELWF_DATABASE" in result.stdout
 
 
 def test_entity_names_are_stored_as_given(cli: Cli) -> None:
