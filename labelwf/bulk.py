@@ -29,6 +29,7 @@ from .decision import Request, refuse_reserved, require_justification
 from .definition import Workflow
 from .errors import LabelwfError, PlanRejected, Problem
 from .importer import delimiter_of
+from .plans import PlanReport
 from .store import batches as sql
 from .store.entities import existing_entities
 from .store.records import Batch, BatchItem, ItemStatus
@@ -80,14 +81,6 @@ class Outcome:
     trigger: str
     data: Mapping[str, Any]
     line: int | None = None  # in the outcomes file
-
-
-@dataclass(frozen=True, slots=True)
-class PlanReport:
-    """A stored plan and its items as the preview left them."""
-
-    batch: Batch
-    items: tuple[BatchItem, ...]
 
 
 def read_outcomes(
@@ -217,28 +210,24 @@ def plan_decision(
         if len(targets) > MAX_ITEMS:
             raise PlanRejected([Problem("(plan)", None, f"{len(targets):,} items: at most {MAX_ITEMS:,}")])
         rows = _preview(engine, conn, wf, targets, actor, recorded_reason(reference, reason), at, principal)
-    now = engine.clock.now()
-    with engine.db.write() as conn:
-        spec = {
-            "trigger": trigger,
-            "data": dict(data or {}),
-            "selection": selection.describe() if selection is not None else None,
-            "outcomes": len(chosen) if chosen is not None else None,
-        }
-        batch_id = sql.create_batch(
-            conn,
-            kind=KIND,
-            workflow=wf.name,
-            reference=reference.strip(),
-            actor=actor,
-            reason=reason,
-            principal=principal or engine.principal,
-            occurred_at=at,
-            spec=spec,
-            now=now,
-        )
-        sql.insert_items(conn, batch_id, rows)
-    return PlanReport(plans.get(engine, batch_id), tuple(plans.items(engine, batch_id)))
+    spec = {
+        "trigger": trigger,
+        "data": dict(data or {}),
+        "selection": selection.describe() if selection is not None else None,
+        "outcomes": len(chosen) if chosen is not None else None,
+    }
+    return plans.store(
+        engine,
+        kind=KIND,
+        workflow=wf.name,
+        reference=reference,
+        actor=actor,
+        reason=reason,
+        principal=principal,
+        occurred_at=at,
+        spec=spec,
+        rows=rows,
+    )
 
 
 def recorded_reason(reference: str, reason: str) -> str:

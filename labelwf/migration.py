@@ -32,11 +32,12 @@ from sqlalchemy.engine import Connection
 
 from . import plans
 from .batch import Checks
-from .bulk import PlanReport, check_act, recorded_reason
+from .bulk import check_act, recorded_reason
 from .chain import write_link
 from .decision import Decision
 from .definition import OPERATOR, TransitionDef, Workflow
 from .errors import BusinessTimeRefused, ConcurrentUpdate, NotFound, PlanRejected, Problem
+from .plans import PlanReport
 from .sealing import letter_row, seal
 from .store import batches as bsql
 from .store import fires as sql
@@ -294,21 +295,18 @@ def plan_migration(
             rows.append(row)
     if not rows and not left:
         raise PlanRejected([Problem(migration.file, None, f"no instance of {migration.source.key} to migrate")])
-    with engine.db.write() as conn:
-        batch_id = bsql.create_batch(
-            conn,
-            kind=KIND,
-            workflow=migration.source.name,
-            reference=migration.name,
-            actor=actor,
-            reason=reason,
-            principal=principal or engine.principal,
-            occurred_at=when,
-            spec=migration.spec() | {"left": dict(left)},
-            now=engine.clock.now(),
-        )
-        bsql.insert_items(conn, batch_id, rows)
-    return PlanReport(plans.get(engine, batch_id), tuple(plans.items(engine, batch_id)))
+    return plans.store(
+        engine,
+        kind=KIND,
+        workflow=migration.source.name,
+        reference=migration.name,
+        actor=actor,
+        reason=reason,
+        principal=principal,
+        occurred_at=when,
+        spec=migration.spec() | {"left": dict(left)},
+        rows=rows,
+    )
 
 
 def execute(

@@ -16,8 +16,9 @@ The kinds of plans register how one item is executed (``register``); this module
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
@@ -40,6 +41,45 @@ _EXECUTORS: dict[str, Executor] = {}
 def register(kind: str, executor: Executor) -> None:
     """Declare how an item of a ``kind`` of plan is executed."""
     _EXECUTORS[kind] = executor
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReport:
+    """A stored plan and its items as the preview left them."""
+
+    batch: Batch
+    items: tuple[BatchItem, ...]
+
+
+def store(
+    engine: Engine,
+    *,
+    kind: str,
+    workflow: str,
+    reference: str,
+    actor: str,
+    reason: str,
+    principal: str | None,
+    occurred_at: datetime | None,
+    spec: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+) -> PlanReport:
+    """Store a previewed plan and its items in one transaction (``planned``); return it as stored."""
+    with engine.db.write() as conn:
+        batch_id = sql.create_batch(
+            conn,
+            kind=kind,
+            workflow=workflow,
+            reference=reference.strip(),
+            actor=actor,
+            reason=reason,
+            principal=principal or engine.principal,
+            occurred_at=occurred_at,
+            spec=spec,
+            now=engine.clock.now(),
+        )
+        sql.insert_items(conn, batch_id, rows)
+    return PlanReport(get(engine, batch_id), tuple(items(engine, batch_id)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from . import plans
 from .batch import IMMEDIATE, Checks
-from .bulk import PlanReport, Selection, check_act, recorded_reason, select_entities
+from .bulk import Selection, check_act, recorded_reason, select_entities
 from .chain import chain_action
 from .clock import require_aware
 from .decision import CLOCK_SKEW, Request, refuse_reserved, require_justification
@@ -36,6 +36,7 @@ from .errors import (
     PlanRejected,
     Problem,
 )
+from .plans import PlanReport
 from .store import batches as bsql
 from .store import fires as sql
 from .store import reads
@@ -261,21 +262,18 @@ def plan_moves(
                 row["preview"] = {"from": timer.due_at.isoformat(), "dest": new_due.isoformat(), "timer": name}
                 row["status"] = ItemStatus.PENDING.value
             rows.append(row)
-    with engine.db.write() as conn:
-        batch_id = bsql.create_batch(
-            conn,
-            kind=KIND,
-            workflow=wf.name,
-            reference=reference.strip(),
-            actor=actor,
-            reason=reason,
-            principal=principal or engine.principal,
-            occurred_at=at,
-            spec={"timer": name, "shift": shift.describe(), "selection": selection.describe()},
-            now=engine.clock.now(),
-        )
-        bsql.insert_items(conn, batch_id, rows)
-    return PlanReport(plans.get(engine, batch_id), tuple(plans.items(engine, batch_id)))
+    return plans.store(
+        engine,
+        kind=KIND,
+        workflow=wf.name,
+        reference=reference,
+        actor=actor,
+        reason=reason,
+        principal=principal,
+        occurred_at=at,
+        spec={"timer": name, "shift": shift.describe(), "selection": selection.describe()},
+        rows=rows,
+    )
 
 
 def execute(
