@@ -36,7 +36,7 @@ from .bulk import check_act, recorded_reason
 from .chain import write_link
 from .decision import Decision
 from .definition import OPERATOR, TransitionDef, Workflow
-from .errors import BusinessTimeRefused, ConcurrentUpdate, NotFound, PlanRejected, Problem
+from .errors import BusinessTimeRefused, NotFound, PlanRejected, Problem
 from .plans import PlanReport
 from .sealing import letter_row, seal
 from .store import batches as bsql
@@ -313,11 +313,7 @@ def execute(
     engine: Engine, conn: Connection, plan: Batch, item: BatchItem, checks: Checks
 ) -> tuple[dict[str, Any], int]:
     """Migrate one instance exactly as its preview said (``plans.Executor``)."""
-    current = sql.load_instance(conn, item.entity, plan.workflow)
-    if current is None:  # pragma: no cover - an instance is never deleted
-        raise NotFound("instance", item.entity)
-    if current.version != item.seen_version:
-        raise ConcurrentUpdate(item.entity, item.seen_version or 0, current.version)
+    current = plans.seen_instance(conn, plan, item)
     action = item.action
     target = engine.workflow(plan.workflow, int(action["to_version"]))
     now = engine.clock.now()

@@ -26,7 +26,8 @@ from sqlalchemy.engine import Connection
 from .batch import Checks, run_batch
 from .errors import ActionRefused, ConcurrentUpdate, LabelwfError, NotFound
 from .store import batches as sql
-from .store.records import Batch, BatchItem, BatchStatus, ItemStatus
+from .store.fires import load_instance
+from .store.records import Batch, BatchItem, BatchStatus, Instance, ItemStatus
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -92,6 +93,16 @@ class RunReport:
     failed: int
     remaining: int
     stopped: bool  # the plan was cancelled (or already finished) before every item ran
+
+
+def seen_instance(conn: Connection, plan: Batch, item: BatchItem) -> Instance:
+    """An item's instance, still at the version its preview saw (else ``ConcurrentUpdate``: reported changed)."""
+    current = load_instance(conn, item.entity, plan.workflow)
+    if current is None:  # pragma: no cover - an instance is never deleted
+        raise NotFound("instance", item.entity)
+    if current.version != item.seen_version:
+        raise ConcurrentUpdate(item.entity, item.seen_version or 0, current.version)
+    return current
 
 
 def get(engine: Engine, batch_id: int) -> Batch:

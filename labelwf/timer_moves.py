@@ -280,11 +280,7 @@ def execute(
     engine: Engine, conn: Connection, plan: Batch, item: BatchItem, checks: Checks
 ) -> tuple[dict[str, Any], int]:
     """Move one item's timer at the version the preview saw (``plans.Executor``)."""
-    current = sql.load_instance(conn, item.entity, plan.workflow)
-    if current is None:  # pragma: no cover - an instance is never deleted
-        raise NotFound("instance", item.entity)
-    if current.version != item.seen_version:
-        raise ConcurrentUpdate(item.entity, item.seen_version or 0, current.version)
+    current = plans.seen_instance(conn, plan, item)
     to = item.action.get("to")
     shift = Shift(to=datetime.fromisoformat(to) if to else None, by=item.action.get("by"))
     moved = move_in(
