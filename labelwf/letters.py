@@ -264,10 +264,23 @@ class _LetterEnvironment(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
+SHARED = "_shared"  # the folder beside the workflows' template folders that holds the layouts they share
+
+
+def layout_folders(folder: Path) -> list[Path]:
+    """Where a workflow's letters find their layouts: its own folder first, then the shared one beside it."""
+    return [folder, folder.parent / SHARED]
+
+
+def layout_path(folder: Path, layout: str) -> Path | None:
+    """The layout file a letter of ``folder`` extends, or None if neither folder holds it."""
+    return next((f / layout for f in layout_folders(folder) if (f / layout).is_file()), None)
+
+
 @lru_cache(maxsize=64)
 def _environment(folder: Path, html: bool) -> jinja2.Environment:
     env = _LetterEnvironment(
-        loader=jinja2.FileSystemLoader(str(folder)),
+        loader=jinja2.FileSystemLoader([str(f) for f in layout_folders(folder)]),
         undefined=jinja2.StrictUndefined,
         autoescape=html,
         finalize=_printable,
@@ -431,19 +444,17 @@ def check_template(path: Path) -> list[Problem]:
     except (OSError, UnicodeDecodeError) as exc:
         return [Problem(str(path), None, f"letter template cannot be read: {exc}")]
     problems = []
-    for layout in LAYOUTS.values():
-        if not (path.parent / layout).is_file():
-            problems.append(Problem(str(path.parent / layout), None, "the shared letter layout is missing"))
+    layouts = [layout_path(path.parent, layout) for layout in LAYOUTS.values()]
+    for layout, found in zip(LAYOUTS.values(), layouts, strict=True):
+        if found is None:
+            where = f"{path.parent / layout} (or {path.parent.parent / SHARED / layout})"
+            problems.append(Problem(where, None, "the shared letter layout is missing"))
     env = _environment(path.parent.resolve(), False)
     try:
-        trees = [env.parse(source)] + [
-            env.parse((path.parent / layout).read_text(encoding="utf-8"))
-            for layout in LAYOUTS.values()
-            if (path.parent / layout).is_file()
-        ]
+        trees = [env.parse(source)] + [env.parse(f.read_text(encoding="utf-8")) for f in layouts if f is not None]
     except jinja2.TemplateSyntaxError as exc:
         return [Problem(exc.filename or str(path), exc.lineno, f"template syntax error: {exc.message}")]
-    files = [path, *(path.parent / layout for layout in LAYOUTS.values() if (path.parent / layout).is_file())]
+    files = [path, *(f for f in layouts if f is not None)]
     for file, tree in zip(files, trees, strict=True):
         problems.extend(Problem(str(file), line, reason) for line, reason in unsafe_accesses(tree))
     unknown = sorted(set().union(*(meta.find_undeclared_variables(t) for t in trees)) - CONTEXT_NAMES)

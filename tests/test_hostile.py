@@ -95,7 +95,7 @@ def test_a_template_that_escapes_to_python_is_refused_at_validation_with_file_an
 def test_the_sandbox_refuses_the_escape_at_render_time_too(tmp_path: Path) -> None:
     # Given a template folder that never went through validation
     for layout in ("_layout.txt.j2", "_layout.html.j2"):
-        shutil.copy(ROOT / "templates" / "poles-2008" / layout, tmp_path / layout)
+        shutil.copy(ROOT / "templates" / "_shared" / layout, tmp_path / layout)
     (tmp_path / "evil.j2").write_text(
         "{% extends layout %}{% block objet %}x{% endblock %}{% block corps %}" + ESCAPE + "{% endblock %}",
         encoding="utf-8",
