@@ -7,7 +7,7 @@ environment or on the command line are relative to the current directory.
 key                    environment variable        meaning
 =====================  ==========================  ==============================================
 database               LABELWF_DATABASE            SQLAlchemy URL or SQLite file path
-workflows              LABELWF_WORKFLOWS           folder of workflow files (or one file)
+workflows              LABELWF_WORKFLOWS           folder or file of workflows, or a list (env: a:b)
 templates              LABELWF_TEMPLATES           folder of letter templates (one folder per workflow)
 scenarios              LABELWF_SCENARIOS           folder of scenarios to replay
 outbox                 LABELWF_OUTBOX              folder where delivered letters are written
@@ -61,7 +61,7 @@ class Settings:
     """Where labelwf keeps its data and finds its workflows."""
 
     database: str = "sqlite:///labelwf.db"
-    workflows: Path = Path("workflows")
+    workflows: Path | tuple[Path, ...] = Path("workflows")  # a folder or file, or several (versions side by side)
     templates: Path = Path("templates")
     scenarios: Path = Path("scenarios")
     outbox: Path = Path("outbox")
@@ -184,6 +184,12 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         if "://" not in text:
             return f"sqlite:///{(base / text).resolve()}"
         return text
+    if key == "workflows" and isinstance(value, list | tuple):
+        if not value:
+            raise ConfigError(key, value, "a folder of workflow files, or a list of folders and files")
+        return tuple((base / str(v)).resolve() for v in value)
+    if key == "workflows" and isinstance(value, str) and os.pathsep in value:  # LABELWF_WORKFLOWS=a:b
+        return tuple((base / v).resolve() for v in value.split(os.pathsep) if v)
     if key in ("workflows", "templates", "scenarios", "outbox", "audit_key_file"):
         return (base / str(value)).resolve()
     if key == "timezone":

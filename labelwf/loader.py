@@ -7,7 +7,7 @@ with its file and line; ``load_workflows(folder)`` loads every file of a folder.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -445,17 +445,24 @@ def _names(items: Iterable[Any]) -> str:
     return ", ".join(names) if names else "none"
 
 
-def load_workflows(location: str | Path, templates_root: str | Path | None = None) -> list[Workflow]:
-    """Load every ``*.yaml`` workflow of a folder (or one file); raise ``WorkflowError`` with all problems."""
-    location = Path(location)
-    if location.is_dir():
-        files = sorted([*location.glob("*.yaml"), *location.glob("*.yml")])
-        if not files:
-            raise WorkflowError([Problem(str(location), None, "no workflow file (*.yaml) in this folder")])
-    elif location.is_file():
-        files = [location]
-    else:
-        raise WorkflowError([Problem(str(location), None, "no such workflow file or folder")])
+def load_workflows(
+    location: str | Path | Sequence[str | Path], templates_root: str | Path | None = None
+) -> list[Workflow]:
+    """Load every ``*.yaml`` workflow of a folder (or one file, or several folders and files); raise
+    ``WorkflowError`` with all problems."""
+    locations = [Path(location)] if isinstance(location, str | Path) else [Path(x) for x in location]
+    files: list[Path] = []
+    for place in locations:
+        if place.is_dir():
+            found = sorted([*place.glob("*.yaml"), *place.glob("*.yml")])
+            if not found:
+                raise WorkflowError([Problem(str(place), None, "no workflow file (*.yaml) in this folder")])
+            files.extend(found)
+        elif place.is_file():
+            files.append(place)
+        else:
+            raise WorkflowError([Problem(str(place), None, "no such workflow file or folder")])
+    location = locations[0] if len(locations) == 1 else Path(", ".join(map(str, locations)))
     loaded, problems = [], []
     for file in files:
         try:
