@@ -32,6 +32,7 @@ def letter_context(wf: Workflow, entity: Entity, event: Event, data: Mapping[str
                 key=k, label=wf.fields[k].label or wf.fields[k].description or k, value=_fact(wf.fields[k].type, v)
             )
             for k, v in event.data.items()
+            if k in wf.fields  # an operation's own record (a migration's timers) is not a fact of the step
         ],
     }
 

@@ -33,6 +33,8 @@ PATHS["awaiting_decision"] = [*PATHS["group_3"], ("end_label_term", {}, SYSTEM)]
 PATHS["renewed"] = [*PATHS["awaiting_decision"], ("renew", CIADT, OPERATOR)]
 PATHS["delabeled"] = [*PATHS["awaiting_decision"], ("delabel", DELABEL, OPERATOR)]
 PATHS["evaluation_due"] = [*PATHS["contract"], ("end_contract", {}, SYSTEM)]
+PATHS["labelled"] = [("label", CIADT, OPERATOR)]
+PATHS["phase_2_evaluated"] = [("classify_2012", {"class_2012": "performant"}, OPERATOR)]
 
 
 def drive(engine: Engine, entity: str, state: str) -> None:

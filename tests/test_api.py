@@ -94,7 +94,7 @@ def test_instances_page_by_cursor_and_an_instance_carries_its_version_as_etag(
     assert shown.headers["etag"] == '"0"' and shown.json()["state"] == "evaluated"
     assert shown.json()["allowed"] == []  # a viewer is offered nothing to fire
     offered = api.get("/api/v1/instances/enfant", headers=as_(tokens["marie"])).json()["allowed"]
-    assert [a["trigger"] for a in offered] == ["classify"]
+    assert [a["trigger"] for a in offered] == ["classify", "classify_2012", "label"]
     assert (
         shown.headers["x-content-type-options"] == "nosniff"
         and "frame-ancestors 'none'" in shown.headers["content-security-policy"]

@@ -198,7 +198,7 @@ def test_a_timer_trigger_is_refused_to_the_operator_cli(cli: Cli) -> None:
 def test_show_lists_allowed_triggers_timers_and_letters(cli: Cli) -> None:
     cli("fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=3")
     info = cli.json("show", "enfant")
-    assert [a["trigger"] for a in info["allowed"]] == ["end_label_term", "start_reevaluation"]
+    assert [a["trigger"] for a in info["allowed"]] == ["classify_2012", "end_label_term", "start_reevaluation"]
     assert info["timers"] == [
         {"name": "label_term", "trigger": "end_label_term", "due_at": "2009-12-31T23:00:00+00:00", "catch_up": "fire"}
     ]
@@ -287,7 +287,7 @@ def test_import_with_contacts_addresses_the_letters_by_name(database_url: str, t
 def test_workflows_validate_reports_problems_with_file_and_line(tmp_path: Path) -> None:
     runner = CliRunner()
     good = runner.invoke(main, ["workflows", "validate", str(ROOT / "workflows" / "poles-2008.yaml")])
-    assert good.exit_code == 0 and "ok (poles-2008@1, 15 states, 14 transitions)" in good.stdout
+    assert good.exit_code == 0 and "ok (poles-2008@1, 17 states, 16 transitions)" in good.stdout
     broken = tmp_path / "workflows" / "broken.yaml"
     broken.parent.mkdir()
     broken.write_text(
@@ -324,7 +324,7 @@ def test_with_json_an_error_is_json_too_with_its_fields_and_exit_code(cli: Cli) 
     result = cli("fire", "enfant", "renew", "--actor", "a", "--reason", "r", "--json", code=EXIT_REFUSED)
     error = json.loads(result.stdout)["error"]
     assert error["type"] == "InvalidTransition" and error["exit_code"] == EXIT_REFUSED
-    assert (error["state"], error["allowed"]) == ("evaluated", ["classify"])
+    assert (error["state"], error["allowed"]) == ("evaluated", ["classify", "classify_2012", "label"])
     assert "is not allowed in state 'evaluated'" in result.stderr
     missing = json.loads(cli("show", "atlantis", "--json", code=EXIT_NOT_FOUND).stdout)["error"]
     assert (missing["type"], missing["key"]) == ("NotFound", "atlantis")

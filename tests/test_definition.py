@@ -241,6 +241,9 @@ def test_the_shipped_programme_has_the_states_and_triggers_of_the_seed_text() ->
         "renewed",
         "delabeled",
         "evaluation_due",
+        # the six poles labelled mid-phase in 2010, and every live pole once the 2012 evaluation classed it
+        "labelled",
+        "phase_2_evaluated",
         # where an entity's own change ends its label (a liquidation, a merger): no transition leads there
         "ceased",
         "merged",
@@ -256,8 +259,11 @@ def test_the_shipped_programme_has_the_states_and_triggers_of_the_seed_text() ->
         "renew",
         "delabel",
         "end_contract",
+        "label",
+        "classify_2012",
     }
-    assert {s for s, d in wf.states.items() if d.final} == {"delabeled", "evaluation_due", "ceased", "merged"}
+    finals = {s for s, d in wf.states.items() if d.final}
+    assert finals == {"delabeled", "evaluation_due", "phase_2_evaluated", "ceased", "merged"}
     assert wf.endings == {"ceased": "ceased", "merged": "merged"}
 
 

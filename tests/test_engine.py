@@ -60,6 +60,8 @@ def step_for(transition: TransitionDef) -> tuple[dict[str, Any], dict[str, Any]]
     data: dict[str, Any] = {}
     if transition.trigger == "classify":
         data = {"group": int(transition.dest[-1])}
+    elif transition.trigger == "classify_2012":
+        data = {"class_2012": "tres_performant"}
     elif "contract_start" in transition.requires:
         data = dict(START_2009)
     elif "decision_ref" in transition.requires:

@@ -32,6 +32,7 @@ SAMPLE_DATA = {
     "contract_end": "2012-01-01T00:00:00",
     "decision_ref": "CIADT du 11 mai 2010",
     "review_ref": "Rapport d'examen 2010",
+    "class_2012": "moins_performant",
     "motif": "La nouvelle évaluation n'a pas permis de constater que le pôle répondait aux critères du label.",
 }
 STEP = {"decision_ref": "CIADT du 11 mai 2010", "motif": SAMPLE_DATA["motif"]}

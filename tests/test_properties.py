@@ -91,6 +91,8 @@ def walk(engine: Engine, entity: str, choices: list[int]) -> None:
         "sign_contract": {"contract_start": "2009-01-01"},
         "renew": {"decision_ref": "CIADT"},
         "delabel": {"decision_ref": "CIADT", "motif": "Critères non remplis."},
+        "label": {"decision_ref": "CIADT"},
+        "classify_2012": {"class_2012": "performant"},
         "review_unsatisfactory": {"motif": "Axes d’amélioration non suivis."},
     }
     for choice in choices:
