@@ -19,11 +19,13 @@ from datetime import datetime
 
 from .clock import FrozenClock
 from .deadlines import DueTimer, fire_due, next_due
+from .definition import Workflow
 from .engine import Engine
 from .errors import DatabaseNotEmpty, LabelwfError, Problem, ResetRefused, ScenarioError
 from .fired import Fired
 from .importer import EntityRow, add_entities
 from .queries import state_counts
+from .replay_acts import run_act
 from .scenario import Scenario
 from .store import reads
 from .store.entities import erase_everything, get_mark, set_mark
@@ -37,12 +39,13 @@ class Moment:
     """One line of the timeline: what happened at an instant to how many entities."""
 
     at: datetime
-    kind: str  # import | decision | timer | note
+    kind: str  # import | decision | timer | note | an act's kind (publish, apply, decide, move, ...)
     what: str
     dests: Counter[str] = field(default_factory=Counter)
     entities: list[str] = field(default_factory=list)
     assumed: str | None = None
     note: str = ""
+    plan: int | None = None
 
 
 @dataclass
@@ -61,6 +64,7 @@ class ReplayReport:
     pending_after: int = 0
     next_deadline: datetime | None = None
     erased: int = 0
+    by_workflow: dict[str, dict[str, int]] = field(default_factory=dict)  # every workflow the replay used
 
 
 def replay_mark(engine: Engine) -> str | None:
@@ -156,7 +160,8 @@ def replay(
     erased = begin(engine, scenario.name, reset=reset)
     marker = engine  # marks the database on the real clock, not the simulated one
     clock = FrozenClock(scenario.start)
-    engine = engine.with_clock(clock, [engine.workflow(scenario.workflow)])
+    published = [engine.workflow(scenario.workflow, scenario.version)]
+    base, engine = engine, engine.with_clock(clock, published)
     rows = synthetic_cohort(synthetic) if synthetic is not None else list(scenario.rows)
     label = (
         "synthetic cohort " + "/".join(map(str, synthetic)) if synthetic is not None else scenario.entities_file.name
@@ -184,6 +189,23 @@ def replay(
         if step.note is not None:
             timeline.append(Moment(step.at, "note", step.note))
             continue
+        if step.act is not None and step.act.kind == "publish":
+            name, _, version = step.act.target.partition("@")
+            published.append(base.workflow(name, int(version)))
+            engine = base.with_clock(clock, published)
+            timeline.append(Moment(step.at, "publish", f"{step.act.target} in force", assumed=step.assumed))
+            continue
+        if step.act is not None:
+            if synthetic is not None:
+                skipped.append(step.line)
+                timeline.append(Moment(step.at, "note", f"step at line {step.line} ({step.act.kind}) not replayed"))
+                continue
+            done = run_act(engine, step, step.act, str(scenario.source))
+            moment = Moment(step.at, step.act.kind, step.act.describe(), assumed=step.assumed, note=done.note)
+            moment.dests, moment.entities, moment.plan = done.dests, done.entities, done.plan
+            touched.update(done.entities)
+            timeline.append(moment)
+            continue
         if synthetic is not None and step.names_entities:
             skipped.append(step.line)
             timeline.append(
@@ -206,7 +228,7 @@ def replay(
                     reason=step.reason,
                     data=dict(step.data or {}),
                     at=step.at,
-                    workflow=scenario.workflow,
+                    workflow=step.workflow or scenario.workflow,
                 )
             except LabelwfError as exc:
                 raise ScenarioError([Problem(str(scenario.source), step.line, f"{entity}: {exc}")]) from None
@@ -228,6 +250,7 @@ def replay(
         until=end,
         timeline=timeline,
         counts=state_counts(engine.db, engine.workflow(scenario.workflow)),
+        by_workflow={w.name: state_counts(engine.db, w) for w in _latest(published)},
         unclassified=sorted(r.id for r in rows if r.id not in touched),
         letters=letters,
         skipped_steps=skipped,
@@ -235,3 +258,12 @@ def replay(
         next_deadline=next_deadline,
         erased=erased,
     )
+
+
+def _latest(workflows: Sequence[Workflow]) -> list[Workflow]:
+    """The latest version of each workflow name, in the order the names first appear."""
+    latest: dict[str, Workflow] = {}
+    for w in workflows:
+        if w.name not in latest or w.version > latest[w.name].version:
+            latest[w.name] = w
+    return list(latest.values())

@@ -4,7 +4,10 @@ A scenario names its workflow and entity file, a start and an end, and steps. A 
 ``note`` (a dated fact with no transition) or a decision: a ``trigger`` fired at ``at`` on the
 entities it selects (``entities: [ids]`` and/or ``where: {attribute: value or [values]}``, minus
 ``except: [ids]``), with ``set`` data, a ``reason`` and an ``actor`` (default: the scenario's).
-A step whose date is not in the public record says so in ``assumed``.
+A step whose date is not in the public record says so in ``assumed``. A step may instead hold a
+programme operation (``scenario_acts``: a version published, entities imported or applying to a
+round, a bulk decision, deadlines moved, a migration, a merger, a cessation); a trigger step may name
+the ``workflow`` it fires in when the scenario spans several.
 """
 
 from __future__ import annotations
@@ -16,14 +19,29 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from . import scenario_acts
 from .definition import NAME_RE, Workflow
 from .errors import ImportRejected, Problem, ScenarioError
 from .importer import EntityRow, read_entities
+from .scenario_acts import Act
 from .timers import localize, parse_local
 from .yamlfile import LineDict, load_yaml
 
 _TOP = {"scenario", "title", "workflow", "entities", "start", "until", "actor", "steps"}
-_STEP = {"at", "note", "trigger", "entities", "where", "except", "set", "reason", "actor", "assumed"}
+_STEP = {
+    "at",
+    "note",
+    "trigger",
+    "entities",
+    "where",
+    "except",
+    "set",
+    "reason",
+    "actor",
+    "assumed",
+    *scenario_acts.KINDS,
+    *scenario_acts.KEYS,
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,8 @@ class Step:
     reason: str = ""
     actor: str = ""
     assumed: str | None = None
+    act: Act | None = None
+    workflow: str | None = None  # the workflow a trigger fires in (default: the scenario's)
 
     @property
     def names_entities(self) -> bool:
@@ -48,8 +68,10 @@ class Step:
         return bool(self.entities)
 
     def select(self, rows: Sequence[EntityRow]) -> list[str]:
-        """Return the ids of the entities this step applies to, in file order."""
+        """Return the ids of the entities this step applies to, in file order (then named ids the file
+        does not hold: entities that joined the programme later)."""
         chosen = []
+        known = {row.id for row in rows}
         for row in rows:
             named = row.id in self.entities
             matched = self.where is not None and all(
@@ -57,7 +79,7 @@ class Step:
             )
             if (named or matched) and row.id not in self.excluded:
                 chosen.append(row.id)
-        return chosen
+        return chosen + [e for e in self.entities if e not in known and e not in self.excluded]
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,7 @@ class Scenario:
     name: str
     title: str
     workflow: str
+    version: int
     entities_file: Path
     start: datetime
     until: datetime
@@ -75,8 +98,9 @@ class Scenario:
     rows: tuple[EntityRow, ...]
 
 
-def load_scenario(path: str | Path, workflow: Workflow) -> Scenario:
-    """Load and validate a scenario against ``workflow`` and its entity file; raise ``ScenarioError``."""
+def load_scenario(path: str | Path, workflow: Workflow | Sequence[Workflow]) -> Scenario:
+    """Load and validate a scenario against the loaded workflows (one, or every version loaded: the
+    scenario's ``workflow: NAME[@VERSION]`` picks its first) and its entity file; raise ``ScenarioError``."""
     path = Path(path)
     document, problems = load_yaml(path)
     if document is None:
@@ -91,11 +115,18 @@ def load_scenario(path: str | Path, workflow: Workflow) -> Scenario:
     for key in document:
         if key not in _TOP:
             problem(document.line_of(key), f"unknown key {key!r}; allowed: {', '.join(sorted(_TOP))}")
-    if document.get("workflow") != workflow.name:
-        problem(
-            document.line_of("workflow"),
-            f"scenario is for workflow {document.get('workflow')!r}, but {workflow.name!r} is loaded",
-        )
+    loaded = [workflow] if isinstance(workflow, Workflow) else list(workflow)
+    workflows: dict[str, list[Workflow]] = {}
+    for w in sorted(loaded, key=lambda w: w.version):
+        workflows.setdefault(w.name, []).append(w)
+    name, _, version = str(document.get("workflow", "")).partition("@")
+    versions = workflows.get(name, [])
+    chosen = [w for w in versions if str(w.version) == version] if version else versions[-1:]
+    if not chosen:
+        keys = ", ".join(w.key for w in loaded)
+        problem(document.line_of("workflow"), f"scenario is for workflow {document.get('workflow')!r}; loaded: {keys}")
+        raise ScenarioError(problems)
+    workflow = chosen[0]
 
     def when(mapping: LineDict, key: str) -> datetime | None:
         try:
@@ -115,8 +146,9 @@ def load_scenario(path: str | Path, workflow: Workflow) -> Scenario:
         problem(document.line_of("entities"), f"entity file {entities_file}: {exc.problems[0]}")
     ids = {r.id for r in rows}
     actor = str(document.get("actor", "") or "")
+    context = _Context(workflow, workflows, path.parent, ids, rows, actor, when, problem)
     steps = [
-        _step(item, line, workflow, ids, rows, actor, when, problem)
+        _step(item, line, context)
         for item, line in zip(
             document.get("steps") or [], getattr(document.get("steps"), "item_lines", []), strict=False
         )
@@ -135,6 +167,7 @@ def load_scenario(path: str | Path, workflow: Workflow) -> Scenario:
         name=str(document.get("scenario", path.stem)),
         title=str(document.get("title", "")),
         workflow=workflow.name,
+        version=workflow.version,
         entities_file=entities_file,
         start=start,
         until=until,
@@ -144,20 +177,45 @@ def load_scenario(path: str | Path, workflow: Workflow) -> Scenario:
     )
 
 
-def _step(
-    item: Any, line: int, workflow: Workflow, ids: set[str], rows: list[EntityRow], actor: str, when: Any, problem: Any
-) -> Step | None:
+@dataclass(frozen=True)
+class _Context:
+    """What validating a step needs: the workflows, the scenario's folder, its entities and defaults."""
+
+    workflow: Workflow
+    workflows: Mapping[str, list[Workflow]]
+    folder: Path
+    ids: set[str]
+    rows: list[EntityRow]
+    actor: str
+    when: Any
+    problem: Any
+
+
+def _step(item: Any, line: int, context: _Context) -> Step | None:
+    problem, when, rows, actor = context.problem, context.when, context.rows, context.actor
     if not isinstance(item, LineDict):
-        problem(line, "each step must be a mapping with at and a trigger or a note")
+        problem(line, "each step must be a mapping with at and a trigger, an act or a note")
         return None
     for key in item:
         if key not in _STEP:
             problem(item.line_of(key), f"unknown key {key!r} in step; allowed: {', '.join(sorted(_STEP))}")
     at = when(item, "at")
     if "note" in item:
-        if "trigger" in item:
-            problem(line, "a step is either a note or a trigger, not both")
+        if "trigger" in item or scenario_acts.kind_of(item):
+            problem(line, "a step is either a note, a trigger or an act, not two of them")
         return Step(line=line, at=at, note=str(item["note"])) if at else None
+    if scenario_acts.kind_of(item) is not None:
+        return _act_step(item, line, at, context)
+    workflow = context.workflow
+    named_workflow = item.get("workflow")
+    if named_workflow is not None:
+        versions = context.workflows.get(str(named_workflow))
+        if not versions:
+            loaded = ", ".join(context.workflows)
+            problem(item.line_of("workflow"), f"unknown workflow {named_workflow!r}; loaded: {loaded}")
+            return None
+        workflow = versions[-1]
+    ids = context.ids if named_workflow is None and len(context.workflows) == 1 else set()
     trigger = item.get("trigger")
     if trigger not in workflow.all_triggers:
         problem(
@@ -211,7 +269,29 @@ def _step(
         reason=reason,
         actor=who,
         assumed=str(item["assumed"]).strip() if item.get("assumed") else None,
+        workflow=str(named_workflow) if named_workflow is not None else None,
     )
     if rows and not step.select(rows):
         problem(line, "this step selects no entity")
     return step
+
+
+def _act_step(item: LineDict, line: int, at: datetime | None, context: _Context) -> Step | None:
+    act = scenario_acts.parse_act(item, context.folder, context.workflows, context.when, context.problem)
+    reason = str(item.get("reason", "") or "").strip()
+    who = str(item.get("actor", context.actor) or "").strip()
+    if act is not None and act.kind != "publish":
+        if not reason:
+            context.problem(line, f"a {act.kind} step needs a reason (it goes into the audit trail)")
+        if not who:
+            context.problem(line, f"a {act.kind} step needs an actor (set actor: at the top or on the step)")
+    if at is None or act is None:
+        return None
+    return Step(
+        line=line,
+        at=at,
+        act=act,
+        reason=reason,
+        actor=who,
+        assumed=str(item["assumed"]).strip() if item.get("assumed") else None,
+    )

@@ -137,7 +137,7 @@ def test_replay_from_the_cli_prints_the_timeline_and_what_stays_unclassified(dat
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "2010-01-01 00:00  ⏱ timer  label_term: end_label_term → awaiting_decision ×13" in out
-    assert "ASSUMED DATE" in out and "44 poles had no decision" in out
+    assert "ASSUMED: " in out and "44 poles had no decision" in out
     assert "renewed                 7" in out and "delabeled               6" in out
     history = runner.invoke(main, [*base, "history", "enfant", "--json"])
     assert "CIADT du 11 mai 2010" in history.stdout

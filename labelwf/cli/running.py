@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +101,9 @@ def replay_(
 
     split = _split(synthetic)
     path = Path(scenario) if scenario else _default_scenario(app.runtime.settings.scenarios)
-    loaded = load_scenario(path, app.workflow)
-    end = instant(until, app.workflow.timezone, "--until")
+    loaded = load_scenario(path, [app.workflow] if app.workflow_name else app.engine.workflows)
+    zone = app.engine.workflow(loaded.workflow).timezone
+    end = instant(until, zone, "--until")
     app.db.check_schema()
     partial = f"{app.db.display_url} holds a partial replay (marked so): `labelwf replay --reset` starts it again"
     try:
@@ -116,7 +118,7 @@ def replay_(
         click.echo(f"erased {report.erased} instance(s) from {app.db.display_url}", err=True)
     if as_json:
         return app.emit_json(report.__dict__ | {"timeline": [m.__dict__ for m in report.timeline]})
-    _print_replay(app, loaded.title, report)
+    _print_replay(app, loaded.title, report, zone)
     return None
 
 
@@ -128,8 +130,7 @@ def _default_scenario(folder: Path) -> Path:
     return files[0]
 
 
-def _print_replay(app: App, title: str, report: Any) -> None:
-    zone = app.workflow.timezone
+def _print_replay(app: App, title: str, report: Any, zone: tzinfo) -> None:
     kind = "synthetic cohort" if report.synthetic else "public record"
     click.echo(f"replay of {report.scenario} ({kind}): {title}")
     click.echo(
@@ -138,18 +139,24 @@ def _print_replay(app: App, title: str, report: Any) -> None:
     )
     for moment in report.timeline:
         when = moment.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        if moment.kind in ("import", "note"):
+        if moment.kind in ("import", "note", "publish") and not moment.dests:
             click.echo(f"{when}  {moment.kind:<8} {moment.what}")
-            continue
-        label = "⏱ timer " if moment.kind == "timer" else "decision"
-        dests = ", ".join(f"{dest} ×{n}" for dest, n in moment.dests.items())
-        click.echo(f"{when}  {label} {moment.what} → {dests}")
+        else:
+            label = {"timer": "⏱ timer ", "decision": "decision"}.get(moment.kind, f"{moment.kind:<8}")
+            dests = ", ".join(f"{dest} ×{n}" for dest, n in moment.dests.items())
+            plan = f"  [plan {moment.plan}]" if moment.plan else ""
+            shown = moment.what if moment.kind in ("decision", "timer") else moment.what.removeprefix(moment.kind + " ")
+            click.echo(f"{when}  {label} {shown} → {dests}{plan}")
+        if moment.note and moment.kind not in ("decision", "note", "timer", "import"):
+            click.echo(f"{'':18}  {moment.note}")
         if moment.assumed:
-            click.echo(f"{'':18}  ASSUMED DATE: {moment.assumed}")
-    click.echo("\nfinal count per state:")
-    for state, count in report.counts.items():
-        if count:
-            click.echo(f"  {state:<20} {count:>4}")
+            click.echo(f"{'':18}  ASSUMED: {moment.assumed}")
+    several = len(report.by_workflow) > 1
+    for name, counts in report.by_workflow.items() if several else [("", report.counts)]:
+        click.echo(f"\nfinal count per state{f' of {name}' if name else ''}:")
+        for state, count in counts.items():
+            if count:
+                click.echo(f"  {state:<20} {count:>4}")
     if report.unclassified:
         what = "entities" if report.synthetic else "poles"
         click.echo(
