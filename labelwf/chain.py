@@ -8,7 +8,7 @@ record. So the audit trail holds every change of recorded state, not only the tr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +16,10 @@ from sqlalchemy.engine import Connection
 
 from .audit import BATCH_FORMATS
 from .batch import IMMEDIATE, Checks
+from .decision import Decision
+from .definition import TransitionDef
 from .errors import ConcurrentUpdate
-from .sealing import seal
+from .sealing import letter_row, seal
 from .store import fires as sql
 from .store.records import Event, Instance
 
@@ -40,36 +42,46 @@ def chain_action(
     late_by_s: float | None = None,
     checks: Checks = IMMEDIATE,
     batch: int | None = None,
+    letters: Sequence[str] = (),
+    letter_data: Mapping[str, Any] | None = None,
 ) -> tuple[Event, int]:
     """Write the chain event of ``action`` on ``current`` (state kept, version + 1); return it and its id.
 
-    ``batch``: the plan the action executes (a bulk deadline move), recorded in the event."""
+    ``batch``: the plan the action executes (a bulk deadline move), recorded in the event.
+    ``letters``: letters of the instance's workflow the action sends (a moved deadline's notice),
+    rendered with ``letter_data`` as their ``data`` (default the instance's), sealed with the event."""
     now = engine.clock.now()
     occurred = occurred_at or now
-    event = seal(
-        Event(
-            entity=current.entity.id,
-            workflow=current.workflow,
-            seq=current.version + 1,
-            trigger=f"({action})",
-            source=current.state,
-            dest=current.state,
-            actor=actor,
-            role=role,
-            reason=reason,
-            data=dict(data),
-            occurred_at=occurred,
-            recorded_at=now,
-            late_by_s=late_by_s,
-            prev_hash=current.last_hash,
-            hash_format=engine.hash_format if batch is None else BATCH_FORMATS[engine.hash_format],
-            principal=principal or engine.principal,
-            batch=batch,
-        ),
-        engine.audit_key,
+    event = Event(
+        entity=current.entity.id,
+        workflow=current.workflow,
+        seq=current.version + 1,
+        trigger=f"({action})",
+        source=current.state,
+        dest=current.state,
+        actor=actor,
+        role=role,
+        reason=reason,
+        data=dict(data),
+        occurred_at=occurred,
+        recorded_at=now,
+        late_by_s=late_by_s,
+        prev_hash=current.last_hash,
+        hash_format=engine.hash_format if batch is None else BATCH_FORMATS[engine.hash_format],
+        principal=principal or engine.principal,
+        batch=batch,
     )
+    rendered = []
+    if letters:
+        step = TransitionDef(f"({action})", (current.state,), current.state, letters=tuple(letters))
+        context = dict(letter_data if letter_data is not None else current.data)
+        rendered = engine.step_letters(engine.workflow_of(current), current, Decision(step, {}, context), event)
+    event = seal(event, engine.audit_key, tuple(letter.checksum for letter in rendered))
     entered = current.entered_at or occurred  # still in the state it entered then
-    return event, write_link(conn, current, event, current.state, current.data, entered, now, checks)
+    eid = write_link(conn, current, event, current.state, current.data, entered, now, checks)
+    if rendered:
+        sql.insert_letters(conn, [letter_row(letter, current.id, eid, now) for letter in rendered])
+    return event, eid
 
 
 def write_link(

@@ -102,7 +102,7 @@ class _Builder:
             raw_states = LineDict()
             raw_states.key_lines = {}
         transitions = self._transitions(doc, raw_states, fields, letters)
-        states = self._states(raw_states, transitions)
+        states = self._states(raw_states, transitions, set(letters))
         initial = doc.get("initial")
         if initial not in raw_states:
             self.problem(
@@ -312,7 +312,7 @@ class _Builder:
                 )
         return [str(n) for n in names]
 
-    def _states(self, raw: LineDict, transitions: list[TransitionDef]) -> dict[str, StateDef]:
+    def _states(self, raw: LineDict, transitions: list[TransitionDef], letters: set[str]) -> dict[str, StateDef]:
         takes: dict[str, set[str]] = {name: set() for name in raw}
         roles: dict[tuple[str, str], set[str]] = {}
         for transition in transitions:
@@ -339,7 +339,7 @@ class _Builder:
                 self.problem(at, f"state {name!r} is final but has outgoing triggers: {', '.join(sorted(takes[name]))}")
             if not final and not takes.get(name):
                 self.problem(at, f"state {name!r} has no outgoing transition: add one or mark it final: true")
-            timers = TimerReader(self).timers(
+            timers = TimerReader(self, letters).timers(
                 spec.get("timers", []), spec.line_of("timers"), str(name), takes.get(name, set())
             )
             for timer in timers:

@@ -158,6 +158,13 @@ def move_in(
         "to": new_due.isoformat(),
         "overdue": overdue,
     }
+    notice = notice_of(engine, current, name)
+    zone = engine.workflow_of(current).timezone
+    moved_data = {  # what the notice prints: the old and new instants, local
+        **current.data,
+        "timer_from": timer.due_at.astimezone(zone).isoformat(),
+        "timer_to": new_due.astimezone(zone).isoformat(),
+    }
     event, eid = chain_action(
         engine,
         conn,
@@ -171,10 +178,18 @@ def move_in(
         checks=checks,
         batch=batch,
         occurred_at=at,
+        letters=notice,
+        letter_data=moved_data,
     )
     moved = sql.move_timer(conn, timer.id, timer.due_at, new_due)
     checks.expect(lambda: moved.rowcount == 1, ConcurrentUpdate(current.entity.id, current.version, None))
     return Moved(current.entity.id, timer.name, timer.due_at, new_due, overdue, event.seq, eid)
+
+
+def notice_of(engine: Engine, current: Instance, name: str) -> tuple[str, ...]:
+    """The letter the workflow sends when timer ``name`` of ``current``'s state is moved (``notify``), if any."""
+    specs = engine.workflow_of(current).states[current.state].timers
+    return tuple(s.notify for s in specs if s.name == name and s.notify is not None)
 
 
 def move_timer(
@@ -259,7 +274,12 @@ def plan_moves(
                 row["preview"], row["status"] = {"refused": str(exc)}, ItemStatus.REFUSED.value
             else:
                 row["instance_id"], row["seen_version"] = current.id, current.version
-                row["preview"] = {"from": timer.due_at.isoformat(), "dest": new_due.isoformat(), "timer": name}
+                row["preview"] = {
+                    "from": timer.due_at.isoformat(),
+                    "dest": new_due.isoformat(),
+                    "timer": name,
+                    "letters": list(notice_of(engine, current, name)),
+                }
                 row["status"] = ItemStatus.PENDING.value
             rows.append(row)
     return plans.store(

@@ -5,6 +5,7 @@ Part of loading a workflow file (``loader``): problems are reported with their l
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,14 +22,15 @@ class Reporter(Protocol):
     def unknown_keys(self, mapping: LineDict, allowed: set[str], what: str) -> None: ...
 
 
-_TIMER_KEYS = {"name", "trigger", "at", "default", "after", "from", "catch_up"}
+_TIMER_KEYS = {"name", "trigger", "at", "default", "after", "from", "catch_up", "notify"}
 
 
 class TimerReader:
     """Reads the ``timers`` list of one state."""
 
-    def __init__(self, report: Reporter) -> None:
+    def __init__(self, report: Reporter, letters: Collection[str] = ()) -> None:
         self._report = report
+        self._letters = letters
 
     def timers(self, raw: Any, line: int, state: str, takes: set[str]) -> list[TimerSpec]:
         if not isinstance(raw, list):
@@ -64,9 +66,17 @@ class TimerReader:
                     item.line_of("catch_up"),
                     f"timer {name!r}: catch_up must be one of {', '.join(CATCH_UP_POLICIES)}, got {catch_up!r}",
                 )
+            notify = item.get("notify")
+            if notify is not None and notify not in self._letters:
+                self._report.problem(
+                    item.line_of("notify"),
+                    f"timer {name!r}: notify names letter {notify!r}, which letters does not declare; "
+                    f"letters: {', '.join(sorted(self._letters)) or 'none'}",
+                )
             spec = self._timer_when(item, name)
             if spec is not None:
-                result.append(TimerSpec(name=name, trigger=str(trigger), catch_up=catch_up, **spec))
+                notified = str(notify) if notify is not None else None
+                result.append(TimerSpec(name=name, trigger=str(trigger), catch_up=catch_up, notify=notified, **spec))
         return result
 
     def _timer_when(self, item: LineDict, name: str) -> dict[str, Any] | None:

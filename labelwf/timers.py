@@ -58,6 +58,7 @@ class TimerSpec:
     default: datetime | None = None
     after: Offset | None = None
     anchor: str = ENTERED
+    notify: str | None = None  # the letter sent when an operator moves this deadline
 
     def data_fields(self) -> list[str]:
         """Return the data fields this timer reads (to check that transitions provide them)."""

@@ -277,3 +277,15 @@ def test_an_ending_must_be_a_final_state_and_a_known_kind(tmp_path: Path) -> Non
         load_workflow(path, ROOT / "templates")
     text_of = str(caught.value)
     assert "ending merged: 'contract' is not a final state" in text_of and "unknown ending 'vanished'" in text_of
+
+
+def test_a_deadline_s_notice_must_be_a_declared_letter(tmp_path: Path) -> None:
+    text = (ROOT / "workflows" / "poles-2008.yaml").read_text(encoding="utf-8")
+    bad = text.replace("notify: report_echeance_contrat}", "notify: avis_inconnu}", 1)
+    path = tmp_path / "workflows" / "poles-2008.yaml"
+    path.parent.mkdir()
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(WorkflowError) as caught:
+        load_workflow(path, ROOT / "templates")
+    (found,) = [p for p in caught.value.problems if "avis_inconnu" in p.message]
+    assert found.line and "notify names letter 'avis_inconnu', which letters does not declare" in found.message

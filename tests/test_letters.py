@@ -33,6 +33,8 @@ SAMPLE_DATA = {
     "decision_ref": "CIADT du 11 mai 2010",
     "review_ref": "Rapport d'examen 2010",
     "class_2012": "moins_performant",
+    "timer_from": "2012-01-01T00:00:00+01:00",
+    "timer_to": "2013-01-01T00:00:00+01:00",
     "motif": "La nouvelle évaluation n'a pas permis de constater que le pôle répondait aux critères du label.",
 }
 STEP = {"decision_ref": "CIADT du 11 mai 2010", "motif": SAMPLE_DATA["motif"]}

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
-from labelwf import Engine, plans, verify
+from labelwf import Engine, plans, store, verify
 from labelwf.bulk import Selection
 from labelwf.clock import FrozenClock
 from labelwf.deadlines import fire_due
@@ -154,3 +155,42 @@ def test_a_move_is_dated_at_the_act_and_never_before_the_last_event(poles: Engin
     assert last.occurred_at == act
     with pytest.raises(BusinessTimeRefused):
         move_timer(poles, "mta", "contract_end", Shift(by="+1 day"), at=datetime(2010, 1, 1, tzinfo=PARIS), **WHO)
+
+
+def notices(engine: Engine, entity: str) -> list[tuple[str, str, str]]:
+    with engine.db.read() as conn:
+        rows = conn.execute(
+            sa.select(store.letter.c.template, store.letter.c.recipient, store.letter.c.body)
+            .join(store.instance, store.instance.c.id == store.letter.c.instance_id)
+            .where(store.instance.c.entity_id == entity, store.letter.c.template == "report_echeance_contrat")
+        ).all()
+    return [(r.template, r.recipient, r.body) for r in rows]
+
+
+def test_a_moved_deadline_sends_the_notice_its_workflow_declares_with_both_dates(poles: Engine) -> None:
+    # Given a contract whose end (contract_end, notify: report_echeance_contrat) is moved by a year
+    under_contract(poles, "mta")
+    move_timer(poles, "mta", "contract_end", Shift(by="+1 year"), **WHO)
+    # Then its notice goes to each recipient of the letter, with the old and the new date, local
+    sent = notices(poles, "mta")
+    assert sorted(r for _, r, _ in sent) == ["governance", "prefet", "region"]
+    body = " ".join(sent[0][2].split())
+    assert "fixée au 1er janvier 2012, est reportée au 1er janvier 2013" in body
+    assert verify(poles.db).ok  # the letters are sealed with the event that sent them
+
+
+def test_a_deadline_without_a_notice_moves_silently_and_a_plan_previews_the_notice(poles: Engine) -> None:
+    poles.fire("enfant", "classify", actor="dgcis", reason="classement", data={"group": 3})
+
+    def letters() -> int:
+        with poles.db.read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(store.letter)).scalar_one())
+
+    before = letters()
+    move_timer(poles, "enfant", "label_term", Shift(by="+1 month"), **WHO)
+    assert letters() == before
+    under_contract(poles, "pass")
+    report = plan_moves(
+        poles, "contract_end", Shift(to=END_2012), Selection(entities=("pass",)), reference="CIADT", **WHO
+    )
+    assert report.items[0].preview["letters"] == ["report_echeance_contrat"]
