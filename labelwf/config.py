@@ -10,6 +10,7 @@ database               LABELWF_DATABASE            SQLAlchemy URL or SQLite file
 workflows              LABELWF_WORKFLOWS           folder or file of workflows, or a list (env: a:b)
 templates              LABELWF_TEMPLATES           folder of letter templates (one folder per workflow)
 scenarios              LABELWF_SCENARIOS           folder of scenarios to replay
+migrations             LABELWF_MIGRATIONS          folder of migration files the API may plan (by name)
 outbox                 LABELWF_OUTBOX              folder where delivered letters are written
 timezone               LABELWF_TIMEZONE            time zone for displaying dates
 busy_timeout_ms        LABELWF_BUSY_TIMEOUT_MS     SQLite: how long a writer waits for the lock
@@ -64,6 +65,7 @@ class Settings:
     workflows: Path | tuple[Path, ...] = Path("workflows")  # a folder or file, or several (versions side by side)
     templates: Path = Path("templates")
     scenarios: Path = Path("scenarios")
+    migrations: Path = Path("migrations")
     outbox: Path = Path("outbox")
     timezone: str = "Europe/Paris"
     busy_timeout_ms: int = 10_000
@@ -190,7 +192,7 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         return tuple((base / str(v)).resolve() for v in value)
     if key == "workflows" and isinstance(value, str) and os.pathsep in value:  # LABELWF_WORKFLOWS=a:b
         return tuple((base / v).resolve() for v in value.split(os.pathsep) if v)
-    if key in ("workflows", "templates", "scenarios", "outbox", "audit_key_file"):
+    if key in ("workflows", "templates", "scenarios", "migrations", "outbox", "audit_key_file"):
         return (base / str(value)).resolve()
     if key == "timezone":
         try:

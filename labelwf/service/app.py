@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import LabelwfError
 from ..runtime import Runtime
-from . import api, batches_api, console, console_ops, letters_api, operations_api, signin, workflows_api
+from . import api, batches_api, console, console_ops, entities_api, letters_api, operations_api, signin, workflows_api
 from .auth import Caller, Refused, caller, require
 from .limits import RateLimits
 from .metrics import Metrics
@@ -68,6 +68,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(letters_api.router)
     app.include_router(operations_api.router)
     app.include_router(batches_api.router)
+    app.include_router(entities_api.router)
     app.include_router(workflows_api.router)
     app.include_router(signin.router)
     app.include_router(console.router)

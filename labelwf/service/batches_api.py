@@ -1,8 +1,11 @@
-"""Plans over the API: a bulk decision or deadline moves, previewed then executed once; one timer moved.
+"""Plans over the API: a bulk decision, deadline moves or a migration, previewed then executed once;
+one timer moved.
 
 * ``POST /batches`` freezes a plan and answers its preview (nothing is fired): each entity's
   item says what would happen, or why it cannot. ``POST /batches/{id}/execution`` runs it in the
-  request; running it again does only what is left (nothing, once it is done).
+  request; running it again does only what is left (nothing, once it is done). A migration is
+  named, not sent: the file of that name in the configured ``migrations`` folder (reviewed with
+  the workflows), validated as the CLI validates it.
   ``POST /batches/{id}/cancellation`` stops it. Plans are the supervisors' (and admins').
 * ``PATCH /timers/{id}`` moves one pending deadline, as an operator's audited action; like a
   fire it needs ``If-Match`` with the instance's ETag.
@@ -22,9 +25,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from .. import bulk, plans, timer_moves
+from .. import bulk, migration, plans, timer_moves
 from ..decision import MAX_ACTOR, MAX_REASON
-from ..errors import ActionRefused, ConcurrentUpdate, NotFound, PlanRejected
+from ..errors import ActionRefused, ConcurrentUpdate, NotFound, PlanRejected, Problem
 from ..representations import batch_item_json, batch_json
 from ..store import batches as bsql
 from ..store import fires, reads
@@ -157,7 +160,24 @@ class TimerMovePlan(_Act):
         return _in_utc(value)
 
 
-PlanBody = Annotated[DecisionPlan | TimerMovePlan, Field(discriminator="kind")]
+class MigrationPlan(BaseModel):
+    """The migration of live instances described by a migration file of the configured folder, by name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["migration"]
+    migration: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$", description="The file's name, no suffix.")]
+    reason: Reason
+    on_behalf_of: Actor | None = None
+    at: Instant | None = Field(default=None, description="The migration's business time (RFC 3339 with its offset).")
+
+    @field_validator("at")
+    @classmethod
+    def _representable(cls, value: Any) -> Any:
+        return _in_utc(value)
+
+
+PlanBody = Annotated[DecisionPlan | TimerMovePlan | MigrationPlan, Field(discriminator="kind")]
 
 
 class TimerMove(BaseModel):
@@ -225,7 +245,7 @@ def _with_items(plan: Batch, items: Sequence[BatchItem], limit: int) -> dict[str
 @router.post(
     "/batches",
     status_code=201,
-    summary="Plan a bulk decision or deadline moves: stored and previewed, nothing fired",
+    summary="Plan a bulk decision, deadline moves or a migration: stored and previewed, nothing fired",
     responses=problem_responses(400, 403, 404, 409, 411, 413, 422, 429),
 )
 def create_batch(request: Request, who: Who, body: Annotated[PlanBody, Body()]) -> JSONResponse:
@@ -249,6 +269,8 @@ def create_batch(request: Request, who: Who, body: Annotated[PlanBody, Body()]) 
                 workflow=body.workflow,
                 principal=who.principal,
             )
+        elif isinstance(body, MigrationPlan):
+            report = _plan_migration(request, body, actor, who)
         else:
             report = timer_moves.plan_moves(
                 engine,
@@ -268,11 +290,29 @@ def create_batch(request: Request, who: Who, body: Annotated[PlanBody, Body()]) 
     return JSONResponse(jsonable_encoder(answer), status_code=201, headers=headers)
 
 
+def _plan_migration(request: Request, body: MigrationPlan, actor: str, who: Caller) -> plans.PlanReport:
+    """Plan the migration file ``body.migration`` of the configured folder (never a path the caller gives)."""
+    runtime = runtime_of(request)
+    folder = runtime.settings.migrations
+    found = [folder / f"{body.migration}{suffix}" for suffix in (".yaml", ".yml")]
+    path = next((f for f in found if f.is_file()), None)
+    if path is None:
+        known = sorted(f.stem for f in folder.glob("*.y*ml")) if folder.is_dir() else []
+        raise NotFound("migration", body.migration, f"known: {', '.join(known) or 'none'} (in the migrations folder)")
+    try:
+        loaded = migration.load_migration(path, runtime.engine)
+        return migration.plan_migration(
+            runtime.engine, loaded, actor=actor, reason=body.reason, at=body.at, principal=who.principal
+        )
+    except PlanRejected as exc:  # the problems name the file by its name, not the server's path
+        raise PlanRejected([Problem(path.name, p.line, p.message) for p in exc.problems]) from None
+
+
 @router.get("/batches", summary="Plans, the latest first", responses=problem_responses(403, 422))
 def list_batches(
     request: Request,
     who: Who,
-    kind: Annotated[Literal["decision", "timer_move"] | None, Query()] = None,
+    kind: Annotated[Literal["decision", "timer_move", "migration"] | None, Query()] = None,
     limit: Limit = 100,
 ) -> dict[str, Any]:
     """The latest plans with their items' counts by status (supervisors)."""
