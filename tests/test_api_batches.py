@@ -148,7 +148,7 @@ def test_plans_are_for_supervisors(api: TestClient, tokens: dict[str, str]) -> N
     [
         (decision("mta", actor="quelqu'un d'autre"), "invalid-request", "actor"),
         (decision("mta") | {"selection": {"entities": ["mta"], "ids": ["x"]}}, "invalid-request", "ids"),
-        ({**decision("mta"), "kind": "migration"}, "invalid-request", "kind"),
+        ({**decision("mta"), "kind": "merger"}, "invalid-request", "kind"),
         (decision("mta", at="2008-07-01T00:00:00"), "invalid-request", "timezone"),
         (decision("mta", selection={"entities": ["m"] * 10_001}), "invalid-request", "10000"),
         (decision("mta", selection={"entities": ["a\x00"]}), "invalid-request", "U+0000"),
@@ -304,3 +304,22 @@ def test_every_contract_end_of_a_selection_moves_in_one_plan(api: TestClient, to
     assert [datetime.fromisoformat(t["due_at"]) for t in timers if t["name"] == "contract_end"] == [
         datetime(2013, 1, 1, tzinfo=PARIS)
     ]
+
+
+def test_a_plan_created_again_with_its_idempotency_key_is_the_same_plan(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    key = as_(tokens["sophie"], **{"Idempotency-Key": "plan-2008-06-30"})
+    first = api.post("/api/v1/batches", json=decision("mta", "enfant"), headers=key)
+    again = api.post("/api/v1/batches", json=decision("mta", "enfant"), headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"] and again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == first.headers["location"]
+    listed = api.get("/api/v1/batches", headers=as_(tokens["sophie"])).json()["items"]
+    assert [b["id"] for b in listed] == [first.json()["id"]]
+    other = api.post("/api/v1/batches", json=decision("pass"), headers=key)
+    assert is_problem(other, 422, "idempotency-key-reused")
+    blank = api.post(
+        "/api/v1/batches", json=decision("pass"), headers=as_(tokens["sophie"], **{"Idempotency-Key": " "})
+    )
+    is_problem(blank, 422, "invalid-header")

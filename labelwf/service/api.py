@@ -11,10 +11,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -31,8 +29,7 @@ from ..representations import event_json, fired_json, instance_json, timer_json,
 from ..runtime import Runtime
 from ..store import accounts as sql
 from ..store.records import Page
-from ..text import text_problem
-from . import limits
+from . import idempotency, limits
 from .auth import Caller, Refused, caller, require
 from .problems import error_problem, problem, problem_responses
 
@@ -56,8 +53,6 @@ def plain_parameters(request: Request, who: Who) -> None:
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(plain_parameters)], responses=problem_responses(401, 503))
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 After = Annotated[str | None, Query(max_length=2000, description="The `next` cursor of the previous page.")]
-MAX_KEY = 200
-ANSWERS_KEPT = timedelta(hours=24)  # an Idempotency-Key's first answer is replayed for a day, then forgotten
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
 
@@ -209,7 +204,7 @@ def fire(
     entity: str,
     body: Transition,
     if_match: Annotated[str | None, Header(description="The instance's ETag: its version.")] = None,
-    idempotency_key: Annotated[str | None, Header(max_length=MAX_KEY)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=idempotency.MAX_KEY)] = None,
 ) -> JSONResponse:
     """Fire ``trigger`` on ``entity``'s instance as the authenticated account, in one transaction."""
     _visible(who, entity)
@@ -219,16 +214,11 @@ def fire(
         version = _version(if_match)
     except _Precondition as exc:
         return problem(exc.status, exc.kind, "Precondition", exc.detail, {"if_match": if_match})
-    if idempotency_key is not None:
-        problem_text = text_problem(idempotency_key, "Idempotency-Key", max_length=MAX_KEY)
-        if not idempotency_key.strip():
-            problem_text = "Idempotency-Key is empty: send a unique key per request (a UUID), or no header"
-        if problem_text:
-            return problem(422, "invalid-header", "Invalid header", problem_text)
+    bad_key = idempotency.invalid_key(idempotency_key)
+    if bad_key is not None:
+        return bad_key
     runtime = runtime_of(request)
-    fingerprint = hashlib.sha256(
-        json.dumps([entity, version, body.model_dump(mode="json")], sort_keys=True).encode()
-    ).hexdigest()
+    fingerprint = idempotency.fingerprint(entity, version, body.model_dump(mode="json"))
     fire_request = FireRequest(
         entity=entity,
         trigger=body.trigger,
@@ -240,7 +230,7 @@ def fire(
         workflow=body.workflow,
         principal=who.principal,
     )
-    kept_since = runtime.engine.clock.now() - ANSWERS_KEPT
+    kept_since = runtime.engine.clock.now() - idempotency.ANSWERS_KEPT
     try:
         with runtime.db.write() as conn:
             if idempotency_key is not None:
@@ -286,13 +276,9 @@ def _declared(runtime: Runtime, trigger: str) -> str:
 
 
 def _replayed(kept: Any, fingerprint: str) -> JSONResponse:
-    if kept["fingerprint"] != fingerprint:
-        return problem(
-            422,
-            "idempotency-key-reused",
-            "Idempotency-Key reused",
-            "this Idempotency-Key was used for another request; send a new key for a new request",
-        )
+    refused = idempotency.reused(kept, fingerprint)
+    if refused is not None:
+        return refused
     headers = {**kept["headers"], "Idempotent-Replayed": "true"}
     return JSONResponse(kept["body"], status_code=kept["status"], headers=headers)
 

@@ -27,12 +27,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from .. import bulk, migration, plans, timer_moves
 from ..decision import MAX_ACTOR, MAX_REASON
-from ..errors import ActionRefused, ConcurrentUpdate, NotFound, PlanRejected, Problem
+from ..errors import ActionRefused, ConcurrentUpdate, DatabaseError, NotFound, PlanRejected, Problem
 from ..representations import batch_item_json, batch_json
+from ..store import accounts as asql
 from ..store import batches as bsql
 from ..store import fires, reads
 from ..store.records import Batch, BatchItem, ItemStatus, Timer, TimerStatus
-from . import limits
+from . import idempotency, limits
 from .api import Instant, Who, _in_utc, _Precondition, _version, plain_parameters, runtime_of
 from .auth import Caller, Refused, require
 from .problems import problem, problem_responses
@@ -248,11 +249,25 @@ def _with_items(plan: Batch, items: Sequence[BatchItem], limit: int) -> dict[str
     summary="Plan a bulk decision, deadline moves or a migration: stored and previewed, nothing fired",
     responses=problem_responses(400, 403, 404, 409, 411, 413, 422, 429),
 )
-def create_batch(request: Request, who: Who, body: Annotated[PlanBody, Body()]) -> JSONResponse:
-    """Freeze the plan and preview it entity by entity (supervisors); ``Location`` names it."""
+def create_batch(
+    request: Request,
+    who: Who,
+    body: Annotated[PlanBody, Body()],
+    idempotency_key: Annotated[str | None, Header(max_length=idempotency.MAX_KEY)] = None,
+) -> JSONResponse:
+    """Freeze the plan and preview it entity by entity (supervisors); ``Location`` names it. With an
+    ``Idempotency-Key``, a retry answers the plan the first request made (as it stands now)."""
     _planner(who)
     limits.take(request, who, "fires")
+    bad_key = idempotency.invalid_key(idempotency_key)
+    if bad_key is not None:
+        return bad_key
     engine = runtime_of(request).engine
+    print_ = idempotency.fingerprint("batches", body.model_dump(mode="json"))
+    if idempotency_key is not None:
+        again = _kept_plan(request, who, idempotency_key, print_)
+        if again is not None:
+            return again
     actor = body.on_behalf_of or who.account.name
     try:
         if isinstance(body, DecisionPlan):
@@ -285,9 +300,55 @@ def create_batch(request: Request, who: Who, body: Annotated[PlanBody, Body()]) 
             )
     except PlanRejected as exc:
         return _rejected(exc)
-    answer = _with_items(report.batch, report.items, PREVIEW_SHOWN)
     headers = {"Location": f"/api/v1/batches/{report.batch.id}"}
+    if idempotency_key is not None and not _keep_plan(request, who, idempotency_key, print_, report.batch.id):
+        plans.cancel(engine, report.batch.id)  # the same request, raced: the first one's plan stands
+        again = _kept_plan(request, who, idempotency_key, print_)
+        if again is not None:
+            return again
+    answer = _with_items(report.batch, report.items, PREVIEW_SHOWN)
     return JSONResponse(jsonable_encoder(answer), status_code=201, headers=headers)
+
+
+def _kept_plan(request: Request, who: Caller, key: str, print_: str) -> JSONResponse | None:
+    """The answer to a retried creation: the plan the key made, as it stands now (or the key's refusal)."""
+    runtime = runtime_of(request)
+    since = runtime.engine.clock.now() - idempotency.ANSWERS_KEPT
+    with runtime.db.read() as conn:
+        kept = asql.get_answer(conn, who.account.name, key, since)
+        if kept is None:
+            return None
+        refused = idempotency.reused(kept, print_)
+        if refused is not None:
+            return refused
+        plan = bsql.get_batch(conn, int(kept["body"]["id"]))
+        if plan is None:  # pragma: no cover - plans are never deleted
+            return None
+        items = bsql.items(conn, plan.id, after=-1, limit=PREVIEW_SHOWN + 1, status=None)
+    answer = jsonable_encoder(_with_items(plan, items, PREVIEW_SHOWN))
+    headers = {**kept["headers"], "Idempotent-Replayed": "true"}
+    return JSONResponse(answer, status_code=201, headers=headers)
+
+
+def _keep_plan(request: Request, who: Caller, key: str, print_: str, batch_id: int) -> bool:
+    """Keep the key's answer (the plan's id); False if a concurrent request with the key kept it first."""
+    runtime = runtime_of(request)
+    now = runtime.engine.clock.now()
+    values = {
+        "account": who.account.name,
+        "key": key,
+        "fingerprint": print_,
+        "status": 201,
+        "headers": {"Location": f"/api/v1/batches/{batch_id}"},
+        "body": {"id": batch_id},
+        "created_at": now,
+    }
+    try:
+        with runtime.db.write() as conn:
+            asql.keep_answer(conn, values, now - idempotency.ANSWERS_KEPT)
+    except DatabaseError:
+        return False
+    return True
 
 
 def _plan_migration(request: Request, body: MigrationPlan, actor: str, who: Caller) -> plans.PlanReport:
