@@ -1,5 +1,6 @@
 """The console in a real Chromium: sign in, find a pole, fire with a reason and see the new state
-without reloading, the conflict of a stale page, a letter and its PDF, a viewer and a stakeholder.
+without reloading, the conflict of a stale page, a letter and its PDF, a viewer and a stakeholder,
+a supervisor's bulk decision planned, previewed and executed.
 
 Runs the service in a thread on a socket bound before it starts (no waiting), against Debian's
 Chromium driven by Playwright. Screenshots of the main pages go to ``test-artifacts/console``.
@@ -43,6 +44,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     for name, roles, entity in (
         ("marie", ["operator"], None),
         ("paul", ["viewer"], None),
+        ("sophie", ["supervisor"], None),
         ("root", ["admin"], None),
         ("gouv-enfant", ["stakeholder"], "enfant"),
     ):
@@ -96,7 +98,7 @@ def test_an_operator_finds_a_pole_fires_and_meets_a_stale_page(server: str, brow
     page.get_by_text("Décisions possibles").wait_for()
     stale = page.context.new_page()
     stale.goto(page.url)  # the same pole in a second tab, before the decision
-    form = page.locator("form.fire").filter(has_text="classify")
+    form = page.locator("form.fire").filter(has_text="classify →")
     form.get_by_label("Groupe attribué").select_option("3")
     form.get_by_label("Motif").fill("Rapport d'évaluation du 18 juin 2008")
     url = page.url
@@ -104,10 +106,11 @@ def test_an_operator_finds_a_pole_fires_and_meets_a_stale_page(server: str, brow
     page.get_by_text("Décision enregistrée").wait_for()
     assert page.locator("#state").inner_text() == "group_3" and page.url == url  # swapped in place
     offered = page.locator("form.fire legend").all_inner_texts()
-    assert offered == ["start_reevaluation → reevaluation"]  # not end_label_term, the daemon's
+    # not end_label_term, the daemon's
+    assert offered == ["classify_2012 → phase_2_evaluated", "start_reevaluation → reevaluation"]
     assert "Rapport d'évaluation du 18 juin 2008" in page.locator("ol.history").inner_text()
     shot(page, "instance")
-    old = stale.locator("form.fire").filter(has_text="classify")
+    old = stale.locator("form.fire").filter(has_text="classify →")
     old.get_by_label("Motif").fill("Autre avis")
     old.get_by_role("button").click()
     stale.get_by_text("modifié par quelqu").wait_for()
@@ -117,7 +120,7 @@ def test_an_operator_finds_a_pole_fires_and_meets_a_stale_page(server: str, brow
 def test_a_letter_is_shown_and_its_pdf_downloaded(server: str, browser: object) -> None:
     page = sign_in(browser, server, "marie")
     page.goto(f"{server}/console/instances/enfant")
-    form = page.locator("form.fire").filter(has_text="classify")
+    form = page.locator("form.fire").filter(has_text="classify →")
     form.get_by_label("Groupe attribué").select_option("3")
     form.get_by_label("Motif").fill("Rapport")
     form.get_by_role("button").click()
@@ -175,3 +178,33 @@ def test_an_admin_sees_the_diagram_failures_audit_and_accounts_screens(server: s
     page.get_by_role("button", name="Créer le compte").click()
     page.get_by_text("Compte luc créé").wait_for()
     shot(page, "accounts")
+
+
+def test_a_supervisor_plans_a_bulk_decision_sees_the_frozen_list_and_executes_it(server: str, browser: object) -> None:
+    page = sign_in(browser, server, "sophie")
+    page.get_by_role("heading", name="Dossiers").wait_for()
+    page.get_by_role("link", name="Plans", exact=True).click()
+    page.get_by_role("heading", name="Plans", exact=True).wait_for()
+    page.get_by_role("link", name="Nouvelle décision groupée").click()
+    page.get_by_label("Pôles (un identifiant par ligne)").fill("mta\nenfant\natlantis")
+    page.get_by_label("Déclencheur").select_option("classify")
+    page.get_by_label("Champs (nom=valeur, un par ligne)").fill("group=1")
+    page.get_by_label("Référence de la décision").fill("Décision du 30 juin 2008")
+    page.get_by_label("Motif").fill("Classement de l'évaluation 2008")
+    page.get_by_role("button", name="Préparer le plan").click()
+    page.get_by_text("Rien n'a encore été exécuté").wait_for()  # planned: the frozen list, nothing fired
+    rows = page.locator("table.items tbody tr")
+    assert rows.count() == 3
+    assert "evaluated → group_1" in rows.nth(0).inner_text()
+    assert "no such entity" in rows.nth(2).inner_text()
+    assert page.locator("#plan-counts").inner_text() == "à exécuter : 2 · refusé : 1"
+    shot(page, "plan")
+    page.get_by_role("button", name="Exécuter").click()
+    page.get_by_text("Exécution terminée").wait_for()
+    assert page.locator("#plan-counts").inner_text() == "fait : 2 · refusé : 1"
+    assert "fait" in rows.nth(0).inner_text() and "→ group_1" in rows.nth(1).inner_text()
+    assert page.get_by_role("button", name="Exécuter").count() == 0  # finished: nothing more to run
+    shot(page, "plan-done")
+    page.get_by_role("link", name="mta", exact=True).click()
+    page.get_by_text("Historique").wait_for()
+    assert page.locator("#state").inner_text() == "group_1"

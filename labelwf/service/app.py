@@ -24,7 +24,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import LabelwfError
 from ..runtime import Runtime
-from . import api, batches_api, console, console_ops, entities_api, letters_api, operations_api, signin, workflows_api
+from . import (
+    api,
+    batches_api,
+    console,
+    console_ops,
+    console_plans,
+    entities_api,
+    letters_api,
+    operations_api,
+    signin,
+    workflows_api,
+)
 from .auth import Caller, Refused, caller, require
 from .limits import RateLimits
 from .metrics import Metrics
@@ -73,6 +84,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(signin.router)
     app.include_router(console.router)
     app.include_router(console_ops.router)
+    app.include_router(console_plans.router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_exception_handler(LabelwfError, api.labelwf_errors)
     app.add_exception_handler(RequestValidationError, _invalid)

@@ -2,23 +2,26 @@
 
 Every page needs a session (``signin``). A fire posts the form with the session's CSRF token;
 with htmx the instance's section is swapped in place (new state, history, the conflict message of
-a stale page), without it the page is rendered again.
+a stale page), without it the page is rendered again. A pending deadline is moved the same way
+(``timer_moves.move_timer``, as the signed-in operator), to a local date-time of its workflow's zone.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from .. import queries
+from .. import queries, timer_moves
 from ..decision import Request as FireRequest
 from ..diagram import diagram_svg
 from ..errors import ConcurrentUpdate, LabelwfError, NotFound, RateLimited
 from ..representations import instance_json
+from ..text import shown as escaped
+from ..timers import localize, parse_local
 from . import limits
 from .api import runtime_of
 from .auth import Caller
@@ -60,6 +63,8 @@ def _instance_page(
     template = "_instance.html" if request.headers.get("hx-request") == "true" else "instance.html"
     wf = runtime.engine.workflow_of(view.instance)
     drawn = Markup(diagram_svg(wf, current=view.instance.state, legend=LEGEND))  # escaped as it is drawn
+    # A deadline's move form starts at its due instant, as the local wall time its workflow's zone reads.
+    moves = {t.id: t.due_at.astimezone(wf.timezone).strftime("%Y-%m-%dT%H:%M") for t in view.timers}
     return page(
         request,
         template,
@@ -75,6 +80,8 @@ def _instance_page(
         message_kind=kind,
         summary=instance_json(view.instance),
         diagram=drawn,
+        move_values=moves,
+        move_zone=wf.timezone.key,
     )
 
 
@@ -135,6 +142,76 @@ async def fire(request: Request, entity: str) -> Response:
         return _instance_page(request, who, csrf, entity, message=f"Refusé : {exc}", kind="error", status=422)
     done = f"Décision enregistrée : {fired.trigger}, {fired.source} → {fired.dest} (version {fired.version})."
     return _instance_page(request, who, csrf, entity, message=done, kind="success")
+
+
+def _version_of(form: Any) -> int:
+    version = str(form.get("version", ""))
+    return int(version) if version.isdigit() and len(version) < 12 else -1
+
+
+@router.post("/instances/{entity}/timers/{name}/move")
+async def move_timer(request: Request, entity: str, name: str) -> Response:
+    """Move a pending deadline to a local date-time, as the signed-in operator (a ``(timer moved)`` event)."""
+    found = session(request)
+    if found is None:
+        return to_login()
+    who, csrf = found
+    form = await request.form()
+
+    def again(message: str, status: int, kind: str = "error") -> Response:
+        return _instance_page(request, who, csrf, entity, message=message, kind=kind, status=status)
+
+    if not csrf_ok(csrf, form):
+        return again("Formulaire expiré : rechargez la page.", 403)
+    if not who.account.may("operator") or not who.sees(entity):
+        return again("Vous ne pouvez pas déplacer les échéances de ce dossier.", 403)
+    try:
+        limits.take(request, who, "fires")
+    except RateLimited as exc:
+        return again(f"Trop de décisions en une minute : réessayez dans {exc.retry_after_s} s.", 429)
+    runtime = runtime_of(request)
+    current = queries.describe(runtime.engine, entity).instance
+    zone = runtime.engine.workflow_of(current).timezone
+    typed = str(form.get("to", "")).strip()[:40]
+    try:
+        to = localize(parse_local(typed), zone)
+    except ValueError:
+        return again(
+            f"Échéance non déplacée : la nouvelle échéance « {escaped(typed)} » n'est pas une date et une heure "
+            f"lisibles ; attendu AAAA-MM-JJTHH:MM (heure de {zone.key}), par exemple 2013-01-01T00:00.",
+            422,
+        )
+    try:
+        moved = timer_moves.move_timer(
+            runtime.engine,
+            entity,
+            name[:100],
+            timer_moves.Shift(to=to),
+            actor=who.account.name,
+            reason=str(form.get("reason", "")),
+            workflow=current.workflow,
+            principal=who.principal,
+            expected_version=_version_of(form),
+        )
+    except ConcurrentUpdate as exc:
+        message = (
+            "Ce dossier a été modifié par quelqu'un d'autre depuis l'affichage de la page "
+            f"(version {exc.found_version}, vous aviez la version {exc.expected_version}) : "
+            "voici son état actuel, déplacez l'échéance à nouveau si besoin."
+        )
+        return again(message, 409)
+    except LabelwfError as exc:
+        return again(f"Échéance non déplacée : {exc}", 422)
+
+    def local(value: datetime) -> str:
+        return value.astimezone(runtime.settings.zone).strftime("%d/%m/%Y %H:%M")
+
+    late = " Elle était dépassée sans avoir été traitée." if moved.overdue else ""
+    done = (
+        f"Échéance {moved.timer} déplacée : du {local(moved.old_due)} au {local(moved.new_due)} "
+        f"(version {moved.seq}).{late}"
+    )
+    return again(done, 200, "success")
 
 
 @router.get("/letters/{letter_id}")

@@ -1,0 +1,485 @@
+"""The console's plans (supervisors): the list, a bulk decision's first step, a plan's frozen items,
+its execution and its cancellation.
+
+As over the API (``batches_api``): plans are the supervisors' (and admins'), never a stakeholder's;
+the signed-in account is the actor and its session the principal of every event a plan writes.
+Planning fires nothing: the form is checked whole (each problem said with its value and what
+would do), then ``bulk.plan_decision`` freezes and previews the list. Executing runs ``plans.run``
+in the request; a finished or cancelled plan is refused with why. Every form posts the session's
+CSRF token, and the role is checked on every request, whatever the page offered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, tzinfo
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from .. import bulk, plans
+from ..definition import OPERATOR, Workflow
+from ..engine import Engine
+from ..errors import ActionRefused, LabelwfError, NotFound, PlanRejected, RateLimited
+from ..store import batches as bsql
+from ..store.records import Batch, BatchItem, BatchStatus, ItemStatus
+from ..text import shown, text_problem
+from ..timers import localize, parse_local
+from . import limits
+from .api import runtime_of
+from .auth import Caller
+from .console_ops import _signed_in
+from .pages import csrf_ok, page
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+PAGE = 200  # items of a plan per page
+LISTED = 100  # plans on the list
+MAX_IDS = 10_000  # ids typed in one form (a 64 KiB body holds fewer anyway: choose a state for more)
+MAX_SEQ = 10_000_000
+KINDS = {"decision": "décision", "timer_move": "déplacement d'échéances", "migration": "migration"}
+PLAN_STATUS = {"planned": "planifié", "running": "en cours", "done": "terminé", "cancelled": "annulé"}
+ITEM_STATUS = {
+    "pending": "à exécuter",
+    "done": "fait",
+    "refused": "refusé",
+    "changed": "modifié depuis le plan",
+    "failed": "en échec",
+    "cancelled": "annulé",
+}
+OPEN = (BatchStatus.PLANNED, BatchStatus.RUNNING)
+EXPIRED = "Formulaire expiré : rechargez la page."
+_FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]+(\d{1,2})[:h](\d{2}))?$")
+FORM_KEYS = ("workflow", "entities", "state", "all", "trigger", "fields", "reference", "at", "reason")
+
+
+def _number(text: str) -> int:
+    """A plan id or sequence number from a URL (-1 when it is none: then nothing is found)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 20 else -1
+
+
+def _local(value: datetime | str | None, zone: tzinfo) -> str:
+    """An instant (or its ISO form, as a plan's preview stores it) in the console's time zone."""
+    if value is None or value == "":
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    said = [f"{ITEM_STATUS[s.value]} : {counts[s.value]}" for s in ItemStatus if counts.get(s.value)]
+    return " · ".join(said) or "aucun élément"
+
+
+def _summary(plan: Batch, zone: tzinfo) -> dict[str, Any]:
+    """A plan as the list and its page show it."""
+    return {
+        "id": plan.id,
+        "kind": KINDS.get(plan.kind, plan.kind),
+        "workflow": plan.workflow,
+        "reference": plan.reference,
+        "actor": plan.actor,
+        "principal": plan.principal or "",
+        "reason": plan.reason,
+        "created_at": _local(plan.created_at, zone),
+        "date": _local(plan.occurred_at, zone) or "à l'exécution de chaque élément",
+        "status": PLAN_STATUS.get(plan.status.value, plan.status.value),
+        "open": plan.status in OPEN,
+        "counts": _counts(plan.counts),
+        "total": sum(plan.counts.values()),
+        "asked": _asked(plan, zone),
+    }
+
+
+def _pairs(data: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in data.items())
+
+
+def _asked(plan: Batch, zone: tzinfo) -> str:
+    """What the plan was asked to do, in a sentence."""
+    spec = plan.spec
+    if plan.kind == "timer_move":  # spec["shift"]: "to <ISO instant>" or "by +1 year"
+        how, _, where = str(spec.get("shift", "")).partition(" ")
+        moved = f"au {_local(where, zone)}" if how == "to" else f"de {where}"
+        return f"échéance {spec.get('timer', '')} déplacée {moved}"
+    if plan.kind != "decision":
+        return plan.reference
+    said = [str(spec.get("trigger") or "le déclencheur de chaque ligne")]
+    if spec.get("data"):
+        said.append(f"avec {_pairs(spec['data'])}")
+    chosen = spec.get("selection") or {}
+    whom = []
+    if chosen.get("entities"):
+        whom.append(f"{len(chosen['entities'])} dossier(s) nommé(s)")
+    if chosen.get("states"):
+        whom.append(f"état {', '.join(chosen['states'])}")
+    if chosen.get("all"):
+        whom.append("tous les dossiers")
+    if whom:
+        said.append(f"— sélection : {' ; '.join(whom)}")
+    return " ".join(said)
+
+
+def _item(plan: Batch, item: BatchItem, zone: tzinfo) -> dict[str, Any]:
+    """One item as the plan's page shows it: what to do, what the preview said, what happened."""
+    action, preview, outcome = item.action, item.preview, item.outcome or {}
+    moving = plan.kind == "timer_move"
+    if moving:
+        to = _local(action.get("to"), zone)
+        what = f"{action.get('timer', '')} → {to}" if to else f"{action.get('timer', '')} {action.get('by') or ''}"
+    elif plan.kind == "decision":
+        data = action.get("data") or {}
+        what = f"{action.get('trigger', '')}" + (f" ({_pairs(data)})" if data else "")
+    else:
+        what = f"version {action['to_version']}" if "to_version" in action else ""
+    if "refused" in preview:
+        planned = f"Refusé : {preview['refused']}"
+    elif moving:
+        planned = f"{_local(preview.get('from'), zone)} → {_local(preview.get('dest'), zone)}"
+    else:
+        letters = ", ".join(preview.get("letters") or [])
+        planned = f"{preview.get('from', '')} → {preview.get('dest', '')}" + (
+            f" ; courriers : {letters}" if letters else " ; aucun courrier"
+        )
+    if "error" in outcome:
+        result = str(outcome["error"])
+    elif item.status is ItemStatus.DONE and moving:
+        result = f"échéance au {_local(outcome.get('dest'), zone)} (version {outcome.get('seq')})"
+    elif item.status is ItemStatus.DONE:
+        letters_sent = outcome.get("letters")
+        count = len(letters_sent) if isinstance(letters_sent, list) else letters_sent
+        result = f"→ {outcome.get('dest', '')} (version {outcome.get('seq')}), {count or 0} courrier(s)"
+    else:
+        result = ""
+    return {
+        "n": item.seq + 1,
+        "entity": item.entity,
+        "linked": item.instance_id is not None,
+        "action": what,
+        "preview": planned,
+        "status": ITEM_STATUS.get(item.status.value, item.status.value),
+        "status_code": item.status.value,
+        "outcome": result,
+    }
+
+
+def _list_page(
+    request: Request, who: Caller, csrf: str, message: str = "", kind: str = "", status: int = 200
+) -> Response:
+    runtime = runtime_of(request)
+    zone = runtime.settings.zone
+    listed = [_summary(p, zone) for p in plans.listing(runtime.engine, limit=LISTED)]
+    return page(request, "plans.html", status, who=who, csrf=csrf, plans=listed, message=message, message_kind=kind)
+
+
+def _plan_page(
+    request: Request,
+    who: Caller,
+    csrf: str,
+    plan_id: int,
+    *,
+    after: int = -1,
+    message: str = "",
+    kind: str = "",
+    status: int = 200,
+) -> Response:
+    runtime = runtime_of(request)
+    zone = runtime.settings.zone
+    plan: Batch | None = None
+    found: list[BatchItem] = []
+    if 0 < plan_id < 2**63:
+        with runtime.db.read() as conn:
+            plan = bsql.get_batch(conn, plan_id)
+            if plan is not None:
+                found = bsql.items(conn, plan_id, after=after, limit=PAGE + 1)
+    if plan is None:
+        which = f"n° {plan_id}" if plan_id > 0 else "de ce numéro"
+        return _list_page(request, who, csrf, f"Aucun plan {which} : voici les plans enregistrés.", "error", 404)
+    listed = found[:PAGE]
+    return page(
+        request,
+        "plan.html",
+        status,
+        who=who,
+        csrf=csrf,
+        plan=_summary(plan, zone),
+        planned=plan.status is BatchStatus.PLANNED,
+        items=[_item(plan, i, zone) for i in listed],
+        next=listed[-1].seq if len(found) > PAGE else None,
+        paged=after >= 0,
+        per_page=PAGE,
+        message=message,
+        message_kind=kind,
+    )
+
+
+def _operator_triggers(wf: Workflow) -> list[str]:
+    """The triggers a person may give in a bulk decision (not those only a due timer fires)."""
+    return sorted({t.trigger for t in wf.transitions if OPERATOR in t.roles})
+
+
+def _choices(engine: Engine) -> list[dict[str, Any]]:
+    """What the form offers, per loaded workflow: its states, triggers and fields."""
+    found = []
+    for name in engine.workflow_names:
+        wf = engine.workflow(name)
+        fields = [
+            {
+                "name": f.name,
+                "label": f.label or f.description,
+                "type": f.type,
+                "choices": ", ".join(map(str, f.choices)),
+            }
+            for f in wf.fields.values()
+        ]
+        found.append({"name": name, "states": list(wf.states), "triggers": _operator_triggers(wf), "fields": fields})
+    return found
+
+
+def _form_page(
+    request: Request,
+    who: Caller,
+    csrf: str,
+    typed: Mapping[str, str] | None = None,
+    problems: Sequence[str] = (),
+    status: int = 200,
+) -> Response:
+    engine = runtime_of(request).engine
+    values = {k: "" for k in FORM_KEYS} | dict(typed or {})
+    workflows = _choices(engine)
+    return page(
+        request,
+        "plan_new.html",
+        status,
+        who=who,
+        csrf=csrf,
+        form=values,
+        problems=list(problems),
+        workflows=workflows,
+        several=len(workflows) > 1,
+        max_ids=MAX_IDS,
+        max_reference=bulk.MAX_REFERENCE,
+    )
+
+
+def _instant(text: str, zone: tzinfo) -> datetime:
+    """A typed local date (``2008-06-30``, ``2008-06-30T14:00``, ``30/06/2008 14:00``) in ``zone``."""
+    french = _FRENCH_DATE.match(text)
+    if french is not None:
+        day, month, year, hour, minute = french.groups()
+        text = f"{year}-{int(month):02d}-{int(day):02d}" + (f"T{int(hour):02d}:{minute}" if hour else "")
+    return localize(parse_local(text), zone)
+
+
+def _echo(value: str, longest: int = 100) -> str:
+    """A typed value as a message repeats it: cut, its control characters escaped."""
+    return shown(value[:longest])
+
+
+def _fields(wf: Workflow, text: str, problems: list[str]) -> dict[str, str]:
+    """The ``name=value`` lines of the form, each a field of ``wf`` given once."""
+    data: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), start=1):
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        where = f"Champs, ligne {n}"
+        if not line.strip():
+            continue
+        if not sep or not key:
+            problems.append(f"{where} : « {_echo(line, 200)} » n'est pas de la forme nom=valeur (par exemple group=1).")
+        elif key not in wf.fields:
+            fields = ", ".join(wf.fields)
+            problems.append(f"{where} : « {_echo(key)} » n'est pas un champ de {wf.key} ; ses champs : {fields}.")
+        elif key in data:
+            problems.append(f"{where} : le champ « {key} » est déjà donné plus haut ; gardez une seule valeur.")
+        elif (bad := text_problem(value, key, max_length=2000)) is not None:
+            problems.append(f"{where} : {bad}.")
+        else:
+            data[key] = value
+    return data
+
+
+def _read(engine: Engine, typed: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """The arguments of ``bulk.plan_decision`` from the form, or every problem found in it."""
+    problems: list[str] = []
+    names = engine.workflow_names
+    name = typed["workflow"].strip() or (names[0] if len(names) == 1 else "")
+    if name not in names:
+        said = f"Parcours « {_echo(name)} » inconnu" if name else "Choisissez le parcours de la décision"
+        return {}, [f"{said} ; parcours chargés : {', '.join(names)}."]
+    wf = engine.workflow(name)
+    ids = [t for line in typed["entities"].splitlines() for t in line.split("#", 1)[0].replace(",", " ").split()]
+    for entity in ids:
+        if (bad := text_problem(entity, "the id", max_length=100)) is not None:
+            problems.append(f"Identifiant de dossier « {_echo(entity)} » refusé : {bad}.")
+    if len(ids) > MAX_IDS:
+        problems.append(f"{len(ids):,} identifiants : au plus {MAX_IDS:,} par formulaire ; choisissez plutôt un état.")
+    state = typed["state"].strip()
+    if state and state not in wf.states:
+        problems.append(f"État « {_echo(state)} » inconnu de {wf.key} ; ses états : {', '.join(wf.states)}.")
+    everything = typed["all"] in ("1", "on", "true")
+    if not ids and not state and not everything:
+        problems.append(
+            "Aucun dossier choisi : donnez des identifiants (un par ligne), un état, ou cochez « tous les dossiers »."
+        )
+    trigger = typed["trigger"].strip()
+    offered = _operator_triggers(wf)
+    if trigger not in offered:
+        said = f"Déclencheur « {_echo(trigger)} » inconnu de {wf.key} (ou réservé au démon)"
+        problems.append(f"{said if trigger else 'Choisissez le déclencheur'} ; possibles : {', '.join(offered)}.")
+    data = _fields(wf, typed["fields"], problems)
+    reference = typed["reference"].strip()
+    expected = (
+        f"une ligne de {bulk.MAX_REFERENCE} caractères au plus nommant l'acte, par exemple « CIADT du 11 mai 2010 »"
+    )
+    if not reference:
+        problems.append(f"La référence de la décision est obligatoire : {expected}.")
+    elif len(reference) > bulk.MAX_REFERENCE or text_problem(reference, "", max_length=len(reference)):
+        problems.append(f"Référence de la décision « {_echo(reference)} » refusée : attendu {expected}.")
+    at = None
+    typed_at = typed["at"].strip()[:40]
+    if typed_at:
+        try:
+            at = _instant(typed_at, wf.timezone)
+        except ValueError:
+            problems.append(
+                f"Date de la décision « {_echo(typed_at)} » illisible : attendu AAAA-MM-JJ, AAAA-MM-JJTHH:MM ou "
+                f"JJ/MM/AAAA HH:MM (heure de {wf.timezone.key}), par exemple 2008-06-30 ; "
+                "laissez-la vide pour dater chaque élément de son exécution."
+            )
+    if not typed["reason"].strip():
+        problems.append("Le motif est obligatoire : il est enregistré, après la référence, dans chaque événement.")
+    selection = bulk.Selection(entities=tuple(ids), states=(state,) if state else (), everything=everything)
+    arguments = {
+        "workflow": wf.name,
+        "selection": selection,
+        "trigger": trigger,
+        "data": data,
+        "reference": reference,
+        "at": at,
+        "reason": typed["reason"],
+    }
+    return arguments, problems
+
+
+@router.get("/plans")
+def plans_page(request: Request) -> Response:
+    found = _signed_in(request, "supervisor")
+    return found if isinstance(found, Response) else _list_page(request, *found)
+
+
+@router.get("/plans/new")
+def new_plan(request: Request) -> Response:
+    found = _signed_in(request, "supervisor")
+    return found if isinstance(found, Response) else _form_page(request, *found)
+
+
+@router.post("/plans")
+async def create_plan(request: Request) -> Response:
+    """Freeze a bulk decision from the form (nothing fired), then show its page; or say what is wrong."""
+    found = _signed_in(request, "supervisor")
+    if isinstance(found, Response):
+        return found
+    who, csrf = found
+    form = await request.form()
+    typed = {k: str(form.get(k, "")) for k in FORM_KEYS}
+    if not csrf_ok(csrf, form):
+        return _form_page(request, who, csrf, typed, [EXPIRED], 403)
+    engine = runtime_of(request).engine
+    arguments, problems = _read(engine, typed)
+    if problems:
+        return _form_page(request, who, csrf, typed, problems, 422)
+    try:
+        limits.take(request, who, "fires")
+        report = bulk.plan_decision(engine, actor=who.account.name, principal=who.principal, **arguments)
+    except RateLimited as exc:
+        return _form_page(
+            request, who, csrf, typed, [f"Trop de décisions en une minute : réessayez dans {exc.retry_after_s} s."], 429
+        )
+    except PlanRejected as exc:
+        return _form_page(request, who, csrf, typed, [f"Plan non créé : {p.message}" for p in exc.problems[:50]], 422)
+    except LabelwfError as exc:
+        return _form_page(request, who, csrf, typed, [f"Plan non créé : {exc}"], 422)
+    return RedirectResponse(f"/console/plans/{report.batch.id}", status_code=303)
+
+
+@router.get("/plans/{plan_id}")
+def plan_page(request: Request, plan_id: str, after: str = "") -> Response:
+    found = _signed_in(request, "supervisor")
+    if isinstance(found, Response):
+        return found
+    start = _number(after) if after else -1
+    return _plan_page(request, *found, _number(plan_id), after=start if start <= MAX_SEQ else -1)
+
+
+def _stored(engine: Engine, plan_id: int) -> Batch | None:
+    try:
+        return plans.get(engine, plan_id)
+    except NotFound:
+        return None
+
+
+@router.post("/plans/{plan_id}/execution")
+async def execute_plan(request: Request, plan_id: str) -> Response:
+    """Run the plan's pending items in the request; the page then says what was done, changed, failed."""
+    found = _signed_in(request, "supervisor")
+    if isinstance(found, Response):
+        return found
+    who, csrf = found
+    number = _number(plan_id)
+    if not csrf_ok(csrf, await request.form()):
+        return _plan_page(request, who, csrf, number, message=EXPIRED, kind="error", status=403)
+    engine = runtime_of(request).engine
+    plan = _stored(engine, number)
+    if plan is None:
+        return _plan_page(request, who, csrf, number)
+    if plan.status not in OPEN:
+        said = PLAN_STATUS[plan.status.value]
+        why = (
+            "chaque élément a déjà son résultat" if plan.status is BatchStatus.DONE else "il ne peut plus être exécuté"
+        )
+        message = f"Rien n'a été exécuté : ce plan est {said}, {why}."
+        return _plan_page(request, who, csrf, number, message=message, kind="error", status=409)
+    try:
+        limits.take(request, who, "fires")
+        report = plans.run(engine, number)
+    except RateLimited as exc:
+        message = f"Trop de décisions en une minute : réessayez dans {exc.retry_after_s} s."
+        return _plan_page(request, who, csrf, number, message=message, kind="error", status=429)
+    except ActionRefused as exc:  # cancelled since the check above
+        message = f"Rien n'a été exécuté : ce plan est {PLAN_STATUS.get(exc.found, exc.found)}."
+        return _plan_page(request, who, csrf, number, message=message, kind="error", status=409)
+    said = (
+        f"{report.done} fait(s), {report.changed} modifié(s) depuis le plan (non exécutés), "
+        f"{report.failed} en échec, {report.remaining} restant(s)."
+    )
+    if report.stopped:
+        message, kind = f"Exécution arrêtée : le plan a été annulé pendant l'exécution. {said}", "error"
+    else:
+        message = f"Exécution terminée : {said}"
+        kind = "success" if not (report.changed or report.failed) else "error"
+    return _plan_page(request, who, csrf, number, message=message, kind=kind)
+
+
+@router.post("/plans/{plan_id}/cancellation")
+async def cancel_plan(request: Request, plan_id: str) -> Response:
+    """Cancel a plan not finished: its items not run yet are cancelled, those done stay done."""
+    found = _signed_in(request, "supervisor")
+    if isinstance(found, Response):
+        return found
+    who, csrf = found
+    number = _number(plan_id)
+    if not csrf_ok(csrf, await request.form()):
+        return _plan_page(request, who, csrf, number, message=EXPIRED, kind="error", status=403)
+    engine = runtime_of(request).engine
+    if _stored(engine, number) is None:
+        return _plan_page(request, who, csrf, number)
+    try:
+        cancelled = plans.cancel(engine, number)
+    except ActionRefused as exc:
+        message = f"Ce plan ne peut plus être annulé : il est {PLAN_STATUS.get(exc.found, exc.found)}."
+        return _plan_page(request, who, csrf, number, message=message, kind="error", status=409)
+    left = cancelled.counts.get(ItemStatus.CANCELLED.value, 0)
+    message = f"Plan annulé : {left} élément(s) non exécuté(s) annulé(s) ; ceux déjà faits le restent."
+    return _plan_page(request, who, csrf, number, message=message, kind="success")
