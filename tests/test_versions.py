@@ -67,7 +67,8 @@ def test_firing_works_on_both_versions_and_refuses_what_the_instance_version_lac
     with pytest.raises(InvalidTransition) as refused:
         mixed.fire("enfant", "start_reevaluation", **OPERATOR)  # fine: group_3 takes it
         mixed.fire("enfant", "postpone", **OPERATOR)
-    assert refused.value.allowed == ["classify_2012", "delabel", "end_label_term", "renew"]  # version 1's, from reevaluation
+    # version 1's, from reevaluation
+    assert refused.value.allowed == ["classify_2012", "delabel", "end_label_term", "renew"]
     history = queries.history(mixed, "enfant").items
     assert [e.trigger for e in history] == [None, "classify", "start_reevaluation"]
     assert [e.trigger for e in queries.history(mixed, "mta").items] == [None, "postpone"]
