@@ -437,6 +437,14 @@ class LetterRenderer:
         return cached
 
 
+@lru_cache(maxsize=512)
+def _analysed(source: str) -> tuple[tuple[tuple[int, str], ...], frozenset[str]]:
+    """What checking a template's text finds: its unsafe accesses and its undeclared names. A pure
+    function of the text, so each text (a shared layout above all) is parsed once per process."""
+    tree = _environment(Path(__file__).parent, False).parse(source)
+    return tuple(unsafe_accesses(tree)), frozenset(meta.find_undeclared_variables(tree))
+
+
 def check_template(path: Path) -> list[Problem]:
     """Return the problems of one letter template: syntax errors and variables outside the context."""
     try:
@@ -449,15 +457,14 @@ def check_template(path: Path) -> list[Problem]:
         if found is None:
             where = f"{path.parent / layout} (or {path.parent.parent / SHARED / layout})"
             problems.append(Problem(where, None, "the shared letter layout is missing"))
-    env = _environment(path.parent.resolve(), False)
+    files = [path, *(f for f in layouts if f is not None)]
     try:
-        trees = [env.parse(source)] + [env.parse(f.read_text(encoding="utf-8")) for f in layouts if f is not None]
+        analyses = [_analysed(source)] + [_analysed(f.read_text(encoding="utf-8")) for f in files[1:]]
     except jinja2.TemplateSyntaxError as exc:
         return [Problem(exc.filename or str(path), exc.lineno, f"template syntax error: {exc.message}")]
-    files = [path, *(f for f in layouts if f is not None)]
-    for file, tree in zip(files, trees, strict=True):
-        problems.extend(Problem(str(file), line, reason) for line, reason in unsafe_accesses(tree))
-    unknown = sorted(set().union(*(meta.find_undeclared_variables(t) for t in trees)) - CONTEXT_NAMES)
+    for file, (unsafe, _) in zip(files, analyses, strict=True):
+        problems.extend(Problem(str(file), line, reason) for line, reason in unsafe)
+    unknown = sorted(set().union(*(names for _, names in analyses)) - CONTEXT_NAMES)
     return problems + [
         Problem(
             str(path), None, f"template uses undefined variable {name!r}; available: {', '.join(sorted(CONTEXT_NAMES))}"
