@@ -12,10 +12,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from labelwf import FrozenClock, Runtime, import_entities, load_settings, plans, queries, store
+from labelwf import FrozenClock, Runtime, import_entities, load_settings, plans, queries
 from labelwf.accounts import add_account
 from labelwf.bulk import Selection, plan_decision
 from labelwf.deadlines import fire_due
@@ -23,6 +22,7 @@ from labelwf.service import console_plans, create_app
 from labelwf.timer_moves import Shift, plan_moves
 from tests.conftest import CONFIG_FILE, POLES_CSV
 from tests.helpers import OPERATOR, START_2009
+from tests.test_api_batches import events
 
 PASSWORD = "correct horse battery"
 PARIS = ZoneInfo("Europe/Paris")
@@ -79,18 +79,6 @@ def items(answer: Any) -> dict[str, list[str]]:
         cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
         found[cells[1]] = cells
     return found
-
-
-def events(runtime: Runtime, entity: str) -> list[sa.RowMapping]:
-    with runtime.db.read() as conn:
-        return list(
-            conn.execute(
-                sa.select(store.event)
-                .join(store.instance, store.instance.c.id == store.event.c.instance_id)
-                .where(store.instance.c.entity_id == entity)
-                .order_by(store.event.c.seq)
-            ).mappings()
-        )
 
 
 def state(runtime: Runtime, entity: str) -> str:
