@@ -36,7 +36,7 @@ from .problems import error_problem, problem, problem_responses
 Who = Annotated[Caller, Depends(caller)]
 
 
-def plain_parameters(request: Request, who: Who) -> None:
+async def plain_parameters(request: Request, who: Who) -> None:
     """Refuse (422) a path or query parameter holding U+0000, once the caller is known: no stored text holds
     one, and PostgreSQL would answer an error for it where there is nothing to find."""
     found = [

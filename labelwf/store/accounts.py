@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from .prepared import Prepared, Statements
 from .schema import account, api_token, console_session, entity, idempotency, oidc_login
 
 ACCOUNT_COLUMNS = ("name", "display_name", "password_hash", "roles", "entity_id", "disabled", "created_at")
@@ -42,14 +43,20 @@ def insert_token(conn: Connection, owner: str, label: str, digest: str, now: dat
     return int(result.scalar_one())
 
 
-def account_of_token(conn: Connection, digest: str) -> RowMapping | None:
+_TOKEN_OWNER = (
+    sa.select(account, api_token.c.id.label("token_id"))
+    .join(api_token, api_token.c.account == account.c.name)
+    .where(api_token.c.digest == sa.bindparam("digest"), api_token.c.revoked_at.is_(None))
+)
+# Every API request looks its token up: prepared once per dialect, like the fire path's statements.
+_STATEMENTS = Statements(lambda dialect: {"token_owner": Prepared(_TOKEN_OWNER, dialect)})
+_TOKEN_OWNER_KEYS = tuple(str(c.key) for c in _TOKEN_OWNER.selected_columns)
+
+
+def account_of_token(conn: Connection, digest: str) -> Mapping[str, Any] | None:
     """The account a live (not revoked) token belongs to, with the token's id as ``token_id``."""
-    query = (
-        sa.select(account, api_token.c.id.label("token_id"))
-        .join(api_token, api_token.c.account == account.c.name)
-        .where(api_token.c.digest == digest, api_token.c.revoked_at.is_(None))
-    )
-    return conn.execute(query).mappings().first()
+    found = _STATEMENTS.for_connection(conn)["token_owner"].first(conn, {"digest": digest})
+    return None if found is None else dict(zip(_TOKEN_OWNER_KEYS, found, strict=True))
 
 
 def list_tokens(conn: Connection, owner: str | None = None) -> list[RowMapping]:
