@@ -4,10 +4,13 @@ A SQLite database (WAL + synchronous=FULL, the default) of N poles; ``labelwf se
 process; C client threads (httpx, one connection each) each classify their own poles with
 ``If-Match``, every fire its own request and transaction. The reference: ``Engine.fire`` of the
 same classification in this process, on a fresh database of the same size. Then the latency of
-single fires sent at a steady R requests/s for S seconds (p50, p99), one page of the instance
-list through the API (p95 over 200 reads), and the server's peak RSS.
+single fires sent at a steady R requests/s for S seconds (p50, p99), and one page (50) of the
+instance list through the API and of the console's list, p95 over 200 reads each (the first page
+and pages deep in the list by cursor), on a database holding L instances (100,000 by default),
+and the server's peak RSS.
 
-    python benchmarks/bench_api.py                    # N = 4,000, 8 clients, 100 req/s for 10 s
+    python benchmarks/bench_api.py                    # N = 4,000, 8 clients, 100 req/s for 10 s, L = 100,000
+    python benchmarks/bench_api.py --list-n 10000     # a quicker run
     python benchmarks/bench_api.py --n 20000 --clients 8 --rate 100 --seconds 10
     python benchmarks/bench_api.py --workers 2        # two server processes on the same port
     python benchmarks/bench_api.py --postgres postgresql://127.0.0.1:5432/test --workers 2
@@ -20,12 +23,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -103,6 +108,53 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def list_pages(http: httpx.Client, path: str, headers: dict[str, str]) -> list[float]:
+    """Seconds per read of 200 list pages: the first page, then pages deep in the list by cursor."""
+
+    def next_cursor(answer: httpx.Response) -> str | None:
+        assert answer.status_code == 200, answer.text[:300]
+        if path.startswith("/api/"):
+            after = answer.json().get("next")
+            return None if after is None else urllib.parse.quote(after, safe="")
+        found = re.search(r'href="[^"]*after=([^"&]+)"[^>]*rel="next"', answer.text)
+        return found.group(1) if found else None
+
+    cursors: list[str | None] = [None]
+    for _ in range(10):  # the first page and the nine after it, each read by its cursor
+        cursor = next_cursor(http.get(path + (f"&after={cursors[-1]}" if cursors[-1] else ""), headers=headers))
+        if cursor is None:
+            break
+        cursors.append(cursor)
+    assert len(cursors) > 1, f"{path}: no next page"
+    seconds = []
+    for k in range(200):
+        cursor = cursors[k % len(cursors)]
+        t0 = time.perf_counter()
+        answer = http.get(path + (f"&after={cursor}" if cursor else ""), headers=headers)
+        seconds.append(time.perf_counter() - t0)
+        assert answer.status_code == 200, answer.text[:300]
+    return seconds
+
+
+def console_session(http: httpx.Client) -> str:
+    """Sign the benchmark's account in to the console; return the Cookie header of its session.
+
+    The console's cookies are ``Secure``: a client keeps them for https only, so they are carried
+    by hand over this loopback http connection."""
+    form = http.get("/console/login")
+    login_cookie = form.headers["set-cookie"].split(";", 1)[0]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf is not None, form.text[:300]
+    signed = http.post(
+        "/console/login",
+        data={"name": "bench", "password": "bench password 1", "csrf": csrf.group(1)},
+        headers={"Cookie": login_cookie},
+        follow_redirects=False,
+    )
+    assert signed.status_code in (302, 303), signed.text[:300]
+    return "; ".join(c.split(";", 1)[0] for c in signed.headers.get_list("set-cookie"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=4_000)
@@ -111,6 +163,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=1, help="labelwf serve --workers")
     parser.add_argument("--postgres", metavar="URL", help="run on fresh databases of this PostgreSQL server")
+    parser.add_argument("--list-n", type=int, default=100_000, help="instances in the database the list pages read")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         print(f"in-process reference: {args.n:,} fires ...", flush=True)
@@ -118,7 +171,8 @@ def main() -> None:
         reference = in_process(ref_url, args.n)
         paced = int(args.rate * args.seconds)
         url = fresh_postgres(args.postgres, "bench_api") if args.postgres else f"sqlite:///{folder}/api.db"
-        engine = populate(url, args.n + paced)
+        print(f"the API's database: {max(args.n + paced, args.list_n):,} instances ...", flush=True)
+        engine = populate(url, max(args.n + paced, args.list_n))
         add_account(engine.db, "bench", ["operator"], now=engine.clock.now(), password="bench password 1")
         token = create_token(engine.db, "bench", "bench", now=engine.clock.now())[1]
         engine.db.dispose()
@@ -191,19 +245,16 @@ def main() -> None:
                     latencies.append(time.perf_counter() - t0)
                     if answer.status_code != 201:
                         failures.append(answer.status_code)
-                reads = []
-                for _ in range(200):
-                    t0 = time.perf_counter()
-                    http.get(
-                        "/api/v1/instances?limit=50&after=" + "", headers={"Authorization": headers["Authorization"]}
-                    )
-                    reads.append(time.perf_counter() - t0)
+                print(f"list pages at {max(args.n + paced, args.list_n):,} instances ...", flush=True)
+                reads = list_pages(http, "/api/v1/instances?limit=50", {"Authorization": headers["Authorization"]})
+                console = list_pages(http, "/console?", {"Cookie": console_session(http)})
             rss = sum(peak_rss_mb(pid) for pid in server_pids(server.pid))
         finally:
             server.terminate()
             server.wait(timeout=30)
     latencies.sort()
     reads.sort()
+    console.sort()
     backend = "PostgreSQL" if args.postgres else "SQLite WAL+FULL"
     print(
         f"\n{backend}, {args.n:,} poles, {args.clients} API clients, {args.workers} server process(es) "
@@ -215,7 +266,9 @@ def main() -> None:
         f"  at {args.rate:.0f} fires/s: p50 {1000 * latencies[len(latencies) // 2]:.1f} ms, "
         f"p99 {1000 * latencies[int(len(latencies) * 0.99)]:.1f} ms"
     )
-    print(f"  list page (50) through the API: p95 {1000 * reads[int(len(reads) * 0.95)]:.1f} ms")
+    listed = max(args.n + paced, args.list_n)
+    print(f"  list page (50) at {listed:,} instances: API p95 {1000 * reads[int(len(reads) * 0.95)]:.1f} ms, ", end="")
+    print(f"console p95 {1000 * console[int(len(console) * 0.95)]:.1f} ms")
     print(f"  server peak RSS: {rss:.0f} MB (all its processes)")
     if failures:
         print(f"  non-201 answers: {sorted(set(failures))}")
