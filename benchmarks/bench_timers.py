@@ -3,7 +3,9 @@
 * Storm: N poles in group 3 of the 2008 programme, so N ``label_term`` timers all due at
   1 January 2010, midnight in Paris (the ``end_label_term`` step, with its two letters each).
   ``labelwf daemon --once`` processes fire them; timers fired per second = N / wall time of the
-  daemons. On PostgreSQL with 1 and 2 daemons (the ratio of 2 to 1 is printed), on SQLite with 1.
+  daemons. On PostgreSQL with 1 and 2 daemons (the ratio of 2 to 1 is printed), on SQLite with 1,
+  beside raw_storm.py (hand-written sqlite3, the same statements, pre-rendered letters) and the
+  same storm on a copy of the workflow whose step sends no letter: what the letters cost a fire.
 * Memory: the largest peak RSS of a daemon process that starts with N pending timers.
 * Lateness: a daemon serving with the default settings, and timers armed by another process
   0.2 s before they fall due (inside the poll interval: the hard case), at random moments of
@@ -43,13 +45,12 @@ from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load
 CONFIG = ROOT / "config.yaml"
 
 
-def prepare_storm(url: str, n: int) -> None:
+def prepare_storm(url: str, n: int, config: Path = CONFIG) -> None:
     """N poles classified in group 3 (batched fires, 1,000 per transaction): N pending label_term timers."""
     db = Database(url)
     db.upgrade()
-    engine = Engine(
-        db, load_workflow(ROOT / "workflows" / "poles-2008.yaml"), clock=FrozenClock(datetime(2008, 6, 30, tzinfo=UTC))
-    )
+    workflow = load_workflow(config.parent / "workflows" / "poles-2008.yaml")
+    engine = Engine(db, workflow, clock=FrozenClock(datetime(2008, 6, 30, tzinfo=UTC)))
     ids = [f"storm-{i:06d}" for i in range(n)]
     for start in range(0, n, 5000):
         chunk = ids[start : start + 5000]
@@ -73,14 +74,25 @@ def prepare_storm(url: str, n: int) -> None:
     db.dispose()
 
 
-def run_daemons(url: str, count: int, batch: int) -> dict[str, Any]:
+def run_daemons(url: str, count: int, batch: int, config: Path = CONFIG) -> dict[str, Any]:
     """Run ``count`` ``daemon --once`` processes at once; return wall time, fires and the largest peak RSS.
 
     They are started by a small launcher process: a process forked from this one (which holds the
     whole set-up in memory) would count this process's pages in its peak RSS until it execs.
     """
     out = subprocess.run(
-        [sys.executable, __file__, "--launch", str(count), "--url", url, "--batch", str(batch)],
+        [
+            sys.executable,
+            __file__,
+            "--launch",
+            str(count),
+            "--url",
+            url,
+            "--batch",
+            str(batch),
+            "--config",
+            str(config),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -92,13 +104,13 @@ def run_daemons(url: str, count: int, batch: int) -> dict[str, Any]:
     return result
 
 
-def launch(url: str, count: int, batch: int) -> None:
+def launch(url: str, count: int, batch: int, config: Path) -> None:
     command = [
         sys.executable,
         "-m",
         "labelwf.cli",
         "--config",
-        str(CONFIG),
+        str(config),
         "--db",
         url,
         "daemon",
@@ -128,7 +140,7 @@ def launch(url: str, count: int, batch: int) -> None:
     print("LAUNCH " + json.dumps({"wall": wall, "fired": fired, "peak_mb": peak}))
 
 
-def check_storm(url: str, n: int) -> None:
+def check_storm(url: str, n: int, letters_per_fire: int = 2) -> None:
     db = Database(url)
     with db.read() as conn:
         fired = conn.execute(sa.select(sa.func.count()).where(store.event.c.trigger == "end_label_term")).scalar()
@@ -138,15 +150,34 @@ def check_storm(url: str, n: int) -> None:
         ).scalar()
     ok = verify(db).ok
     db.dispose()
-    if (fired, pending, letters, ok) != (n, 0, 2 * n, True):
+    if (fired, pending, letters, ok) != (n, 0, letters_per_fire * n, True):
         sys.exit(f"storm did not verify: fired {fired}, pending {pending}, letters {letters}, audit ok {ok}")
 
 
-def storm(label: str, url: str, n: int, daemons: int, batch: int) -> dict[str, Any]:
+def letterless(folder: str) -> Path:
+    """A configuration whose poles-2008 workflow is the shipped one without the storm step's letters."""
+    root = Path(folder) / "letterless"
+    (root / "workflows").mkdir(parents=True)
+    text = (ROOT / "workflows" / "poles-2008.yaml").read_text(encoding="utf-8")
+    step = "dest: awaiting_decision, roles: [system], letters: [fin_label_maintenu]}"
+    if step not in text:
+        sys.exit("the storm step of workflows/poles-2008.yaml changed: update letterless()")
+    (root / "workflows" / "poles-2008.yaml").write_text(text.replace(step, "dest: awaiting_decision, roles: [system]}"))
+    (root / "templates").symlink_to(ROOT / "templates")
+    settings = CONFIG.read_text(encoding="utf-8").replace(
+        "audit_key_file: audit.key", f"audit_key_file: {root}/audit.key"
+    )
+    (root / "config.yaml").write_text(settings, encoding="utf-8")
+    return root / "config.yaml"
+
+
+def storm(
+    label: str, url: str, n: int, daemons: int, batch: int, config: Path = CONFIG, letters: int = 2
+) -> dict[str, Any]:
     print(f"{label}: preparing {n:,} simultaneous deadlines ...", flush=True)
-    prepare_storm(url, n)
-    result = run_daemons(url, daemons, batch)
-    check_storm(url, n)
+    prepare_storm(url, n, config)
+    result = run_daemons(url, daemons, batch, config)
+    check_storm(url, n, letters)
     result.update(label=label, daemons=daemons, rate=n / result["wall"])
     print(
         f"  {daemons} daemon(s): {n:,} timers in {result['wall']:.1f} s = {result['rate']:,.0f} fires/s "
@@ -253,9 +284,10 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100, help="single timers for the lateness figure")
     parser.add_argument("--launch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--config", type=Path, default=CONFIG, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.launch:
-        return launch(args.url, args.launch, args.batch)
+        return launch(args.url, args.launch, args.batch, args.config)
     if args.n < 1 or args.samples < 1:
         parser.error("--n and --samples must be positive")
 
@@ -263,6 +295,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         results.append(storm("SQLite", f"sqlite:///{folder}/storm.db", args.n, 1, args.batch))
         raw = raw_reference(folder, f"sqlite:///{folder}/storm.db", args.n, args.batch)
+        bare = storm("SQLite, no letters", f"sqlite:///{folder}/bare.db", args.n, 1, args.batch, letterless(folder), 0)
     if not args.no_postgres:
         for daemons in (1, 2):
             url, drop = postgres_schema(args.postgres_url)
@@ -283,6 +316,11 @@ def main() -> None:
     print(
         f"SQLite storm vs the raw sqlite3 reference of the same statements (same run): {single['SQLite']:,.0f} / "
         f"{raw:,.0f} fires/s = {single['SQLite'] / raw:.2f}x"
+    )
+    print(
+        f"the same storm with the step's letters taken out of the workflow (same run): {bare['rate']:,.0f} fires/s "
+        f"= {bare['rate'] / raw:.2f}x the reference; the two letters cost "
+        f"{1000 * (1 / single['SQLite'] - 1 / bare['rate']):.2f} ms of a fire's {1000 / single['SQLite']:.2f} ms"
     )
     if late:
         p50, p99 = statistics.median(late), late[min(len(late) - 1, int(0.99 * len(late)))]
