@@ -49,8 +49,8 @@ from markupsafe import Markup
 
 from .address import RANKS, address, civility_of
 from .definition import LetterDef, Letterhead, Workflow
-from .errors import LetterError, Problem
-from .template_safety import unsafe_accesses
+from .errors import LetterError
+from .template_safety import bounded_binop, bounded_filter, bounded_render
 from .typography import french, typeset_template
 
 CONTEXT_NAMES = frozenset(
@@ -241,6 +241,11 @@ class _LetterEnvironment(ImmutableSandboxedEnvironment):
     globals once loaded, so one merged dict per template is enough.
     """
 
+    intercepted_binops = frozenset({"*", "**", "%"})  # bounded (template_safety), and never folded when compiling
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        return bounded_binop(operator, left, right)
+
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}
 
@@ -278,7 +283,7 @@ def layout_path(folder: Path, layout: str) -> Path | None:
 
 
 @lru_cache(maxsize=64)
-def _environment(folder: Path, html: bool) -> jinja2.Environment:
+def letter_environment(folder: Path, html: bool) -> jinja2.Environment:
     env = _LetterEnvironment(
         loader=jinja2.FileSystemLoader([str(f) for f in layout_folders(folder)]),
         undefined=jinja2.StrictUndefined,
@@ -291,6 +296,7 @@ def _environment(folder: Path, html: bool) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    env.filters = {name: bounded_filter(name, function) for name, function in env.filters.items()}
     return env
 
 
@@ -312,8 +318,8 @@ class LetterRenderer:
     def __init__(self, folder: Path, workflow: Workflow | None = None, signers: Signers | None = None) -> None:
         self.folder = folder
         self.workflow, self.signers = workflow, signers or Signers()
-        self.text_env = _environment(folder.resolve(), False)
-        self.html_env = _environment(folder.resolve(), True)
+        self.text_env = letter_environment(folder.resolve(), False)
+        self.html_env = letter_environment(folder.resolve(), True)
         self._strings: dict[str, tuple[jinja2.Template, bool]] = {}
         self._joined: dict[tuple[str, ...], jinja2.Template] = {}
 
@@ -377,8 +383,8 @@ class LetterRenderer:
                     context["recipient"] = forms
                     if per_recipient:
                         title = " ".join(_words(subject_template.render(context)))
-                    text = text_template.render(context, layout=LAYOUTS["text"])
-                    html = html_template.render(context, layout=LAYOUTS["html"])
+                    text = bounded_render(text_template, context, layout=LAYOUTS["text"])
+                    html = bounded_render(html_template, context, layout=LAYOUTS["html"])
                 address = "\n".join(recipient.address)
                 digest = letter_checksum(title, text, html, recipient.name, address, recipient.email)
                 letters.append(RenderedLetter(letter, recipient, title, text, html, digest))
@@ -435,54 +441,3 @@ class LetterRenderer:
             per_recipient = "recipient" in meta.find_undeclared_variables(self.text_env.parse(source))
             cached = self._strings[source] = (self.text_env.from_string(source), per_recipient)
         return cached
-
-
-@lru_cache(maxsize=512)
-def _analysed(source: str) -> tuple[tuple[tuple[int, str], ...], frozenset[str]]:
-    """What checking a template's text finds: its unsafe accesses and its undeclared names. A pure
-    function of the text, so each text (a shared layout above all) is parsed once per process."""
-    tree = _environment(Path(__file__).parent, False).parse(source)
-    return tuple(unsafe_accesses(tree)), frozenset(meta.find_undeclared_variables(tree))
-
-
-def check_template(path: Path) -> list[Problem]:
-    """Return the problems of one letter template: syntax errors and variables outside the context."""
-    try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [Problem(str(path), None, f"letter template cannot be read: {exc}")]
-    problems = []
-    layouts = [layout_path(path.parent, layout) for layout in LAYOUTS.values()]
-    for layout, found in zip(LAYOUTS.values(), layouts, strict=True):
-        if found is None:
-            where = f"{path.parent / layout} (or {path.parent.parent / SHARED / layout})"
-            problems.append(Problem(where, None, "the shared letter layout is missing"))
-    files = [path, *(f for f in layouts if f is not None)]
-    try:
-        analyses = [_analysed(source)] + [_analysed(f.read_text(encoding="utf-8")) for f in files[1:]]
-    except jinja2.TemplateSyntaxError as exc:
-        return [Problem(exc.filename or str(path), exc.lineno, f"template syntax error: {exc.message}")]
-    for file, (unsafe, _) in zip(files, analyses, strict=True):
-        problems.extend(Problem(str(file), line, reason) for line, reason in unsafe)
-    unknown = sorted(set().union(*(names for _, names in analyses)) - CONTEXT_NAMES)
-    return problems + [
-        Problem(
-            str(path), None, f"template uses undefined variable {name!r}; available: {', '.join(sorted(CONTEXT_NAMES))}"
-        )
-        for name in unknown
-    ]
-
-
-def check_subject(subject: str, file: str, line: int, letter: str) -> list[Problem]:
-    """Return the problems of an inline template (a subject or a recipient's function) of the workflow file."""
-    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
-    env.filters.update(FILTERS)
-    try:
-        tree = env.parse(subject)
-    except jinja2.TemplateSyntaxError as exc:
-        return [Problem(file, line, f"letter {letter!r}: subject is not a valid template: {exc.message}")]
-    unknown = sorted(meta.find_undeclared_variables(tree) - CONTEXT_NAMES)
-    problems = [Problem(file, line, f"letter {letter!r}: {reason}") for _, reason in unsafe_accesses(tree)]
-    return problems + [
-        Problem(file, line, f"letter {letter!r}: subject uses undefined variable {name!r}") for name in unknown
-    ]

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from .address import RANKS
 from .definition import NAME_RE, Issuer, LetterDef, Letterhead
 from .errors import Problem
-from .letters import check_subject, check_template
+from .template_check import check_subject, check_template
 from .yamlfile import LineDict, LineList
 
 _LETTER_KEYS = {"subject", "to", "template", "unfavourable", "attachments", "copies"}

@@ -1,14 +1,33 @@
-"""What the template sandbox refuses, found before anything is rendered.
+"""What the template sandbox refuses, found before anything is rendered, and the bounds on what a
+template may make.
 
 Letters render in Jinja2's ``ImmutableSandboxedEnvironment``: a template cannot reach Python's
 internals (``__class__``, ``__globals__``, ``mro`` …) nor change the values it is given. The
 sandbox refuses such access when a template runs; ``unsafe_accesses`` finds it in the parsed
 template, so that ``labelwf workflows validate`` refuses the file with its line first.
+
+A template is also bounded in what it makes: ``'a' * 10**9``, ``10 ** 10 ** 9``, ``'%999999999d'
+% 1`` or ``'x' | center(10**9)`` would each take the memory or the time of the process (Jinja
+would even compute them while compiling the template, if they are constants). The letters'
+environment sends ``*``, ``**`` and ``%`` through ``bounded_binop`` and every filter through
+``bounded_filter``; ``unsafe_accesses`` names the constant cases in the file first.
 """
 
 from __future__ import annotations
 
-from jinja2 import nodes, sandbox
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import Template, nodes, sandbox
+from jinja2.exceptions import SecurityError
+
+MAX_ITEMS = 100_000  # characters or items that one operation of a template may make
+MAX_ARGUMENT = 10_000  # an integer given to a filter (a width, a count) or a format's width
+MAX_POWER_BITS = 4_096  # the size of an integer power a template may compute
+_MISSING = object()
+MAX_LETTER = 1_000_000  # characters of one rendered letter, text or HTML (a letter of ten pages: 30,000)
 
 # Attributes the sandbox refuses on some object (functions, methods, frames, generators, types).
 _INTERNAL = (
@@ -37,16 +56,135 @@ def _refused(name: str) -> str | None:
 
 
 def unsafe_accesses(tree: nodes.Template) -> list[tuple[int, str]]:
-    """Each (line, reason) where ``tree`` reads an attribute or key that the sandbox refuses."""
+    """Each (line, reason) where ``tree`` reads an attribute or key that the sandbox refuses, or
+    makes, from constants, more than a letter may hold."""
     found = []
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.BinExpr, nodes.Call)):
         if isinstance(node, nodes.Getattr):
             name: object = node.attr
         elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
             name = node.arg.value
+        elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args:
+            name = node.args[0].value if isinstance(node.args[0], nodes.Const) else None
         else:
+            reason = _too_large(node)
+            if reason is not None:
+                found.append((node.lineno, reason))
             continue
         reason = _refused(name) if isinstance(name, str) else None
         if reason is not None:
             found.append((node.lineno, reason))
     return found
+
+
+def _constant(value: nodes.Expr) -> Any:
+    """The value of a literal (a constant, or a list or tuple of constants); ``_MISSING`` otherwise."""
+    if isinstance(value, nodes.Const):
+        return value.value
+    if isinstance(value, nodes.List | nodes.Tuple) and all(isinstance(item, nodes.Const) for item in value.items):
+        return [item.value for item in value.items if isinstance(item, nodes.Const)]
+    return _MISSING
+
+
+def _constants(values: list[nodes.Expr]) -> list[Any] | None:
+    found = [_constant(value) for value in values]
+    return None if any(value is _MISSING for value in found) else found
+
+
+def _too_large(node: nodes.Node) -> str | None:
+    """Why ``node``, an operation on constants, makes more than a letter may hold; None if it does not."""
+    if isinstance(node, nodes.BinExpr) and node.operator in ("*", "**", "%"):
+        operands = _constants([node.left, node.right])
+        if operands is not None:
+            try:
+                bounded_binop(node.operator, *operands, compute=False)
+            except SecurityError as exc:
+                return str(exc)
+    elif isinstance(node, nodes.Filter | nodes.Call):
+        args = _constants(list(node.args)) or []
+        ranged = isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name) and node.node.name == "range"
+        if ranged and args and len(args) == len(node.args) and all(type(a) is int for a in args):
+            try:
+                length = len(range(*args))
+            except (TypeError, ValueError):
+                return None
+            if length > MAX_ITEMS:
+                return f"range of {length:,} items: a letter's loop takes at most {MAX_ITEMS:,}"
+        big = [a for a in args if type(a) is int and abs(a) > MAX_ARGUMENT]
+        if isinstance(node, nodes.Filter) and big:
+            return f"filter {node.name!r} given {big[0]:,}: a filter's number is at most {MAX_ARGUMENT:,}"
+    return None
+
+
+_FORMAT_NUMBERS = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?")
+
+
+def bounded_binop(operator: str, left: Any, right: Any, *, compute: bool = True) -> Any:
+    """``left operator right`` for the intercepted ``*``, ``**`` and ``%``, refused (``SecurityError``)
+    when the result would exceed the bounds above; with ``compute=False``, only the check."""
+    if operator == "*":
+        for sequence, times in ((left, right), (right, left)):
+            if isinstance(sequence, str | list | tuple) and type(times) is int and len(sequence) * times > MAX_ITEMS:
+                made = len(sequence) * times
+                raise SecurityError(
+                    f"{type(sequence).__name__} repeated {times:,} times would hold {made:,} items: "
+                    f"a template may make at most {MAX_ITEMS:,}"
+                )
+    elif operator == "**":
+        if type(left) is int and type(right) is int and right > 0 and abs(left) > 1:
+            bits = right * abs(left).bit_length()
+            if bits > MAX_POWER_BITS:
+                raise SecurityError(
+                    f"{left} ** {right} would be a number of about {bits:,} bits: "
+                    f"a template may compute at most {MAX_POWER_BITS:,}"
+                )
+    elif operator == "%" and isinstance(left, str):
+        found = [n for pair in _FORMAT_NUMBERS.findall(left) for n in pair if n]
+        if "*" in found:
+            raise SecurityError(f"format {left[:40]!r} takes its width from its values ('*'): not in letters")
+        widths = [int(n) for n in found]
+        if widths and max(widths) > MAX_ARGUMENT:
+            raise SecurityError(f"format {left[:40]!r} asks for a width of {max(widths):,}: at most {MAX_ARGUMENT:,}")
+    if not compute:
+        return None
+    return sandbox.ImmutableSandboxedEnvironment.default_binop_table[operator](left, right)
+
+
+def bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """The filter ``name`` (``function``) refusing a text longer than a letter, an integer argument
+    over ``MAX_ARGUMENT`` and a text result over ``MAX_ITEMS`` characters. The value filtered may
+    be any number."""
+    skipped = 2 if getattr(function, "jinja_pass_arg", None) is not None else 1  # the context, then the value
+
+    @functools.wraps(function)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        value = args[skipped - 1] if len(args) >= skipped else None
+        if isinstance(value, str) and len(value) > MAX_LETTER:
+            raise SecurityError(
+                f"filter {name!r} given {len(value):,} characters: a letter holds at most {MAX_LETTER:,}"
+            )
+        for argument in (*args[skipped:], *kwargs.values()):
+            if type(argument) is int and abs(argument) > MAX_ARGUMENT:
+                raise SecurityError(
+                    f"filter {name!r} given {argument:,}: a filter's number is at most {MAX_ARGUMENT:,}"
+                )
+        result = function(*args, **kwargs)
+        if isinstance(result, str) and len(result) > MAX_ITEMS:
+            raise SecurityError(f"filter {name!r} made {len(result):,} characters: at most {MAX_ITEMS:,}")
+        return result
+
+    return bounded
+
+
+def bounded_render(template: Template, context: Any, **names: Any) -> str:
+    """``template`` rendered with ``context`` and ``names``, refused (``SecurityError``) as soon as it
+    passes ``MAX_LETTER`` characters: a letter that loops cannot fill the memory or the outbox."""
+    parts, size = [], 0
+    for part in template.generate(context, **names):
+        size += len(part)
+        if size > MAX_LETTER:
+            raise SecurityError(
+                f"the letter passes {MAX_LETTER:,} characters: a loop or a repeated value that is too large"
+            )
+        parts.append(part)
+    return "".join(parts)
