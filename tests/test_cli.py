@@ -328,3 +328,35 @@ def test_with_json_an_error_is_json_too_with_its_fields_and_exit_code(cli: Cli) 
     assert "is not allowed in state 'evaluated'" in result.stderr
     missing = json.loads(cli("show", "atlantis", "--json", code=EXIT_NOT_FOUND).stdout)["error"]
     assert (missing["type"], missing["key"]) == ("NotFound", "atlantis")
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "says"),
+    [
+        (["fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--at", "yesterday"], "--at", "yesterday"),
+        (["list", "--limit", "0"], "--limit", "0 is not in the range"),
+        (["fire", "enfant", "classify", "--actor", "a"], "--reason", "Missing option '--reason'"),
+        (["nosuchcommand"], None, "No such command 'nosuchcommand'"),
+        (["list", "--bogus"], None, "--bogus"),
+    ],
+)
+def test_with_json_a_usage_error_is_json_too(cli: Cli, args: list[str], option: str | None, says: str) -> None:
+    result = cli(*args, "--json", code=EXIT_BAD_INPUT)
+    error = json.loads(result.stdout)["error"]
+    assert (error["type"], error["exit_code"], error["option"]) == ("UsageError", EXIT_BAD_INPUT, option)
+    assert says in error["message"] and says in result.stderr
+
+
+def test_with_json_a_workflow_errors_problems_are_a_list_of_objects(cli: Cli, tmp_path: Path) -> None:
+    # Given a configuration whose workflow file is broken: every command fails to load it
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    (workflows / "bad.yaml").write_text("workflow: x\nversion: 1\ninitial: a\nstates: {a: {}}\ntransitions: 3\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        CONFIG_FILE.read_text(encoding="utf-8").replace("workflows: workflows", f"workflows: {workflows}")
+    )
+    result = cli.runner.invoke(main, ["--config", str(config), "--db", cli.url, "list", "--json"])
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "WorkflowError" and isinstance(error["problems"], list) and error["problems"]
+    assert all({"file", "line", "message"} <= set(problem) for problem in error["problems"]), error["problems"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -210,6 +211,15 @@ def exit_code(error: LabelwfError) -> int:
     return next((code for kind, code in _EXIT_CODES if isinstance(error, kind)), EXIT_FAILURE)
 
 
+def _plain(value: Any) -> Any:
+    """A field's value as JSON holds it: records (dataclasses) as objects, in lists as lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
 def error_json(error: LabelwfError) -> dict[str, Any]:
     """An error as ``--json`` prints it: its class, message, exit code and fields."""
     fields: dict[str, Any] = {}
@@ -217,19 +227,44 @@ def error_json(error: LabelwfError) -> dict[str, Any]:
         if key.startswith("_"):
             continue
         try:
-            json.dumps(value, default=json_default)
-            fields[key] = value
+            json.dumps(_plain(value), default=json_default)
+            fields[key] = _plain(value)
         except (TypeError, ValueError):
             fields[key] = str(value)
     return {"error": {"type": type(error).__name__, "message": str(error), "exit_code": exit_code(error), **fields}}
 
 
+def usage_error_json(error: click.ClickException) -> dict[str, Any]:
+    """A usage error (unknown command or option, bad or missing value) as ``--json`` prints it."""
+    param = getattr(error, "param", None)
+    option = (param.opts[0] if param.opts else param.name) if isinstance(param, click.Parameter) else None
+    hint = getattr(error, "param_hint", None)
+    return {
+        "error": {
+            "type": "UsageError",
+            "message": error.format_message(),
+            "exit_code": error.exit_code,
+            "option": option or (hint if isinstance(hint, str) else None),
+            "help": "labelwf --help, or labelwf COMMAND --help",
+        }
+    }
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    click.echo(json.dumps(document, default=json_default, ensure_ascii=False, indent=2))
+
+
 class _Group(click.Group):
-    """Turns labelwf errors into a message and its exit code, never a traceback (JSON with ``--json``)."""
+    """Turns labelwf errors into a message and its exit code, never a traceback (JSON with ``--json``,
+    usage errors included: on stdout for the script, click's message on stderr for its reader)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["labelwf.json"] = "--json" in args
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.ClickException as exc:
+            self._usage(ctx, exc)
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         wants_json = bool(ctx.meta.get("labelwf.json"))
@@ -237,8 +272,17 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except LabelwfError as exc:
             if wants_json:  # the error as JSON on stdout, for the script; the message on stderr, for its reader
-                click.echo(json.dumps(error_json(exc), default=json_default, ensure_ascii=False, indent=2))
+                _print_json(error_json(exc))
             fail(exit_code(exc), str(exc))
+        except click.ClickException as exc:
+            self._usage(ctx, exc)
+            raise
+
+    @staticmethod
+    def _usage(ctx: click.Context, exc: click.ClickException) -> None:
+        if ctx.meta.get("labelwf.json") and not getattr(exc, "labelwf_reported", False):
+            exc.labelwf_reported = True  # type: ignore[attr-defined]  # a nested group reports it once
+            _print_json(usage_error_json(exc))
 
 
 def instant(text: str | None, zone: tzinfo, option: str) -> datetime | None:
