@@ -103,7 +103,11 @@ def load_yaml(path: Path) -> tuple[Any, list[Problem]]:
         size = path.stat().st_size
         if size > MAX_BYTES:
             return None, [Problem(name, None, f"file of {size:,} bytes is larger than the {MAX_BYTES:,} bytes allowed")]
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:  # read at most the bound: a device or a pipe says no size
+            data = file.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            return None, [Problem(name, None, f"file is larger than the {MAX_BYTES:,} bytes allowed")]
+        text = data.decode("utf-8")
     except FileNotFoundError:
         return None, [Problem(name, None, "file not found")]
     except UnicodeDecodeError as exc:

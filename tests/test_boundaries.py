@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from labelwf import Engine, EntityRow, ImportRejected, add_entities, delivery, import_entities
 from labelwf.delivery import DeliverySettings, Outbox
+from labelwf.yamlfile import load_yaml
 from tests.helpers import OPERATOR
 
 
@@ -95,3 +96,9 @@ def test_the_settings_repr_shows_no_secret() -> None:
     shown = repr(settings)
     assert "hunter2" not in shown and "pw@" not in shown and "password=x" not in shown
     assert "smtp_password='***'" in shown and "postgresql://u:***@h/db" in shown
+
+
+def test_a_workflow_file_without_a_size_is_read_only_to_its_bound() -> None:
+    # /dev/zero says it holds nothing and never ends: the reading stops at the bound
+    document, problems = load_yaml(Path("/dev/zero"))
+    assert document is None and [p.message for p in problems] == ["file is larger than the 1,048,576 bytes allowed"]
