@@ -1,7 +1,7 @@
 """Fires through the REST API beside the in-process fire rate, in the same run.
 
 A SQLite database (WAL + synchronous=FULL, the default) of N poles; ``labelwf serve`` in its own
-process; C client threads (httpx, one connection each) each classify their own poles with
+process; C client threads (http.client, or httpx; one connection each) each classify their own poles with
 ``If-Match``, every fire its own request and transaction. The reference: ``Engine.fire`` of the
 same classification in this process, on a fresh database of the same size. Then the latency of
 single fires sent at a steady R requests/s for S seconds (p50, p99), and one page (50) of the
@@ -13,6 +13,7 @@ and the server's peak RSS.
     python benchmarks/bench_api.py --list-n 10000     # a quicker run
     python benchmarks/bench_api.py --n 20000 --clients 8 --rate 100 --seconds 10
     python benchmarks/bench_api.py --workers 2        # two server processes on the same port
+    python benchmarks/bench_api.py --client httpx     # the concurrent clients on httpx instead of http.client
     python benchmarks/bench_api.py --postgres postgresql://127.0.0.1:5432/test --workers 2
 
 With ``--postgres URL`` both runs use fresh databases created on that server (``bench_api_ref``,
@@ -22,6 +23,8 @@ With ``--postgres URL`` both runs use fresh databases created on that server (``
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import re
 import socket
@@ -33,6 +36,7 @@ import time
 import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -101,6 +105,45 @@ def server_pids(parent: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes ``pids`` have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / ticks
+
+
+def stdlib_client(port: int, paths: list[str], body: dict[str, Any], headers: dict[str, str]) -> list[int]:
+    """POST ``body`` to each path over one keep-alive connection (http.client); the non-201 statuses."""
+    payload = json.dumps(body).encode()
+    sent = {**headers, "Content-Type": "application/json"}
+    failures = []
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        for path in paths:
+            connection.request("POST", path, body=payload, headers=sent)
+            answer = connection.getresponse()
+            answer.read()
+            if answer.status != 201:
+                failures.append(answer.status)
+    finally:
+        connection.close()
+    return failures
+
+
+def httpx_client(port: int, paths: list[str], body: dict[str, Any], headers: dict[str, str]) -> list[int]:
+    """The same with httpx (one connection): a heavier client, for comparison."""
+    failures = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        for path in paths:
+            answer = client.post(path, json=body, headers=headers)
+            if answer.status_code != 201:
+                failures.append(answer.status_code)
+    return failures
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -164,6 +207,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="labelwf serve --workers")
     parser.add_argument("--postgres", metavar="URL", help="run on fresh databases of this PostgreSQL server")
     parser.add_argument("--list-n", type=int, default=100_000, help="instances in the database the list pages read")
+    parser.add_argument(
+        "--client",
+        choices=("stdlib", "httpx"),
+        default="stdlib",
+        help="the concurrent clients' HTTP library: http.client (light: the clients share the server's cores) or httpx",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         print(f"in-process reference: {args.n:,} fires ...", flush=True)
@@ -213,15 +262,15 @@ def main() -> None:
                 except httpx.TransportError:
                     time.sleep(0.05)
             failures: list[int] = []
+            send = stdlib_client if args.client == "stdlib" else httpx_client
 
             def client(k: int) -> None:
-                with httpx.Client(base_url=base, timeout=30) as http:
-                    for i in range(k, args.n, args.clients):
-                        answer = http.post(f"/api/v1/instances/pole-{i:06d}/transitions", json=body, headers=headers)
-                        if answer.status_code != 201:
-                            failures.append(answer.status_code)
+                paths = [f"/api/v1/instances/pole-{i:06d}/transitions" for i in range(k, args.n, args.clients)]
+                failures.extend(send(port, paths, body, headers))
 
-            print(f"through the API: {args.n:,} fires from {args.clients} clients ...", flush=True)
+            print(f"through the API: {args.n:,} fires from {args.clients} {args.client} clients ...", flush=True)
+            pids = server_pids(server.pid)
+            server_cpu, own_cpu = cpu_seconds(pids), time.process_time()
             started = time.perf_counter()
             threads = [threading.Thread(target=client, args=(k,)) for k in range(args.clients)]
             for t in threads:
@@ -229,6 +278,8 @@ def main() -> None:
             for t in threads:
                 t.join()
             api_rate = args.n / (time.perf_counter() - started)
+            server_cpu = (cpu_seconds(pids) - server_cpu) / args.n
+            own_cpu = (time.process_time() - own_cpu) / args.n
             print(f"steady load: {args.rate:.0f} fires/s for {args.seconds:.0f} s ...", flush=True)
             latencies: list[float] = []
             with httpx.Client(base_url=base, timeout=30) as http:
@@ -262,6 +313,10 @@ def main() -> None:
     )
     print(f"  in-process Engine.fire:      {reference:>8,.0f} fires/s")
     print(f"  through the API:             {api_rate:>8,.0f} fires/s  ({api_rate / reference:.2f}x in-process)")
+    print(
+        f"  CPU per fire: server {1000 * server_cpu:.2f} ms, the {args.clients} {args.client} clients "
+        f"{1000 * own_cpu:.2f} ms (in-process: {1000 / reference:.2f} ms of wall time, fsync included)"
+    )
     print(
         f"  at {args.rate:.0f} fires/s: p50 {1000 * latencies[len(latencies) // 2]:.1f} ms, "
         f"p99 {1000 * latencies[int(len(latencies) * 0.99)]:.1f} ms"
