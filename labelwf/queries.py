@@ -72,6 +72,8 @@ def list_instances(
     limit: int = DEFAULT_PAGE,
 ) -> Page[Instance]:
     """Instances by entity id, of one workflow (or all) and optionally in one state."""
+    if workflow is not None and workflow not in engine.workflow_names:
+        raise NotFound("workflow", workflow, f"loaded: {', '.join(engine.workflow_names)}")
     if state is not None:
         names = [workflow] if workflow is not None else list(engine.workflow_names)
         known = {s for name in names for w in engine.workflows if w.name == name for s in w.states}

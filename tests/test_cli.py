@@ -338,6 +338,11 @@ def test_with_json_an_error_is_json_too_with_its_fields_and_exit_code(cli: Cli) 
         (["fire", "enfant", "classify", "--actor", "a"], "--reason", "Missing option '--reason'"),
         (["nosuchcommand"], None, "No such command 'nosuchcommand'"),
         (["list", "--bogus"], None, "--bogus"),
+        (
+            ["fire", "enfant", "classify", "--actor", "a", "--reason", "r", "--set", "group=1", "--set", "group=2"],
+            "--set",
+            "'group' is given twice ('1' and '2')",
+        ),
     ],
 )
 def test_with_json_a_usage_error_is_json_too(cli: Cli, args: list[str], option: str | None, says: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from labelwf import Engine, EntityRow, InvalidCursor, Page, add_entities, queries
+from labelwf import Engine, EntityRow, InvalidCursor, NotFound, Page, add_entities, queries
 from labelwf.cli import EXIT_BAD_INPUT, main
 from labelwf.store.reads import MORE_CAP
 from tests.conftest import CONFIG_FILE
@@ -90,3 +90,9 @@ def test_a_cursor_from_another_listing_or_made_up_is_refused_with_what_to_pass(
             queries.list_instances(engine, after=bad)
     result = CliRunner().invoke(main, ["--config", str(CONFIG_FILE), "--db", database_url, "list", "--after", "x"])
     assert result.exit_code == EXIT_BAD_INPUT and "pass the 'next' value of a previous page" in result.stderr
+
+
+def test_a_listing_of_a_workflow_not_loaded_says_so_with_the_loaded_ones(engine: Engine) -> None:
+    with pytest.raises(NotFound) as refused:
+        queries.list_instances(engine, workflow="nope")
+    assert "nope" in str(refused.value) and engine.workflow_names[0] in str(refused.value)

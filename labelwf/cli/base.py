@@ -341,5 +341,10 @@ def split_sets(values: Sequence[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="--set")
+        if key.strip() in data:
+            given = f"{data[key.strip()]!r} and {value!r}"
+            raise click.BadParameter(
+                f"{key.strip()!r} is given twice ({given}): give each key once", param_hint="--set"
+            )
         data[key.strip()] = value
     return data
