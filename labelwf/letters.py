@@ -42,7 +42,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.ext import Extension
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
@@ -50,7 +50,7 @@ from markupsafe import Markup
 from .address import RANKS, address, civility_of
 from .definition import LetterDef, Letterhead, Workflow
 from .errors import LetterError
-from .template_safety import bounded_binop, bounded_filter, bounded_render
+from .template_safety import COUNTED, bounded_binop, bounded_filter, bounded_render, count_loops, counted, take_step
 from .typography import french, typeset_template
 
 CONTEXT_NAMES = frozenset(
@@ -246,6 +246,15 @@ class _LetterEnvironment(ImmutableSandboxedEnvironment):
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         return bounded_binop(operator, left, right)
 
+    def call(self, context: jinja2.runtime.Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        take_step()  # a macro calling itself twice would run in exponential time
+        return super().call(context, obj, *args, **kwargs)
+
+    def _generate(
+        self, source: nodes.Template, name: str | None, filename: str | None, defer_init: bool = False
+    ) -> str:
+        return super()._generate(count_loops(source), name, filename, defer_init)
+
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}
 
@@ -297,6 +306,7 @@ def letter_environment(folder: Path, html: bool) -> jinja2.Environment:
     )
     env.filters.update(FILTERS)
     env.filters = {name: bounded_filter(name, function) for name, function in env.filters.items()}
+    env.globals[COUNTED] = counted
     return env
 
 

@@ -6,18 +6,22 @@ internals (``__class__``, ``__globals__``, ``mro`` …) nor change the values it
 sandbox refuses such access when a template runs; ``unsafe_accesses`` finds it in the parsed
 template, so that ``labelwf workflows validate`` refuses the file with its line first.
 
-A template is also bounded in what it makes: ``'a' * 10**9``, ``10 ** 10 ** 9``, ``'%999999999d'
+A template is also bounded in what it makes and in how long it runs: ``'a' * 10**9``, ``10 ** 10 ** 9``, ``'%999999999d'
 % 1`` or ``'x' | center(10**9)`` would each take the memory or the time of the process (Jinja
 would even compute them while compiling the template, if they are constants). The letters'
 environment sends ``*``, ``**`` and ``%`` through ``bounded_binop`` and every filter through
-``bounded_filter``; ``unsafe_accesses`` names the constant cases in the file first.
+``bounded_filter``; ``unsafe_accesses`` names the constant cases in the file first. Each loop turn
+and each call (a macro's above all: one that calls itself twice runs in exponential time) takes
+a step of a budget of ``MAX_STEPS`` per rendering (``bounded_render``); nested loops over a few
+literal lists cannot run for minutes.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from jinja2 import Template, nodes, sandbox
@@ -28,6 +32,9 @@ MAX_ARGUMENT = 10_000  # an integer given to a filter (a width, a count) or a fo
 MAX_POWER_BITS = 4_096  # the size of an integer power a template may compute
 _MISSING = object()
 MAX_LETTER = 1_000_000  # characters of one rendered letter, text or HTML (a letter of ten pages: 30,000)
+MAX_STEPS = 100_000  # loop turns and calls of one rendering (a letter takes a few hundred)
+COUNTED = "_labelwf_counted"  # the global through which the letters' environment runs every loop
+_steps: ContextVar[list[int] | None] = ContextVar("labelwf_template_steps", default=None)
 
 # Attributes the sandbox refuses on some object (functions, methods, frames, generators, types).
 _INTERNAL = (
@@ -176,15 +183,43 @@ def bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any
     return bounded
 
 
+def take_step() -> None:
+    """Count one loop turn or call of the rendering in progress; ``SecurityError`` past ``MAX_STEPS``."""
+    left = _steps.get()
+    if left is not None:
+        left[0] -= 1
+        if left[0] < 0:
+            raise SecurityError(f"the letter runs more than {MAX_STEPS:,} loop turns and calls: a loop too large")
+
+
+def counted(iterable: Iterable[Any]) -> Iterator[Any]:
+    """``iterable``, each item taking a step (the letters' environment wraps every loop in it)."""
+    for item in iterable:
+        take_step()
+        yield item
+
+
+def count_loops(tree: nodes.Template) -> nodes.Template:
+    """``tree`` with the iterable of each ``for`` loop passed through ``counted`` (before compiling)."""
+    for loop in tree.find_all(nodes.For):
+        loop.iter = nodes.Call(nodes.Name(COUNTED, "load"), [loop.iter], [], None, None, lineno=loop.iter.lineno)
+    return tree
+
+
 def bounded_render(template: Template, context: Any, **names: Any) -> str:
     """``template`` rendered with ``context`` and ``names``, refused (``SecurityError``) as soon as it
-    passes ``MAX_LETTER`` characters: a letter that loops cannot fill the memory or the outbox."""
+    passes ``MAX_LETTER`` characters or ``MAX_STEPS`` steps: a letter that loops cannot fill the
+    memory or the outbox, nor hold the process."""
     parts, size = [], 0
-    for part in template.generate(context, **names):
-        size += len(part)
-        if size > MAX_LETTER:
-            raise SecurityError(
-                f"the letter passes {MAX_LETTER:,} characters: a loop or a repeated value that is too large"
-            )
-        parts.append(part)
+    budget = _steps.set([MAX_STEPS])
+    try:
+        for part in template.generate(context, **names):
+            size += len(part)
+            if size > MAX_LETTER:
+                raise SecurityError(
+                    f"the letter passes {MAX_LETTER:,} characters: a loop or a repeated value too large"
+                )
+            parts.append(part)
+    finally:
+        _steps.reset(budget)
     return "".join(parts)
