@@ -168,6 +168,11 @@ def merge(
     absorbed = list(dict.fromkeys(merging))
     if not absorbed:
         raise InvalidData(into, MERGED_INTO, "merging", "name at least one entity that merges")
+    twice = sorted({entity for entity in merging if list(merging).count(entity) > 1})
+    if twice:
+        raise InvalidData(
+            into, MERGED_INTO, "merging", f"{', '.join(map(repr, twice))} named twice: name each entity once"
+        )
     if into in absorbed:
         raise InvalidData(into, MERGED_INTO, "into", f"{into!r} cannot merge into itself")
     now = engine.clock.now()

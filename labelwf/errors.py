@@ -123,7 +123,8 @@ class DatabaseNotEmpty(LabelwfError):
                 "pass --db to replay into another database"
             )
         else:
-            hint = f"it holds a {replay_mark.split(':')[0]} replay: pass --reset to erase it first, or --db"
+            kind = replay_mark.split(":")[0]
+            hint = f"it holds a {kind} replay: pass --reset to erase it first, or --db to replay into another database"
         super().__init__(f"database {url} already holds {instances} instance(s); a replay needs an empty one; {hint}")
 
 

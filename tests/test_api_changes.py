@@ -101,3 +101,30 @@ def test_a_cessation_and_a_merger_over_the_api(api: TestClient, tokens: dict[str
     assert "aerospace-valley" in again.json()["detail"]
     forbidden = api.post("/api/v1/entities/mta/cessation", json={"reason": "r"}, headers=as_(tokens["marie"]))
     is_problem(forbidden, 403, "forbidden")
+
+
+def test_a_merger_naming_an_entity_twice_is_refused_and_changes_nothing(
+    api: TestClient, tokens: dict[str, str], runtime: Runtime
+) -> None:
+    body = {"merging": ["cap-digital", "cap-digital"], "into": "mta", "reason": "r"}
+    refused = is_problem(api.post("/api/v1/mergers", json=body, headers=as_(tokens["sophie"])), 422, "invalid-data")
+    assert "'cap-digital' named twice" in refused["detail"]
+    assert queries.describe(runtime.engine, "cap-digital", "poles-2008").instance.state != "merged"
+
+
+def test_a_body_that_is_no_json_says_where_it_breaks_or_which_media_type_to_send(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    headers = {**as_(tokens["sophie"]), "Content-Type": "application/json"}
+    broken = api.post("/api/v1/mergers", content=b'{"merging": [', headers=headers)
+    error = is_problem(broken, 422, "invalid-request")["errors"][0]
+    assert error["field"] == "body" and error["problem"].startswith("not valid JSON at character 13")
+    listed = is_problem(api.post("/api/v1/mergers", json=[1, 2], headers=headers), 422, "invalid-request")
+    assert listed["errors"][0]["field"] == "body"
+    text = {**headers, "Content-Type": "text/plain"}
+    is_problem(api.post("/api/v1/mergers", content=b"merge them", headers=text), 415, "unsupported-media-type")
+
+
+def test_listing_a_workflow_not_loaded_is_a_404_naming_the_loaded_ones(api: TestClient, tokens: dict[str, str]) -> None:
+    missing = is_problem(api.get("/api/v1/instances?workflow=nope", headers=as_(tokens["marie"])), 404, "not-found")
+    assert "nope" in missing["detail"] and "poles-2008" in missing["detail"]

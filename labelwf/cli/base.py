@@ -163,6 +163,11 @@ class App:
             click.echo(f"... {page.more_text}: {command}{size} --after {page.next}")
 
 
+def page_title(page: Page[Any], what: str) -> str:
+    """A page's table title: ``"50 letter(s)"``, or ``"50 letter(s), 12 more"`` when more follow."""
+    return f"{len(page.items)} {what}" + (f", {page.more_text}" if page.more_text else "")
+
+
 def table(title: str, *columns: str, wrap: Sequence[str] = ()) -> Table:
     """A compact table that fits 80 columns: only the columns named in ``wrap`` wrap their text."""
     result = Table(

@@ -14,7 +14,7 @@ from ..replay import replay_mark
 from ..representations import event_json, fired_json, instance_json, timer_json, view_json
 from ..store.records import Instance
 from ..text import shown
-from .base import App, human_duration, instant, json_option, main, page_options, row, split_sets, table
+from .base import App, human_duration, instant, json_option, main, page_options, page_title, row, split_sets, table
 
 WIDTH = 80  # what the human-readable output fits in
 
@@ -56,7 +56,10 @@ def list_(app: App, state: str | None, limit: int, after: str | None, as_json: b
     app.print_more(page, "labelwf list" + (f" --state {state}" if state else ""))
     mark = replay_mark(app.engine)
     if mark is not None and mark.startswith("partial"):
-        click.echo(f"note: this database holds an unfinished replay ({mark}); `labelwf replay --reset`", err=True)
+        click.echo(
+            f"note: this database holds an unfinished replay ({mark}); `labelwf replay --reset` replays it again",
+            err=True,
+        )
     return None
 
 
@@ -116,7 +119,9 @@ def show(app: App, entity: str, as_json: bool) -> None:
     metavar="DATETIME",
     help="When the decision took effect (local time of the workflow, YYYY-MM-DD[THH:MM]); default now.",
 )
-@click.option("--expect-version", type=int, help="Refuse (exit 5) unless the instance is still at this version.")
+@click.option(
+    "--expect-version", type=click.IntRange(min=0), help="Refuse (exit 5) unless the instance is still at this version."
+)
 @json_option
 @click.pass_obj
 def fire(
@@ -222,7 +227,7 @@ def timers(ctx: click.Context, due_before: str | None, limit: int, after: str | 
     page = queries.pending_timers(app.db, due_before=before, after=after, limit=limit)
     if as_json:
         return app.emit_page(page, timer_json)
-    out = table(f"{len(page.items)} pending timer(s)", "entity", "timer", "fires", "due", "catch-up")
+    out = table(page_title(page, "pending timer(s)"), "entity", "timer", "fires", "due", "catch-up")
     for t in page.items:
         row(out, t.entity, t.name, t.trigger, app.local(t.due_at), t.catch_up)
     app.print_rows(out, "timers are armed when an instance enters a state that declares them")

@@ -15,7 +15,7 @@ from ..delivery import LETTER_STATUSES, DeliveryReport
 from ..letter_check import check_letter
 from ..representations import letter_json
 from ..text import shown
-from .base import EXIT_FAILURE, App, json_option, main, page_options, row, split_sets, table
+from .base import EXIT_FAILURE, App, json_option, main, page_options, page_title, row, split_sets, table
 
 ROUND = 200  # letters delivered between two progress lines
 CHECK_PAGE = 500  # letters listed per page by `letters check`
@@ -47,7 +47,7 @@ def letters_group(
         return
     errors = any(m.last_error for m in page.items)
     columns = ("id", "pole", "letter", "to", "status", "tries", "date", *(("last error",) if errors else ()))
-    out = table(f"{len(page.items)} letter(s)", *columns, wrap=("pole", "letter", "last error"))
+    out = table(page_title(page, "letter(s)"), *columns, wrap=("pole", "letter", "last error"))
     for m in page.items:
         cells = [m.id, m.entity, m.template, m.recipient.role, m.status, m.attempts, app.local(m.occurred_at)[:10]]
         row(out, *cells, *(((m.last_error or "")[:60],) if errors else ()))

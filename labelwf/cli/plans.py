@@ -286,7 +286,9 @@ def _shift(to: str | None, by: str | None, zone: Any) -> Shift:
 @click.option("--actor", required=True, help="Who decides (recorded in the audit).")
 @click.option("--reason", required=True, help="Why (recorded in the audit).")
 @click.option("--at", metavar="DATETIME", help="When the act was decided (local time); default now.")
-@click.option("--expect-version", type=int, help="Refuse (exit 5) unless the instance is still at this version.")
+@click.option(
+    "--expect-version", type=click.IntRange(min=0), help="Refuse (exit 5) unless the instance is still at this version."
+)
 @json_option
 @click.pass_obj
 def move(

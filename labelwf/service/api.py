@@ -182,7 +182,11 @@ def _version(if_match: str | None) -> int:
         raise _Precondition(428, "precondition-required", "If-Match: * does not say which version you saw")
     text = if_match.strip().strip('"')
     if not (text.isascii() and text.isdigit()) or len(text) > 12:  # W/"7" is refused: RFC 9110 compares strongly
-        raise _Precondition(412, "precondition-failed", f'If-Match {if_match!r} is not an ETag of an instance ("7")')
+        raise _Precondition(
+            412,
+            "precondition-failed",
+            f"If-Match {if_match!r} is not an ETag of an instance: its version in quotes, as in its ETag header",
+        )
     return int(text)
 
 

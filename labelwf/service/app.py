@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import Headers, MutableHeaders
@@ -40,7 +42,7 @@ from .auth import Caller, Refused, caller, require
 from .limits import RateLimits
 from .metrics import Metrics
 from .oidc import Provider
-from .problems import problem
+from .problems import problem, problem_responses
 
 _log = logging.getLogger("labelwf.service")
 MAX_BODY = 64 * 1024  # a transition's request is a few hundred bytes
@@ -86,6 +88,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(console_ops.router)
     app.include_router(console_plans.router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    for route in app.routes:  # a route that reads a JSON body answers 415 to another (see _invalid)
+        if isinstance(route, APIRoute) and route.body_field is not None and route.path.startswith("/api/"):
+            route.responses.update(problem_responses(415))
     app.add_exception_handler(LabelwfError, api.labelwf_errors)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)
@@ -184,16 +189,31 @@ def _short(value: Any) -> Any:
     return value if isinstance(value, int | float | bool) or value is None else None
 
 
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _field_error(e: Mapping[str, Any]) -> dict[str, Any]:
+    """One refused field of a request as a problem lists it; the body itself is the field ``body``."""
+    loc = tuple(e.get("loc", ()))
+    if e.get("type") == "json_invalid":  # its location is the body and the character where it breaks
+        where = f" at character {loc[1]}" if len(loc) > 1 else ""
+        reason = (e.get("ctx") or {}).get("error", e.get("msg"))
+        return {"field": "body", "value": None, "problem": f"not valid JSON{where}: {reason}"}
+    field = ".".join(str(p) for p in loc if p not in ("body",)) or "body"
+    return {"field": field, "value": _short(e.get("input")), "problem": e.get("msg")}
+
+
 def _invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors: list[dict[str, Any]] = [
-        {
-            "field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body",)),
-            "value": _short(e.get("input")),
-            "problem": e.get("msg"),
-        }
-        for e in exc.errors()
-    ]
+    content_type = request.headers.get("content-type", "")
+    bodied = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
+    api = request.url.path.startswith("/api/")  # the console's forms are form-encoded
+    if api and bodied and request.method in ("POST", "PUT", "PATCH") and content_type and not _is_json(content_type):
+        detail = f"the body is {content_type[:100]!r}: send Content-Type: application/json"
+        return problem(415, "unsupported-media-type", "Unsupported media type", detail)
+    errors = [_field_error(e) for e in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:5])
     return problem(422, "invalid-request", "Invalid request", detail, {"errors": errors[:50]})
 

@@ -141,6 +141,7 @@ _WHY = {
     411: "A body without Content-Length",
     412: "If-Match is not the instance's ETag: the instance changed since it was read, or it is no ETag",
     413: "The body is too large",
+    415: "The body is not JSON (send Content-Type: application/json)",
     422: "The request, a value or a field is invalid",
     428: "If-Match is missing (or *)",
     429: "Too many at once; retry after Retry-After",
