@@ -128,3 +128,13 @@ def test_a_body_that_is_no_json_says_where_it_breaks_or_which_media_type_to_send
 def test_listing_a_workflow_not_loaded_is_a_404_naming_the_loaded_ones(api: TestClient, tokens: dict[str, str]) -> None:
     missing = is_problem(api.get("/api/v1/instances?workflow=nope", headers=as_(tokens["marie"])), 404, "not-found")
     assert "nope" in missing["detail"] and "poles-2008" in missing["detail"]
+
+
+def test_a_method_the_path_does_not_take_is_a_405_naming_those_it_takes(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    refused = api.get("/api/v1/timers/53", headers=as_(tokens["marie"]))
+    is_problem(refused, 405, "method-not-allowed")
+    assert refused.headers["allow"] == "PATCH"
+    document = api.get("/api/v1/openapi.json").json()
+    assert "415" in document["paths"]["/api/v1/mergers"]["post"]["responses"]

@@ -16,12 +16,11 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import LabelwfError
@@ -88,9 +87,19 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(console_ops.router)
     app.include_router(console_plans.router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for route in app.routes:  # a route that reads a JSON body answers 415 to another (see _invalid)
-        if isinstance(route, APIRoute) and route.body_field is not None and route.path.startswith("/api/"):
-            route.responses.update(problem_responses(415))
+    document = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, where an operation that reads a JSON body also answers 415 (see ``_invalid``)."""
+        if app.openapi_schema is None:
+            unsupported = problem_responses(415)[415]
+            for operations in document()["paths"].values():
+                for operation in operations.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        operation.setdefault("responses", {}).setdefault("415", unsupported)
+        return app.openapi_schema or document()
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_exception_handler(LabelwfError, api.labelwf_errors)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)
@@ -227,11 +236,10 @@ def _http(request: Request, exc: Exception) -> Response:
     )
     headers = exc.headers
     if exc.status_code == 405:  # every method of the path, not only those of the first route that matched it
-        methods = {
+        methods = {  # probed: the routes of included routers are not listed as plain routes
             method
-            for route in request.app.routes
-            if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE
-            for method in route.methods or ()
+            for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in request.app.routes)
         }
         headers = {**(headers or {}), "Allow": ", ".join(sorted(methods))}
     return problem(exc.status_code, kind, kind.replace("-", " ").capitalize(), str(exc.detail), headers=headers)
