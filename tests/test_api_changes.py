@@ -138,3 +138,19 @@ def test_a_method_the_path_does_not_take_is_a_405_naming_those_it_takes(
     assert refused.headers["allow"] == "PATCH"
     document = api.get("/api/v1/openapi.json").json()
     assert "415" in document["paths"]["/api/v1/mergers"]["post"]["responses"]
+
+
+def test_a_body_repeating_a_key_is_refused_naming_it_and_changes_nothing(
+    api: TestClient, tokens: dict[str, str], runtime: Runtime
+) -> None:
+    seen = queries.describe(runtime.engine, "vegepolys", "poles-2008").instance.version
+    headers = {**as_(tokens["marie"]), "Content-Type": "application/json", "If-Match": f'"{seen}"'}
+    body = b'{"trigger": "classify", "fields": {"group": 1, "group": 3}, "reason": "r"}'
+    refused = api.post("/api/v1/instances/vegepolys/transitions", content=body, headers=headers)
+    error = is_problem(refused, 422, "invalid-request")["errors"][0]
+    assert (error["field"], error["value"], error["problem"]) == ("body", "group", "key given twice")
+    assert queries.describe(runtime.engine, "vegepolys", "poles-2008").instance.version == seen
+    fired = api.post(
+        "/api/v1/instances/vegepolys/transitions", content=body.replace(b'"group": 1, ', b""), headers=headers
+    )
+    assert fired.status_code == 201, fired.text

@@ -28,6 +28,7 @@ from ..runtime import Runtime
 from . import (
     api,
     batches_api,
+    bodies,
     console,
     console_ops,
     console_plans,
@@ -159,6 +160,8 @@ class _Guard:
 
         refusal = _refusal(scope)
         try:
+            if refusal is None and bodies.reads_json(scope):
+                receive, refusal = await bodies.checked(receive)
             if refusal is not None:
                 await refusal(scope, receive, send_guarded)
             else:
