@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 KIND = "timer_move"
 MOVED = "timer moved"
 _BY_RE = re.compile(r"^\s*([+-])\s*(\d{1,4})\s*(year|month|week|day)s?\s*$", re.IGNORECASE)
+_TOO_FAR_RE = re.compile(r"^\s*[+-]\s*\d{5,}\s*(year|month|week|day)s?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,11 @@ class Shift:
         if (self.to is None) == (self.by is None):
             raise InvalidData("(timer)", MOVED, "to/by", "give exactly one of --to DATE or --by '+1 year'")
         if self.by is not None and _BY_RE.match(self.by) is None:
-            raise InvalidData("(timer)", MOVED, "by", f"{self.by!r} is not an offset; expected e.g. +1 year, -2 months")
+            if _TOO_FAR_RE.match(self.by):
+                problem = f"{self.by!r} moves too far: at most 9999 years, months, weeks or days"
+            else:
+                problem = f"{self.by!r} is not an offset; expected e.g. +1 year, -2 months"
+            raise InvalidData("(timer)", MOVED, "by", problem)
 
     def apply(self, due: datetime, engine: Engine, workflow: str) -> datetime:
         """The new due instant of a timer due at ``due`` (offsets move the workflow's local calendar)."""

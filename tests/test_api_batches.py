@@ -250,6 +250,7 @@ def test_a_pending_timer_is_moved_with_if_match_as_an_event(
         ({"to": "2008-01-01T00:00:00+01:00"}, 422, "invalid-data", "2007-12-31T23:00:00+00:00 is before"),
         ({"to": "2012-01-01T00:00:00+01:00"}, 422, "invalid-data", "already due"),
         ({"by": "next tuesday"}, 422, "invalid-data", "'next tuesday' is not an offset"),
+        ({"by": "+999999999 years"}, 422, "invalid-data", "moves too far: at most 9999 years"),
         ({"to": "2013-01-01T00:00:00+01:00", "by": "+1 year"}, 422, "invalid-request", "exactly one"),
         ({"to": "2013-01-01T00:00:00+01:00", "timer": "other"}, 422, "invalid-request", "timer"),
     ],
