@@ -179,8 +179,14 @@ def table(title: str, *columns: str, wrap: Sequence[str] = ()) -> Table:
 
 
 def row(rich_table: Table, *cells: object) -> None:
-    """Add a row of plain-text cells (never markup; control characters shown escaped)."""
-    rich_table.add_row(*(Text("" if c is None else shown(c)) for c in cells))
+    """Add a row of plain-text cells (never markup; control characters shown escaped). A column that
+    wraps keeps room for its longest word (up to 30 characters): names break between words only."""
+    texts = ["" if c is None else shown(c) for c in cells]
+    for column, text in zip(rich_table.columns, texts, strict=False):
+        if not column.no_wrap:
+            longest = min(30, max((len(word) for word in text.split()), default=0))
+            column.min_width = max(column.min_width or 0, longest)
+    rich_table.add_row(*(Text(text) for text in texts))
 
 
 def json_default(value: Any) -> Any:

@@ -88,7 +88,7 @@ def show(app: App, entity: str, as_json: bool) -> None:
     if i.data:
         out.print(Text("data: " + shown(", ".join(f"{k}={v}" for k, v in i.data.items()))))
     if view.allowed:
-        allowed = table("allowed triggers", "trigger", "to", "requires", "optional", "roles", wrap=("to",))
+        allowed = table("allowed triggers", "trigger", "to", "requires", "optional", "roles", wrap=("to", "optional"))
         for a in view.allowed:
             row(allowed, a.trigger, ", ".join(a.to), ", ".join(a.requires), ", ".join(a.optional), ", ".join(a.roles))
         out.print(allowed)
