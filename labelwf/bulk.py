@@ -33,6 +33,7 @@ from .plans import PlanReport
 from .store import batches as sql
 from .store.entities import existing_entities
 from .store.records import Batch, BatchItem, ItemStatus
+from .text import shown, text_problem
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -240,14 +241,15 @@ def check_act(wf: Workflow, reference: str, actor: str, reason: str) -> None:
     require_justification(f"plan on {wf.name}", "(plan)", actor, reason)
     refuse_reserved(Request(entity="(plan)", trigger="(plan)", actor=actor, reason=reason))
     ref = (reference or "").strip()
-    if not ref or len(ref) > MAX_REFERENCE or any(ord(c) < 32 for c in ref):
+    why = text_problem(ref, "it", max_length=MAX_REFERENCE) if ref else "it is empty"
+    if why is not None:
         raise PlanRejected(
             [
                 Problem(
                     "(plan)",
                     None,
-                    f"the decision's reference {reference!r} is refused: expected one line of at most "
-                    f"{MAX_REFERENCE} characters naming the act (e.g. 'CIADT du 11 mai 2010')",
+                    f"the decision's reference {shown(reference)!r} is refused ({why}): expected one line of at "
+                    f"most {MAX_REFERENCE} characters naming the act (e.g. 'CIADT du 11 mai 2010')",
                 )
             ]
         )

@@ -235,8 +235,9 @@ def _found(
         raise InvalidData(
             into, MERGED_INTO, "into", "a slug: lower-case letters, digits and '-', at most 100 characters"
         )
-    if text_problem(str(name or ""), "name", max_length=MAX_NAME, multiline=False):
-        raise InvalidData(into, MERGED_INTO, "name", f"{name!r}: one line of at most {MAX_NAME} characters")
+    refused = text_problem(str(name or ""), "name", max_length=MAX_NAME, multiline=False)
+    if refused is not None:
+        raise InvalidData(into, MERGED_INTO, "name", refused)
     if not (name or "").strip():
         raise InvalidData(into, MERGED_INTO, "name", f"{into!r} is a new entity: give its name")
     now = engine.clock.now()

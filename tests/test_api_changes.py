@@ -154,3 +154,11 @@ def test_a_body_repeating_a_key_is_refused_naming_it_and_changes_nothing(
         "/api/v1/instances/vegepolys/transitions", content=body.replace(b'"group": 1, ', b""), headers=headers
     )
     assert fired.status_code == 201, fired.text
+
+
+def test_a_merger_name_with_a_bidirectional_override_says_which_character(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    body = {"merging": ["cap-digital"], "into": "cap-nouveau", "name": "Cap \u202eNouveau", "reason": "r"}
+    refused = is_problem(api.post("/api/v1/mergers", json=body, headers=as_(tokens["sophie"])), 422, "invalid-data")
+    assert "U+202E" in refused["detail"]
