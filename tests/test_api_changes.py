@@ -123,6 +123,12 @@ def test_a_body_that_is_no_json_says_where_it_breaks_or_which_media_type_to_send
     assert listed["errors"][0]["field"] == "body"
     text = {**headers, "Content-Type": "text/plain"}
     is_problem(api.post("/api/v1/mergers", content=b"merge them", headers=text), 415, "unsupported-media-type")
+    latin = is_problem(
+        api.post("/api/v1/mergers", content=b'{"name": "\xe9"}', headers=headers), 422, "invalid-request"
+    )
+    assert "not UTF-8 (byte 10" in latin["detail"]
+    deep = is_problem(api.post("/api/v1/mergers", content=b"[" * 20000, headers=headers), 422, "invalid-request")
+    assert "too deeply" in deep["detail"]
 
 
 def test_listing_a_workflow_not_loaded_is_a_404_naming_the_loaded_ones(api: TestClient, tokens: dict[str, str]) -> None:

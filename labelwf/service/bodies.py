@@ -1,4 +1,5 @@
-"""A JSON request body read whole before the API sees it, and refused if an object repeats a key.
+"""A JSON request body read whole before the API sees it, and refused if an object repeats a key,
+if it is not UTF-8 or if it nests too deeply to be read.
 
 ``{"trigger": "classify", "trigger": "label"}`` is valid JSON, and Python's parser keeps the last
 value: a proxy, a log or a reviewer reading the first would see another request than the one
@@ -28,9 +29,10 @@ def reads_json(scope: Scope) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-def repeated_key(body: bytes) -> str | None:
-    """The first key that an object of ``body`` repeats; None if none does, or if it is no JSON
-    (which the API refuses by itself, saying where it breaks)."""
+def body_problem(body: bytes) -> tuple[str, str | None] | None:
+    """Why ``body`` is refused before the API reads it (what, and the repeated key if that is it);
+    None if it is not. A body that is no JSON for another reason is left to the API, which says
+    where it breaks."""
     found: list[str] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -45,9 +47,15 @@ def repeated_key(body: bytes) -> str | None:
 
     try:
         json.loads(body, object_pairs_hook=pairs)
-    except (ValueError, RecursionError):
+    except UnicodeDecodeError as exc:
+        return f"the body is not UTF-8 (byte {exc.start} cannot be read): send JSON in UTF-8", None
+    except RecursionError:
+        return "the body nests its arrays or objects too deeply to be read", None
+    except ValueError:
         return None
-    return found[0] if found else None
+    if found:
+        return f"the key {found[0][:100]!r} is given twice in one object of the body: give each key once", found[0]
+    return None
 
 
 async def checked(receive: Receive) -> tuple[Receive, Response | None]:
@@ -72,9 +80,11 @@ async def checked(receive: Receive) -> tuple[Receive, Response | None]:
             return last if last is not None else {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    key = repeated_key(body) if last is None else None
-    if key is None:
+    refused = body_problem(body) if last is None else None
+    if refused is None:
         return replay, None
-    detail = f"the key {key[:100]!r} is given twice in one object of the body: give each key once"
-    error = {"field": "body", "value": key[:200], "problem": "key given twice"}
+    detail, key = refused
+    error = {"field": "body", "value": None if key is None else key[:200], "problem": detail}
+    if key is not None:
+        error["problem"] = "key given twice"
     return replay, problem(422, "invalid-request", "Invalid request", detail, {"errors": [error]})
