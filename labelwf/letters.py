@@ -346,7 +346,7 @@ class LetterRenderer:
                 scoped = ("{% with %}" + source + "{% endwith %}" for source in sources)
                 joined = self._joined[tuple(sources)] = self.text_env.from_string(_SEPARATOR.join(scoped))
             try:
-                parts = joined.render(context).split(_SEPARATOR)
+                parts = bounded_render(joined, context).split(_SEPARATOR)
             except Exception:  # rendered again one by one below, which names what fails
                 parts = []
             if len(parts) == len(sources):
@@ -356,7 +356,7 @@ class LetterRenderer:
     def _line(self, source: str, context: Mapping[str, Any]) -> str:
         compiled, _ = self._inline(source)
         try:
-            return " ".join(_words(compiled.render(context)))
+            return " ".join(_words(bounded_render(compiled, context)))
         except jinja2.TemplateError as exc:
             raise LetterError(source, f"cannot be rendered: {exc}") from None
         except Exception as exc:  # a filter failing on a value
@@ -392,7 +392,7 @@ class LetterRenderer:
                 if n == 0 or not copies:  # a copy is the letter to the first recipient, sent to another
                     context["recipient"] = forms
                     if per_recipient:
-                        title = " ".join(_words(subject_template.render(context)))
+                        title = " ".join(_words(bounded_render(subject_template, context)))
                     text = bounded_render(text_template, context, layout=LAYOUTS["text"])
                     html = bounded_render(html_template, context, layout=LAYOUTS["html"])
                 address = "\n".join(recipient.address)

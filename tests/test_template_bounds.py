@@ -120,3 +120,14 @@ def test_a_letter_that_would_run_for_hours_is_stopped_at_its_step_budget(uncheck
 
 def test_ordinary_arithmetic_and_filters_still_render(unchecked: Path) -> None:
     render(unchecked, "{{ 3 * 4 }} {{ '-' * 20 }} {{ 2 ** 10 }} {{ '%05d' % 42 }} {{ 'x' | center(9) }} {{ 7 % 3 }}")
+
+
+def test_a_subject_that_loops_too_long_is_stopped_at_the_same_budget(unchecked: Path) -> None:
+    (unchecked / "plain.j2").write_text(
+        "{% extends layout %}{% block objet %}x{% endblock %}{% block corps %}corps{% endblock %}", encoding="utf-8"
+    )
+    context = {"entity": {"name": "Pôle x"}, "facts": [], "event": {"reason": ""}, "workflow": {"title": "t"}}
+    context |= {"date_fr": "1er janvier 2010", "reference": "r", "data": {}}
+    subject = "{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}"
+    with pytest.raises(LetterError, match="more than 100,000 loop turns and calls"):
+        LetterRenderer(unchecked).render("plain", "plain.j2", subject, {"prefet": "le préfet"}, [], context)

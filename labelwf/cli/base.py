@@ -238,8 +238,9 @@ def error_json(error: LabelwfError) -> dict[str, Any]:
         if key.startswith("_"):
             continue
         try:
-            json.dumps(_plain(value), default=json_default)
-            fields[key] = _plain(value)
+            plain = _plain(value)
+            json.dumps(plain, default=json_default)
+            fields[key] = plain
         except (TypeError, ValueError):
             fields[key] = str(value)
     return {"error": {"type": type(error).__name__, "message": str(error), "exit_code": exit_code(error), **fields}}

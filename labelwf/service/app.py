@@ -201,11 +201,6 @@ def _short(value: Any) -> Any:
     return value if isinstance(value, int | float | bool) or value is None else None
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or media.endswith("+json")
-
-
 def _field_error(e: Mapping[str, Any]) -> dict[str, Any]:
     """One refused field of a request as a problem lists it; the body itself is the field ``body``."""
     loc = tuple(e.get("loc", ()))
@@ -222,7 +217,13 @@ def _invalid(request: Request, exc: Exception) -> Response:
     content_type = request.headers.get("content-type", "")
     bodied = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
     api = request.url.path.startswith("/api/")  # the console's forms are form-encoded
-    if api and bodied and request.method in ("POST", "PUT", "PATCH") and content_type and not _is_json(content_type):
+    if (
+        api
+        and bodied
+        and request.method in ("POST", "PUT", "PATCH")
+        and content_type
+        and not bodies.is_json(content_type)
+    ):
         detail = f"the body is {content_type[:100]!r}: send Content-Type: application/json"
         return problem(415, "unsupported-media-type", "Unsupported media type", detail)
     errors = [_field_error(e) for e in exc.errors()]

@@ -25,7 +25,12 @@ def reads_json(scope: Scope) -> bool:
     """Whether ``scope`` is an API request with a JSON body."""
     if scope["method"] not in _WRITES or not scope["path"].startswith("/api/"):
         return False
-    media = Headers(scope=scope).get("content-type", "").split(";", 1)[0].strip().lower()
+    return is_json(Headers(scope=scope).get("content-type", ""))
+
+
+def is_json(content_type: str) -> bool:
+    """Whether a Content-Type header names JSON (``application/json`` or a ``+json`` type)."""
+    media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or media.endswith("+json")
 
 
