@@ -138,7 +138,7 @@ def letter_json(letter: Letter, *, bodies: bool = False) -> dict[str, Any]:
 
 
 def fired_json(fired: Fired) -> dict[str, Any]:
-    """What a fire changed."""
+    """What a fire changed, as JSON values already (the API's every fire answers it)."""
     return {
         "entity": fired.entity,
         "workflow": fired.workflow,
@@ -148,9 +148,9 @@ def fired_json(fired: Fired) -> dict[str, Any]:
         "version": fired.version,
         "event_id": fired.event_id,
         "hash": fired.hash,
-        "occurred_at": fired.occurred_at,
+        "occurred_at": fired.occurred_at.isoformat(),
         "letters": fired.letters,
-        "timers_armed": [{"name": n, "due_at": d} for n, d in fired.timers_armed],
+        "timers_armed": [{"name": n, "due_at": d.isoformat()} for n, d in fired.timers_armed],
     }
 
 

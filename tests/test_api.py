@@ -16,8 +16,10 @@ from fastapi.testclient import TestClient
 
 from labelwf import FrozenClock, Runtime, import_entities, load_settings, store
 from labelwf.accounts import add_account, create_token
+from labelwf.accounts import tokens as token_list
 from labelwf.cli import main
 from labelwf.service import create_app
+from labelwf.service.auth import TOKEN_REMEMBERED
 from tests.conftest import CONFIG_FILE, POLES_CSV
 
 PROBLEM = "application/problem+json"
@@ -250,7 +252,9 @@ def test_audit_verification_is_for_supervisors(api: TestClient, tokens: dict[str
     assert report["ok"] and report["instances"] == 71
 
 
-def test_accounts_and_tokens_are_managed_from_the_cli(database_url: str, runtime: Runtime, api: TestClient) -> None:
+def test_accounts_and_tokens_are_managed_from_the_cli(
+    database_url: str, runtime: Runtime, api: TestClient, clock: FrozenClock
+) -> None:
     base = ["--config", str(CONFIG_FILE), "--db", database_url]
     runner = CliRunner()
     added = runner.invoke(main, [*base, "users", "add", "lea", "--role", "viewer", "--password-stdin"], input="x\n")
@@ -275,7 +279,26 @@ def test_accounts_and_tokens_are_managed_from_the_cli(database_url: str, runtime
     assert check_password(runtime.db, "lea", "un mot de passe long") is None
     token_id = made.stderr.split()[1]
     assert runner.invoke(main, [*base, "tokens", "revoke", token_id]).exit_code == 0
+    clock.advance(TOKEN_REMEMBERED)  # revoked by another process: refused once the server's memory of it lapses
     assert api.get("/api/v1/instances", headers=as_(token)).status_code == 401
+
+
+def test_a_token_revoked_or_an_account_disabled_elsewhere_is_refused_within_a_second(
+    database_url: str, runtime: Runtime, api: TestClient, tokens: dict[str, str], clock: FrozenClock
+) -> None:
+    base = ["--config", str(CONFIG_FILE), "--db", database_url]
+    runner = CliRunner()
+    for name in ("paul", "marie"):
+        assert api.get("/api/v1/instances", headers=as_(tokens[name])).status_code == 200
+    paul = next(t for t in token_list(runtime.db) if t["account"] == "paul")
+    assert runner.invoke(main, [*base, "tokens", "revoke", str(paul["id"])]).exit_code == 0
+    assert runner.invoke(main, [*base, "users", "disable", "marie"]).exit_code == 0
+    clock.advance(TOKEN_REMEMBERED - timedelta(milliseconds=1))
+    for name in ("paul", "marie"):  # still remembered by this server process
+        assert api.get("/api/v1/instances", headers=as_(tokens[name])).status_code == 200
+    clock.advance(timedelta(milliseconds=1))
+    for name in ("paul", "marie"):
+        assert api.get("/api/v1/instances", headers=as_(tokens[name])).status_code == 401
 
 
 def test_letters_are_listed_shown_and_downloaded_as_pdf_and_a_stakeholder_reads_its_own(

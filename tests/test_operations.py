@@ -170,11 +170,12 @@ def test_an_admin_adds_an_account_makes_it_a_token_shown_once_and_revokes_it(run
     made = client.post("/console/admin/token", data={"csrf": csrf, "name": "luc", "label": "script"})
     secret = re.search(r'<code id="new-token">(lwf_[^<]+)</code>', made.text)
     assert secret is not None
-    api = TestClient(create_app(runtime))
-    assert api.get("/api/v1/instances", headers={"Authorization": f"Bearer {secret[1]}"}).status_code == 200
+    bearer = {"Authorization": f"Bearer {secret[1]}"}
+    assert client.get("/api/v1/instances", headers=bearer).status_code == 200
     assert secret[1] not in client.get("/console/admin").text  # shown once
     token_id = re.findall(r'name="token_id" value="(\d+)"', client.get("/console/admin").text)[0]
     client.post("/console/admin/revoke", data={"csrf": csrf, "token_id": token_id})
+    assert client.get("/api/v1/instances", headers=bearer).status_code == 401  # at once: revoked by this process
     client.post("/console/admin/disable", data={"csrf": csrf, "name": "luc"})
     listed = client.get("/console/admin").text
     assert "désactivé" in listed

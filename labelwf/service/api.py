@@ -222,7 +222,9 @@ def fire(
     if bad_key is not None:
         return bad_key
     runtime = runtime_of(request)
-    fingerprint = idempotency.fingerprint(entity, version, body.model_dump(mode="json"))
+    fingerprint = (
+        "" if idempotency_key is None else idempotency.fingerprint(entity, version, body.model_dump(mode="json"))
+    )
     fire_request = FireRequest(
         entity=entity,
         trigger=body.trigger,
@@ -242,8 +244,7 @@ def fire(
                 if kept is not None:
                     return _replayed(kept, fingerprint)
             fired = runtime.engine.apply(conn, fire_request)
-            answer = fired_json(fired)
-            encoded = jsonable_encoder(answer)
+            encoded = fired_json(fired)
             headers = {"ETag": f'"{fired.version}"', "Location": f"/api/v1/instances/{entity}"}
             if idempotency_key is not None:
                 sql.keep_answer(

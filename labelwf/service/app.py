@@ -38,7 +38,7 @@ from . import (
     signin,
     workflows_api,
 )
-from .auth import Caller, Refused, caller, require
+from .auth import Caller, Refused, Tokens, caller, require
 from .limits import RateLimits
 from .metrics import Metrics
 from .oidc import Provider
@@ -74,6 +74,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     runtime.db.keep_writers = False  # many request threads: pooled writes, one at a time (store.Database)
     app.state.metrics = Metrics(runtime.db, runtime.engine.clock)
+    app.state.tokens = Tokens(runtime.db, runtime.engine.clock)
     app.state.oidc = Provider(runtime.settings) if runtime.settings.oidc_enabled else None
     per_minute = {"fires": runtime.settings.fires_per_minute, "PDF renderings": runtime.settings.pdfs_per_minute}
     app.state.limits = RateLimits(runtime.engine.clock, per_minute)

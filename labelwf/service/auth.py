@@ -4,16 +4,29 @@ Deny by default: every route but ``/healthz``, ``/readyz``, the OpenAPI document
 shape, no data) and the console's sign-in page depends on ``caller`` (or a console session), which
 refuses a request without a live token of an enabled account (401, ``WWW-Authenticate: Bearer``).
 What a caller may do is decided here too, from its account's roles, never from the request.
+
+A token's account is remembered by the process for ``TOKEN_REMEMBERED`` (one second): a client
+sending many requests costs one look-up a second, not one a request (nor a worker thread's
+turn). A token revoked, or an account disabled, by another process is therefore refused within
+that second; by this process (the console's token page), at once.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from .. import accounts
 from ..accounts import Account
+from ..clock import Clock
+from ..store import Database
+
+TOKEN_REMEMBERED = timedelta(seconds=1)
+MAX_REMEMBERED = 10_000  # live tokens remembered at once; past that the memory starts afresh
 
 
 @dataclass(frozen=True)
@@ -43,7 +56,42 @@ class Refused(HTTPException):
         self.kind = kind
 
 
-def caller(request: Request) -> Caller:
+class Tokens:
+    """The accounts of the API tokens this process has seen lately: ``remembered`` answers without the
+    database for ``TOKEN_REMEMBERED`` after ``look_up`` found the token live (an unknown token is
+    looked up every time)."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db, self.clock = db, clock
+        self._seen: dict[str, tuple[datetime, Account]] = {}
+        self._lock = threading.Lock()
+
+    def remembered(self, token: str) -> Account | None:
+        """The account of ``token`` if it was found live less than ``TOKEN_REMEMBERED`` ago."""
+        found = self._seen.get(token)
+        if found is None or found[0] <= self.clock.now():
+            return None
+        return found[1]
+
+    def look_up(self, token: str) -> Account | None:
+        """The enabled account of the live ``token``, read from the database (and remembered), or None."""
+        account = accounts.account_of_token(self.db, token)
+        with self._lock:
+            if account is None:
+                self._seen.pop(token, None)
+                return None
+            if len(self._seen) >= MAX_REMEMBERED:
+                self._seen.clear()
+            self._seen[token] = (self.clock.now() + TOKEN_REMEMBERED, account)
+        return account
+
+    def forget(self) -> None:
+        """Forget every token: after a revocation in this process, the next request reads the database."""
+        with self._lock:
+            self._seen.clear()
+
+
+async def caller(request: Request) -> Caller:
     """The authenticated caller of ``request`` (a FastAPI dependency); 401 without a valid token."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -51,7 +99,11 @@ def caller(request: Request) -> Caller:
         raise Refused(
             401, "unauthenticated", "send an API token: Authorization: Bearer lwf_… (`labelwf tokens create`)"
         )
-    account = accounts.account_of_token(request.app.state.runtime.db, token.strip())
+    tokens: Tokens = request.app.state.tokens
+    token = token.strip()
+    account = tokens.remembered(token)
+    if account is None:  # the database, on a worker thread: the event loop never waits for it
+        account = await run_in_threadpool(tokens.look_up, token)
     if account is None:
         raise Refused(401, "unauthenticated", "this token is unknown, revoked, or its account is disabled")
     return Caller(account, "token", request.state.request_id)

@@ -171,5 +171,7 @@ async def admin_action(request: Request, what: str) -> Response:
             raise NotFound("admin action", what, "add, disable, enable, token or revoke")
     except LabelwfError as exc:
         return _admin_page(request, who, csrf, 422, message=f"Refusé : {exc}", message_kind="error")
+    if what in ("disable", "revoke"):  # the API's next request of that account reads the database
+        request.app.state.tokens.forget()
     _log.info("admin %s by %s: %s", what, who.principal, form.get("name") or form.get("token_id"))
     return _admin_page(request, who, csrf, message=done, message_kind="success", new_token=token)
