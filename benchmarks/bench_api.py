@@ -3,7 +3,10 @@
 A SQLite database (WAL + synchronous=FULL, the default) of N poles; ``labelwf serve`` in its own
 process; C client threads (http.client, or httpx; one connection each) each classify their own poles with
 ``If-Match``, every fire its own request and transaction. The reference: ``Engine.fire`` of the
-same classification in this process, on a fresh database of the same size. Then the latency of
+same classification in this process, on a database of its own of the same size. The two
+alternate in rounds (``--rounds``, N/rounds poles each, in process then through the API), so that
+a machine whose speed drifts during the run weighs on both alike; the ratio is of the totals, and
+the spread of the rounds' ratios is printed beside it. Then the latency of
 single fires sent at a steady R requests/s for S seconds (p50, p99), and one page (50) of the
 instance list through the API and of the console's list, p95 over 200 reads each (the first page
 and pages deep in the list by cursor), on a database holding L instances (100,000 by default),
@@ -65,14 +68,12 @@ def populate(url: str, n: int) -> Engine:
     return engine
 
 
-def in_process(url: str, n: int) -> float:
-    engine = populate(url, n)
+def in_process(engine: Engine, poles: range) -> float:
+    """Seconds to classify ``poles`` by ``Engine.fire`` in this process, one transaction each."""
     started = time.perf_counter()
-    for i in range(n):
+    for i in poles:
         engine.fire(f"pole-{i:06d}", "classify", data={"group": 1}, actor="bench", reason="api")
-    wall = time.perf_counter() - started
-    engine.db.dispose()
-    return n / wall
+    return time.perf_counter() - started
 
 
 def fresh_postgres(url: str, name: str) -> str:
@@ -201,6 +202,12 @@ def console_session(http: httpx.Client) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=4_000)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="alternations of the in-process reference and the API (n/rounds fires each)",
+    )
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -215,13 +222,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        print(f"in-process reference: {args.n:,} fires ...", flush=True)
-        ref_url = fresh_postgres(args.postgres, "bench_api_ref") if args.postgres else f"sqlite:///{folder}/ref.db"
-        reference = in_process(ref_url, args.n)
         paced = int(args.rate * args.seconds)
+        size = max(args.n + paced, args.list_n)
+        ref_url = fresh_postgres(args.postgres, "bench_api_ref") if args.postgres else f"sqlite:///{folder}/ref.db"
+        print(f"the in-process reference's database: {size:,} instances ...", flush=True)
+        reference_engine = populate(ref_url, size)
         url = fresh_postgres(args.postgres, "bench_api") if args.postgres else f"sqlite:///{folder}/api.db"
-        print(f"the API's database: {max(args.n + paced, args.list_n):,} instances ...", flush=True)
-        engine = populate(url, max(args.n + paced, args.list_n))
+        print(f"the API's database: {size:,} instances ...", flush=True)
+        engine = populate(url, size)
         add_account(engine.db, "bench", ["operator"], now=engine.clock.now(), password="bench password 1")
         token = create_token(engine.db, "bench", "bench", now=engine.clock.now())[1]
         engine.db.dispose()
@@ -264,22 +272,41 @@ def main() -> None:
             failures: list[int] = []
             send = stdlib_client if args.client == "stdlib" else httpx_client
 
-            def client(k: int) -> None:
-                paths = [f"/api/v1/instances/pole-{i:06d}/transitions" for i in range(k, args.n, args.clients)]
-                failures.extend(send(port, paths, body, headers))
+            def through_api(poles: range) -> float:
+                """Seconds for the clients to classify ``poles`` through the API, each client its share."""
 
-            print(f"through the API: {args.n:,} fires from {args.clients} {args.client} clients ...", flush=True)
+                def client(k: int) -> None:
+                    paths = [f"/api/v1/instances/pole-{i:06d}/transitions" for i in poles[k :: args.clients]]
+                    failures.extend(send(port, paths, body, headers))
+
+                started = time.perf_counter()
+                threads = [threading.Thread(target=client, args=(k,)) for k in range(args.clients)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                return time.perf_counter() - started
+
+            print(
+                f"{args.n:,} fires in {args.rounds} rounds, each in process then through the API "
+                f"({args.clients} {args.client} clients) ...",
+                flush=True,
+            )
             pids = server_pids(server.pid)
-            server_cpu, own_cpu = cpu_seconds(pids), time.process_time()
-            started = time.perf_counter()
-            threads = [threading.Thread(target=client, args=(k,)) for k in range(args.clients)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            api_rate = args.n / (time.perf_counter() - started)
-            server_cpu = (cpu_seconds(pids) - server_cpu) / args.n
-            own_cpu = (time.process_time() - own_cpu) / args.n
+            in_seconds = api_seconds = server_cpu = own_cpu = 0.0
+            ratios = []
+            for r in range(args.rounds):
+                poles = range(r * args.n // args.rounds, (r + 1) * args.n // args.rounds)
+                alone = in_process(reference_engine, poles)
+                cpu_before, own_before = cpu_seconds(pids), time.process_time()
+                served = through_api(poles)
+                server_cpu += cpu_seconds(pids) - cpu_before
+                own_cpu += time.process_time() - own_before
+                in_seconds, api_seconds = in_seconds + alone, api_seconds + served
+                ratios.append(alone / served)
+            reference_engine.db.dispose()
+            reference, api_rate = args.n / in_seconds, args.n / api_seconds
+            server_cpu, own_cpu = server_cpu / args.n, own_cpu / args.n
             print(f"steady load: {args.rate:.0f} fires/s for {args.seconds:.0f} s ...", flush=True)
             latencies: list[float] = []
             with httpx.Client(base_url=base, timeout=30) as http:
@@ -313,6 +340,11 @@ def main() -> None:
     )
     print(f"  in-process Engine.fire:      {reference:>8,.0f} fires/s")
     print(f"  through the API:             {api_rate:>8,.0f} fires/s  ({api_rate / reference:.2f}x in-process)")
+    ratios.sort()
+    print(
+        f"  ratio by round ({args.rounds}, in-process then API on the same poles): "
+        f"{ratios[0]:.2f} to {ratios[-1]:.2f}, median {ratios[len(ratios) // 2]:.2f}"
+    )
     print(
         f"  CPU per fire: server {1000 * server_cpu:.2f} ms, the {args.clients} {args.client} clients "
         f"{1000 * own_cpu:.2f} ms (in-process: {1000 / reference:.2f} ms of wall time, fsync included)"
