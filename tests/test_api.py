@@ -237,6 +237,47 @@ def test_bad_requests_are_problems_naming_what_was_wrong_and_write_nothing(
     assert len(events(runtime, "enfant")) == 1
 
 
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "field", "says"),
+    [
+        (b'{"trigger": "classify",', "application/json", 422, "body", "not valid JSON at character 23"),
+        (b"", "application/json", 422, "body", "Field required"),
+        (b"[1, 2]", "application/json", 422, "body", "valid dictionary"),
+        (b'{"trigger": "classify", "reason": "r", "extra": 1}', "application/json", 422, "extra", "Extra inputs"),
+        (b'{"trigger": "classify", "reason": "r", "fields": {"group": [1]}}', "", 422, "fields.group.str", "string"),
+        (b"\xff\xfe", "", 422, "body", "not valid JSON"),
+        (b"trigger=classify", "application/x-www-form-urlencoded", 415, None, "send Content-Type: application/json"),
+    ],
+)
+def test_a_fire_s_body_is_read_whole_and_refused_field_by_field(
+    api: TestClient,
+    tokens: dict[str, str],
+    runtime: Runtime,
+    content: bytes,
+    content_type: str,
+    status: int,
+    field: str | None,
+    says: str,
+) -> None:
+    headers = as_(tokens["marie"], **{"If-Match": '"0"'})
+    if content_type:
+        headers["Content-Type"] = content_type
+    answer = api.post("/api/v1/instances/enfant/transitions", content=content, headers=headers)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == PROBLEM and says in answer.text
+    if field is not None:
+        assert answer.json()["errors"][0]["field"] == field
+    assert len(events(runtime, "enfant")) == 1
+
+
+def test_a_malformed_idempotency_key_is_refused_before_the_instance_is_looked_at(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    headers = as_(tokens["marie"], **{"If-Match": "", "Idempotency-Key": "k" * 201})
+    answer = api.post("/api/v1/instances/nowhere/transitions", json=classify(), headers=headers)
+    assert answer.status_code == 422 and "Idempotency-Key" in answer.json()["detail"]
+
+
 def test_a_body_too_large_is_refused_before_it_is_read(api: TestClient, tokens: dict[str, str]) -> None:
     answer = api.post(
         "/api/v1/instances/enfant/transitions",

@@ -11,15 +11,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from fastapi.responses import JSONResponse, Response
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from .. import audit, queries
 from ..decision import MAX_ACTOR, MAX_REASON
@@ -29,7 +31,7 @@ from ..representations import event_json, fired_json, instance_json, timer_json,
 from ..runtime import Runtime
 from ..store import accounts as sql
 from ..store.records import Page
-from . import idempotency, limits
+from . import bodies, idempotency, limits
 from .auth import Caller, Refused, caller, require
 from .problems import error_problem, problem, problem_responses
 
@@ -196,21 +198,90 @@ class _Precondition(Exception):
         self.status, self.kind, self.detail = status, kind, detail
 
 
+# The fire route reads its headers and body itself (what FastAPI would read for declared parameters,
+# with the same errors), and documents them here: FastAPI's resolution of a body and two header
+# parameters cost each fire 0.35 ms of the server's CPU, a tenth of all it spends on the request.
+_FIRE_DOCUMENT: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "if-match",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "title": "If-Match"},
+            "description": "The instance's ETag: its version.",
+        },
+        {
+            "name": "idempotency-key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "maxLength": idempotency.MAX_KEY, "title": "Idempotency-Key"},
+            "description": "A key of your own for this request: a retry with it gets the first answer.",
+        },
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Transition"}}},
+    },
+}
+
+
+def document_schemas(document: dict[str, Any]) -> None:
+    """Add to the OpenAPI ``document`` the schemas of bodies that routes read themselves."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Transition", Transition.model_json_schema(ref_template="#/components/schemas/{model}"))
+
+
+async def _transition(request: Request) -> Transition:
+    """The request's body as a ``Transition``, refused as FastAPI refuses a body parameter (422 naming
+    each field, ``body`` and the character for JSON that breaks; 415 for a body of another type)."""
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "")
+    if content_type and not bodies.is_json(content_type):
+        error: dict[str, Any] = {
+            "type": "model_attributes_type",
+            "loc": ("body",),
+            "msg": "a JSON object",
+            "input": None,
+        }
+        raise RequestValidationError([error])  # answered 415 by the application's handler
+    if not raw:
+        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}])
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": None}
+        raise RequestValidationError([{**error, "ctx": {"error": exc.msg}}]) from None
+    except (ValueError, RecursionError) as exc:  # not UTF-8, or nested too deeply (sent without a JSON type)
+        error = {"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error", "input": None}
+        raise RequestValidationError([{**error, "ctx": {"error": str(exc)[:200] or type(exc).__name__}}]) from None
+    try:
+        return Transition.model_validate(value)
+    except ValidationError as exc:
+        found = exc.errors(include_url=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in found]) from None
+
+
 @router.post(
     "/instances/{entity}/transitions",
     status_code=201,
     summary="Fire a transition",
-    responses=problem_responses(400, 403, 404, 409, 411, 412, 413, 422, 428, 429),
+    responses=problem_responses(400, 403, 404, 409, 411, 412, 413, 415, 422, 428, 429),
+    openapi_extra=_FIRE_DOCUMENT,
 )
-def fire(
-    request: Request,
-    who: Who,
-    entity: str,
-    body: Transition,
-    if_match: Annotated[str | None, Header(description="The instance's ETag: its version.")] = None,
-    idempotency_key: Annotated[str | None, Header(max_length=idempotency.MAX_KEY)] = None,
-) -> JSONResponse:
+async def fire(request: Request, who: Who, entity: str) -> Response:
     """Fire ``trigger`` on ``entity``'s instance as the authenticated account, in one transaction."""
+    body = await _transition(request)
+    if_match, key = request.headers.get("if-match"), request.headers.get("idempotency-key")
+    bad_key = idempotency.invalid_key(key)  # with the body, before anything else (as FastAPI's parameters were)
+    if bad_key is not None:
+        return bad_key
+    return await run_in_threadpool(_fire, request, who, entity, body, if_match, key)
+
+
+def _fire(
+    request: Request, who: Caller, entity: str, body: Transition, if_match: str | None, idempotency_key: str | None
+) -> Response:
+    """The fire of a validated request, on a worker thread."""
     _visible(who, entity)
     require(who, "operator")
     limits.take(request, who, "fires")
@@ -218,9 +289,6 @@ def fire(
         version = _version(if_match)
     except _Precondition as exc:
         return problem(exc.status, exc.kind, "Precondition", exc.detail, {"if_match": if_match})
-    bad_key = idempotency.invalid_key(idempotency_key)
-    if bad_key is not None:
-        return bad_key
     runtime = runtime_of(request)
     fingerprint = (
         "" if idempotency_key is None else idempotency.fingerprint(entity, version, body.model_dump(mode="json"))

@@ -94,6 +94,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     def openapi() -> dict[str, Any]:
         """FastAPI's document, where an operation that reads a JSON body also answers 415 (see ``_invalid``)."""
         if app.openapi_schema is None:
+            api.document_schemas(document())
             unsupported = problem_responses(415)[415]
             for operations in document()["paths"].values():
                 for operation in operations.values():
