@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,8 @@ from labelwf import FrozenClock, Runtime, import_entities, load_settings, store
 from labelwf.accounts import add_account, create_token
 from labelwf.accounts import tokens as token_list
 from labelwf.cli import main
-from labelwf.service import create_app
-from labelwf.service.auth import TOKEN_REMEMBERED
+from labelwf.service import auth, create_app
+from labelwf.service.auth import TOKEN_REMEMBERED, Tokens
 from tests.conftest import CONFIG_FILE, POLES_CSV
 
 PROBLEM = "application/problem+json"
@@ -244,8 +244,11 @@ def test_bad_requests_are_problems_naming_what_was_wrong_and_write_nothing(
         (b"", "application/json", 422, "body", "Field required"),
         (b"[1, 2]", "application/json", 422, "body", "valid dictionary"),
         (b'{"trigger": "classify", "reason": "r", "extra": 1}', "application/json", 422, "extra", "Extra inputs"),
-        (b'{"trigger": "classify", "reason": "r", "fields": {"group": [1]}}', "", 422, "fields.group.str", "string"),
-        (b"\xff\xfe", "", 422, "body", "not valid JSON"),
+        (b'{"trigger": "classify", "reason": "r", "fields": {"group": [1]}}', "", 422, "body", "application/json"),
+        (b'{"trigger": "label", "trigger": "classify"}', "", 422, "body", "send Content-Type: application/json"),
+        (b'{"reason": "\x80"}', "application/json", 422, "body", "not UTF-8"),
+        (b"null", "application/json; charset=utf-8", 422, "body", "valid dictionary"),
+        (b'{"trigger": "label", "trigger": "classify"}', "application/json", 422, "body", "given twice"),
         (b"trigger=classify", "application/x-www-form-urlencoded", 415, None, "send Content-Type: application/json"),
     ],
 )
@@ -275,7 +278,10 @@ def test_a_malformed_idempotency_key_is_refused_before_the_instance_is_looked_at
 ) -> None:
     headers = as_(tokens["marie"], **{"If-Match": "", "Idempotency-Key": "k" * 201})
     answer = api.post("/api/v1/instances/nowhere/transitions", json=classify(), headers=headers)
-    assert answer.status_code == 422 and "Idempotency-Key" in answer.json()["detail"]
+    assert answer.status_code == 422, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == ["header.idempotency-key"]
+    answer = api.post("/api/v1/instances/nowhere/transitions", json={"trigger": ""}, headers=headers)
+    assert [e["field"] for e in answer.json()["errors"]] == ["header.idempotency-key", "trigger", "reason"]
 
 
 def test_a_body_too_large_is_refused_before_it_is_read(api: TestClient, tokens: dict[str, str]) -> None:
@@ -340,6 +346,36 @@ def test_a_token_revoked_or_an_account_disabled_elsewhere_is_refused_within_a_se
     clock.advance(timedelta(milliseconds=1))
     for name in ("paul", "marie"):
         assert api.get("/api/v1/instances", headers=as_(tokens[name])).status_code == 401
+
+
+class _Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now_is = now
+
+    def now(self) -> datetime:
+        return self.now_is
+
+
+def test_a_server_s_memory_of_tokens_never_outlasts_its_second(
+    runtime: Runtime, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = _Clock(datetime(2026, 1, 1, tzinfo=UTC))
+    memory = Tokens(runtime.db, clock)
+    assert memory.look_up(tokens["paul"]) is not None and memory.remembered(tokens["paul"]) is not None
+    clock.now_is -= timedelta(hours=1)  # the system clock stepped back: forgotten, not kept an hour longer
+    assert memory.remembered(tokens["paul"]) is None
+    assert memory.look_up("lwf_unknown") is None and memory.remembered("lwf_unknown") is None
+
+    read = auth.accounts.account_of_token
+
+    def revoked_while_read(db: Any, token: str) -> Any:
+        found = read(db, token)
+        memory.forget()  # the console revokes the token while this look-up has it in hand
+        return found
+
+    monkeypatch.setattr(auth.accounts, "account_of_token", revoked_while_read)
+    assert memory.look_up(tokens["marie"]) is not None  # this request began before the revocation
+    assert memory.remembered(tokens["marie"]) is None  # but the next one reads the database again
 
 
 def test_letters_are_listed_shown_and_downloaded_as_pdf_and_a_stakeholder_reads_its_own(

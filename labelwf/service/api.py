@@ -231,34 +231,56 @@ def document_schemas(document: dict[str, Any]) -> None:
     schemas.setdefault("Transition", Transition.model_json_schema(ref_template="#/components/schemas/{model}"))
 
 
-async def _transition(request: Request) -> Transition:
+async def _transition(request: Request, header_errors: list[dict[str, Any]]) -> Transition:
     """The request's body as a ``Transition``, refused as FastAPI refuses a body parameter (422 naming
-    each field, ``body`` and the character for JSON that breaks; 415 for a body of another type)."""
+    each field, ``body`` and the character where JSON breaks; 415 for a body of another type; 422 for
+    a body without a type, which the guard of JSON bodies would not have read), with
+    ``header_errors`` first."""
+
+    def refused(*errors: dict[str, Any]) -> RequestValidationError:
+        return RequestValidationError([*header_errors, *errors])
+
     raw = await request.body()
     content_type = request.headers.get("content-type", "")
-    if content_type and not bodies.is_json(content_type):
-        error: dict[str, Any] = {
-            "type": "model_attributes_type",
-            "loc": ("body",),
-            "msg": "a JSON object",
-            "input": None,
-        }
-        raise RequestValidationError([error])  # answered 415 by the application's handler
+    if content_type and not bodies.is_json(content_type):  # answered 415 by the application's handler
+        raise refused({"type": "model_attributes_type", "loc": ("body",), "msg": "not JSON", "input": None})
     if not raw:
-        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}])
+        raise refused({"type": "missing", "loc": ("body",), "msg": "Field required", "input": None})
+    if not content_type:
+        raise refused(
+            {"type": "missing", "loc": ("body",), "msg": "send Content-Type: application/json", "input": None}
+        )
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
-        error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": None}
-        raise RequestValidationError([{**error, "ctx": {"error": exc.msg}}]) from None
-    except (ValueError, RecursionError) as exc:  # not UTF-8, or nested too deeply (sent without a JSON type)
-        error = {"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error", "input": None}
-        raise RequestValidationError([{**error, "ctx": {"error": str(exc)[:200] or type(exc).__name__}}]) from None
+        at: dict[str, Any] = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}
+        raise refused({**at, "input": None, "ctx": {"error": exc.msg}}) from None
+    except (ValueError, RecursionError) as exc:  # the guard refuses these first; here should it not have run
+        at = {"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error", "input": None}
+        raise refused({**at, "ctx": {"error": str(exc)[:200] or type(exc).__name__}}) from None
     try:
-        return Transition.model_validate(value)
+        body = Transition.model_validate(value, from_attributes=True)  # its messages as for a body parameter
     except ValidationError as exc:
-        found = exc.errors(include_url=False)
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in found]) from None
+        raise refused(*({**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False))) from None
+    if header_errors:
+        raise refused()
+    return body
+
+
+def _header_errors(key: str | None) -> list[dict[str, Any]]:
+    """What FastAPI said of an Idempotency-Key header longer than its bound (its other faults are the
+    route's to say, in their turn)."""
+    if key is None or len(key) <= idempotency.MAX_KEY:
+        return []
+    return [
+        {
+            "type": "string_too_long",
+            "loc": ("header", "idempotency-key"),
+            "msg": f"String should have at most {idempotency.MAX_KEY} characters",
+            "input": key,
+            "ctx": {"max_length": idempotency.MAX_KEY},
+        }
+    ]
 
 
 @router.post(
@@ -270,11 +292,8 @@ async def _transition(request: Request) -> Transition:
 )
 async def fire(request: Request, who: Who, entity: str) -> Response:
     """Fire ``trigger`` on ``entity``'s instance as the authenticated account, in one transaction."""
-    body = await _transition(request)
     if_match, key = request.headers.get("if-match"), request.headers.get("idempotency-key")
-    bad_key = idempotency.invalid_key(key)  # with the body, before anything else (as FastAPI's parameters were)
-    if bad_key is not None:
-        return bad_key
+    body = await _transition(request, _header_errors(key))
     return await run_in_threadpool(_fire, request, who, entity, body, if_match, key)
 
 
@@ -289,6 +308,9 @@ def _fire(
         version = _version(if_match)
     except _Precondition as exc:
         return problem(exc.status, exc.kind, "Precondition", exc.detail, {"if_match": if_match})
+    bad_key = idempotency.invalid_key(idempotency_key)
+    if bad_key is not None:
+        return bad_key
     runtime = runtime_of(request)
     fingerprint = (
         "" if idempotency_key is None else idempotency.fingerprint(entity, version, body.model_dump(mode="json"))

@@ -8,7 +8,8 @@ What a caller may do is decided here too, from its account's roles, never from t
 A token's account is remembered by the process for ``TOKEN_REMEMBERED`` (one second): a client
 sending many requests costs one look-up a second, not one a request (nor a worker thread's
 turn). A token revoked, or an account disabled, by another process is therefore refused within
-that second; by this process (the console's token page), at once.
+that second; by this process (the console's token page), at once. (With ``serve --workers N``,
+the other server processes are other processes.)
 """
 
 from __future__ import annotations
@@ -59,35 +60,41 @@ class Refused(HTTPException):
 class Tokens:
     """The accounts of the API tokens this process has seen lately: ``remembered`` answers without the
     database for ``TOKEN_REMEMBERED`` after ``look_up`` found the token live (an unknown token is
-    looked up every time)."""
+    looked up every time). A clock that goes back forgets them: the memory never outlasts the second."""
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db, self.clock = db, clock
         self._seen: dict[str, tuple[datetime, Account]] = {}
         self._lock = threading.Lock()
+        self._forgotten = 0  # how many times ``forget`` ran: a look-up begun before one is not remembered
 
     def remembered(self, token: str) -> Account | None:
         """The account of ``token`` if it was found live less than ``TOKEN_REMEMBERED`` ago."""
         found = self._seen.get(token)
-        if found is None or found[0] <= self.clock.now():
+        if found is None:
             return None
-        return found[1]
+        age = self.clock.now() - found[0]
+        return found[1] if timedelta(0) <= age < TOKEN_REMEMBERED else None
 
     def look_up(self, token: str) -> Account | None:
         """The enabled account of the live ``token``, read from the database (and remembered), or None."""
+        with self._lock:
+            forgotten = self._forgotten
+        seen_at = self.clock.now()
         account = accounts.account_of_token(self.db, token)
         with self._lock:
             if account is None:
                 self._seen.pop(token, None)
-                return None
-            if len(self._seen) >= MAX_REMEMBERED:
-                self._seen.clear()
-            self._seen[token] = (self.clock.now() + TOKEN_REMEMBERED, account)
+            elif forgotten == self._forgotten:  # no revocation here since the read began
+                if len(self._seen) >= MAX_REMEMBERED:
+                    self._seen.clear()
+                self._seen[token] = (seen_at, account)
         return account
 
     def forget(self) -> None:
         """Forget every token: after a revocation in this process, the next request reads the database."""
         with self._lock:
+            self._forgotten += 1
             self._seen.clear()
 
 
