@@ -64,13 +64,13 @@ class Tokens:
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db, self.clock = db, clock
-        self._seen: dict[str, tuple[datetime, Account]] = {}
+        self._seen: dict[str, tuple[datetime, Account]] = {}  # by the token's digest, as the database keeps it
         self._lock = threading.Lock()
         self._forgotten = 0  # how many times ``forget`` ran: a look-up begun before one is not remembered
 
     def remembered(self, token: str) -> Account | None:
         """The account of ``token`` if it was found live less than ``TOKEN_REMEMBERED`` ago."""
-        found = self._seen.get(token)
+        found = self._seen.get(accounts.digest(token))
         if found is None:
             return None
         age = self.clock.now() - found[0]
@@ -84,11 +84,11 @@ class Tokens:
         account = accounts.account_of_token(self.db, token)
         with self._lock:
             if account is None:
-                self._seen.pop(token, None)
+                self._seen.pop(accounts.digest(token), None)
             elif forgotten == self._forgotten:  # no revocation here since the read began
                 if len(self._seen) >= MAX_REMEMBERED:
                     self._seen.clear()
-                self._seen[token] = (seen_at, account)
+                self._seen[accounts.digest(token)] = (seen_at, account)
         return account
 
     def forget(self) -> None:
