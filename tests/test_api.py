@@ -3,6 +3,7 @@ paging, and every error as problem+json."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -440,6 +441,35 @@ def test_forty_concurrent_fires_neither_exhaust_the_connections_nor_lock_anyone_
         thread.join()
     assert statuses.count(201) == 40
     assert api.get("/api/v1/instances", headers=as_(tokens["paul"])).status_code == 200
+
+
+def test_a_fire_while_another_process_writes_waits_its_turn_on_a_worker_then_says_busy(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    path = tmp_path / "labelwf.db"
+    settings = load_settings(CONFIG_FILE, overrides={"database": f"sqlite:///{path}", "busy_timeout_ms": 50})
+    runtime = Runtime(settings, clock=clock)
+    runtime.db.upgrade()
+    import_entities(runtime.engine, POLES_CSV, actor="import", reason="set-up")
+    add_account(runtime.db, "marie", ["operator"], now=clock.now(), password="correct horse battery")
+    token = create_token(runtime.db, "marie", "tests", now=clock.now())[1]
+    api = TestClient(create_app(runtime))
+    headers = as_(token, **{"If-Match": '"0"'})
+    before = events(runtime, "enfant")
+    other = sqlite3.connect(path, isolation_level=None)  # the daemon or the CLI, writing
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        busy = api.post("/api/v1/instances/enfant/transitions", json=classify(), headers=headers)
+        assert busy.status_code == 503, busy.text  # it waited its 50 ms for the lock, then said so
+        assert busy.headers["Retry-After"] == "1" and busy.json()["type"] == "/problems/database-busy"
+        assert events(runtime, "enfant") == before
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    fired = api.post("/api/v1/instances/enfant/transitions", json=classify(), headers=headers)
+    assert fired.status_code == 201, fired.text
+    assert fired.headers["ETag"] == '"1"'
+    runtime.close()
 
 
 def cursor(*key: object) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +18,11 @@ from labelwf import (
     ReadOnlyDatabase,
     import_entities,
     load_workflow,
+    queries,
     verify,
 )
 from labelwf.cli import EXIT_BAD_INPUT, EXIT_BUSY, main
+from labelwf.store.database import WriteWouldWait
 from tests.conftest import CONFIG_FILE, POLES_CSV, WORKFLOW_FILE
 from tests.helpers import OPERATOR
 
@@ -74,6 +77,56 @@ def test_the_library_raises_database_busy_with_the_timeout_that_ran_out(sqlite_f
         engine.fire("enfant", "classify", data={"group": 3}, **OPERATOR)
     assert busy.value.timeout_ms == 20
     assert verify(db).ok  # and reads still work
+    db.dispose()
+
+
+@pytest.mark.usefixtures("write_lock")
+def test_write_now_gives_way_at_once_to_another_process_s_writer_and_writes_nothing(sqlite_file: Path) -> None:
+    db = Database(f"sqlite:///{sqlite_file}")  # a busy timeout of 10 s: write() would wait it, then say busy
+    engine = Engine(db, load_workflow(WORKFLOW_FILE))
+    with pytest.raises(WriteWouldWait), db.write_now() as conn:
+        engine.fire_in(conn, "enfant", "classify", data={"group": 3}, **OPERATOR)
+    assert queries.find(engine, "enfant").state == "evaluated"
+    db.dispose()
+
+
+def test_write_now_gives_way_to_a_writer_of_this_process_then_writes(sqlite_file: Path) -> None:
+    db = Database(f"sqlite:///{sqlite_file}", keep_writers=False)
+    engine = Engine(db, load_workflow(WORKFLOW_FILE))
+    writing, done = threading.Event(), threading.Event()
+
+    def other_request() -> None:
+        with db.write():
+            writing.set()
+            done.wait(timeout=30)
+
+    thread = threading.Thread(target=other_request)
+    thread.start()
+    try:
+        assert writing.wait(timeout=30)
+        with pytest.raises(WriteWouldWait), db.write_now():
+            pass
+    finally:
+        done.set()
+        thread.join()
+    with db.write_now() as conn:  # the lock is free again: a transaction of its own, committed
+        engine.fire_in(conn, "enfant", "classify", data={"group": 3}, **OPERATOR)
+    assert queries.find(engine, "enfant").state == "group_3"
+    other = sqlite3.connect(sqlite_file, isolation_level=None)  # another process takes the lock
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(WriteWouldWait), db.write_now():  # the kept connection gives way again
+        pass
+    other.execute("ROLLBACK")
+    other.close()
+    db.dispose()
+
+
+@pytest.mark.postgres
+def test_write_now_never_begins_on_postgresql_where_writers_wait_on_rows_not_a_file(postgres_schema_url: str) -> None:
+    db = Database(postgres_schema_url)
+    db.upgrade()
+    with pytest.raises(WriteWouldWait), db.write_now():
+        pass
     db.dispose()
 
 

@@ -33,6 +33,7 @@ from . import (
     console_ops,
     console_plans,
     entities_api,
+    fire_api,
     letters_api,
     operations_api,
     signin,
@@ -79,6 +80,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     per_minute = {"fires": runtime.settings.fires_per_minute, "PDF renderings": runtime.settings.pdfs_per_minute}
     app.state.limits = RateLimits(runtime.engine.clock, per_minute)
     app.include_router(api.router)
+    app.include_router(fire_api.router)
     app.include_router(letters_api.router)
     app.include_router(operations_api.router)
     app.include_router(batches_api.router)
@@ -94,7 +96,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     def openapi() -> dict[str, Any]:
         """FastAPI's document, where an operation that reads a JSON body also answers 415 (see ``_invalid``)."""
         if app.openapi_schema is None:
-            api.document_schemas(document())
+            fire_api.document_schemas(document())
             unsupported = problem_responses(415)[415]
             for operations in document()["paths"].values():
                 for operation in operations.values():

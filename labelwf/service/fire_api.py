@@ -1,0 +1,289 @@
+"""``POST /api/v1/instances/{entity}/transitions``: a transition fired through the API.
+
+The route most called under load, and the one whose cost is measured against ``Engine.fire`` in
+the same process (``benchmarks/bench_api.py``). Two choices make it cheaper than a plain FastAPI
+route, each measured there:
+
+* It reads its caller, headers and body itself, with the errors FastAPI gave (``Transition``
+  validates the body, ``caller`` the token), and documents them in ``_DOCUMENT``: FastAPI's
+  resolution of the router's dependencies and of the parameters cost a third of the route's own
+  work. ``_OwnReading`` is the route class that hands FastAPI's routing the endpoint as it is.
+* On SQLite, a fire runs on the event loop when the write lock is free at that instant
+  (``Database.write_now``): the hand-over to a worker thread and back cost more than the fire.
+  Any other writer of this process or another (the daemon, the CLI) sends the fire to a worker
+  thread, which waits for the lock as every write does; the loop never waits for a lock. While a
+  fire runs on the loop (a millisecond, its letters included), the loop serves nobody else: the
+  fire would have held the interpreter as long on a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy.engine import Connection
+from starlette.concurrency import run_in_threadpool
+
+from ..decision import MAX_ACTOR, MAX_REASON
+from ..decision import Request as FireRequest
+from ..errors import ConcurrentUpdate, LabelwfError
+from ..representations import fired_json
+from ..runtime import Runtime
+from ..store import accounts as sql
+from ..store.database import WriteWouldWait
+from . import bodies, idempotency, limits
+from .api import Instant, _in_utc, _Precondition, _version, _visible, plain_parameters, runtime_of
+from .auth import Caller, caller, require
+from .problems import error_problem, problem, problem_responses
+
+
+class Transition(BaseModel):
+    """A transition to fire: the trigger, its declared fields, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=MAX_REASON)
+    fields: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=50)
+    at: Instant | None = Field(default=None, description="Business time (RFC 3339 with its offset).")
+    on_behalf_of: str | None = Field(default=None, min_length=1, max_length=MAX_ACTOR)
+    workflow: str | None = Field(default=None, max_length=100)
+
+    @field_validator("at")
+    @classmethod
+    def _representable(cls, value: datetime | None) -> datetime | None:
+        return _in_utc(value)
+
+
+class _OwnReading(APIRoute):
+    """A route that FastAPI documents from its declaration (``openapi_extra`` included) and whose
+    endpoint, called with the request alone, reads its caller, parameters and body itself: no
+    dependency or parameter is resolved for it. The application's exception handlers answer
+    what it raises, as for every route."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
+        return endpoint
+
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(plain_parameters)], responses=problem_responses(401, 503))
+
+# What the route reads itself, as FastAPI would have documented it for declared parameters.
+_DOCUMENT: dict[str, Any] = {
+    "parameters": [
+        {"name": "entity", "in": "path", "required": True, "schema": {"type": "string", "title": "Entity"}},
+        {
+            "name": "if-match",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "title": "If-Match"},
+            "description": "The instance's ETag: its version.",
+        },
+        {
+            "name": "idempotency-key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "maxLength": idempotency.MAX_KEY, "title": "Idempotency-Key"},
+            "description": "A key of your own for this request: a retry with it gets the first answer.",
+        },
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Transition"}}},
+    },
+}
+
+
+def document_schemas(document: dict[str, Any]) -> None:
+    """Add to the OpenAPI ``document`` the schemas of bodies that routes read themselves."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Transition", Transition.model_json_schema(ref_template="#/components/schemas/{model}"))
+
+
+async def fire(request: Request) -> Response:
+    """Fire ``trigger`` on ``entity``'s instance as the authenticated account, in one transaction."""
+    who = await caller(request)
+    await plain_parameters(request, who)
+    entity: str = request.path_params["entity"]
+    if_match, key = request.headers.get("if-match"), request.headers.get("idempotency-key")
+    body = await _transition(request, _header_errors(key))
+    prepared = _prepare(request, who, entity, body, if_match, key)
+    if isinstance(prepared, Response):
+        return prepared
+    db = runtime_of(request).db
+    try:
+        return _commit(request, prepared, db.write_now)
+    except WriteWouldWait:
+        return await run_in_threadpool(_commit, request, prepared, db.write)
+
+
+router.add_api_route(
+    "/instances/{entity}/transitions",
+    fire,
+    methods=["POST"],
+    status_code=201,
+    summary="Fire a transition",
+    responses=problem_responses(400, 403, 404, 409, 411, 412, 413, 415, 422, 428, 429),
+    openapi_extra=_DOCUMENT,
+    route_class_override=_OwnReading,
+)
+
+
+async def _transition(request: Request, header_errors: list[dict[str, Any]]) -> Transition:
+    """The request's body as a ``Transition``, refused as FastAPI refuses a body parameter (422 naming
+    each field, ``body`` and the character where JSON breaks; 415 for a body of another type; 422 for
+    a body without a type, which the guard of JSON bodies would not have read), with
+    ``header_errors`` first. A JSON body that is not UTF-8 or nests too deeply never gets here: the
+    application's guard (``bodies``) has refused it."""
+
+    def refused(*errors: dict[str, Any]) -> RequestValidationError:
+        return RequestValidationError([*header_errors, *errors])
+
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "")
+    if content_type and not bodies.is_json(content_type):  # answered 415 by the application's handler
+        raise refused({"type": "model_attributes_type", "loc": ("body",), "msg": "not JSON", "input": None})
+    if not raw:
+        raise refused({"type": "missing", "loc": ("body",), "msg": "Field required", "input": None})
+    if not content_type:
+        raise refused(
+            {"type": "missing", "loc": ("body",), "msg": "send Content-Type: application/json", "input": None}
+        )
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        at: dict[str, Any] = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}
+        raise refused({**at, "input": None, "ctx": {"error": exc.msg}}) from None
+    try:
+        body = Transition.model_validate(value, from_attributes=True)  # its messages as for a body parameter
+    except ValidationError as exc:
+        raise refused(*({**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False))) from None
+    if header_errors:
+        raise refused()
+    return body
+
+
+def _header_errors(key: str | None) -> list[dict[str, Any]]:
+    """What FastAPI said of an Idempotency-Key header longer than its bound (its other faults are the
+    route's to say, in their turn)."""
+    if key is None or len(key) <= idempotency.MAX_KEY:
+        return []
+    return [
+        {
+            "type": "string_too_long",
+            "loc": ("header", "idempotency-key"),
+            "msg": f"String should have at most {idempotency.MAX_KEY} characters",
+            "input": key,
+            "ctx": {"max_length": idempotency.MAX_KEY},
+        }
+    ]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A fire that passed every check that needs no database: what to fire, and what to keep of it."""
+
+    request: FireRequest
+    account: str
+    idempotency_key: str | None
+    fingerprint: str
+
+
+def _prepare(
+    request: Request, who: Caller, entity: str, body: Transition, if_match: str | None, idempotency_key: str | None
+) -> _Prepared | Response:
+    """The checks of a fire before the database (who may fire, how often, which version, which
+    key), in that order: the fire to commit, or the answer that refuses it."""
+    _visible(who, entity)
+    require(who, "operator")
+    limits.take(request, who, "fires")
+    try:
+        version = _version(if_match)
+    except _Precondition as exc:
+        return problem(exc.status, exc.kind, "Precondition", exc.detail, {"if_match": if_match})
+    bad_key = idempotency.invalid_key(idempotency_key)
+    if bad_key is not None:
+        return bad_key
+    fingerprint = (
+        "" if idempotency_key is None else idempotency.fingerprint(entity, version, body.model_dump(mode="json"))
+    )
+    fire_request = FireRequest(
+        entity=entity,
+        trigger=body.trigger,
+        actor=body.on_behalf_of or who.account.name,
+        reason=body.reason,
+        data=body.fields,
+        at=body.at,
+        expected_version=version,
+        workflow=body.workflow,
+        principal=who.principal,
+    )
+    return _Prepared(fire_request, who.account.name, idempotency_key, fingerprint)
+
+
+def _commit(
+    request: Request, prepared: _Prepared, transaction: Callable[[], AbstractContextManager[Connection]]
+) -> Response:
+    """Fire ``prepared`` in a ``transaction`` (``Database.write_now`` or ``write``) with its kept answer,
+    or answer the first answer of its Idempotency-Key. ``WriteWouldWait`` leaves it untouched."""
+    runtime = runtime_of(request)
+    fire_request, key = prepared.request, prepared.idempotency_key
+    kept_since = runtime.engine.clock.now() - idempotency.ANSWERS_KEPT
+    try:
+        with transaction() as conn:
+            if key is not None:
+                kept = sql.get_answer(conn, prepared.account, key, kept_since)
+                if kept is not None:
+                    return _replayed(kept, prepared.fingerprint)
+            fired = runtime.engine.apply(conn, fire_request)
+            encoded = fired_json(fired)
+            headers = {"ETag": f'"{fired.version}"', "Location": f"/api/v1/instances/{fire_request.entity}"}
+            if key is not None:
+                sql.keep_answer(
+                    conn,
+                    {
+                        "account": prepared.account,
+                        "key": key,
+                        "fingerprint": prepared.fingerprint,
+                        "status": 201,
+                        "headers": headers,
+                        "body": encoded,
+                        "created_at": runtime.engine.clock.now(),
+                    },
+                    kept_since,
+                )
+    except LabelwfError as exc:
+        request.app.state.metrics.fires.labels(_declared(runtime, fire_request.trigger), type(exc).__name__).inc()
+        if not isinstance(exc, ConcurrentUpdate):
+            raise
+        if key is not None:  # the same request, raced: its first answer, if it is kept now
+            with runtime.db.read() as conn:
+                kept = sql.get_answer(conn, prepared.account, key, kept_since)
+            if kept is not None:
+                return _replayed(kept, prepared.fingerprint)
+        return error_problem(exc)
+    request.app.state.metrics.fires.labels(fire_request.trigger, "fired").inc()
+    return JSONResponse(encoded, status_code=201, headers=headers)
+
+
+def _declared(runtime: Runtime, trigger: str) -> str:
+    """``trigger`` if a loaded workflow declares it, else ``(undeclared)``: a metric's labels stay few."""
+    known = {t for w in runtime.engine.workflows for t in w.all_triggers}
+    return trigger if trigger in known else "(undeclared)"
+
+
+def _replayed(kept: Any, fingerprint: str) -> JSONResponse:
+    refused = idempotency.reused(kept, fingerprint)
+    if refused is not None:
+        return refused
+    headers = {**kept["headers"], "Idempotent-Replayed": "true"}
+    return JSONResponse(kept["body"], status_code=kept["status"], headers=headers)
