@@ -443,32 +443,74 @@ def test_forty_concurrent_fires_neither_exhaust_the_connections_nor_lock_anyone_
     assert api.get("/api/v1/instances", headers=as_(tokens["paul"])).status_code == 200
 
 
-def test_a_fire_while_another_process_writes_waits_its_turn_on_a_worker_then_says_busy(
-    tmp_path: Path, clock: FrozenClock
-) -> None:
+def sqlite_service(tmp_path: Path, clock: FrozenClock, busy_timeout_ms: int) -> tuple[Runtime, Path, str]:
+    """A runtime over a SQLite file whose writers wait ``busy_timeout_ms`` for the lock, its file, and an
+    operator's token."""
     path = tmp_path / "labelwf.db"
-    settings = load_settings(CONFIG_FILE, overrides={"database": f"sqlite:///{path}", "busy_timeout_ms": 50})
-    runtime = Runtime(settings, clock=clock)
+    overrides = {"database": f"sqlite:///{path}", "busy_timeout_ms": busy_timeout_ms}
+    runtime = Runtime(load_settings(CONFIG_FILE, overrides=overrides), clock=clock)
     runtime.db.upgrade()
     import_entities(runtime.engine, POLES_CSV, actor="import", reason="set-up")
     add_account(runtime.db, "marie", ["operator"], now=clock.now(), password="correct horse battery")
-    token = create_token(runtime.db, "marie", "tests", now=clock.now())[1]
-    api = TestClient(create_app(runtime))
-    headers = as_(token, **{"If-Match": '"0"'})
+    return runtime, path, create_token(runtime.db, "marie", "tests", now=clock.now())[1]
+
+
+def test_a_fire_waits_for_another_process_s_write_on_a_worker_while_the_server_answers(
+    tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, path, token = sqlite_service(tmp_path, clock, busy_timeout_ms=30_000)
+    waiting = threading.Event()
+    write = runtime.db.write
+
+    def write_seen() -> Any:  # the fire's turn on a worker thread, where writers wait for the lock
+        waiting.set()
+        return write()
+
+    monkeypatch.setattr(runtime.db, "write", write_seen)
     before = events(runtime, "enfant")
     other = sqlite3.connect(path, isolation_level=None)  # the daemon or the CLI, writing
     other.execute("BEGIN IMMEDIATE")
+    answers: list[Any] = []
+    with TestClient(create_app(runtime)) as api:  # one event loop for every request
+        headers = as_(token, **{"If-Match": '"0"'})
+        poster = threading.Thread(
+            target=lambda: answers.append(
+                api.post("/api/v1/instances/enfant/transitions", json=classify(), headers=headers)
+            )
+        )
+        poster.start()
+        try:
+            # Within a third of the writers' busy timeout: a loop that waited for the lock would not be there.
+            assert waiting.wait(timeout=10), "the fire never reached a worker thread"
+            # The fire waits for the lock; the event loop does not: it answers, and the fire is not done.
+            assert api.get("/healthz").status_code == 200
+            assert api.get("/api/v1/instances/enfant", headers=as_(token)).headers["ETag"] == '"0"'
+            assert poster.is_alive() and not answers
+            assert events(runtime, "enfant") == before
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+            poster.join()
+    assert answers[0].status_code == 201, answers[0].text
+    assert answers[0].headers["ETag"] == '"1"'
+    runtime.close()
+
+
+def test_a_fire_that_waited_its_busy_timeout_says_busy_and_writes_nothing(tmp_path: Path, clock: FrozenClock) -> None:
+    runtime, path, token = sqlite_service(tmp_path, clock, busy_timeout_ms=50)
+    before = events(runtime, "enfant")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
     try:
-        busy = api.post("/api/v1/instances/enfant/transitions", json=classify(), headers=headers)
-        assert busy.status_code == 503, busy.text  # it waited its 50 ms for the lock, then said so
-        assert busy.headers["Retry-After"] == "1" and busy.json()["type"] == "/problems/database-busy"
-        assert events(runtime, "enfant") == before
+        busy = TestClient(create_app(runtime)).post(
+            "/api/v1/instances/enfant/transitions", json=classify(), headers=as_(token, **{"If-Match": '"0"'})
+        )
     finally:
         other.execute("ROLLBACK")
         other.close()
-    fired = api.post("/api/v1/instances/enfant/transitions", json=classify(), headers=headers)
-    assert fired.status_code == 201, fired.text
-    assert fired.headers["ETag"] == '"1"'
+    assert busy.status_code == 503, busy.text
+    assert busy.headers["Retry-After"] == "1" and busy.json()["type"] == "/problems/database-busy"
+    assert events(runtime, "enfant") == before
     runtime.close()
 
 

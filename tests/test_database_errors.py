@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from labelwf import (
     verify,
 )
 from labelwf.cli import EXIT_BAD_INPUT, EXIT_BUSY, main
-from labelwf.store.database import WriteWouldWait
+from labelwf.store import WriteWouldWait, prompt
 from tests.conftest import CONFIG_FILE, POLES_CSV, WORKFLOW_FILE
 from tests.helpers import OPERATOR
 
@@ -80,19 +81,23 @@ def test_the_library_raises_database_busy_with_the_timeout_that_ran_out(sqlite_f
     db.dispose()
 
 
-@pytest.mark.usefixtures("write_lock")
-def test_write_now_gives_way_at_once_to_another_process_s_writer_and_writes_nothing(sqlite_file: Path) -> None:
-    db = Database(f"sqlite:///{sqlite_file}")  # a busy timeout of 10 s: write() would wait it, then say busy
+def test_write_now_gives_way_to_another_process_s_writer_and_holds_nothing_after(sqlite_file: Path) -> None:
+    db = Database(f"sqlite:///{sqlite_file}", keep_writers=False, busy_timeout_ms=50)
     engine = Engine(db, load_workflow(WORKFLOW_FILE))
-    with pytest.raises(WriteWouldWait), db.write_now() as conn:
-        engine.fire_in(conn, "enfant", "classify", data={"group": 3}, **OPERATOR)
+    other = sqlite3.connect(sqlite_file, isolation_level=None)  # another process writes
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(WriteWouldWait):
+        db.write_now()
     assert queries.find(engine, "enfant").state == "evaluated"
+    other.execute("ROLLBACK")
+    other.close()
+    engine.fire("enfant", "classify", data={"group": 3}, **OPERATOR)  # nothing of this process holds the lock
+    assert queries.find(engine, "enfant").state == "group_3"
     db.dispose()
 
 
-def test_write_now_gives_way_to_a_writer_of_this_process_then_writes(sqlite_file: Path) -> None:
+def test_write_now_gives_way_to_a_writer_of_this_process(sqlite_file: Path) -> None:
     db = Database(f"sqlite:///{sqlite_file}", keep_writers=False)
-    engine = Engine(db, load_workflow(WORKFLOW_FILE))
     writing, done = threading.Event(), threading.Event()
 
     def other_request() -> None:
@@ -104,20 +109,78 @@ def test_write_now_gives_way_to_a_writer_of_this_process_then_writes(sqlite_file
     thread.start()
     try:
         assert writing.wait(timeout=30)
-        with pytest.raises(WriteWouldWait), db.write_now():
-            pass
+        with pytest.raises(WriteWouldWait):
+            db.write_now()
     finally:
         done.set()
         thread.join()
-    with db.write_now() as conn:  # the lock is free again: a transaction of its own, committed
-        engine.fire_in(conn, "enfant", "classify", data={"group": 3}, **OPERATOR)
+    db.dispose()
+
+
+def test_a_prompt_write_commits_or_rolls_back_whole_on_any_thread_and_frees_the_lock(sqlite_file: Path) -> None:
+    db = Database(f"sqlite:///{sqlite_file}", keep_writers=False)
+    engine = Engine(db, load_workflow(WORKFLOW_FILE))
+    prompt = db.write_now()
+    engine.fire_in(prompt.connection, "enfant", "classify", data={"group": 3}, **OPERATOR)
+    prompt.rollback()
+    assert queries.find(engine, "enfant").state == "evaluated"
+    prompt = db.write_now()
+    engine.fire_in(prompt.connection, "enfant", "classify", data={"group": 3}, **OPERATOR)
+    committer = threading.Thread(target=prompt.commit)  # as a server commits it, on a worker thread
+    committer.start()
+    committer.join()
     assert queries.find(engine, "enfant").state == "group_3"
-    other = sqlite3.connect(sqlite_file, isolation_level=None)  # another process takes the lock
+    engine.fire("pass", "classify", data={"group": 3}, **OPERATOR)  # write() takes the lock: it was freed
+    other = sqlite3.connect(sqlite_file, isolation_level=None)  # and another process can write too
     other.execute("BEGIN IMMEDIATE")
-    with pytest.raises(WriteWouldWait), db.write_now():  # the kept connection gives way again
-        pass
+    with pytest.raises(WriteWouldWait):  # the kept connection gives way to it
+        db.write_now()
     other.execute("ROLLBACK")
     other.close()
+    for _ in range(20):  # one kept connection, whatever the thread: the pool lends one and keeps the rest
+        worker = threading.Thread(target=lambda: db.write_now().rollback())
+        worker.start()
+        worker.join()
+    assert db.engine.pool.checkedout() <= 1  # type: ignore[attr-defined]
+    db.dispose()
+
+
+def test_prompt_commits_leave_copying_the_wal_back_to_a_checkpoint_thread(
+    sqlite_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prompt, "CHECKPOINT_EVERY", 5)
+    db = Database(f"sqlite:///{sqlite_file}", keep_writers=False)
+    engine = Engine(db, load_workflow(WORKFLOW_FILE))
+    db.check_schema()
+    with closing(sqlite3.connect(sqlite_file)) as other:
+        other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = sqlite_file.stat().st_size
+
+    def fire(entity: str) -> None:
+        written = db.write_now()
+        engine.fire_in(written.connection, entity, "classify", data={"group": 3}, **OPERATOR)
+        written.commit()
+
+    for entity in ("enfant", "pass", "aerospace-valley", "vegepolys"):
+        fire(entity)
+    db.checkpoints.wait()
+    assert sqlite_file.stat().st_size == size  # in the WAL only: no commit copied it back
+    fire("emc2")  # the fifth: a checkpoint thread copies the WAL into the database file
+    db.checkpoints.wait()
+    assert sqlite_file.stat().st_size > size
+    assert [queries.find(engine, e).state for e in ("enfant", "emc2")] == ["group_3", "group_3"]
+    db.dispose()
+
+
+def test_write_now_gives_way_on_a_sqlite_file_outside_wal_where_a_commit_waits_for_readers(
+    sqlite_file: Path,
+) -> None:
+    db = Database(f"sqlite:///{sqlite_file}", journal_mode="DELETE", keep_writers=False)
+    engine = Engine(db, load_workflow(WORKFLOW_FILE))
+    with pytest.raises(WriteWouldWait):
+        db.write_now()
+    engine.fire("enfant", "classify", data={"group": 3}, **OPERATOR)  # write() serves it
+    assert queries.find(engine, "enfant").state == "group_3"
     db.dispose()
 
 
@@ -125,8 +188,8 @@ def test_write_now_gives_way_to_a_writer_of_this_process_then_writes(sqlite_file
 def test_write_now_never_begins_on_postgresql_where_writers_wait_on_rows_not_a_file(postgres_schema_url: str) -> None:
     db = Database(postgres_schema_url)
     db.upgrade()
-    with pytest.raises(WriteWouldWait), db.write_now():
-        pass
+    with pytest.raises(WriteWouldWait):
+        db.write_now()
     db.dispose()
 
 

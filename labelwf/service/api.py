@@ -7,6 +7,9 @@
   key is forgotten).
 * The acting user is the authenticated account: the event records it as its principal (with the
   request's id); ``on_behalf_of`` is recorded as the actor beside it, never instead of it.
+
+The transition route itself, the one most called, is ``fire_api``'s; this module keeps the reads
+and what the API's routes share (the caller's checks, ``If-Match``, instants).
 """
 
 from __future__ import annotations

@@ -5,27 +5,27 @@ the same process (``benchmarks/bench_api.py``). Two choices make it cheaper than
 route, each measured there:
 
 * It reads its caller, headers and body itself, with the errors FastAPI gave (``Transition``
-  validates the body, ``caller`` the token), and documents them in ``_DOCUMENT``: FastAPI's
-  resolution of the router's dependencies and of the parameters cost a third of the route's own
-  work. ``_OwnReading`` is the route class that hands FastAPI's routing the endpoint as it is.
-* On SQLite, a fire runs on the event loop when the write lock is free at that instant
-  (``Database.write_now``): the hand-over to a worker thread and back cost more than the fire.
-  Any other writer of this process or another (the daemon, the CLI) sends the fire to a worker
-  thread, which waits for the lock as every write does; the loop never waits for a lock. While a
-  fire runs on the loop (a millisecond, its letters included), the loop serves nobody else: the
-  fire would have held the interpreter as long on a worker thread.
+  validates the body, ``caller`` the token, ``plain_parameters`` the path), and documents them in
+  ``_DOCUMENT``: FastAPI's resolution of dependencies and parameters cost a tenth of the request.
+  ``_OwnReading`` is the route class that hands FastAPI's routing the endpoint as it is.
+* On SQLite, when no writer holds the lock at that instant (``Database.write_now``), the fire runs
+  on the event loop: the hand-over to a worker thread and back cost more than the fire. Its work
+  (decision, event, timers, letters) is CPU, which holds the interpreter wherever it runs; its
+  commit waits for the WAL's fsync, on the loop, and copies nothing back into the database file
+  (a thread checkpoints the WAL: ``store.prompt``). When anyone else writes (another request, the
+  daemon, the CLI), the fire goes to a worker thread, which waits for the lock as every write
+  does: the loop never waits for a lock.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -38,8 +38,8 @@ from ..decision import Request as FireRequest
 from ..errors import ConcurrentUpdate, LabelwfError
 from ..representations import fired_json
 from ..runtime import Runtime
+from ..store import WriteWouldWait
 from ..store import accounts as sql
-from ..store.database import WriteWouldWait
 from . import bodies, idempotency, limits
 from .api import Instant, _in_utc, _Precondition, _version, _visible, plain_parameters, runtime_of
 from .auth import Caller, caller, require
@@ -70,12 +70,17 @@ class _OwnReading(APIRoute):
     dependency or parameter is resolved for it. The application's exception handlers answer
     what it raises, as for every route."""
 
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        super().__init__(path, endpoint, **options)
+        if self.dependencies:  # they would never run: the endpoint must call them itself
+            raise TypeError(f"{path}: a route that reads its own request takes no dependencies")
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
         return endpoint
 
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(plain_parameters)], responses=problem_responses(401, 503))
+router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 503))
 
 # What the route reads itself, as FastAPI would have documented it for declared parameters.
 _DOCUMENT: dict[str, Any] = {
@@ -119,11 +124,22 @@ async def fire(request: Request) -> Response:
     prepared = _prepare(request, who, entity, body, if_match, key)
     if isinstance(prepared, Response):
         return prepared
-    db = runtime_of(request).db
+    runtime = runtime_of(request)
+    fires = request.app.state.metrics.fires
     try:
-        return _commit(request, prepared, db.write_now)
-    except WriteWouldWait:
-        return await run_in_threadpool(_commit, request, prepared, db.write)
+        answer, fired = await _committed(request, prepared)
+    except LabelwfError as exc:
+        fires.labels(_declared(runtime, prepared.request.trigger), type(exc).__name__).inc()
+        if not isinstance(exc, ConcurrentUpdate):
+            raise
+        if prepared.idempotency_key is not None:  # the same request, raced: its first answer, if it is kept now
+            kept = await run_in_threadpool(_kept_answer, runtime, prepared)
+            if kept is not None:
+                return kept
+        return error_problem(exc)
+    if fired:
+        fires.labels(prepared.request.trigger, "fired").inc()
+    return answer
 
 
 router.add_api_route(
@@ -230,49 +246,62 @@ def _prepare(
     return _Prepared(fire_request, who.account.name, idempotency_key, fingerprint)
 
 
-def _commit(
-    request: Request, prepared: _Prepared, transaction: Callable[[], AbstractContextManager[Connection]]
-) -> Response:
-    """Fire ``prepared`` in a ``transaction`` (``Database.write_now`` or ``write``) with its kept answer,
-    or answer the first answer of its Idempotency-Key. ``WriteWouldWait`` leaves it untouched."""
+async def _committed(request: Request, prepared: _Prepared) -> tuple[Response, bool]:
+    """Fire ``prepared`` and commit it: its answer, and whether it fired (not a kept answer replayed).
+
+    On SQLite, when no writer holds the lock, here on the event loop; otherwise on a worker thread,
+    which waits for the lock as every write does."""
+    db = runtime_of(request).db
+    if db.is_sqlite:
+        try:
+            prompt = db.write_now()
+        except WriteWouldWait:
+            pass
+        else:
+            try:
+                outcome = _fire_in(request, prepared, prompt.connection)
+            except BaseException:
+                prompt.rollback()
+                raise
+            prompt.commit()
+            return outcome
+    return await run_in_threadpool(_in_transaction, request, prepared)
+
+
+def _in_transaction(request: Request, prepared: _Prepared) -> tuple[Response, bool]:
+    with runtime_of(request).db.write() as conn:
+        return _fire_in(request, prepared, conn)
+
+
+def _fire_in(request: Request, prepared: _Prepared, conn: Connection) -> tuple[Response, bool]:
+    """Fire ``prepared`` in ``conn``'s transaction and keep its answer for its Idempotency-Key, or
+    find the first answer of that key: the answer, and whether it fired."""
     runtime = runtime_of(request)
     fire_request, key = prepared.request, prepared.idempotency_key
     kept_since = runtime.engine.clock.now() - idempotency.ANSWERS_KEPT
-    try:
-        with transaction() as conn:
-            if key is not None:
-                kept = sql.get_answer(conn, prepared.account, key, kept_since)
-                if kept is not None:
-                    return _replayed(kept, prepared.fingerprint)
-            fired = runtime.engine.apply(conn, fire_request)
-            encoded = fired_json(fired)
-            headers = {"ETag": f'"{fired.version}"', "Location": f"/api/v1/instances/{fire_request.entity}"}
-            if key is not None:
-                sql.keep_answer(
-                    conn,
-                    {
-                        "account": prepared.account,
-                        "key": key,
-                        "fingerprint": prepared.fingerprint,
-                        "status": 201,
-                        "headers": headers,
-                        "body": encoded,
-                        "created_at": runtime.engine.clock.now(),
-                    },
-                    kept_since,
-                )
-    except LabelwfError as exc:
-        request.app.state.metrics.fires.labels(_declared(runtime, fire_request.trigger), type(exc).__name__).inc()
-        if not isinstance(exc, ConcurrentUpdate):
-            raise
-        if key is not None:  # the same request, raced: its first answer, if it is kept now
-            with runtime.db.read() as conn:
-                kept = sql.get_answer(conn, prepared.account, key, kept_since)
-            if kept is not None:
-                return _replayed(kept, prepared.fingerprint)
-        return error_problem(exc)
-    request.app.state.metrics.fires.labels(fire_request.trigger, "fired").inc()
-    return JSONResponse(encoded, status_code=201, headers=headers)
+    if key is not None:
+        kept = sql.get_answer(conn, prepared.account, key, kept_since)
+        if kept is not None:
+            return _replayed(kept, prepared.fingerprint), False
+    fired = runtime.engine.apply(conn, fire_request)
+    encoded = fired_json(fired)
+    headers = {"ETag": f'"{fired.version}"', "Location": f"/api/v1/instances/{fire_request.entity}"}
+    if key is not None:
+        answer = {"status": 201, "headers": headers, "body": encoded, "created_at": runtime.engine.clock.now()}
+        sql.keep_answer(
+            conn, {"account": prepared.account, "key": key, "fingerprint": prepared.fingerprint, **answer}, kept_since
+        )
+    return JSONResponse(encoded, status_code=201, headers=headers), True
+
+
+def _kept_answer(runtime: Runtime, prepared: _Prepared) -> Response | None:
+    """The answer kept for ``prepared``'s Idempotency-Key (or its refusal if the key served another
+    request), or None."""
+    assert prepared.idempotency_key is not None
+    kept_since = runtime.engine.clock.now() - idempotency.ANSWERS_KEPT
+    with runtime.db.read() as conn:
+        kept = sql.get_answer(conn, prepared.account, prepared.idempotency_key, kept_since)
+    return None if kept is None else _replayed(kept, prepared.fingerprint)
 
 
 def _declared(runtime: Runtime, trigger: str) -> str:

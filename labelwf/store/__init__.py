@@ -2,6 +2,7 @@
 
 * ``schema``     the tables and their column types (aware UTC datetimes, JSON); the schema revision
 * ``database``   ``Database``: connections, read and write transactions, driver errors wrapped
+* ``prompt``     writes that begin only if nothing waits (a server's event loop), their WAL checkpoints
 * ``records``    typed, frozen records of the rows, the statuses they carry, and ``Page``
 * ``prepared``   statements compiled once per dialect and run on the driver connection
 * ``fires``      the write path: fires, new instances, claiming and closing timers
@@ -14,6 +15,7 @@ look at a database directly.
 """
 
 from .database import Database, normalize_url
+from .prompt import PromptWrite, WriteWouldWait
 from .records import (
     Entity,
     Event,
@@ -37,10 +39,12 @@ __all__ = [
     "Letter",
     "LetterStatus",
     "Page",
+    "PromptWrite",
     "Recipient",
     "Timer",
     "TimerStatus",
     "UTCDateTime",
+    "WriteWouldWait",
     "entity",
     "event",
     "instance",

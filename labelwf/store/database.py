@@ -8,7 +8,10 @@ database opened read-only (``sqlite:///file:labelwf.db?mode=ro&uri=true``, or a 
 may not write). PostgreSQL is reached through a ``postgresql://`` URL with psycopg 3; its reads
 run as ``READ ONLY`` transactions.
 
-Every driver error that leaves ``read()``, ``write()`` or ``upgrade()`` is a ``DatabaseError``
+``write_now()`` begins a write only if no writer holds the lock at that instant (``WriteWouldWait``
+otherwise), for a server's event loop, which must never wait for a lock.
+
+Every driver error that leaves ``read()``, ``write()``, ``write_now()`` or ``upgrade()`` is a ``DatabaseError``
 (``DatabaseBusy``, ``DatabaseUnavailable``, ``ReadOnlyDatabase``), never the driver's own class.
 """
 
@@ -33,13 +36,8 @@ from ..errors import (
     ReadOnlyDatabase,
     SchemaMismatch,
 )
+from .prompt import PromptWrite, WalCheckpoints, WriteWouldWait
 from .schema import SCHEMA_REVISION
-
-
-class WriteWouldWait(Exception):
-    """``Database.write_now`` could not begin at once: another writer holds the lock (or the database is
-    not SQLite). Raised before anything is done; the caller writes by ``write()`` instead."""
-
 
 _READ = "labelwf_read"  # execution option of read transactions (SQLite: BEGIN instead of BEGIN IMMEDIATE)
 _SQLITE_BUSY = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY"}
@@ -74,7 +72,8 @@ class Database:
         keep_writers: bool = True,
     ) -> None:
         """``keep_writers``: on SQLite, each thread keeps its write connection (a CLI, a daemon); a
-        server of many threads sets it False: writes then take a pooled connection, one at a time."""
+        server of many threads sets it False: writes then take a pooled connection, one at a time
+        (``write_now`` being one of them)."""
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.busy_timeout_ms = busy_timeout_ms
@@ -91,6 +90,9 @@ class Database:
         self._local = threading.local()
         self._writers: list[Connection] = []
         self._one_writer = threading.Lock()
+        self._prompt: Connection | None = None  # write_now's connection, used under _one_writer only
+        self._prompt_refused = False
+        self.checkpoints = WalCheckpoints(self)
         self.keep_writers = keep_writers
         dbapi = self.engine.dialect.loaded_dbapi
         #: What a driver raises, raw (the fire path runs on the driver connection) or wrapped by SQLAlchemy.
@@ -174,40 +176,55 @@ class Database:
         except self.driver_errors as exc:
             raise self.wrap(exc) from exc
 
-    @contextmanager
-    def write_now(self) -> Iterator[Connection]:
-        """A write transaction like ``write()``, begun only if no writer holds the lock at this instant;
-        else ``WriteWouldWait`` is raised before anything is done (always on PostgreSQL).
+    def write_now(self) -> PromptWrite:
+        """A write transaction begun only if no writer holds the lock at this instant, else
+        ``WriteWouldWait`` before anything is done (always on PostgreSQL, and on a SQLite file
+        that is not in WAL mode, where a commit would have to wait for readers).
 
-        A server runs a fire this way on its event loop: it spares the hand-over to a worker thread
-        and back, which costs more than a fire on SQLite, and never blocks the loop on another
-        writer. Its connection is kept by the thread, with a busy timeout of 0: its ``BEGIN
-        IMMEDIATE`` fails at once where ``write()`` would wait."""
+        A server fires this way on its event loop: the fire spares the hand-over to a worker thread
+        and back, and the loop never waits for a lock. The transaction runs on one connection kept
+        for this purpose, with a busy timeout of 0 (its ``BEGIN IMMEDIATE`` fails at once where
+        ``write()`` would wait) and no automatic checkpoint (``prompt.WalCheckpoints`` runs them on a
+        thread), used only by the holder of this process's writer lock."""
         if not self.is_sqlite or not self._one_writer.acquire(blocking=False):
             raise WriteWouldWait
         try:
             self.check_schema()
-            connection = self._prompt_writer()
+            connection = self._prompt_connection()
+            if connection is None:
+                raise WriteWouldWait
             try:
                 transaction = connection.begin()
             except self.driver_errors as exc:
                 if getattr(getattr(exc, "orig", exc), "sqlite_errorname", "") in _SQLITE_BUSY:
                     raise WriteWouldWait from exc
                 raise
-            with transaction:
-                yield connection
         except self.driver_errors as exc:
-            raise self.wrap(exc) from exc
-        finally:
             self._one_writer.release()
+            raise self.wrap(exc) from exc
+        except BaseException:
+            self._one_writer.release()
+            raise
+        return PromptWrite(self, connection, transaction, self._one_writer)
 
-    def _prompt_writer(self) -> Connection:
-        """This thread's connection for ``write_now``: kept, with a busy timeout of 0."""
-        connection: Connection | None = getattr(self._local, "prompt_writer", None)
-        if connection is None or connection.closed:
-            connection = self._local.prompt_writer = self.engine.connect()
-            self._writers.append(connection)
-            connection.connection.driver_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+    def _prompt_connection(self) -> Connection | None:
+        """The connection of ``write_now`` (made on first use), or None where it cannot serve: the
+        file is not in WAL mode. Called with the writer lock held."""
+        connection = self._prompt
+        if connection is not None and not (connection.closed or connection.invalidated):
+            return connection
+        if self._prompt_refused:
+            return None
+        connection = self.engine.connect()
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        if str(driver.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            connection.close()
+            self._prompt_refused = True
+            return None
+        driver.execute("PRAGMA busy_timeout=0")
+        driver.execute("PRAGMA wal_autocheckpoint=0")  # its commits never copy the WAL back: see WalCheckpoints
+        self._prompt = connection
         return connection
 
     @contextmanager
@@ -300,10 +317,14 @@ class Database:
         return masked_url(self.url)
 
     def dispose(self) -> None:
-        """Close every connection (pooled, and the write connections kept by threads)."""
+        """Close every connection (pooled, and the write connections kept by threads and write_now)."""
         for connection in self._writers:
             connection.close()
         self._writers.clear()
+        self.checkpoints.wait()
+        if self._prompt is not None:
+            self._prompt.close()
+            self._prompt = None
         self.engine.dispose()
 
 
