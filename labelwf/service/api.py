@@ -79,7 +79,7 @@ def page_json(page: Page[Any], item: Any) -> dict[str, Any]:
     }
 
 
-def _visible(who: Caller, entity: str) -> None:
+def require_visible(who: Caller, entity: str) -> None:
     if not who.sees(entity):  # as if it did not exist: a stakeholder learns nothing of other entities
         raise NotFound("instance", entity, "")
 
@@ -115,7 +115,7 @@ def show_instance(
     request: Request, who: Who, entity: str, workflow: Annotated[str | None, Query(max_length=100)] = None
 ) -> JSONResponse:
     """The instance with the transitions this caller may fire; its ``ETag`` is its version."""
-    _visible(who, entity)
+    require_visible(who, entity)
     view = queries.describe(runtime_of(request).engine, entity, workflow)
     body = view_json(view)
     may_fire = who.account.may("operator")  # what this caller may fire: the operators' transitions, or nothing
@@ -137,7 +137,7 @@ def history(
     limit: Limit = 100,
 ) -> dict[str, Any]:
     """Every event: who decided what, when, why; each with its principal and hash."""
-    _visible(who, entity)
+    require_visible(who, entity)
     engine = runtime_of(request).engine
     page = page_json(queries.history(engine, entity, workflow, after=after, limit=limit), event_json)
     if who.account.entity is not None:  # a stakeholder sees decisions, not the staff's accounts and machines
@@ -146,7 +146,7 @@ def history(
     return page
 
 
-def _in_utc(value: datetime | None) -> datetime | None:
+def in_utc(value: datetime | None) -> datetime | None:
     """``value`` if it has a UTC instant (``9999-12-31T23:59-23:59`` has none)."""
     if value is not None:
         try:
@@ -156,25 +156,25 @@ def _in_utc(value: datetime | None) -> datetime | None:
     return value
 
 
-def _version(if_match: str | None) -> int:
+def expected_version(if_match: str | None) -> int | JSONResponse:
+    """The instance version an ``If-Match`` header names, or the problem that refuses it: 428 without
+    one (or with ``*``, which names none), 412 for what is no ETag of an instance."""
+
+    def refused(status: int, kind: str, detail: str) -> JSONResponse:
+        return problem(status, kind, "Precondition", detail, {"if_match": if_match})
+
     if if_match is None:
-        raise _Precondition(428, "precondition-required", "send If-Match with the instance's ETag (its version)")
+        return refused(428, "precondition-required", "send If-Match with the instance's ETag (its version)")
     if if_match.strip() == "*":
-        raise _Precondition(428, "precondition-required", "If-Match: * does not say which version you saw")
+        return refused(428, "precondition-required", "If-Match: * does not say which version you saw")
     text = if_match.strip().strip('"')
     if not (text.isascii() and text.isdigit()) or len(text) > 12:  # W/"7" is refused: RFC 9110 compares strongly
-        raise _Precondition(
+        return refused(
             412,
             "precondition-failed",
             f"If-Match {if_match!r} is not an ETag of an instance: its version in quotes, as in its ETag header",
         )
     return int(text)
-
-
-class _Precondition(Exception):
-    def __init__(self, status: int, kind: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.kind, self.detail = status, kind, detail
 
 
 @router.get(
@@ -195,7 +195,7 @@ def timers(
     if who.account.entity is not None:
         raise Refused(403, "forbidden", "a stakeholder account sees its own entity's timers on the instance")
     try:
-        _in_utc(due_before)
+        in_utc(due_before)
     except ValueError as exc:
         return problem(422, "invalid-request", "Invalid request", f"due_before: {exc}", {"value": str(due_before)})
     page = queries.pending_timers(runtime_of(request).db, due_before=due_before, after=after, limit=limit)

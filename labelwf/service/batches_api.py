@@ -34,7 +34,7 @@ from ..store import batches as bsql
 from ..store import fires, reads
 from ..store.records import Batch, BatchItem, ItemStatus, Timer, TimerStatus
 from . import idempotency, limits
-from .api import Instant, Who, _in_utc, _Precondition, _version, plain_parameters, runtime_of
+from .api import Instant, Who, expected_version, in_utc, plain_parameters, runtime_of
 from .auth import Caller, Refused, require
 from .problems import problem, problem_responses
 
@@ -143,7 +143,7 @@ class DecisionPlan(_Act):
     @field_validator("at")
     @classmethod
     def _representable(cls, value: Any) -> Any:
-        return _in_utc(value)
+        return in_utc(value)
 
 
 class TimerMovePlan(_Act):
@@ -158,7 +158,7 @@ class TimerMovePlan(_Act):
     @field_validator("to")
     @classmethod
     def _representable(cls, value: Any) -> Any:
-        return _in_utc(value)
+        return in_utc(value)
 
 
 class MigrationPlan(BaseModel):
@@ -175,7 +175,7 @@ class MigrationPlan(BaseModel):
     @field_validator("at")
     @classmethod
     def _representable(cls, value: Any) -> Any:
-        return _in_utc(value)
+        return in_utc(value)
 
 
 PlanBody = Annotated[DecisionPlan | TimerMovePlan | MigrationPlan, Field(discriminator="kind")]
@@ -194,7 +194,7 @@ class TimerMove(BaseModel):
     @field_validator("to")
     @classmethod
     def _representable(cls, value: Any) -> Any:
-        return _in_utc(value)
+        return in_utc(value)
 
 
 def _invalid(loc: Sequence[str | int], message: str, value: Any = None) -> RequestValidationError:
@@ -463,10 +463,9 @@ def move_timer(
     """Move the timer to an instant or by an offset, recorded as an event of its instance (operators)."""
     require(who, "operator")
     limits.take(request, who, "fires")
-    try:
-        version = _version(if_match)
-    except _Precondition as exc:
-        return problem(exc.status, exc.kind, "Precondition", exc.detail, {"if_match": if_match})
+    version = expected_version(if_match)
+    if isinstance(version, JSONResponse):
+        return version
     shift = _shift(body)
     timer = _pending_timer(request, who, timer_id, version)
     moved = timer_moves.move_timer(

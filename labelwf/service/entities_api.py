@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .. import entity_changes
 from . import limits
-from .api import Instant, Who, _in_utc, plain_parameters, runtime_of
+from .api import Instant, Who, in_utc, plain_parameters, runtime_of
 from .batches_api import MAX_IDS, Actor, Name, Reason, _planner
 from .problems import problem_responses
 
@@ -36,7 +36,7 @@ class _Change(BaseModel):
     @field_validator("at")
     @classmethod
     def _representable(cls, value: Any) -> Any:
-        return _in_utc(value)
+        return in_utc(value)
 
 
 class Cessation(_Change):

@@ -41,9 +41,9 @@ from ..runtime import Runtime
 from ..store import WriteWouldWait
 from ..store import accounts as sql
 from . import bodies, idempotency, limits
-from .api import Instant, _in_utc, _Precondition, _version, _visible, plain_parameters, runtime_of
+from .api import Instant, expected_version, in_utc, plain_parameters, require_visible, runtime_of
 from .auth import Caller, caller, require
-from .problems import error_problem, problem, problem_responses
+from .problems import error_problem, problem_responses
 
 
 class Transition(BaseModel):
@@ -61,7 +61,7 @@ class Transition(BaseModel):
     @field_validator("at")
     @classmethod
     def _representable(cls, value: datetime | None) -> datetime | None:
-        return _in_utc(value)
+        return in_utc(value)
 
 
 class _OwnReading(APIRoute):
@@ -219,13 +219,12 @@ def _prepare(
 ) -> _Prepared | Response:
     """The checks of a fire before the database (who may fire, how often, which version, which
     key), in that order: the fire to commit, or the answer that refuses it."""
-    _visible(who, entity)
+    require_visible(who, entity)
     require(who, "operator")
     limits.take(request, who, "fires")
-    try:
-        version = _version(if_match)
-    except _Precondition as exc:
-        return problem(exc.status, exc.kind, "Precondition", exc.detail, {"if_match": if_match})
+    version = expected_version(if_match)
+    if isinstance(version, JSONResponse):
+        return version
     bad_key = idempotency.invalid_key(idempotency_key)
     if bad_key is not None:
         return bad_key
