@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from labelwf import (
     Database,
     DatabaseBusy,
+    DatabaseError,
     DatabaseUnavailable,
     Engine,
     ReadOnlyDatabase,
@@ -169,6 +170,19 @@ def test_prompt_commits_leave_copying_the_wal_back_to_a_checkpoint_thread(
     db.checkpoints.wait()
     assert sqlite_file.stat().st_size > size
     assert [queries.find(engine, e).state for e in ("enfant", "emc2")] == ["group_3", "group_3"]
+    db.dispose()
+
+
+def test_a_prompt_write_that_fails_is_rolled_back_whole_and_says_why(sqlite_file: Path) -> None:
+    db = Database(f"sqlite:///{sqlite_file}", keep_writers=False)
+    engine = Engine(db, load_workflow(WORKFLOW_FILE))
+    with pytest.raises(DatabaseError), db.write_now() as conn:  # not the driver's own error
+        engine.fire_in(conn, "enfant", "classify", data={"group": 3}, **OPERATOR)
+        conn.exec_driver_sql("INSERT INTO no_such_table VALUES (1)")
+    assert queries.find(engine, "enfant").state == "evaluated"
+    with db.write_now() as conn:  # the lock was freed, the connection serves again
+        engine.fire_in(conn, "enfant", "classify", data={"group": 3}, **OPERATOR)
+    assert queries.find(engine, "enfant").state == "group_3"
     db.dispose()
 
 

@@ -257,13 +257,8 @@ async def _committed(request: Request, prepared: _Prepared) -> tuple[Response, b
         except WriteWouldWait:
             pass
         else:
-            try:
-                outcome = _fire_in(request, prepared, prompt.connection)
-            except BaseException:
-                prompt.rollback()
-                raise
-            prompt.commit()
-            return outcome
+            with prompt as conn:
+                return _fire_in(request, prepared, conn)
     return await run_in_threadpool(_in_transaction, request, prepared)
 
 

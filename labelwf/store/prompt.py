@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection, RootTransaction
@@ -31,15 +32,28 @@ class WriteWouldWait(Exception):
 
 
 class PromptWrite:
-    """A write transaction begun by ``Database.write_now``: work in it on ``connection``, then end it
-    by ``commit()`` or ``rollback()``, either of which releases the writer lock. A failure of either
-    discards the connection, so that no transaction it left open can hold SQLite's lock."""
+    """A write transaction begun by ``Database.write_now``: ``with`` it, as ``Database.write()``
+    (committed when the block ends, rolled back whole on any exception, a driver error wrapped into
+    a ``DatabaseError``); or work on ``connection`` and end it by ``commit()`` or ``rollback()``.
+    Either end releases the writer lock; a failure of either discards the connection, so that no
+    transaction it left open can hold SQLite's lock."""
 
     def __init__(
         self, db: Database, connection: Connection, transaction: RootTransaction, lock: threading.Lock
     ) -> None:
         self.db, self.connection = db, connection
         self._transaction, self._lock = transaction, lock
+
+    def __enter__(self) -> Connection:
+        return self.connection
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None) -> None:
+        if error is None:
+            self.commit()
+            return
+        self.rollback()
+        if isinstance(error, self.db.driver_errors):
+            raise self.db.wrap(error) from error
 
     def commit(self) -> None:
         """Commit (the WAL's fsync, no checkpoint); a driver error is wrapped into a ``DatabaseError``."""
