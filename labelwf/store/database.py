@@ -213,6 +213,9 @@ class Database:
         connection = self._prompt
         if connection is not None and not (connection.closed or connection.invalidated):
             return connection
+        if connection is not None:  # discarded after a failed commit or rollback: give its place back
+            connection.close()
+            self._prompt = None
         if self._prompt_refused:
             return None
         connection = self.engine.connect()
