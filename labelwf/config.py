@@ -26,6 +26,12 @@ smtp_sender            LABELWF_SMTP_SENDER          From: address
 letters_max_attempts   LABELWF_LETTERS_MAX_ATTEMPTS tries before a letter is marked failed (8)
 letters_lease_seconds  LABELWF_LETTERS_LEASE_SECONDS how long a sender holds a claimed letter (600)
 audit_key_file         LABELWF_AUDIT_KEY_FILE       the audit key (created by init): keep it outside the database
+checkpoints            LABELWF_CHECKPOINTS          folder of signed checkpoints (empty: one per database in
+                                                    ~/.local/state/labelwf/checkpoints, outside the checkout)
+checkpoint_interval_minutes  …_INTERVAL_MINUTES     daemon and server: a checkpoint this often if anything
+                                                    changed, sooner after deadlines and plans (60; 0: none)
+checkpoint_min_seconds …_MIN_SECONDS                never two automatic checkpoints closer than this (60)
+checkpoint_command     LABELWF_CHECKPOINT_COMMAND   command that receives each signed checkpoint on stdin (empty: none)
 oidc_issuer            LABELWF_OIDC_ISSUER          OpenID Connect provider's issuer URL (empty: no OIDC sign-in)
 oidc_client_id         LABELWF_OIDC_CLIENT_ID       the client id the provider gave labelwf
 oidc_client_secret     LABELWF_OIDC_CLIENT_SECRET   its secret (keep it in the environment)
@@ -35,13 +41,18 @@ oidc_redirect_uri      LABELWF_OIDC_REDIRECT_URI    the callback's public URL (e
 oidc_email_verified_by_issuer  …_BY_ISSUER          trust the provider's e-mail without email_verified (false)
 letters_agent          LABELWF_LETTERS_AGENT        letters' "Affaire suivie par": the agent's name and function
 letters_signatory_name LABELWF_LETTERS_SIGNATORY_NAME first name and name above the signatory's title
+body_timeout_seconds   LABELWF_BODY_TIMEOUT_SECONDS service: longest wait for a request's body (408 after)
 fires_per_minute       LABELWF_FIRES_PER_MINUTE     service: fires one account may ask per minute (0: no limit)
 pdfs_per_minute        LABELWF_PDFS_PER_MINUTE      service: PDF renderings one account may ask per minute
+login_failures_free    LABELWF_LOGIN_FAILURES_FREE  sign-in: failures per address and per name before delays (5)
+login_delay_max_seconds  …_LOGIN_DELAY_MAX_SECONDS  sign-in: the longest delay, doubling from 1 s (900)
+trusted_proxies        LABELWF_TRUSTED_PROXIES      service: proxies (addresses, CIDR) whose X-Forwarded-For is honoured
 =====================  ==========================  ==============================================
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -82,6 +93,10 @@ class Settings:
     letters_max_attempts: int = 8
     letters_lease_seconds: float = 600.0
     audit_key_file: Path = Path("audit.key")
+    checkpoints: Path | None = None  # None: checkpoints.default_folder(database), outside the checkout
+    checkpoint_interval_minutes: float = 60.0
+    checkpoint_min_seconds: float = 60.0
+    checkpoint_command: str = ""
     oidc_issuer: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
@@ -91,8 +106,12 @@ class Settings:
     oidc_email_verified_by_issuer: bool = False
     letters_agent: str = ""
     letters_signatory_name: str = ""
+    body_timeout_seconds: float = 20.0
     fires_per_minute: int = 600
     pdfs_per_minute: int = 60
+    login_failures_free: int = 5
+    login_delay_max_seconds: int = 900
+    trusted_proxies: tuple[str, ...] = ()
     source: Path | None = None
 
     def __repr__(self) -> str:
@@ -192,7 +211,9 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         return tuple((base / str(v)).resolve() for v in value)
     if key == "workflows" and isinstance(value, str) and os.pathsep in value:  # LABELWF_WORKFLOWS=a:b
         return tuple((base / v).resolve() for v in value.split(os.pathsep) if v)
-    if key in ("workflows", "templates", "scenarios", "migrations", "outbox", "audit_key_file"):
+    if key == "checkpoints" and not str(value or "").strip():
+        return None  # the default folder, outside the checkout: checkpoints.default_folder
+    if key in ("workflows", "templates", "scenarios", "migrations", "outbox", "audit_key_file", "checkpoints"):
         return (base / str(value)).resolve()
     if key == "timezone":
         try:
@@ -243,6 +264,21 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         if not 0 <= rate <= 1_000_000:
             raise ConfigError(key, value, "a whole number per minute, 0 for no limit")
         return rate
+    if key in ("login_failures_free", "login_delay_max_seconds"):
+        text = str(value).strip()
+        number = int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
+        if key == "login_failures_free" and not 1 <= number <= 1_000_000:
+            raise ConfigError(key, value, "a whole number of failed sign-ins >= 1 (e.g. 5)")
+        if key == "login_delay_max_seconds" and not 1 <= number <= 3600:
+            raise ConfigError(key, value, "a whole number of seconds from 1 to 3600 (e.g. 900)")
+        return number
+    if key == "trusted_proxies":  # env: "127.0.0.1, 10.0.0.0/8"; each kept as its network's text
+        listed = list(value) if isinstance(value, list | tuple) else str(value or "").replace(",", " ").split()
+        try:
+            return tuple(str(ipaddress.ip_network(str(v).strip(), strict=False)) for v in listed)
+        except ValueError:
+            expected = "addresses or CIDR networks of the proxies in front of the service, e.g. [127.0.0.1, 10.0.0.0/8]"
+            raise ConfigError(key, value, expected) from None
     if key in ("busy_timeout_ms", "daemon_batch_size"):
         try:
             number = int(value)
@@ -261,6 +297,26 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         if not 10 <= lease <= 86_400:
             raise ConfigError(key, value, "a number of seconds from 10 to 86400 (longer than sending one letter)")
         return lease
+    if key in ("checkpoint_interval_minutes", "checkpoint_min_seconds"):
+        try:
+            amount = float(value)
+        except (TypeError, ValueError):
+            amount = -1.0
+        if key == "checkpoint_interval_minutes" and not 0 <= amount <= 10_080:  # NaN fails too
+            raise ConfigError(key, value, "a number of minutes from 0 (no automatic checkpoints) to 10080 (a week)")
+        if key == "checkpoint_min_seconds" and not 1 <= amount <= 86_400:
+            raise ConfigError(key, value, "a number of seconds from 1 to 86400 (e.g. 60)")
+        return amount
+    if key == "checkpoint_command":
+        import shlex
+
+        command = "" if value is None else str(value).strip()
+        try:
+            shlex.split(command)
+        except ValueError:
+            expected = "a command line with balanced quotes, e.g. 'aws s3 cp - s3://bucket/labelwf/'"
+            raise ConfigError(key, value, expected) from None
+        return command
     if key in ("daemon_poll_seconds", "daemon_grace_seconds"):
         try:
             seconds = float(value)
@@ -268,6 +324,14 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
             seconds = -1.0
         if seconds < 0 or (key == "daemon_poll_seconds" and seconds == 0):
             raise ConfigError(key, value, "a number of seconds" + (" > 0" if key == "daemon_poll_seconds" else " >= 0"))
+        return seconds
+    if key == "body_timeout_seconds":
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = 0.0
+        if not 0 < seconds <= 600:  # NaN fails too
+            raise ConfigError(key, value, "a number of seconds > 0 and at most 600 (e.g. 20)")
         return seconds
     return value  # pragma: no cover - every key is handled above
 

@@ -7,6 +7,7 @@
     ├── ScenarioError            a scenario file is invalid, or one of its steps was refused
     ├── PlanRejected             a plan's input (selection, outcomes file, migration file) is invalid
     ├── DatabaseNotEmpty         a replay was asked on a database that already holds instances
+    ├── OthersActed              replay --reset would erase what others than the replay recorded
     ├── NotFound                 no such instance / entity / letter
     ├── AmbiguousWorkflow        an entity has instances in several loaded workflows: name one
     ├── TransitionRefused        the workflow does not allow this fire
@@ -20,7 +21,9 @@
     ├── ConcurrentUpdate         someone else changed the instance first (optimistic concurrency)
     ├── ActionRefused            an operator's action (a letter's retry…) does not apply as things stand
     ├── RateLimited              more fires or PDFs in a minute than an account's share
+    ├── Overloaded               a server process already runs as many password checks (or console writes) as it takes
     ├── LetterError              a letter could not be rendered; the fire was not applied
+    ├── LetterAltered            a letter's stored copy is not the one its event sealed
     ├── InvalidCursor            a page cursor that no listing of this kind handed out
     ├── SchemaMismatch           the database schema is not the one this code expects
     └── DatabaseError            the database refused or failed (the driver's error, wrapped)
@@ -34,7 +37,7 @@ assert on them without parsing text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -136,6 +139,22 @@ class ResetRefused(LabelwfError):
         super().__init__(
             f"refusing to erase {url}: its {instances} instance(s) were not created by a replay (the database "
             "carries no replay mark); --reset erases only replay databases: pass --db to replay into another one"
+        )
+
+
+class OthersActed(LabelwfError):
+    """Raised when ``replay --reset`` would erase what someone other than the replay recorded."""
+
+    def __init__(self, url: str, acted: Sequence[tuple[str, int]], erased: Mapping[str, int]) -> None:
+        self.url, self.acted, self.erased = url, list(acted), dict(erased)
+        who = ", ".join(f"{principal}: {count}" for principal, count in self.acted[:5])
+        more = f" and {len(self.acted) - 5} more" if len(self.acted) > 5 else ""
+        total = sum(count for _, count in self.acted)
+        rows = ", ".join(f"{count} {table}(s)" for table, count in self.erased.items())
+        super().__init__(
+            f"refusing to erase {url}: besides the replay, {total} event(s) or plan(s) were recorded by others "
+            f"({who}{more}); to keep them, replay into another database (--db another.db); to erase them with "
+            f"the rest, pass --reset --force, which deletes {rows}"
         )
 
 
@@ -260,6 +279,17 @@ class CheckpointError(LabelwfError):
         super().__init__(f"checkpoint {path}: {detail}")
 
 
+class LetterAltered(LabelwfError):
+    """Raised when a letter's stored text, HTML or recipient is not what its event sealed: it is not shown."""
+
+    def __init__(self, letter: int, instance: str, problem: str) -> None:
+        self.letter, self.instance, self.problem = letter, instance, problem
+        super().__init__(
+            f"letter {letter} of {instance!r} was altered since it was written: {problem}; its frozen copy "
+            "cannot be shown (`labelwf audit verify` names every altered letter)"
+        )
+
+
 class ConcurrentUpdate(LabelwfError):
     """Raised when the instance changed since it was read; nothing of this fire was written."""
 
@@ -357,3 +387,13 @@ class RateLimited(LabelwfError):
     def __init__(self, what: str, per_minute: int, retry_after_s: int) -> None:
         self.what, self.per_minute, self.retry_after_s = what, per_minute, retry_after_s
         super().__init__(f"too many {what}: at most {per_minute} a minute per account; retry in {retry_after_s} s")
+
+
+class Overloaded(LabelwfError):
+    """Raised when a server process already runs and queues as many of a costly kind of work as it takes."""
+
+    def __init__(self, what: str, at_once: int, queued: int, retry_after_s: int) -> None:
+        self.what, self.at_once, self.queued, self.retry_after_s = what, at_once, queued, retry_after_s
+        super().__init__(
+            f"too many {what} at once: this server runs {at_once} and queues {queued}; retry in {retry_after_s} s"
+        )

@@ -1,16 +1,35 @@
-"""The service: ``serve`` (the REST API), and its ``users`` and ``tokens``."""
+"""The service: ``serve`` (the REST API), and its ``users`` and ``tokens``.
+
+Every change to an account or a token is an act of the admin chain, recorded with this process's
+principal (the OS user) as its author and the ``--reason`` given, if any.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
 import sys
+from datetime import datetime
+from typing import TypedDict
 
 import click
 
 from .. import accounts
 from ..accounts import ROLES
 from .base import App, json_option, main, row, table
+
+reason_option = click.option("--reason", help="Why (recorded with the act in the admin chain).")
+
+
+class _Acting(TypedDict):
+    now: datetime
+    author: str
+    key: bytes | None
+
+
+def _acting(app: App) -> _Acting:
+    """The author, audit key and time of an administrative act done from this command."""
+    return {"now": app.engine.clock.now(), "author": app.runtime.principal, "key": app.runtime.audit_key}
 
 
 @main.command("serve")
@@ -41,11 +60,15 @@ def serve(app: App, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from ..service import create_app
+    from ..service.oidc import check_settings
 
+    check_settings(app.runtime.settings)  # before anything starts, for every worker
     app.db.check_schema()
     if not accounts.accounts(app.db):
         password = secrets.token_urlsafe(18)
-        accounts.add_account(app.db, "admin", ["admin"], now=app.engine.clock.now(), password=password)
+        accounts.add_account(
+            app.db, "admin", ["admin"], password=password, reason="first start of the service", **_acting(app)
+        )
         click.echo(
             f"first start: account admin created, password {password} (shown once; change it with "
             "`labelwf users password admin`)",
@@ -57,7 +80,11 @@ def serve(app: App, host: str, port: int, workers: int) -> None:
         err=True,
     )
     if workers == 1:
-        uvicorn.run(create_app(app.runtime), host=host, port=port, log_level="warning", server_header=False)
+        # proxy_headers off: uvicorn (trusting 127.0.0.1 by default) would put a client's own
+        # X-Forwarded-For in place of the socket's peer; the service reads it from trusted_proxies only.
+        uvicorn.run(
+            create_app(app.runtime), host=host, port=port, proxy_headers=False, log_level="warning", server_header=False
+        )
         return
     # Each worker builds its own runtime from the same settings: the config file and the database
     # this command was given travel in the environment the workers inherit.
@@ -72,6 +99,7 @@ def serve(app: App, host: str, port: int, workers: int) -> None:
         workers=workers,
         host=host,
         port=port,
+        proxy_headers=False,
         log_level="warning",
         server_header=False,
     )
@@ -93,6 +121,7 @@ def users_group() -> None:
     "--email",
     help="The person's address at the OIDC provider: their first OIDC sign-in with it binds them to this account.",
 )
+@reason_option
 @click.pass_obj
 def users_add(
     app: App,
@@ -103,6 +132,7 @@ def users_add(
     password_stdin: bool,
     no_password: bool,
     email: str | None,
+    reason: str | None,
 ) -> None:
     """Add an account NAME with its roles (viewer, operator, supervisor, admin, stakeholder).
 
@@ -122,11 +152,12 @@ def users_add(
         app.db,
         name,
         list(roles),
-        now=app.engine.clock.now(),
         password=password,
         display_name=display_name,
         entity=entity,
         email=email,
+        reason=reason,
+        **_acting(app),
     )
     click.echo(f"account {account.name} added ({', '.join(account.roles)})")
 
@@ -134,9 +165,10 @@ def users_add(
 @users_group.command("password")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (else prompted).")
+@reason_option
 @click.pass_obj
-def users_password(app: App, name: str, password_stdin: bool) -> None:
-    """Give account NAME a new password (12 characters at least).
+def users_password(app: App, name: str, password_stdin: bool, reason: str | None) -> None:
+    """Give account NAME a new password (12 characters at least); its sessions end, its tokens are revoked.
 
     \b
     Example:
@@ -146,8 +178,27 @@ def users_password(app: App, name: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
-    accounts.set_password(app.db, name, password)
-    click.echo(f"password of {name} changed")
+    accounts.set_password(app.db, name, password, reason=reason, **_acting(app))
+    click.echo(f"password of {name} changed; its console sessions ended and its API tokens were revoked")
+
+
+@users_group.command("roles")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES), help="Repeat for several.")
+@reason_option
+@click.pass_obj
+def users_roles(app: App, name: str, roles: tuple[str, ...], reason: str | None) -> None:
+    """Give account NAME these roles instead of its own; its sessions end, its tokens are revoked.
+
+    \b
+    Example:
+      labelwf users roles marie.dupont --role supervisor --reason "chef de bureau depuis le 1er mars"
+    """
+    account = accounts.set_roles(app.db, name, list(roles), reason=reason, **_acting(app))
+    click.echo(
+        f"account {name} now holds {', '.join(account.roles)}; its console sessions ended and its API tokens "
+        "were revoked"
+    )
 
 
 @users_group.command("list")
@@ -168,20 +219,22 @@ def users_list(app: App, as_json: bool) -> None:
 
 @users_group.command("disable")
 @click.argument("name")
+@reason_option
 @click.pass_obj
-def users_disable(app: App, name: str) -> None:
-    """Disable an account: it can no longer sign in, nor use its tokens."""
-    accounts.set_disabled(app.db, name, True)
-    click.echo(f"account {name} disabled")
+def users_disable(app: App, name: str, reason: str | None) -> None:
+    """Disable an account: it can no longer sign in; its sessions end and its tokens are revoked."""
+    accounts.set_disabled(app.db, name, True, reason=reason, **_acting(app))
+    click.echo(f"account {name} disabled; its console sessions ended and its API tokens were revoked")
 
 
 @users_group.command("enable")
 @click.argument("name")
+@reason_option
 @click.pass_obj
-def users_enable(app: App, name: str) -> None:
-    """Enable a disabled account again."""
-    accounts.set_disabled(app.db, name, False)
-    click.echo(f"account {name} enabled")
+def users_enable(app: App, name: str, reason: str | None) -> None:
+    """Enable a disabled account again: it signs in afresh (no session or token of before comes back)."""
+    accounts.set_disabled(app.db, name, False, reason=reason, **_acting(app))
+    click.echo(f"account {name} enabled (create new tokens for it: the old ones stay revoked)")
 
 
 @main.group("tokens")
@@ -192,15 +245,18 @@ def tokens_group() -> None:
 @tokens_group.command("create")
 @click.argument("account")
 @click.option("--label", required=True, help="What the token is for (shown in `tokens list`).")
+@reason_option
 @click.pass_obj
-def tokens_create(app: App, account: str, label: str) -> None:
+def tokens_create(app: App, account: str, label: str, reason: str | None) -> None:
     """Create an API token for ACCOUNT; it is printed once, only its hash is kept.
+
+    The token records who created it (this process's principal), and the admin chain the act.
 
     \b
     Example:
       labelwf tokens create marie.dupont --label "script de relance"
     """
-    token_id, token = accounts.create_token(app.db, account, label, now=app.engine.clock.now())
+    token_id, token = accounts.create_token(app.db, account, label, reason=reason, **_acting(app))
     click.echo(token)
     click.echo(f"token {token_id} for {account}: shown once, keep it secret (Authorization: Bearer …)", err=True)
 
@@ -214,17 +270,19 @@ def tokens_list(app: App, account: str | None, as_json: bool) -> None:
     found = accounts.tokens(app.db, account)
     if as_json:
         return app.emit_json(found)
-    out = table(f"{len(found)} token(s)", "id", "account", "label", "created", "revoked")
+    out = table(f"{len(found)} token(s)", "id", "account", "label", "created", "created by", "revoked")
     for t in found:
-        row(out, t["id"], t["account"], t["label"], app.local(t["created_at"]), app.local(t["revoked_at"]))
+        created, revoked = app.local(t["created_at"]), app.local(t["revoked_at"])
+        row(out, t["id"], t["account"], t["label"], created, t["created_by"] or "(not recorded)", revoked)
     app.print_rows(out, "`labelwf tokens create ACCOUNT --label WHAT`")
     return None
 
 
 @tokens_group.command("revoke")
 @click.argument("token_id", type=int)
+@reason_option
 @click.pass_obj
-def tokens_revoke(app: App, token_id: int) -> None:
-    """Revoke token TOKEN_ID for good."""
-    accounts.revoke_token(app.db, token_id, now=app.engine.clock.now())
+def tokens_revoke(app: App, token_id: int, reason: str | None) -> None:
+    """Revoke token TOKEN_ID for good (the admin chain records who revoked it)."""
+    accounts.revoke_token(app.db, token_id, reason=reason, **_acting(app))
     click.echo(f"token {token_id} revoked")

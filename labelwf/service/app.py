@@ -40,10 +40,13 @@ from . import (
     workflows_api,
 )
 from .auth import Caller, Refused, Tokens, caller, require
+from .checkpointing import checkpoints_lifespan
 from .limits import RateLimits
 from .metrics import Metrics
+from .offload import CONSOLE_AT_ONCE, CONSOLE_QUEUED, PASSWORDS_AT_ONCE, PASSWORDS_QUEUED, Gate
 from .oidc import Provider
-from .problems import problem, problem_responses
+from .problems import guarded_statuses, problem, problem_responses
+from .throttle import Throttle, networks
 
 _log = logging.getLogger("labelwf.service")
 MAX_BODY = 64 * 1024  # a transition's request is a few hundred bytes
@@ -76,9 +79,16 @@ def create_app(runtime: Runtime) -> FastAPI:
     runtime.db.keep_writers = False  # many request threads: pooled writes, one at a time (store.Database)
     app.state.metrics = Metrics(runtime.db, runtime.engine.clock)
     app.state.tokens = Tokens(runtime.db, runtime.engine.clock)
-    app.state.oidc = Provider(runtime.settings) if runtime.settings.oidc_enabled else None
+    app.state.oidc = Provider(runtime.settings, runtime.audit_key) if runtime.settings.oidc_enabled else None
     per_minute = {"fires": runtime.settings.fires_per_minute, "PDF renderings": runtime.settings.pdfs_per_minute}
     app.state.limits = RateLimits(runtime.engine.clock, per_minute)
+    settings = runtime.settings
+    app.state.throttle = Throttle(
+        runtime.engine.clock, free=settings.login_failures_free, delay_max_s=settings.login_delay_max_seconds
+    )
+    app.state.trusted_proxies = networks(settings.trusted_proxies)
+    app.state.passwords = Gate("password checks", PASSWORDS_AT_ONCE, PASSWORDS_QUEUED)
+    app.state.console = Gate("console forms", CONSOLE_AT_ONCE, CONSOLE_QUEUED)
     app.include_router(api.router)
     app.include_router(fire_api.router)
     app.include_router(letters_api.router)
@@ -94,24 +104,22 @@ def create_app(runtime: Runtime) -> FastAPI:
     document = app.openapi
 
     def openapi() -> dict[str, Any]:
-        """FastAPI's document, where an operation that reads a JSON body also answers 415 (see ``_invalid``)."""
+        """FastAPI's document, with what the guards answer before a route runs (``guarded_statuses``)."""
         if app.openapi_schema is None:
             fire_api.document_schemas(document())
-            unsupported = problem_responses(415)[415]
-            for operations in document()["paths"].values():
-                for operation in operations.values():
-                    if isinstance(operation, dict) and "requestBody" in operation:
-                        operation.setdefault("responses", {}).setdefault("415", unsupported)
+            guarded_statuses(document())
         return app.openapi_schema or document()
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_exception_handler(LabelwfError, api.labelwf_errors)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_middleware(_Guard)
+    app.add_middleware(_Guard, body_timeout_s=runtime.settings.body_timeout_seconds)
+    app.state.checkpointer = runtime.checkpointer
+    app.router.lifespan_context = checkpoints_lifespan(runtime.checkpointer)  # signed checkpoints while serving
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # on the loop: it answers even when every worker thread waits
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
@@ -127,7 +135,9 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(who: Caller = Depends(caller)) -> Response:  # noqa: B008 - FastAPI's dependency idiom
-        require(who, "viewer")
+        # The counts span the whole portfolio (instances per state, fires, letters): the staff who act
+        # on it read them, not a pole's stakeholders nor read-only viewers.
+        require(who, "operator")
         return Response(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
@@ -135,11 +145,11 @@ def create_app(runtime: Runtime) -> FastAPI:
 
 class _Guard:
     """Every HTTP request's guard, as plain ASGI (cheaper than a ``BaseHTTPMiddleware``): its id, the
-    bound on its body, the security headers, its latency in the metrics, and a 500 problem (with
-    the id the log names) for an error nobody foresaw."""
+    bound on its body (in bytes, and in time: ``body_timeout_s``), the security headers, its latency
+    in the metrics, and a 500 problem (with the id the log names) for an error nobody foresaw."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, body_timeout_s: float = 20.0) -> None:
+        self.app, self.body_timeout_s = app, body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -164,8 +174,10 @@ class _Guard:
 
         refusal = _refusal(scope)
         try:
-            if refusal is None and bodies.reads_json(scope):
-                receive, refusal = await bodies.checked(receive)
+            if refusal is None and bodies.has_body(scope):
+                receive, refusal = await bodies.checked(
+                    scope, receive, timeout_s=self.body_timeout_s, max_bytes=MAX_BODY
+                )
             if refusal is not None:
                 await refusal(scope, receive, send_guarded)
             else:

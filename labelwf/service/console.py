@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
+from starlette.datastructures import FormData
 
 from .. import queries, timer_moves
 from ..decision import Request as FireRequest
@@ -25,8 +26,8 @@ from ..timers import localize, parse_local
 from . import limits
 from .api import runtime_of
 from .auth import Caller
-from .letters_api import pdf_response, readable_letter
-from .pages import csrf_ok, page, session, to_login
+from .letters_api import checked_letter, pdf_response, shown_letter
+from .pages import csrf_ok, off_loop, page, session, to_login
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 LEGEND = ("décision d'un agent", "échéance (démon)")
@@ -98,11 +99,15 @@ def instance(request: Request, entity: str) -> Response:
 
 @router.post("/instances/{entity}/fire")
 async def fire(request: Request, entity: str) -> Response:
+    """Fire a transition from the instance's page, as the signed-in operator (off the event loop)."""
+    return await off_loop(request, _fire, request, entity, await request.form())
+
+
+def _fire(request: Request, entity: str, form: FormData) -> Response:
     found = session(request)
     if found is None:
         return to_login()
     who, csrf = found
-    form = await request.form()
     if not csrf_ok(csrf, form):
         return _instance_page(
             request, who, csrf, entity, message="Formulaire expiré : rechargez la page.", kind="error", status=403
@@ -152,11 +157,14 @@ def _version_of(form: Any) -> int:
 @router.post("/instances/{entity}/timers/{name}/move")
 async def move_timer(request: Request, entity: str, name: str) -> Response:
     """Move a pending deadline to a local date-time, as the signed-in operator (a ``(timer moved)`` event)."""
+    return await off_loop(request, _move_timer, request, entity, name, await request.form())
+
+
+def _move_timer(request: Request, entity: str, name: str, form: FormData) -> Response:
     found = session(request)
     if found is None:
         return to_login()
     who, csrf = found
-    form = await request.form()
 
     def again(message: str, status: int, kind: str = "error") -> Response:
         return _instance_page(request, who, csrf, entity, message=message, kind=kind, status=status)
@@ -219,8 +227,9 @@ def letter(request: Request, letter_id: int) -> Response:
     found = session(request)
     if found is None:
         return to_login()
-    shown = readable_letter(request, found[0], letter_id)
-    return page(request, "letter.html", who=found[0], csrf=found[1], letter=shown)
+    # A letter that is not the one its event sealed is not shown: the page says so instead of its text.
+    shown, altered = checked_letter(request, found[0], letter_id)
+    return page(request, "letter.html", who=found[0], csrf=found[1], letter=shown, altered=altered)
 
 
 @router.get("/letters/{letter_id}/html")
@@ -228,7 +237,7 @@ def letter_html(request: Request, letter_id: int) -> Response:
     found = session(request)
     if found is None:
         return to_login()
-    shown = readable_letter(request, found[0], letter_id)
+    shown = shown_letter(request, found[0], letter_id)
     headers = {"Content-Security-Policy": LETTER_CSP, "X-Frame-Options": "SAMEORIGIN"}
     return HTMLResponse(shown.html or "", headers=headers)
 

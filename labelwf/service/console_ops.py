@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.datastructures import FormData
 
 from .. import accounts, actions, audit
 from ..errors import LabelwfError, NotFound
@@ -21,7 +22,7 @@ from ..representations import verify_json
 from .api import runtime_of
 from .auth import Caller
 from .operations_api import failures
-from .pages import csrf_ok, page, session, to_login
+from .pages import csrf_ok, off_loop, page, session, to_login
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 _log = logging.getLogger("labelwf.service")
@@ -51,11 +52,15 @@ def failures_page(request: Request) -> Response:
 
 @router.post("/letters/{letter_id}/{action}")
 async def letter_action(request: Request, letter_id: int, action: str) -> Response:
+    """Retry a letter, or record it as delivered, with a reason (off the event loop)."""
+    return await off_loop(request, _letter_action, request, letter_id, action, await request.form())
+
+
+def _letter_action(request: Request, letter_id: int, action: str, form: FormData) -> Response:
     found = _signed_in(request, "operator")
     if isinstance(found, Response):
         return found
     who, csrf = found
-    form = await request.form()
     if action not in ("retry", "resolve"):
         raise NotFound("action", action, "retry or resolve")
     if not csrf_ok(csrf, form):
@@ -85,11 +90,16 @@ def audit_page(request: Request) -> Response:
 
 @router.post("/audit/verify")
 async def audit_verify(request: Request) -> Response:
+    """Verify every chain (a read of the whole trail: off the event loop)."""
+    return await off_loop(request, _audit_verify, request, await request.form())
+
+
+def _audit_verify(request: Request, form: FormData) -> Response:
     found = _signed_in(request, "supervisor")
     if isinstance(found, Response):
         return found
     who, csrf = found
-    if not csrf_ok(csrf, await request.form()):
+    if not csrf_ok(csrf, form):
         return page(request, "audit.html", 403, who=who, csrf=csrf, report=None, message="Formulaire expiré.")
     runtime = runtime_of(request)
     report = verify_json(audit.verify(runtime.db, key=runtime.audit_key))
@@ -130,17 +140,25 @@ def admin_page(request: Request) -> Response:
 
 @router.post("/admin/{what}")
 async def admin_action(request: Request, what: str) -> Response:
+    """An account or token act of an admin, off the event loop (a new account's password is hashed
+    there: an admin's form, checked for its session and CSRF token first, not an anonymous one)."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    return await off_loop(request, _admin_action, request, what, form)
+
+
+def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response:
     found = _signed_in(request, "admin")
     if isinstance(found, Response):
         return found
     who, csrf = found
-    form = {k: str(v) for k, v in (await request.form()).items()}
     if not csrf_ok(csrf, form):
         return _admin_page(
             request, who, csrf, 403, message="Formulaire expiré : rechargez la page.", message_kind="error"
         )
     runtime = runtime_of(request)
-    now = runtime.engine.clock.now()
+    # Each act is recorded in the admin chain with the signed-in admin as its author.
+    acting: dict[str, Any] = {"now": runtime.engine.clock.now(), "author": who.principal, "key": runtime.audit_key}
+    reason = form.get("reason", "").strip() or None
     try:
         if what == "add":
             roles = [r for r in form.get("roles", "").replace(",", " ").split() if r]
@@ -148,30 +166,44 @@ async def admin_action(request: Request, what: str) -> Response:
                 runtime.db,
                 form.get("name", "").strip(),
                 roles,
-                now=now,
                 display_name=form.get("display_name", "").strip(),
                 email=form.get("email", "").strip() or None,
                 entity=form.get("entity", "").strip() or None,
                 password=form.get("password") or None,
+                reason=reason,
+                **acting,
             )
             done, token = f"Compte {added.name} créé.", ""
         elif what in ("disable", "enable"):
-            accounts.set_disabled(runtime.db, form.get("name", ""), disabled=what == "disable")
-            done, token = f"Compte {form.get('name')} {'désactivé' if what == 'disable' else 'réactivé'}.", ""
+            accounts.set_disabled(runtime.db, form.get("name", ""), what == "disable", reason=reason, **acting)
+            done = (
+                f"Compte {form.get('name')} désactivé : ses sessions sont fermées et ses jetons révoqués."
+                if what == "disable"
+                else f"Compte {form.get('name')} réactivé (ses anciens jetons restent révoqués)."
+            )
+            token = ""
+        elif what == "roles":
+            roles = [r for r in form.get("roles", "").replace(",", " ").split() if r]
+            changed = accounts.set_roles(runtime.db, form.get("name", ""), roles, reason=reason, **acting)
+            done = (
+                f"Rôles de {changed.name} : {', '.join(changed.roles)} ; "
+                "ses sessions sont fermées et ses jetons révoqués."
+            )
+            token = ""
         elif what == "token":
-            _, token = accounts.create_token(runtime.db, form.get("name", ""), form.get("label", "console"), now=now)
+            name, label = form.get("name", ""), form.get("label", "console")
+            _, token = accounts.create_token(runtime.db, name, label, reason=reason, **acting)
             done = f"Jeton créé pour {form.get('name')} : copiez-le maintenant, il ne sera plus affiché."
         elif what == "revoke":
             token_id = form.get("token_id", "")
-            accounts.revoke_token(
-                runtime.db, int(token_id) if token_id.isdigit() and len(token_id) < 12 else -1, now=now
-            )
+            number = int(token_id) if token_id.isdigit() and len(token_id) < 12 else -1
+            accounts.revoke_token(runtime.db, number, reason=reason, **acting)
             done, token = f"Jeton {token_id} révoqué.", ""
         else:
-            raise NotFound("admin action", what, "add, disable, enable, token or revoke")
+            raise NotFound("admin action", what, "add, disable, enable, roles, token or revoke")
     except LabelwfError as exc:
         return _admin_page(request, who, csrf, 422, message=f"Refusé : {exc}", message_kind="error")
-    if what in ("disable", "revoke"):  # the API's next request of that account reads the database
+    if what in ("disable", "enable", "roles", "revoke"):  # tokens revoked: the API's next request reads the database
         request.app.state.tokens.forget()
     _log.info("admin %s by %s: %s", what, who.principal, form.get("name") or form.get("token_id"))
     return _admin_page(request, who, csrf, message=done, message_kind="success", new_token=token)

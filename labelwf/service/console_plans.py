@@ -5,8 +5,9 @@ As over the API (``batches_api``): plans are the supervisors' (and admins'), nev
 the signed-in account is the actor and its session the principal of every event a plan writes.
 Planning fires nothing: the form is checked whole (each problem said with its value and what
 would do), then ``bulk.plan_decision`` freezes and previews the list. Executing runs ``plans.run``
-in the request; a finished or cancelled plan is refused with why. Every form posts the session's
-CSRF token, and the role is checked on every request, whatever the page offered.
+in the request, on a worker thread as every form's work (``pages.off_loop``); a finished or
+cancelled plan is refused with why. Every form posts the session's CSRF token, and the role is
+checked on every request, whatever the page offered.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from .. import bulk, plans
 from ..definition import OPERATOR, Workflow
@@ -31,7 +33,7 @@ from . import limits
 from .api import runtime_of
 from .auth import Caller
 from .console_ops import _signed_in
-from .pages import csrf_ok, page
+from .pages import csrf_ok, off_loop, page
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE = 200  # items of a plan per page
@@ -81,6 +83,7 @@ def _summary(plan: Batch, zone: tzinfo) -> dict[str, Any]:
         "reference": plan.reference,
         "actor": plan.actor,
         "principal": plan.principal or "",
+        "executed_by": plan.executed_by or "",
         "reason": plan.reason,
         "created_at": _local(plan.created_at, zone),
         "date": _local(plan.occurred_at, zone) or "à l'exécution de chaque élément",
@@ -378,11 +381,14 @@ def new_plan(request: Request) -> Response:
 @router.post("/plans")
 async def create_plan(request: Request) -> Response:
     """Freeze a bulk decision from the form (nothing fired), then show its page; or say what is wrong."""
+    return await off_loop(request, _create_plan, request, await request.form())
+
+
+def _create_plan(request: Request, form: FormData) -> Response:
     found = _signed_in(request, "supervisor")
     if isinstance(found, Response):
         return found
     who, csrf = found
-    form = await request.form()
     typed = {k: str(form.get(k, "")) for k in FORM_KEYS}
     if not csrf_ok(csrf, form):
         return _form_page(request, who, csrf, typed, [EXPIRED], 403)
@@ -423,12 +429,16 @@ def _stored(engine: Engine, plan_id: int) -> Batch | None:
 @router.post("/plans/{plan_id}/execution")
 async def execute_plan(request: Request, plan_id: str) -> Response:
     """Run the plan's pending items in the request; the page then says what was done, changed, failed."""
+    return await off_loop(request, _execute_plan, request, plan_id, await request.form())
+
+
+def _execute_plan(request: Request, plan_id: str, form: FormData) -> Response:
     found = _signed_in(request, "supervisor")
     if isinstance(found, Response):
         return found
     who, csrf = found
     number = _number(plan_id)
-    if not csrf_ok(csrf, await request.form()):
+    if not csrf_ok(csrf, form):
         return _plan_page(request, who, csrf, number, message=EXPIRED, kind="error", status=403)
     engine = runtime_of(request).engine
     plan = _stored(engine, number)
@@ -443,7 +453,7 @@ async def execute_plan(request: Request, plan_id: str) -> Response:
         return _plan_page(request, who, csrf, number, message=message, kind="error", status=409)
     try:
         limits.take(request, who, "fires")
-        report = plans.run(engine, number)
+        report = plans.run(engine, number, executed_by=who.principal)
     except RateLimited as exc:
         message = f"Trop de décisions en une minute : réessayez dans {exc.retry_after_s} s."
         return _plan_page(request, who, csrf, number, message=message, kind="error", status=429)
@@ -465,12 +475,16 @@ async def execute_plan(request: Request, plan_id: str) -> Response:
 @router.post("/plans/{plan_id}/cancellation")
 async def cancel_plan(request: Request, plan_id: str) -> Response:
     """Cancel a plan not finished: its items not run yet are cancelled, those done stay done."""
+    return await off_loop(request, _cancel_plan, request, plan_id, await request.form())
+
+
+def _cancel_plan(request: Request, plan_id: str, form: FormData) -> Response:
     found = _signed_in(request, "supervisor")
     if isinstance(found, Response):
         return found
     who, csrf = found
     number = _number(plan_id)
-    if not csrf_ok(csrf, await request.form()):
+    if not csrf_ok(csrf, form):
         return _plan_page(request, who, csrf, number, message=EXPIRED, kind="error", status=403)
     engine = runtime_of(request).engine
     if _stored(engine, number) is None:

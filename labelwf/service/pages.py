@@ -2,23 +2,30 @@
 
 A session's cookie holds a random secret (HttpOnly, Secure, SameSite=Strict; only its sha256 is
 stored) and the session carries the CSRF token every state-changing form must send back.
+
+A ``def`` route runs on a worker thread already; a route that must read its form on the event
+loop (``async def``) hands the rest of its work, the session's look-up included, to ``off_loop``:
+nothing that waits for the database runs on the loop.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2.sandbox import SandboxedEnvironment
 
 from .. import accounts
+from ..errors import Overloaded
 from .api import runtime_of
 from .auth import Caller
+from .offload import console_work
 
 COOKIE = "labelwf_session"
 CONSOLE_CSP = (
@@ -64,3 +71,15 @@ def csrf_ok(expected: str, form: Any) -> bool:
 def to_login() -> RedirectResponse:
     """Where a request without a session goes."""
     return RedirectResponse("/console/login", status_code=303)
+
+
+async def off_loop(request: Request, work: Callable[..., Response], *args: Any) -> Response:
+    """The answer ``work(*args)`` makes on the console's worker threads (``offload.console_work``); a page
+    saying to retry (503, ``Retry-After``) when the console already has as many forms in hand as it takes."""
+    try:
+        return await console_work(request, work, *args)
+    except Overloaded as exc:
+        busy = "Le service traite déjà beaucoup de demandes : réessayez dans quelques secondes."
+        response = page(request, "base.html", 503, busy=busy)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response

@@ -25,10 +25,12 @@ from ..errors import (
     InvalidCursor,
     InvalidData,
     LabelwfError,
+    LetterAltered,
     LetterError,
     MissingData,
     MissingJustification,
     NotFound,
+    Overloaded,
     PlanRejected,
     RateLimited,
     ReservedIdentity,
@@ -49,10 +51,12 @@ STATUS: list[tuple[type[LabelwfError], int]] = [
     (InvalidData, 422),
     (MissingJustification, 422),
     (LetterError, 422),
+    (LetterAltered, 409),
     (AccountError, 422),
     (PlanRejected, 422),
     (ActionRefused, 409),
     (RateLimited, 429),
+    (Overloaded, 503),
     (ReservedIdentity, 403),
     (RoleNotAllowed, 403),
     (TransitionRefused, 409),
@@ -102,7 +106,7 @@ def error_problem(error: LabelwfError) -> JSONResponse:
     if "instance" in fields:  # RFC 9457 reserves "instance" for a URI of the occurrence: the entity's id is "entity"
         fields["entity"] = fields.pop("instance")
     headers = {"Retry-After": "1"} if isinstance(error, DatabaseBusy) else None
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | Overloaded):
         headers = {"Retry-After": str(error.retry_after_s)}
     name = type(error).__name__
     detail = str(error)
@@ -137,11 +141,12 @@ _WHY = {
     401: "No live token of an enabled account",
     403: "The account's roles do not allow this",
     404: "No such instance, letter, workflow or state (or not this caller's to see)",
+    408: "The body did not arrive within the server's bound (body_timeout_seconds); the connection is closed",
     409: "Not allowed in the current state (of the instance, or of the letter)",
     411: "A body without Content-Length",
     412: "If-Match is not the instance's ETag: the instance changed since it was read, or it is no ETag",
     413: "The body is too large",
-    415: "The body is not JSON (send Content-Type: application/json)",
+    415: "The body is not JSON (send Content-Type: application/json; charset, if named, utf-8)",
     422: "The request, a value or a field is invalid",
     428: "If-Match is missing (or *)",
     429: "Too many at once; retry after Retry-After",
@@ -152,6 +157,7 @@ _WHY = {
 _HEADERS = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="labelwf"'}},
     429: {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait"}},
+    503: {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait (when it is worth a retry)"}},
 }
 
 
@@ -162,3 +168,27 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         | ({"headers": _HEADERS[status]} if status in _HEADERS else {})
         for status in statuses
     }
+
+
+def guarded_statuses(document: dict[str, Any]) -> None:
+    """Add to each operation of the OpenAPI ``document`` the problems the application answers before
+    its route runs, which FastAPI cannot see in the route: a body refused by the guard (408 too slow,
+    411 without a length, 413 too large), a JSON body refused (415 not JSON or not UTF-8, 422), a
+    cursor this server did not write (400), an If-Match missing or stale (428, 412)."""
+    for operations in document.get("paths", {}).values():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict):
+                continue
+            statuses: set[int] = set()
+            if method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
+                statuses |= {408, 411, 413}
+            if "requestBody" in operation:
+                statuses |= {415, 422}
+            names = {str(p.get("name", "")).lower() for p in operation.get("parameters", []) if isinstance(p, dict)}
+            if "after" in names:
+                statuses.add(400)
+            if "if-match" in names:
+                statuses |= {412, 428}
+            responses = operation.setdefault("responses", {})
+            for status, response in problem_responses(*sorted(statuses)).items():
+                responses.setdefault(str(status), response)

@@ -1,57 +1,39 @@
 """Signing in to the console and out of it: a local account's password, or the OpenID Connect provider.
 
 A password sign-in posts the form with the sign-in page's own CSRF cookie; failed attempts are
-throttled per account name. An OIDC sign-in sends the browser to the provider with a fresh
-``state``, ``nonce`` and PKCE verifier, remembered server-side for ten minutes and bound to the
-browser by a cookie: a callback with an unknown, used, expired or foreign state is refused before
-the code is exchanged, and an ID token whose nonce is not the one sent is refused by its
-validation. Either way the session records how its account signed in.
+throttled per client address and per account name with growing delays, never a lock
+(``throttle``), and the password is checked off the event loop, a few at a time (``offload``:
+beyond them, 503 with ``Retry-After``). An OIDC sign-in sends the browser to the provider with a fresh
+``state``, ``nonce`` and PKCE verifier, sealed for ten minutes in the browser's own cookie
+(``oidc_state``: starting a sign-in writes nothing on the server): a callback with an unknown,
+used, expired or foreign state is refused before the code is exchanged, and an ID token whose
+nonce is not the one sent is refused by its validation. The callback's address is the configured
+one, never the request's. Either way the session records how its account signed in. Signing out
+ends the server's session whatever the form sends.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from .. import accounts
+from ..errors import LabelwfError, Overloaded
 from .api import runtime_of
+from .offload import checking_passwords, console_work
 from .oidc import Provider, ProviderError
-from .pages import COOKIE, csrf_ok, page, session, to_login
+from .oidc_state import PENDING_SECONDS
+from .pages import COOKIE, csrf_ok, page, to_login
+from .throttle import Throttle, Wait, client_address
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 LOGIN_COOKIE, OIDC_COOKIE = "labelwf_login", "labelwf_oidc"
 OIDC_PATH = "/console/login/oidc"
-MAX_FAILURES, FAILURE_WINDOW_S = 5, 900
 SESSION_MAX_AGE = accounts.SESSION_HOURS * 3600
 _log = logging.getLogger("labelwf.service")
-
-
-class _Throttle:
-    """Failed sign-ins per account name in the last ``FAILURE_WINDOW_S`` seconds (per process)."""
-
-    def __init__(self) -> None:
-        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def blocked(self, name: str) -> bool:
-        with self._lock:
-            recent = self._failures[name]
-            while recent and recent[0] < time.monotonic() - FAILURE_WINDOW_S:
-                recent.popleft()
-            return len(recent) >= MAX_FAILURES
-
-    def failed(self, name: str) -> None:
-        with self._lock:
-            self._failures[name].append(time.monotonic())
-
-
-_THROTTLE = _Throttle()
 
 
 def _login_page(request: Request, status: int = 200, *, message: str = "", name: str = "") -> Response:
@@ -90,22 +72,49 @@ async def login(request: Request) -> Response:
     if not csrf_ok(request.cookies.get(LOGIN_COOKIE, ""), form):
         message = "Le formulaire a expiré : saisissez à nouveau vos identifiants."
         return _login_page(request, 400, message=message, name=name)
-    if _THROTTLE.blocked(name):
-        message = "Trop d'essais infructueux pour cet identifiant : réessayez dans quinze minutes."
-        return _login_page(request, 429, message=message, name=name)
-    account = accounts.check_password(runtime_of(request).db, name, password)
-    if account is None:
-        _THROTTLE.failed(name)
+    throttle: Throttle = request.app.state.throttle
+    address = client_address(request, request.app.state.trusted_proxies)
+    wait = throttle.admit(address, name)
+    if wait is not None:
+        return _waiting(_login_page(request, 429, message=_wait_message(wait), name=name), wait.seconds)
+    try:  # argon2 takes a tenth of a second and 64 MiB: on the gate's threads, never on the event loop
+        account = await checking_passwords(request, accounts.check_password, runtime_of(request).db, name, password)
+    except LabelwfError as exc:  # not checked (too many at once, or no database): no failure
+        throttle.forgive(address, name, signed_in=False)
+        if not isinstance(exc, Overloaded):
+            raise
+        return _waiting(_login_page(request, 503, message=BUSY, name=name), exc.retry_after_s)
+    if account is None:  # the admitted attempt stays counted as a failure
         return _login_page(request, 401, message="Identifiant ou mot de passe incorrect.", name=name)
-    return _signed_in(request, account, "password")
+    throttle.forgive(address, name, signed_in=True)
+    try:
+        return await console_work(request, _signed_in, request, account, "password")
+    except Overloaded as exc:
+        return _waiting(_login_page(request, 503, message=BUSY, name=name), exc.retry_after_s)
+
+
+BUSY = "Le service traite déjà beaucoup de connexions : réessayez dans quelques secondes."
+
+
+def _wait_message(wait: Wait) -> str:
+    whose = "depuis votre adresse" if wait.because == "address" else "pour cet identifiant"
+    delay = f"{wait.seconds} s" if wait.seconds < 120 else f"{-(-wait.seconds // 60)} min"
+    return f"Trop d'essais infructueux {whose} : réessayez dans {delay}."
+
+
+def _waiting(response: Response, seconds: int) -> Response:
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    found = session(request)
-    form = await request.form()
-    if found is not None and csrf_ok(found[1], form):
-        accounts.close_session(runtime_of(request).db, request.cookies.get(COOKIE, ""))
+    # Signing out is never dangerous, so the server's session ends whatever the form carries (a
+    # CSRF token or none, as from a form expired in another tab): clearing the cookie alone would
+    # leave a copy of it valid. It stays a POST: a link or an image elsewhere signs nobody out.
+    secret = request.cookies.get(COOKIE, "")
+    if secret:
+        await console_work(request, accounts.close_session, runtime_of(request).db, secret)
     response = to_login()
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -116,13 +125,16 @@ def _provider(request: Request) -> Provider | None:
     return provider
 
 
-def _redirect_uri(request: Request) -> str:
-    return runtime_of(request).settings.oidc_redirect_uri or str(request.url_for("oidc_callback"))
+def _refused(request: Request, status: int, message: str, reason: str, *, used: bool = True) -> Response:
+    """The sign-in page saying why; a pending sign-in whose state was ``used`` loses its cookie.
 
-
-def _refused(request: Request, status: int, message: str, reason: str) -> Response:
+    A callback with another state leaves the cookie: a link with a made-up state must not end
+    the sign-in a person has under way."""
     _log.warning("oidc sign-in refused: %s (request %s)", reason, request.state.request_id)
-    return _login_page(request, status, message=message)
+    response = _login_page(request, status, message=message)
+    if used:
+        response.delete_cookie(OIDC_COOKIE, path=OIDC_PATH)
+    return response
 
 
 @router.get("/login/oidc")
@@ -130,18 +142,18 @@ def oidc_start(request: Request) -> Response:
     provider = _provider(request)
     if provider is None:
         return _login_page(request, 404, message="La connexion par un fournisseur d'identité n'est pas configurée.")
-    runtime = runtime_of(request)
-    pending = accounts.begin_oidc_sign_in(runtime.db, now=runtime.engine.clock.now())
+    # Nothing is written: the pending sign-in goes to the browser, sealed (``oidc_state``).
+    pending, sealed = provider.pending.begin(runtime_of(request).engine.clock.now())
     try:
         url = provider.authorization_url(
-            _redirect_uri(request), state=pending.state, nonce=pending.nonce, code_verifier=pending.code_verifier
+            provider.redirect_uri, state=pending.state, nonce=pending.nonce, code_verifier=pending.code_verifier
         )
     except ProviderError as exc:
         return _refused(request, 502, "Le fournisseur d'identité ne répond pas : réessayez plus tard.", str(exc))
     response = RedirectResponse(url, status_code=303)
     # Lax, not Strict: the provider sends the browser back here by a cross-site navigation.
     response.set_cookie(
-        OIDC_COOKIE, pending.browser, httponly=True, secure=True, samesite="lax", path=OIDC_PATH, max_age=600
+        OIDC_COOKIE, sealed, httponly=True, secure=True, samesite="lax", path=OIDC_PATH, max_age=PENDING_SECONDS
     )
     return response
 
@@ -152,24 +164,29 @@ def oidc_callback(request: Request, state: str = "", code: str = "", error: str 
     if provider is None:
         return _login_page(request, 404, message="La connexion par un fournisseur d'identité n'est pas configurée.")
     runtime = runtime_of(request)
-    pending = accounts.finish_oidc_sign_in(
-        runtime.db, state[:200], request.cookies.get(OIDC_COOKIE, ""), now=runtime.engine.clock.now()
-    )
+    now = runtime.engine.clock.now()
+    pending = provider.pending.finish(request.cookies.get(OIDC_COOKIE, ""), state[:200], now)
     if pending is None:
         message = "Cette connexion a expiré, a déjà servi ou n'a pas été commencée dans ce navigateur : recommencez."
-        return _refused(request, 400, message, "unknown, used, expired or foreign state")
+        return _refused(request, 400, message, "unknown, used, expired or foreign state", used=False)
     if error or not code:
         shown = error[:100] or "no code"
         return _refused(request, 401, f"Le fournisseur d'identité a refusé la connexion ({shown}).", shown)
     try:
         identity = provider.identity(
-            code[:2000], _redirect_uri(request), code_verifier=pending.code_verifier, nonce=pending.nonce
+            code[:2000], provider.redirect_uri, code_verifier=pending.code_verifier, nonce=pending.nonce
         )
     except ProviderError as exc:
         return _refused(request, 401, "La réponse du fournisseur d'identité n'a pas pu être vérifiée.", str(exc))
     try:
         account = accounts.account_of_identity(
-            runtime.db, identity.issuer, identity.subject, identity.email, identity.email_verified
+            runtime.db,
+            identity.issuer,
+            identity.subject,
+            identity.email,
+            identity.email_verified,
+            now=now,
+            key=runtime.audit_key,
         )
     except accounts.SignInRefused as exc:
         message = (
