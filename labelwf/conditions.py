@@ -3,7 +3,8 @@
 A condition is one Python-like expression such as ``data.group == 3`` or
 ``data.score >= 12 and data.region in ['Bretagne', 'Alsace']``. It may use ``data.<field>``,
 literals (numbers, strings, booleans, ``null``/``None``, lists), comparisons, ``in``/``not in``,
-``and``/``or``/``not`` and parentheses. Nothing else is accepted: no calls, no attribute access
+``and``/``or``/``not`` and parentheses, at most ``MAX_LENGTH`` characters nested at most
+``MAX_DEPTH`` levels (compiling and evaluating recurse). Nothing else is accepted: no calls, no attribute access
 beyond ``data.<field>``, so a workflow file can never run code. A field absent from the data reads
 as ``None``. Numbers given as text on the command line (``--set group=3``) compare equal to the
 number: values are normalised by the caller before evaluation.
@@ -32,6 +33,10 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
 _NAMED_CONSTANTS = {"null": None, "None": None, "true": True, "True": True, "false": False, "False": False}
 
 
+MAX_LENGTH = 2_000  # characters of one condition (the longest shipped one has about 60)
+MAX_DEPTH = 32  # nesting of operators and parentheses (``not``, ``and``, comparisons, lists)
+
+
 class ConditionSyntaxError(ValueError):
     """Raised when a condition is not a valid expression of the condition language."""
 
@@ -56,13 +61,38 @@ def compile_condition(source: str) -> Condition:
     """Compile ``source`` into a ``Condition``; raise ``ConditionSyntaxError`` saying what is wrong."""
     if not isinstance(source, str) or not source.strip():
         raise ConditionSyntaxError(f"a condition must be a non-empty expression, got {source!r}")
+    if len(source) > MAX_LENGTH:
+        raise ConditionSyntaxError(
+            f"condition {source[:40]!r}… is {len(source):,} characters long; at most {MAX_LENGTH:,} are allowed "
+            "(split the decision into several transitions, or give it a data field)"
+        )
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ConditionSyntaxError(f"condition {source!r} is not a valid expression: {exc.msg}") from None
+    except (RecursionError, MemoryError):  # Python's parser gives up on deep nesting this way
+        raise ConditionSyntaxError(_too_deep(source)) from None
+    if _depth(tree.body) > MAX_DEPTH:
+        raise ConditionSyntaxError(_too_deep(source))
     fields: set[str] = set()
     predicate = _compile(tree.body, source, fields)
     return Condition(source=source.strip(), fields=frozenset(fields), predicate=predicate)
+
+
+def _too_deep(source: str) -> str:
+    shown = source if len(source) <= 80 else source[:60] + "…"
+    return f"condition {shown!r} is nested more than {MAX_DEPTH} levels deep; write it with fewer nested operators"
+
+
+def _depth(node: ast.AST) -> int:
+    """How deeply ``node``'s expression nests (walked without recursion: the tree may be deep)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        if level <= MAX_DEPTH:  # past the limit, deeper levels change nothing
+            stack.extend((child, level + 1) for child in ast.iter_child_nodes(current) if isinstance(child, ast.expr))
+    return deepest
 
 
 def _compile(node: ast.expr, source: str, fields: set[str]) -> Callable[[Mapping[str, Any]], Any]:

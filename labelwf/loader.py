@@ -27,8 +27,7 @@ from .definition import (
     Workflow,
 )
 from .errors import Problem, WorkflowError
-from .timer_specs import TimerReader
-from .timers import Offset
+from .timer_specs import TimerReader, loop_problems
 from .yamlfile import LineDict, LineList, load_yaml
 
 
@@ -44,7 +43,11 @@ def load_workflow(path: str | Path, templates_root: str | Path | None = None) ->
         raise WorkflowError(problems)
     root = Path(templates_root) if templates_root is not None else path.resolve().parent.parent / "templates"
     builder = _Builder(str(path), problems)
-    workflow = builder.build(document, path, root)
+    try:
+        workflow = builder.build(document, path, root)
+    except (RecursionError, MemoryError):  # every parser is bounded; this is the net under them all
+        reason = "the file or a template it uses is nested too deeply to be read: write it with fewer nested levels"
+        raise WorkflowError([*builder.problems, Problem(str(path), None, reason)]) from None
     if builder.problems or workflow is None:
         raise WorkflowError(sorted(builder.problems, key=lambda p: (p.line or 0, p.message)))
     return workflow
@@ -112,7 +115,7 @@ class _Builder:
         endings = self._endings(doc, states)
         if initial in raw_states:
             self._reachability(raw_states, transitions, str(initial), set(endings.values()))
-        self._instant_loops(raw_states, states, transitions)
+        self._timer_loops(raw_states, states, transitions)
         if self.problems:
             return None
         attributes, attribute_types = self._attributes(doc)
@@ -353,32 +356,18 @@ class _Builder:
             result[str(name)] = StateDef(str(name), str(spec.get("description", "")), bool(final), tuple(timers))
         return result
 
-    def _instant_loops(self, raw: LineDict, states: Mapping[str, StateDef], transitions: list[TransitionDef]) -> None:
-        """Refuse timers that would fire again and again without time passing.
-
-        A timer that is due at once on entering its state (a zero delay) or at a fixed instant
-        fires as soon as it is armed, if that instant has passed; when what it fires leads back,
-        through such timers only, to where it started, the daemon would loop forever.
-        """
-        edges: dict[str, list[tuple[str, str]]] = {}
-        for state in states.values():
-            for timer in state.timers:
-                immediate = timer.at is not None or (timer.after is not None and _zero(timer.after))
-                if not immediate:
-                    continue
-                for transition in transitions:
-                    if transition.trigger == timer.trigger and state.name in transition.sources:
-                        edges.setdefault(state.name, []).append((transition.dest, timer.name))
-        for start in edges:
-            path = _cycle_from(start, edges)
-            if path is not None:
-                steps = " → ".join(f"{source} (timer {timer})" for source, timer in path) + f" → {start}"
-                self.problem(
-                    raw.line_of(start),
-                    f"timers would fire in a loop without time passing: {steps}; give one of them a delay "
-                    "(after: {days: 1}) or a destination that does not lead back",
-                )
-                return
+    def _timer_loops(self, raw: LineDict, states: Mapping[str, StateDef], transitions: list[TransitionDef]) -> None:
+        """Refuse timers that lead back to their own state waiting less than a day per turn
+        (``timer_specs.loop_problems``): they would fire for ever without anyone acting."""
+        lines: dict[tuple[str, str], int] = {}
+        for name, spec in raw.items():
+            listed = spec.get("timers") if isinstance(spec, LineDict) else None
+            if isinstance(listed, list):
+                for item, line in zip(listed, getattr(listed, "item_lines", []), strict=False):
+                    if isinstance(item, LineDict) and isinstance(item.get("name"), str):
+                        lines[(str(name), item["name"])] = line
+        for line, message in loop_problems(states, transitions, lines):
+            self.problem(line, message)
 
     def _endings(self, doc: LineDict, states: Mapping[str, StateDef]) -> dict[str, str]:
         """``endings: {ceased: STATE, merged: STATE}``: the final states an entity's change ends in."""
@@ -414,26 +403,6 @@ class _Builder:
         for name in states:
             if name not in reached:
                 self.problem(states.line_of(name), f"state {name!r} cannot be reached from initial state {initial!r}")
-
-
-def _zero(offset: Offset) -> bool:
-    return not (offset.months or offset.days or offset.hours or offset.minutes or offset.seconds)
-
-
-def _cycle_from(start: str, edges: Mapping[str, list[tuple[str, str]]]) -> list[tuple[str, str]] | None:
-    """A path of (state, timer) steps from ``start`` back to it through ``edges``, or None."""
-    stack: list[tuple[str, list[tuple[str, str]]]] = [(start, [])]
-    seen: set[str] = set()
-    while stack:
-        state, path = stack.pop()
-        for dest, timer in edges.get(state, ()):
-            step = [*path, (state, timer)]
-            if dest == start:
-                return step
-            if dest not in seen:
-                seen.add(dest)
-                stack.append((dest, step))
-    return None
 
 
 def _raise_tz() -> ZoneInfo:

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import Problem
-from .letters import CONTEXT_NAMES, FILTERS, LAYOUTS, SHARED, layout_path, letter_environment
-from .template_safety import unsafe_accesses
+from .letters import CONTEXT_NAMES, LAYOUTS, SHARED, layout_path, letter_environment
+from .template_safety import MAX_NESTING, nesting_problem, unsafe_accesses
+
+_TOO_DEEP = (
+    f"the template nests too deeply to be read (at most {MAX_NESTING} levels): write it with fewer nested expressions"
+)
 
 
 @lru_cache(maxsize=512)
@@ -25,6 +28,9 @@ def _analysed(source: str) -> tuple[tuple[tuple[int, str], ...], frozenset[str],
     templates it includes or imports by name (line, name). A pure function of the text, so each
     text (a shared layout above all) is parsed once per process."""
     tree = letter_environment(Path(__file__).parent, False).parse(source)
+    deep = nesting_problem(tree)
+    if deep is not None:  # the walks below recurse: refuse before them
+        return ((0, deep),), frozenset(), ()
     included = tuple(
         (node.lineno, str(node.template.value))
         for node in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport))
@@ -50,8 +56,10 @@ def check_template(path: Path) -> list[Problem]:
         analyses = [_analysed(source)] + [_analysed(f.read_text(encoding="utf-8")) for f in files[1:]]
     except jinja2.TemplateSyntaxError as exc:
         return [Problem(exc.filename or str(path), exc.lineno, f"template syntax error: {exc.message}")]
+    except (RecursionError, MemoryError):  # Jinja's parser recurses: a template nested thousands deep
+        return [Problem(str(path), None, _TOO_DEEP)]
     for file, (unsafe, _, included) in zip(files, analyses, strict=True):
-        problems.extend(Problem(str(file), line, reason) for line, reason in unsafe)
+        problems.extend(Problem(str(file), line or None, reason) for line, reason in unsafe)
         problems.extend(
             Problem(str(file), line, f"includes {name!r}, which is not a template of {path.parent} nor of {SHARED}")
             for line, name in included
@@ -68,14 +76,20 @@ def check_template(path: Path) -> list[Problem]:
 
 def check_subject(subject: str, file: str, line: int, letter: str) -> list[Problem]:
     """Return the problems of an inline template (a subject or a recipient's function) of the workflow file."""
-    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
-    env.filters.update(FILTERS)
+    # The letters' own environment: its bounded operators are never folded while compiling, which
+    # finding the undeclared variables does (a plain one would compute ``2 ** 10000000`` here).
+    env = letter_environment(Path(__file__).parent, False)
     try:
         tree = env.parse(subject)
+        deep = nesting_problem(tree)
+        if deep is not None:
+            return [Problem(file, line, f"letter {letter!r}: subject: {deep}")]
+        unknown = sorted(meta.find_undeclared_variables(tree) - CONTEXT_NAMES)
+        problems = [Problem(file, line, f"letter {letter!r}: {reason}") for _, reason in unsafe_accesses(tree)]
     except jinja2.TemplateSyntaxError as exc:
         return [Problem(file, line, f"letter {letter!r}: subject is not a valid template: {exc.message}")]
-    unknown = sorted(meta.find_undeclared_variables(tree) - CONTEXT_NAMES)
-    problems = [Problem(file, line, f"letter {letter!r}: {reason}") for _, reason in unsafe_accesses(tree)]
+    except (RecursionError, MemoryError):
+        return [Problem(file, line, f"letter {letter!r}: subject: {_TOO_DEEP}")]
     return problems + [
         Problem(file, line, f"letter {letter!r}: subject uses undefined variable {name!r}") for name in unknown
     ]

@@ -9,8 +9,10 @@ template, so that ``labelwf workflows validate`` refuses the file with its line 
 A template is also bounded in what it makes and in how long it runs: ``'a' * 10**9``, ``10 ** 10 ** 9``, ``'%999999999d'
 % 1`` or ``'x' | center(10**9)`` would each take the memory or the time of the process (Jinja
 would even compute them while compiling the template, if they are constants). The letters'
-environment sends ``*``, ``**`` and ``%`` through ``bounded_binop`` and every filter through
-``bounded_filter``; ``unsafe_accesses`` names the constant cases in the file first. Each loop turn
+environment sends ``*``, ``**`` and ``%`` through ``bounded_binop`` (and so never folds them
+while compiling) and every filter through ``bounded_filter``; ``unsafe_accesses`` names the
+constant cases in the file first, nested ones included (``(2 ** 100) ** 100000``), and
+``nesting_problem`` bounds how deeply a template nests, since compiling it recurses. Each loop turn
 and each call (a macro's above all: one that calls itself twice runs in exponential time) takes
 a step of a budget of ``MAX_STEPS`` per rendering (``bounded_render``); nested loops over a few
 literal lists cannot run for minutes.
@@ -98,15 +100,75 @@ def _constants(values: list[nodes.Expr]) -> list[Any] | None:
     return None if any(value is _MISSING for value in found) else found
 
 
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "/": lambda a, b: a / b,
+    "//": lambda a, b: a // b,
+}
+
+
+def _folded(node: nodes.Expr) -> Any:
+    """The value of a constant expression (``(2 ** 100) ** 100000``, ``-3 * 'ab'``), computed within
+    the template bounds (``SecurityError`` past them), or ``_MISSING`` when it is not constant or
+    cannot be computed. The template's nesting is bounded first (``nesting_problem``)."""
+    if isinstance(node, nodes.Const):
+        return node.value
+    if isinstance(node, nodes.List | nodes.Tuple):
+        items = [_folded(item) for item in node.items]
+        return _MISSING if any(item is _MISSING for item in items) else items
+    if isinstance(node, nodes.Neg | nodes.Pos):
+        value = _folded(node.node)
+        if type(value) in (int, float):
+            return -value if isinstance(node, nodes.Neg) else value
+        return _MISSING
+    if isinstance(node, nodes.BinExpr):
+        left, right = _folded(node.left), _folded(node.right)
+        if left is _MISSING or right is _MISSING:
+            return _MISSING
+        try:
+            if node.operator in ("*", "**", "%"):
+                return bounded_binop(node.operator, left, right)
+            operation = _ARITHMETIC.get(node.operator)
+            return _MISSING if operation is None else operation(left, right)
+        except (ArithmeticError, TypeError, ValueError):
+            return _MISSING
+    return _MISSING
+
+
+MAX_NESTING = 64  # levels of a template's tree (an expression in parentheses in a block in a loop …)
+
+
+def nesting_problem(tree: nodes.Node) -> str | None:
+    """Why ``tree`` nests too deeply for compiling and rendering it safely (both recurse), or None.
+
+    Walked without recursion; a template nested deeper than Python's own recursion limit never
+    parses (``RecursionError``, which the checks report as this same problem)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_NESTING:
+            return (
+                f"the template nests more than {MAX_NESTING} levels deep (line {getattr(node, 'lineno', '?')}): "
+                "write it with fewer nested expressions and blocks"
+            )
+        stack.extend((child, level + 1) for child in node.iter_child_nodes())
+    return None
+
+
 def _too_large(node: nodes.Node) -> str | None:
     """Why ``node``, an operation on constants, makes more than a letter may hold; None if it does not."""
     if isinstance(node, nodes.BinExpr) and node.operator in ("*", "**", "%"):
-        operands = _constants([node.left, node.right])
-        if operands is not None:
-            try:
-                bounded_binop(node.operator, *operands, compute=False)
-            except SecurityError as exc:
-                return str(exc)
+        try:
+            left, right = _folded(node.left), _folded(node.right)
+            if left is not _MISSING and right is not _MISSING:
+                bounded_binop(node.operator, left, right)
+        except SecurityError as exc:
+            return str(exc)
+        except ArithmeticError as exc:  # 2.0 ** 10000000 would fail every letter: say so now
+            return f"{left!r} {node.operator} {right!r} cannot be computed ({exc}): correct the expression"
+        except (TypeError, ValueError):
+            return None
     elif isinstance(node, nodes.Filter | nodes.Call):
         args = _constants(list(node.args)) or []
         ranged = isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name) and node.node.name == "range"
@@ -130,6 +192,11 @@ def bounded_binop(operator: str, left: Any, right: Any, *, compute: bool = True)
     """``left operator right`` for the intercepted ``*``, ``**`` and ``%``, refused (``SecurityError``)
     when the result would exceed the bounds above; with ``compute=False``, only the check."""
     if operator == "*":
+        if type(left) is int and type(right) is int and left.bit_length() + right.bit_length() > MAX_POWER_BITS:
+            bits = left.bit_length() + right.bit_length()
+            raise SecurityError(
+                f"a product of about {bits:,} bits: a template may compute numbers of at most {MAX_POWER_BITS:,}"
+            )
         for sequence, times in ((left, right), (right, left)):
             if isinstance(sequence, str | list | tuple) and type(times) is int and len(sequence) * times > MAX_ITEMS:
                 made = len(sequence) * times
