@@ -17,6 +17,7 @@ from .errors import ActionRefused, NotFound, ReservedIdentity
 from .store import fires as sql
 from .store import outbox
 from .store.records import Event, LetterStatus
+from .text import looks_like
 
 RETRYABLE = (LetterStatus.FAILED, LetterStatus.UNCERTAIN, LetterStatus.RETRY)
 RESOLVABLE = (LetterStatus.UNCERTAIN,)
@@ -42,7 +43,7 @@ def _letter_action(
     reason: str,
     principal: str | None,
 ) -> Event:
-    if actor.strip().casefold() == DAEMON_ACTOR:
+    if looks_like(actor, DAEMON_ACTOR):
         raise ReservedIdentity(f"letter {letter_id}", f"letter {action}", "actor", actor)
     require_justification(f"letter {letter_id}", f"letter {action}", actor, reason)
     if not 0 < letter_id < 2**63:

@@ -2,17 +2,40 @@
 
 Control characters and the Unicode bidirectional overrides (which can make a terminal or a
 letter show text in another order than it is stored) are refused where text enters labelwf;
-line breaks and tabs only where a text may span lines (a reason). Text that is stored already is
-printed with such characters escaped, so that it can neither clear a terminal nor retitle it.
+line breaks and tabs only where a text may span lines (a reason). So are the characters that
+show nothing (Unicode's default-ignorable code points: zero-width spaces and joiners, the
+byte-order mark, the soft hyphen, tag characters, a variation selector that modifies nothing),
+the line and paragraph separators U+2028 and U+2029 (a line break that a mail header or a CSV
+file does not expect), and lone surrogates (which no UTF-8 encoder takes). A one-line text also
+may not mix, within one word, the alphabets that look like Latin (Latin, Cyrillic, Greek,
+Armenian…): ``lаbelwf`` with a Cyrillic ``а`` is a spoof, not a name. ``looks_like`` compares
+a text with a reserved name by a skeleton in the spirit of Unicode TR39 (the daemon's name
+cannot be claimed with look-alike letters, digits or compatibility forms).
+
+Text that is stored already is printed with such characters escaped, so that it can neither
+clear a terminal nor retitle it.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _BIDI = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
 _CONTROL_ONE_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_BIDI}]")
 _CONTROL_MULTI_LINE = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BIDI}]")
+# Unicode's Default_Ignorable_Code_Point (without the variation selectors, below) and the format
+# characters (Cf) that print as nothing; U+2028/U+2029; lone surrogates.
+_INVISIBLE = (
+    "\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200d\u2028\u2029\u2060-\u2065"
+    "\u206a-\u206f\u3164\ufeff\uffa0\ufff0-\ufffb\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e00ff\U000e01f0-\U000e0fff\ud800-\udfff"
+)
+_SELECTORS = "\ufe00-\ufe0f\U000e0100-\U000e01ef"
+# A variation selector modifies the character before it; after nothing, an ASCII character or a
+# space it only hides something in the text.
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]|(?:^|(?<=[\\x00-\\x7f\\s]))[{_SELECTORS}]")
+_SHOWN_ESCAPED = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BIDI}{_INVISIBLE}{_SELECTORS}]")
 
 
 def text_problem(value: str, what: str, *, max_length: int, multiline: bool = False) -> str | None:
@@ -22,19 +45,112 @@ def text_problem(value: str, what: str, *, max_length: int, multiline: bool = Fa
     found = (_CONTROL_MULTI_LINE if multiline else _CONTROL_ONE_LINE).search(value)
     if found is not None:
         return (
-            f"{what} contains the control character U+{ord(found.group()):04X} at position {found.start()} "
+            f"{what} contains the control character {_named(found.group())} at position {found.start()} "
             "(control and bidirectional-override characters are refused): "
             "type it without control characters" + ("" if multiline else " or line breaks")
         )
+    if value.isascii():
+        return None
+    found = _INVISIBLE_RE.search(value)
+    if found is not None:
+        character = found.group()
+        kind = "line separator" if character in "\u2028\u2029" else "invisible character"
+        kind = "unpaired surrogate" if "\ud800" <= character <= "\udfff" else kind
+        return (
+            f"{what} contains the {kind} {_named(character)} at position {found.start()} "
+            "(characters that show nothing or break lines unseen are refused): "
+            "type it without control characters" + (", using a plain line break" if multiline else " or line breaks")
+        )
+    return None if multiline else mixed_script_problem(value, what)
+
+
+def _named(character: str) -> str:
+    """``U+0430 (CYRILLIC SMALL LETTER A)``: a character as a message names it."""
+    code = f"U+{ord(character):04X}"
+    name = unicodedata.name(character, "")
+    return f"{code} ({name})" if name else code
+
+
+# The alphabets whose letters can pass for Latin ones (Unicode's confusables are mostly among them).
+_LOOK_ALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "COPTIC", "CHEROKEE", "GEORGIAN", "LISU")
+
+
+def _script(character: str) -> str | None:
+    """The alphabet of a letter among ``_LOOK_ALIKE_SCRIPTS`` (from its Unicode name), or None."""
+    if not unicodedata.category(character).startswith("L"):
+        return None
+    words = unicodedata.name(character, "").split()
+    return next((w for w in words[:3] if w in _LOOK_ALIKE_SCRIPTS), None)
+
+
+def mixed_script_problem(value: str, what: str) -> str | None:
+    """Why ``value`` mixes look-alike alphabets within one word (``lаbelwf`` with a Cyrillic ``а``), or None.
+
+    Words are runs of letters; a word may be Cyrillic beside a Latin one (``Jean Иванов``), but
+    one word written in two of these alphabets only makes sense as a spoof of another word.
+    """
+    script, start = None, 0
+    for position, character in enumerate(value):
+        found = _script(character) if not character.isascii() or character.isalpha() else None
+        if found is None:
+            if not character.isalpha():
+                script = None  # the word ends
+            continue
+        if script is None:
+            script, start = found, position
+        elif found != script:
+            return (
+                f"{what} mixes alphabets within one word: {_named(character)} at position {position} is "
+                f"{found.title()}, the word started at position {start} is {script.title()}; "
+                "write the word in one alphabet (look-alike letters pass for others)"
+            )
     return None
 
 
+# Letters and digits that pass for Latin ones (after NFKC and casefold), after Unicode TR39's
+# confusables: enough to tell a reserved name written with look-alikes, not a full skeleton.
+_SKELETON = str.maketrans(
+    {
+        **dict.fromkeys("аαɑ", "a"), **dict.fromkeys("вβ", "b"), **dict.fromkeys("сϲς", "c"),
+        **dict.fromkeys("ԁ", "d"), **dict.fromkeys("еεҽ", "e"), **dict.fromkeys("ғ", "f"),
+        **dict.fromkeys("ɡցġ", "g"), **dict.fromkeys("һհн", "h"), **dict.fromkeys("іιıӏ1|ǀ", "l"),
+        **dict.fromkeys("јϳ", "j"), **dict.fromkeys("кκ", "k"), **dict.fromkeys("м", "m"),
+        **dict.fromkeys("пηոռ", "n"), **dict.fromkeys("оοօ0σ", "o"), **dict.fromkeys("рρ", "p"),
+        **dict.fromkeys("ԛ", "q"), **dict.fromkeys("г", "r"), **dict.fromkeys("ѕ", "s"),
+        **dict.fromkeys("тτ", "t"), **dict.fromkeys("υս", "u"), **dict.fromkeys("ѵν", "v"),
+        **dict.fromkeys("ԝѡω", "w"), **dict.fromkeys("хχ", "x"), **dict.fromkeys("уγ", "y"),
+        **dict.fromkeys("ᴢ", "z"), **dict.fromkeys("‐‑‒–—―−﹣－", "-"), **dict.fromkeys("i", "l"),
+    }
+)  # fmt: skip
+_IGNORED = re.compile(f"[{_INVISIBLE}{_SELECTORS}{_BIDI}\\s]")
+
+
+def skeleton(value: str) -> str:
+    """What ``value`` looks like: compatibility forms folded (NFKC), case folded, invisible
+    characters and spaces dropped, look-alike letters and digits mapped to one Latin letter
+    (``i``, ``l``, ``1`` and ``ӏ`` all to ``l``; ``rn`` to ``m``). Two texts with one skeleton
+    may be taken for each other."""
+    text = unicodedata.normalize("NFKC", _IGNORED.sub("", value)).casefold()
+    return (
+        unicodedata.normalize("NFKD", text.translate(_SKELETON)).encode("ascii", "ignore").decode().replace("rn", "m")
+    )
+
+
+def looks_like(value: str, reserved: str) -> bool:
+    """Whether ``value`` may be taken for ``reserved`` (``labelwf-daemon`` written ``lаbelwf-daemon``,
+    ``LABELWF-DAEMON``, ``labelwf\u200b-daemon`` or ``1abelwf-daem0n``): their skeletons match."""
+    if value.isascii() and value.strip().casefold() == reserved:
+        return True
+    return skeleton(value) == skeleton(reserved)
+
+
 def shown(value: object) -> str:
-    """``value`` as a terminal shows it safely: control and bidi characters escaped (``\\x1b``, ``\\u202e``)."""
+    """``value`` as a terminal shows it safely: control, bidi and invisible characters escaped
+    (``\\x1b``, ``\\u202e``, ``\\u200b``)."""
     text = str(value)
     if text.isprintable():
         return text
-    return _CONTROL_MULTI_LINE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return _SHOWN_ESCAPED.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
 
 
 _EMAIL = re.compile(
