@@ -429,3 +429,41 @@ def test_serve_does_not_let_uvicorn_take_a_client_s_x_forwarded_for_as_its_addre
         served = CliRunner().invoke(main, ["--config", str(CONFIG_FILE), "--db", url, "serve", "--workers", workers])
         assert served.exit_code == 0, served.output
     assert [options["proxy_headers"] for options in given] == [False, False]
+
+
+def test_a_console_form_beyond_the_console_s_pool_gets_a_page_saying_to_retry_with_retry_after(
+    tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = make_runtime(tmp_path, clock)
+    entered, release = threading.Event(), threading.Event()
+    write = runtime.db.write
+
+    @contextmanager
+    def held_write() -> Iterator[Any]:
+        entered.set()
+        release.wait(30)
+        with write() as conn:
+            yield conn
+
+    try:
+        with serving(runtime) as (base, app):
+            cookie, csrf, version = session_of(base, "marie")
+            app.state.console = Gate("console forms", 1, 0)
+            monkeypatch.setattr(runtime.db, "write", held_write)
+            form = {"csrf": csrf, "version": version, "trigger": "classify", "field_group": "3", "reason": "CIADT"}
+            headers = {"Cookie": f"labelwf_session={cookie}"}
+            url = f"{base}/console/instances/enfant/fire"
+            first: list[requests.Response] = []
+            holder = threading.Thread(
+                target=lambda: first.append(requests.post(url, data=form, headers=headers, timeout=60))
+            )
+            holder.start()
+            assert entered.wait(30)
+            refused = requests.post(url, data=form, headers=headers, timeout=30)
+            release.set()
+            holder.join(timeout=60)
+    finally:
+        runtime.close()
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+    assert "réessayez dans quelques secondes" in html.unescape(refused.text)
+    assert first[0].status_code == 200 and "Décision enregistrée" in html.unescape(first[0].text)
