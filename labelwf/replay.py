@@ -7,7 +7,11 @@ and the letters show the campaign afterwards as if it had been lived.
 
 A replay marks the database it fills (``replay``: ``partial`` from its first write, ``complete``
 once it has finished), so that an interrupted replay is known as such, and so that ``--reset``
-erases a replay's database and never one that operators filled.
+erases a replay's database and never one that operators filled. Its events and plans record the
+principal ``replay by <who ran it>``: once anyone else has recorded an event or a plan in it (an
+operator's fire, a daemon's deadline, a plan), ``--reset`` is refused too (``OthersActed``, with
+who and how much) unless ``force`` is given. A database replayed before principals named the
+replay cannot tell its own events from others': ``--reset`` erases it as before.
 """
 
 from __future__ import annotations
@@ -21,17 +25,23 @@ from .clock import FrozenClock
 from .deadlines import DueTimer, fire_due, next_due
 from .definition import Workflow
 from .engine import Engine
-from .errors import DatabaseNotEmpty, LabelwfError, Problem, ResetRefused, ScenarioError
+from .errors import DatabaseNotEmpty, LabelwfError, OthersActed, Problem, ResetRefused, ScenarioError
 from .fired import Fired
 from .importer import EntityRow, add_entities
 from .queries import state_counts
 from .replay_acts import run_act
 from .scenario import Scenario
 from .store import reads
-from .store.entities import erase_everything, get_mark, set_mark
+from .store.entities import acts_besides, erasable, erase_everything, get_mark, set_mark
 
 SYNTHETIC_PREFIX = "synthetic-pole-"
 REPLAY_MARK = "replay"  # the mark of a database created by a replay: "partial: ..." or "complete: ..."
+REPLAY_PRINCIPAL = "replay by "  # how the principal of a replay's events and plans starts
+
+
+def replay_principal(principal: str | None) -> str:
+    """The principal a replay records: ``replay by <who ran it>`` (no account or OS user starts so)."""
+    return f"{REPLAY_PRINCIPAL}{principal or 'labelwf'}"[:200]
 
 
 @dataclass
@@ -73,9 +83,10 @@ def replay_mark(engine: Engine) -> str | None:
         return get_mark(conn, REPLAY_MARK)
 
 
-def begin(engine: Engine, scenario: str, *, reset: bool) -> int:
-    """Claim the database for a replay of ``scenario``: empty, or a replay's erased when ``reset``; mark it
-    partial. One transaction; return how many instances were erased."""
+def begin(engine: Engine, scenario: str, *, reset: bool, force: bool = False) -> int:
+    """Claim the database for a replay of ``scenario``: empty, or a replay's erased when ``reset`` (and
+    only its own events and plans are there, unless ``force``); mark it partial. One transaction;
+    return how many instances were erased."""
     now = engine.clock.now()
     with engine.db.write() as conn:
         existing = reads.count_instances(conn)
@@ -85,6 +96,10 @@ def begin(engine: Engine, scenario: str, *, reset: bool) -> int:
             raise DatabaseNotEmpty(engine.db.display_url, existing, mark)
         if existing and mark is None:
             raise ResetRefused(engine.db.display_url, existing)
+        if existing and not force:
+            replayed, others = acts_besides(conn, REPLAY_PRINCIPAL)
+            if replayed and others:
+                raise OthersActed(engine.db.display_url, others, erasable(conn))
         if reset:
             erased = erase_everything(conn)
         set_mark(conn, REPLAY_MARK, f"partial: {scenario} started {now.isoformat(timespec='seconds')}", now)
@@ -142,11 +157,13 @@ def replay(
     synthetic: Sequence[int] | None = None,
     actor: str = "replay",
     reset: bool = False,
+    force: bool = False,
 ) -> ReplayReport:
     """Run ``scenario`` on an empty database with a simulated clock; return the timeline and final counts.
 
     ``reset`` erases the database first, once the arguments are known to be good, and only if a
-    replay created it (``begin``). Until the replay finishes the database is marked partial.
+    replay created it and nobody else recorded anything in it since, unless ``force`` (``begin``).
+    Until the replay finishes the database is marked partial.
     """
     end = until or scenario.until
     if end < scenario.start:
@@ -157,11 +174,11 @@ def replay(
 
         message = f"--until {local(end)} is before the scenario's start, {local(scenario.start)} ({zone})"
         raise ScenarioError([Problem(str(scenario.source), None, message)])
-    erased = begin(engine, scenario.name, reset=reset)
+    erased = begin(engine, scenario.name, reset=reset, force=force)
     marker = engine  # marks the database on the real clock, not the simulated one
     clock = FrozenClock(scenario.start)
     published = [engine.workflow(scenario.workflow, scenario.version)]
-    base, engine = engine, engine.with_clock(clock, published)
+    base, engine = engine, _replaying(engine, clock, published)
     rows = synthetic_cohort(synthetic) if synthetic is not None else list(scenario.rows)
     label = (
         "synthetic cohort " + "/".join(map(str, synthetic)) if synthetic is not None else scenario.entities_file.name
@@ -192,7 +209,7 @@ def replay(
         if step.act is not None and step.act.kind == "publish":
             name, _, version = step.act.target.partition("@")
             published.append(base.workflow(name, int(version)))
-            engine = base.with_clock(clock, published)
+            engine = _replaying(base, clock, published)
             timeline.append(Moment(step.at, "publish", f"{step.act.target} in force", assumed=step.assumed))
             continue
         if step.act is not None:
@@ -258,6 +275,13 @@ def replay(
         next_deadline=next_deadline,
         erased=erased,
     )
+
+
+def _replaying(base: Engine, clock: FrozenClock, published: Sequence[Workflow]) -> Engine:
+    """``base`` on the replay's clock, with the workflows in force, recording the replay's principal."""
+    engine = base.with_clock(clock, published)
+    engine.principal = replay_principal(base.principal)
+    return engine
 
 
 def _latest(workflows: Sequence[Workflow]) -> list[Workflow]:

@@ -83,11 +83,22 @@ def _split(value: str | None) -> tuple[int, int, int] | None:
 @click.option(
     "--reset", is_flag=True, help="Erase the database first; only one that a replay created (a replay needs it empty)."
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --reset: erase it even though others than the replay recorded events or plans in it since.",
+)
 @click.option("--synthetic", metavar="G1,G2,G3", help="Run on a generated cohort of this split (e.g. 39,19,13).")
 @json_option
 @click.pass_obj
 def replay_(
-    app: App, scenario: str | None, until: str | None, reset: bool, synthetic: str | None, as_json: bool
+    app: App,
+    scenario: str | None,
+    until: str | None,
+    reset: bool,
+    force: bool,
+    synthetic: str | None,
+    as_json: bool,
 ) -> None:
     """Replay a scenario's dated decisions with a simulated clock: years in seconds.
 
@@ -100,6 +111,8 @@ def replay_(
     from ..scenario import load_scenario
 
     split = _split(synthetic)
+    if force and not reset:
+        raise click.UsageError("--force only goes with --reset (it lets --reset erase what others recorded)")
     path = Path(scenario) if scenario else _default_scenario(app.runtime.settings.scenarios)
     loaded = load_scenario(path, [app.workflow] if app.workflow_name else app.engine.workflows)
     zone = app.engine.workflow(loaded.workflow).timezone
@@ -107,7 +120,7 @@ def replay_(
     app.db.check_schema()
     partial = f"{app.db.display_url} holds a partial replay (marked so): `labelwf replay --reset` starts it again"
     try:
-        report = replay(app.engine, loaded, until=end, synthetic=split, reset=reset)
+        report = replay(app.engine, loaded, until=end, synthetic=split, reset=reset, force=force)
     except KeyboardInterrupt:
         click.echo(f"replay interrupted: {partial}", err=True)
         sys.exit(130)

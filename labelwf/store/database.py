@@ -17,9 +17,10 @@ Every driver error that leaves ``read()``, ``write()``, ``write_now()`` or ``upg
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,16 @@ def normalize_url(url: str) -> str:
     if "://" not in url:
         return f"sqlite:///{url}"
     if url.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if not url.startswith(("sqlite://", "postgresql+psycopg://")):
-        raise ConfigError("database", url, "a sqlite:/// or postgresql:// URL")
+        # The URL is repeated without its password: an error message ends up in logs and terminals.
+        raise ConfigError("database", masked_url(url), "a sqlite:/// or postgresql:// URL")
+    try:
+        sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):  # a port that is not a number, an unclosed [ …
+        raise ConfigError(
+            "database", masked_url(url), "a URL such as postgresql://user:password@host:5432/db"
+        ) from None
     return url
 
 
@@ -104,15 +112,27 @@ class Database:
         )
 
     def _ensure_sqlite_folder(self) -> None:
-        path = self.url.split("///", 1)[-1].split("?", 1)[0]
+        """Refuse a SQLite file in a missing folder; create a missing file readable by its owner only.
+
+        SQLite would create it with the process's umask (0644 as a rule), and gives its ``-wal``
+        and ``-shm`` files the mode of the database file: the decisions, names and letters it
+        holds are then readable by every account of the machine. An existing file keeps its mode.
+        """
+        if "///" not in self.url:
+            return  # sqlite:// is a database in memory
+        path, _, query = self.url.split("///", 1)[-1].partition("?")
         if path.startswith("file:"):
             path = path[len("file:") :]
         if path and path != ":memory:":
-            folder = Path(path).expanduser().resolve().parent
-            if not folder.is_dir():
+            file = Path(path).expanduser().resolve()
+            if not file.parent.is_dir():
                 raise ConfigError(
-                    "database", self.url, f"a SQLite file in an existing folder ({folder} does not exist)"
+                    "database", self.display_url, f"a SQLite file in an existing folder ({file.parent} does not exist)"
                 )
+            if "mode=ro" not in query and "mode=memory" not in query:
+                # It may exist (its mode is then its owner's), or the folder not be ours: SQLite says why.
+                with suppress(OSError):
+                    os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
     def _configure_sqlite(self, busy_timeout_ms: int, synchronous: str, journal_mode: str) -> None:
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):

@@ -3,6 +3,7 @@ and the marks a database carries about itself (``replay``: created by a replay, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .records import Entity
-from .schema import entity, event, instance, letter, mark, timer
+from .schema import batch, entity, event, instance, letter, mark, timer
 
 _CHUNK = 500  # ids per IN (...) list
 
@@ -52,3 +53,32 @@ def set_mark(conn: Connection, name: str, value: str, now: datetime) -> None:
     """Set the database's mark ``name`` to ``value``."""
     conn.execute(mark.delete().where(mark.c.name == name))
     conn.execute(mark.insert().values(name=name, value=value, set_at=now))
+
+
+_REQUEST = re.compile(r"; request [^)]*\)$")
+
+
+def acts_besides(conn: Connection, prefix: str) -> tuple[bool, list[tuple[str, int]]]:
+    """Whether any event's principal starts with ``prefix`` (a replay's), and who else acted: each
+    other principal (``None`` for events recorded before principals were) with its count of events
+    and plans, most first."""
+    marked = event.c.principal.like(f"{prefix}%")
+    found = conn.execute(sa.select(event.c.id).where(marked).limit(1)).first() is not None
+    counts: dict[str, int] = {}
+    for table in (event, batch):
+        others = sa.select(table.c.principal, sa.func.count()).where(
+            sa.or_(table.c.principal.is_(None), ~table.c.principal.like(f"{prefix}%"))
+        )
+        for principal, count in conn.execute(others.group_by(table.c.principal)):
+            # An API principal names its request ("alice (token; request 3f2a…)"): count by account.
+            key = "(not recorded)" if principal is None else _REQUEST.sub(")", str(principal))
+            counts[key] = counts.get(key, 0) + int(count)
+    return found, sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def erasable(conn: Connection) -> dict[str, int]:
+    """What ``erase_everything`` would delete: the rows of each table."""
+    return {
+        table.name: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
+        for table in (entity, instance, event, timer, letter)
+    }
