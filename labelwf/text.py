@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _BIDI = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
 _CONTROL_ONE_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_BIDI}]")
@@ -34,7 +35,8 @@ _INVISIBLE = (
 _SELECTORS = "\ufe00-\ufe0f\U000e0100-\U000e01ef"
 # A variation selector modifies the character before it; after nothing, an ASCII character or a
 # space it only hides something in the text.
-_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]|(?:^|(?<=[\\x00-\\x7f\\s]))[{_SELECTORS}]")
+_SUSPECT = re.compile(f"[{_INVISIBLE}{_SELECTORS}]")
+_IS_SELECTOR = re.compile(f"[{_SELECTORS}]")
 _SHOWN_ESCAPED = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BIDI}{_INVISIBLE}{_SELECTORS}]")
 
 
@@ -51,7 +53,7 @@ def text_problem(value: str, what: str, *, max_length: int, multiline: bool = Fa
         )
     if value.isascii():
         return None
-    found = _INVISIBLE_RE.search(value)
+    found = next((f for f in _SUSPECT.finditer(value) if not _modifies(value, f.start())), None)
     if found is not None:
         character = found.group()
         kind = "line separator" if character in "\u2028\u2029" else "invisible character"
@@ -62,6 +64,14 @@ def text_problem(value: str, what: str, *, max_length: int, multiline: bool = Fa
             "type it without control characters" + (", using a plain line break" if multiline else " or line breaks")
         )
     return None if multiline else mixed_script_problem(value, what)
+
+
+def _modifies(value: str, position: int) -> bool:
+    """Whether the character at ``position`` is a variation selector after a character it may modify."""
+    if not _IS_SELECTOR.match(value, position) or position == 0:
+        return False
+    before = value[position - 1]
+    return not (before.isascii() or before.isspace())
 
 
 def _named(character: str) -> str:
@@ -75,8 +85,11 @@ def _named(character: str) -> str:
 _LOOK_ALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "COPTIC", "CHEROKEE", "GEORGIAN", "LISU")
 
 
+@lru_cache(maxsize=4096)
 def _script(character: str) -> str | None:
     """The alphabet of a letter among ``_LOOK_ALIKE_SCRIPTS`` (from its Unicode name), or None."""
+    if character.isascii():
+        return "LATIN" if character.isalpha() else None
     if not unicodedata.category(character).startswith("L"):
         return None
     words = unicodedata.name(character, "").split()
@@ -91,7 +104,7 @@ def mixed_script_problem(value: str, what: str) -> str | None:
     """
     script, start = None, 0
     for position, character in enumerate(value):
-        found = _script(character) if not character.isascii() or character.isalpha() else None
+        found = _script(character)
         if found is None:
             if not character.isalpha():
                 script = None  # the word ends
@@ -139,9 +152,17 @@ def skeleton(value: str) -> str:
 def looks_like(value: str, reserved: str) -> bool:
     """Whether ``value`` may be taken for ``reserved`` (``labelwf-daemon`` written ``lаbelwf-daemon``,
     ``LABELWF-DAEMON``, ``labelwf\u200b-daemon`` or ``1abelwf-daem0n``): their skeletons match."""
-    if value.isascii() and value.strip().casefold() == reserved:
-        return True
-    return skeleton(value) == skeleton(reserved)
+    if value.isascii():
+        if value.strip().casefold() == reserved:
+            return True
+        if len(value) < len(_skeleton_of(reserved)):  # an ASCII skeleton is never longer than its text
+            return False
+    return skeleton(value) == _skeleton_of(reserved)
+
+
+@lru_cache(maxsize=16)
+def _skeleton_of(reserved: str) -> str:
+    return skeleton(reserved)
 
 
 def shown(value: object) -> str:
