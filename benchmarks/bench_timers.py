@@ -14,6 +14,12 @@
     python benchmarks/bench_timers.py                          # N = 100,000, SQLite and PostgreSQL
     python benchmarks/bench_timers.py --n 20000 --no-postgres
     python benchmarks/bench_timers.py --postgres-url postgresql://127.0.0.1:5432/test
+    python benchmarks/bench_timers.py --checkpoints --n 100000   # the SQLite storm with automatic checkpoints off/on
+
+* Checkpoints (``--checkpoints``, on its own): the SQLite storm with a keyed daemon whose automatic
+  checkpoints are off (``checkpoint_interval_minutes: 0``) and on (the defaults: it writes one
+  after its sweep), alternating, ``--rounds`` times each in the same run; the cost is the ratio of
+  the median wall times. It checks that each "on" run wrote its checkpoint.
 """
 
 from __future__ import annotations
@@ -74,7 +80,9 @@ def prepare_storm(url: str, n: int, config: Path = CONFIG) -> None:
     db.dispose()
 
 
-def run_daemons(url: str, count: int, batch: int, config: Path = CONFIG) -> dict[str, Any]:
+def run_daemons(
+    url: str, count: int, batch: int, config: Path = CONFIG, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run ``count`` ``daemon --once`` processes at once; return wall time, fires and the largest peak RSS.
 
     They are started by a small launcher process: a process forked from this one (which holds the
@@ -96,6 +104,7 @@ def run_daemons(url: str, count: int, batch: int, config: Path = CONFIG) -> dict
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, **(env or {})},
     )
     line = next((x for x in out.stdout.splitlines() if x.startswith("LAUNCH ")), None)
     if out.returncode != 0 or line is None:
@@ -272,6 +281,40 @@ def lateness(samples: int) -> list[float]:
     return late
 
 
+def checkpoint_storms(n: int, batch: int, rounds: int) -> None:
+    """The SQLite storm with automatic checkpoints off and on, alternating, in the same run."""
+    from labelwf.audit_key import create_key
+
+    walls: dict[str, list[float]] = {"off": [], "on": []}
+    with tempfile.TemporaryDirectory() as folder:
+        key = Path(folder) / "audit.key"
+        create_key(key)
+        for turn in range(rounds):
+            for mode in ("off", "on"):
+                checkpoints = Path(folder) / f"checkpoints-{mode}-{turn}"
+                env = {
+                    "LABELWF_AUDIT_KEY_FILE": str(key),
+                    "LABELWF_CHECKPOINTS": str(checkpoints),
+                    "LABELWF_CHECKPOINT_INTERVAL_MINUTES": "0" if mode == "off" else "60",
+                }
+                url = f"sqlite:///{folder}/storm-{mode}-{turn}.db"
+                print(f"checkpoints {mode}, round {turn + 1}: preparing {n:,} simultaneous deadlines ...", flush=True)
+                prepare_storm(url, n)
+                result = run_daemons(url, 1, batch, env=env)
+                check_storm(url, n)
+                written = len(list(checkpoints.glob("labelwf-checkpoint-*.json"))) if checkpoints.is_dir() else 0
+                if written != (1 if mode == "on" else 0):
+                    sys.exit(f"checkpoints {mode}: the daemon wrote {written} checkpoint(s)")
+                walls[mode].append(result["wall"])
+                print(f"  {n:,} timers in {result['wall']:.2f} s = {n / result['wall']:,.0f} fires/s")
+                Path(url.removeprefix("sqlite:///")).unlink()
+    off, on = statistics.median(walls["off"]), statistics.median(walls["on"])
+    print(
+        f"\nstorm of {n:,} deadlines, batch {batch}, {rounds} round(s) each, same run: automatic checkpoints off "
+        f"{off:.2f} s, on {on:.2f} s (median): they cost {100 * (on / off - 1):+.1f}% of the storm"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000, help="simultaneous deadlines (default 100,000)")
@@ -282,14 +325,18 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--no-lateness", action="store_true", help="skip the lateness figure")
     parser.add_argument("--samples", type=int, default=100, help="single timers for the lateness figure")
+    parser.add_argument("--checkpoints", action="store_true", help="only: the storm with checkpoints off and on")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each with --checkpoints (default 3)")
     parser.add_argument("--launch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, default=CONFIG, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.launch:
         return launch(args.url, args.launch, args.batch, args.config)
-    if args.n < 1 or args.samples < 1:
-        parser.error("--n and --samples must be positive")
+    if args.n < 1 or args.samples < 1 or args.rounds < 1:
+        parser.error("--n, --samples and --rounds must be positive")
+    if args.checkpoints:
+        return checkpoint_storms(args.n, args.batch, args.rounds)
 
     results = []
     with tempfile.TemporaryDirectory() as folder:

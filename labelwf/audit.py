@@ -34,10 +34,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
+from .checkpoint import Checkpoint
 from .errors import NotFound
 from .store import Database
 from .store.reads import chain_rows, chains_without_events, count_chains
 from .store.records import Event, event_from_row
+from .store.trail import letter_seal_rows, sealing_shortfalls, table_counts
 
 GENESIS = "0" * 64
 HASH_FORMAT = 4  # the canonical form of new events without an audit key
@@ -151,11 +155,14 @@ class VerifyReport:
     keyed: bool = False  # verified with the audit key: authenticity, not structure only
     unauthenticated: int = 0  # events whose content this verification could not authenticate
     checkpoint: int | None = None  # instances checked against a checkpoint, when one was given
+    letters: int = 0  # letters checked against the checksums their events sealed
+    missing: tuple[str, ...] = ()  # tables holding fewer rows than the checkpoint counted
+    unkeyed_accepted: int = 0  # events hashed without the key, accepted by ``allow_unkeyed``
 
     @property
     def ok(self) -> bool:
-        """True when every chain verifies."""
-        return not self.breaks
+        """True when every chain and every letter verifies and no table lost rows."""
+        return not self.breaks and not self.missing
 
 
 def verify(
@@ -164,19 +171,27 @@ def verify(
     entity: str | None = None,
     key: bytes | None = None,
     allow_unkeyed: bool = False,
-    checkpoint: Mapping[tuple[str, str], tuple[int, str]] | None = None,
+    checkpoint: Checkpoint | Mapping[tuple[str, str], tuple[int, str]] | None = None,
 ) -> VerifyReport:
-    """Recompute every chain (or one entity's) and report the first broken link of each instance.
+    """Recompute every chain (or one entity's) and report the first broken link of each instance,
+    then every letter that is not the one its event sealed.
 
     With ``key`` (the audit key) keyed events are authenticated, and an event hashed without the
     key is a broken link (its hash could have been recomputed by anyone) unless ``allow_unkeyed``
     (a database whose older events predate the key); without ``key``, keyed events are checked
     for structure only. ``checkpoint`` (``checkpoint.read(...).heads``): each instance it names
-    must still exist and its chain pass through the same hash at the same sequence number.
+    must still exist and its chain pass through the same hash at the same sequence number; a whole
+    ``Checkpoint`` also names its date in what it finds, and no table may hold fewer rows than it counted.
     """
     events = 0
     unauthenticated = 0
+    unkeyed = 0
+    sealed = 0  # checksums sealed by events that seal their letters (formats 4 and later)
     breaks: list[Break] = []
+    since, counted = "", {}
+    if isinstance(checkpoint, Checkpoint):
+        since, counted = f" of {checkpoint.created_at.isoformat(timespec='seconds')}", checkpoint.counts
+        checkpoint = checkpoint.heads
     covered = dict(checkpoint or {})
     if entity is not None:
         covered = {k: v for k, v in covered.items() if k[1] == entity}
@@ -195,18 +210,23 @@ def verify(
                     _close(head, state, breaks)
                 current = row["instance_id"]
                 head = _Head(row["entity_id"], row["workflow"], row["head_version"], row["head_hash"])
-                state = _ChainState(covered.pop((head.workflow, head.entity), None))
+                state = _ChainState(covered.pop((head.workflow, head.entity), None), since)
+            if row["hash_format"] >= 4:
+                sealed += len(row["letters"] or ())
             if not state.broken:
-                unauthenticated += state.check(row, head, breaks, key, allow_unkeyed)
+                unchecked = state.check(row, head, breaks, key, allow_unkeyed)
+                unauthenticated += unchecked
+                unkeyed += unchecked if key is not None and allow_unkeyed else 0
         if current is not None:
             _close(head, state, breaks)
         for name, workflow in chains_without_events(conn, entity):
             covered.pop((workflow, name), None)
             breaks.append(Break(name, workflow, None, None, "instance has no events at all"))
+        letters = _check_letters(conn, entity, sealed, breaks)
+        missing = _shorter_tables(conn, counted, since) if entity is None else ()
     for (workflow, name), (seq, _) in sorted(covered.items()):
-        breaks.append(
-            Break(name, workflow, None, None, f"erased: the checkpoint covered {seq + 1} event(s) of this instance")
-        )
+        problem = f"erased: the checkpoint{since} covered {seq + 1} event(s) of this instance"
+        breaks.append(Break(name, workflow, None, None, problem))
     return VerifyReport(
         instances,
         events,
@@ -214,6 +234,56 @@ def verify(
         keyed=key is not None,
         unauthenticated=unauthenticated,
         checkpoint=checked if checkpoint is not None else None,
+        letters=letters,
+        missing=missing,
+        unkeyed_accepted=unkeyed,
+    )
+
+
+def _check_letters(conn: Connection, entity: str | None, sealed: int, breaks: list[Break]) -> int:
+    """Check every letter against its checksum and its event's seals; return how many were checked.
+
+    A letter whose row was deleted is found by the totals: when the events sealed more checksums
+    than there are letters of theirs, the events short of letters are named.
+    """
+    from .seals import SEALING_FORMAT, seal_problem
+
+    checked = found = 0
+    for row in letter_seal_rows(conn, entity):
+        checked += 1
+        found += row["hash_format"] >= SEALING_FORMAT
+        problem = seal_problem(
+            checksum=row["checksum"],
+            subject=row["subject"],
+            text=row["body"] or "",
+            html=row["body_html"] or "",
+            name=row["recipient_name"] or "",
+            address=row["recipient_address"] or "",
+            email=row["recipient_email"] or "",
+            hash_format=row["hash_format"],
+            sealed=row["sealed"] or (),
+        )
+        if problem is not None:
+            what = (
+                f"letter #{row['id']} ({row['template']} to {row['recipient']}) altered since it was written: {problem}"
+            )
+            breaks.append(Break(row["entity_id"], row["workflow"], row["seq"], row["event_id"], what))
+    if found < sealed:
+        for event, remaining in sealing_shortfalls(conn, entity):
+            what = f"sealed {len(event['letters'])} letter(s), {remaining} remain: a letter of this event was deleted"
+            breaks.append(Break(event["entity_id"], event["workflow"], event["seq"], event["id"], what))
+    return checked
+
+
+def _shorter_tables(conn: Connection, counted: Mapping[str, int], since: str) -> tuple[str, ...]:
+    """The tables holding fewer rows than the checkpoint counted (rows of these tables are never deleted)."""
+    if not counted:
+        return ()
+    now = table_counts(conn)
+    return tuple(
+        f"table {table} has {now[table]} row(s), the checkpoint{since} counted {rows}: rows were deleted"
+        for table, rows in sorted(counted.items())
+        if table in now and now[table] < rows
     )
 
 
@@ -226,8 +296,9 @@ class _Head:
 
 
 class _ChainState:
-    def __init__(self, covered: tuple[int, str] | None = None) -> None:
+    def __init__(self, covered: tuple[int, str] | None = None, since: str = "") -> None:
         self.covered = covered  # (seq, hash) the checkpoint recorded for this instance
+        self.since = since  # " of <date>" of the checkpoint, when known
         self.expected_seq = 0
         self.prev_hash = GENESIS
         self.broken = False
@@ -269,7 +340,9 @@ class _ChainState:
                 )
             unchecked = 1  # written before the audit key existed: no authenticity to check
         if self.covered is not None and stored.seq == self.covered[0] and stored.hash != self.covered[1]:
-            return fail("rewritten since the checkpoint: this event's hash is not the one the checkpoint recorded")
+            return fail(
+                f"rewritten since the checkpoint{self.since}: this event's hash is not the one the checkpoint recorded"
+            )
         self.prev_hash = stored.hash
         self.expected_seq += 1
         return unchecked
@@ -280,7 +353,7 @@ def _close(head: _Head, state: _ChainState, breaks: list[Break]) -> None:
         return
     if state.covered is not None and state.expected_seq - 1 < state.covered[0]:
         problem = (
-            f"truncated since the checkpoint: the chain ends at seq {state.expected_seq - 1}, "
+            f"truncated since the checkpoint{state.since}: the chain ends at seq {state.expected_seq - 1}, "
             f"the checkpoint covered it up to seq {state.covered[0]}"
         )
         breaks.append(Break(head.entity, head.workflow, None, None, problem))

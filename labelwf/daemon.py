@@ -5,6 +5,8 @@ every ``poll_seconds`` to see timers armed by other processes (an operator's CLI
 daemon). The database decides *what* fires (``deadlines.fire_due``), so a restart, a crash or
 a second daemon never loses or doubles a deadline. Ticks never overlap; each drains what is due
 in bounded batches and checks for a stop request between batches, so SIGTERM stops cleanly.
+After batches that recorded something, and at its interval, a ``Checkpointer`` writes a signed
+checkpoint of the trail in a job of its own (``--once``: after the sweep and the letters).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import logs
+from .checkpoints import Checkpointer
 from .clock import SystemClock
 from .deadlines import Outcome, SweepReport, fire_due, next_due
 from .delivery import Outbox
@@ -27,6 +30,7 @@ from .store.records import Letter, Timer
 log = logging.getLogger("labelwf.daemon")
 LETTERS_PER_ROUND = 200  # letters one delivery round takes from the outbox
 LETTERS_EVERY_SECONDS = 1.0  # how often a serving daemon looks for letters to deliver (at least)
+CHECKPOINT_LOOK_SECONDS = 5.0  # how often a serving daemon asks whether a checkpoint is due (two indexed looks)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,9 +65,18 @@ def log_event(event: str, **fields: Any) -> None:
 class Daemon:
     """Fires due timers of one engine, now (``run_once``) or whenever they fall due (``serve``)."""
 
-    def __init__(self, engine: Engine, settings: DaemonSettings | None = None, *, outbox: Outbox | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: DaemonSettings | None = None,
+        *,
+        outbox: Outbox | None = None,
+        checkpointer: Checkpointer | None = None,
+    ) -> None:
+        """``checkpointer``: signed checkpoints after batches of deadlines and at its interval (none without)."""
         self.engine = engine
         self.outbox = outbox
+        self.checkpointer = checkpointer
         self.settings = settings or DaemonSettings()
         self._stop = threading.Event()
         self._wall = SystemClock()  # APScheduler sleeps in real time, whatever clock the engine reads
@@ -121,6 +134,8 @@ class Daemon:
         # operator moved the instance): forget it. One that failed again keeps its backoff.
         for timer in retrying - set(report.failed_ids):
             self._retries.pop(timer, None)
+        if report.closed and self.checkpointer is not None:
+            self.checkpointer.nudge()  # written by its own job (or after --once), outside the tick lock
         if report.closed or report.failed:
             log_event(
                 "sweep",
@@ -160,7 +175,13 @@ class Daemon:
         report = self.tick()
         while self.deliver_letters() >= LETTERS_PER_ROUND and not self._stop.is_set():
             pass  # a full round: more may be due (a retried letter waits for its backoff, so this ends)
+        self.checkpoint()
         return report
+
+    def checkpoint(self) -> None:
+        """Write a signed checkpoint if one is due (``Checkpointer.maybe_write``); never under the tick lock."""
+        if self.checkpointer is not None:
+            self.checkpointer.maybe_write()
 
     def serve(self, *, on_idle: Callable[[], None] | None = None) -> None:
         """Run until ``stop()``: wake at each due instant and every ``poll_seconds``.
@@ -210,11 +231,17 @@ class Daemon:
                 id="letters",
                 next_run_time=self._wall.now(),
             )
+        if self.checkpointer is not None and self.checkpointer.enabled:  # its own thread: a checkpoint reads only
+            look = min(CHECKPOINT_LOOK_SECONDS, self.checkpointer.settings.floor_seconds)
+            scheduler.add_job(
+                self.checkpoint, "interval", seconds=look, id="checkpoint", next_run_time=self._wall.now()
+            )
         scheduler.start()
         try:
             self._stop.wait()
         finally:
             scheduler.shutdown(wait=True)  # drains the tick in progress
+            self.checkpoint()  # the last batches, if the floor allows
             log_event("stopped")
 
 

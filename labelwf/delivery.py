@@ -29,9 +29,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from .audit import event_hash, is_keyed
 from .clock import Clock, SystemClock
-from .letters import content_checksum, letter_checksum
+from .seals import letter_problem
 from .store import Database
 from .store import outbox as sql
 from .store.outbox import message_id as message_id  # re-exported: a letter's Message-ID
@@ -105,7 +104,7 @@ def letter_paths(
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # letters are personal data: names too
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "wb") as out:
@@ -253,23 +252,12 @@ class Outbox:
         """Why a claimed letter must not be delivered (changed in the database since it was queued), or None.
 
         Its subject, bodies and recipient must match its checksum, and the checksum must be one
-        that its audit event sealed (authenticated with the audit key when the event is keyed).
+        that its audit event sealed (authenticated with the audit key when the event is keyed):
+        ``seals.letter_problem``, the check every reader of a letter makes.
         """
         with self.db.read() as conn:
             event = sql.queuing_event(conn, letter.id)
-        r = letter.recipient
-        if event.hash_format < 4:  # queued before events sealed their letters: content only
-            if content_checksum(letter.subject, letter.text or "", letter.html or "") != letter.checksum:
-                return "its content no longer matches the checksum frozen when it was written"
-            return None
-        actual = letter_checksum(letter.subject, letter.text or "", letter.html or "", r.name, r.address, r.email)
-        if actual != letter.checksum:
-            return "its content or recipient no longer matches the checksum frozen when it was written"
-        if letter.checksum not in event.letters:
-            return f"its checksum is not one that its event (#{event.id}) sealed"
-        if is_keyed(event.hash_format) and self._key is not None and event_hash(event, self._key) != event.hash:
-            return f"its event (#{event.id}) does not verify with the audit key"
-        return None
+        return letter_problem(letter, event, self._key)
 
     def _deliver(self, letter: Letter, report: DeliveryReport, *, make_pdf: bool) -> str:
         problem = self.tampered(letter)

@@ -155,14 +155,18 @@ def fired_json(fired: Fired) -> dict[str, Any]:
 
 
 def verify_json(report: VerifyReport) -> dict[str, Any]:
-    """An audit verification: what was checked, with which guarantee, and the first broken link of each chain."""
+    """An audit verification: what was checked, with which guarantee, the first broken link of each chain,
+    every altered letter, and the tables shorter than the checkpoint counted (``missing``)."""
     return {
         "ok": report.ok,
         "instances": report.instances,
         "events": report.events,
         "keyed": report.keyed,
         "unauthenticated": report.unauthenticated,
+        "unkeyed_accepted": report.unkeyed_accepted,
+        "letters": report.letters,
         "breaks": [b.__dict__ for b in report.breaks],
+        "missing": list(report.missing),
     }
 
 
@@ -220,6 +224,7 @@ def batch_json(batch: Batch) -> dict[str, Any]:
         "actor": batch.actor,
         "reason": batch.reason,
         "principal": batch.principal,
+        "executed_by": batch.executed_by,
         "occurred_at": batch.occurred_at,
         "status": batch.status.value,
         "created_at": batch.created_at,

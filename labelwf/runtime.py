@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .audit_key import create_key, load_key
+from .checkpoints import Checkpointer, CheckpointSettings, default_folder
 from .clock import Clock
 from .config import Settings, load_settings
 from .daemon import Daemon, DaemonSettings
@@ -130,6 +131,24 @@ class Runtime:
         )
         return Outbox(self.db, delivery, clock=self.clock, audit_key=self.audit_key)
 
+    @cached_property
+    def checkpoint_folder(self) -> Path:
+        """Where checkpoints are kept: the ``checkpoints`` setting, or this database's own folder
+        under the user's state folder (outside the checkout)."""
+        return self.settings.checkpoints or default_folder(self.db.display_url)
+
+    @cached_property
+    def checkpointer(self) -> Checkpointer:
+        """Signed checkpoints into the folder (and the command), taken by the daemon and the server."""
+        s = self.settings
+        settings = CheckpointSettings(
+            folder=self.checkpoint_folder,
+            interval_seconds=s.checkpoint_interval_minutes * 60,
+            floor_seconds=s.checkpoint_min_seconds,
+            command=s.checkpoint_command,
+        )
+        return Checkpointer(self.db, self.audit_key, settings, clock=self.clock)
+
     def daemon(
         self,
         *,
@@ -145,7 +164,7 @@ class Runtime:
             batch_size=batch_size if batch_size is not None else s.daemon_batch_size,
             grace_seconds=grace_seconds if grace_seconds is not None else s.daemon_grace_seconds,
         )
-        return Daemon(self.engine, settings, outbox=self.outbox if letters else None)
+        return Daemon(self.engine, settings, outbox=self.outbox if letters else None, checkpointer=self.checkpointer)
 
     @staticmethod
     def configure_logging(log_format: LogFormat, stream: IO[str]) -> None:

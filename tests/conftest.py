@@ -115,5 +115,7 @@ def poles(engine: Engine) -> Engine:
 
 @pytest.fixture(autouse=True)
 def audit_key_outside_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI's `init` creates its audit key in the test's folder, never in the project."""
+    """The CLI's `init` creates its audit key in the test's folder, never in the project; checkpoints
+    go to the test's folder too, never to the user's state folder."""
     monkeypatch.setenv("LABELWF_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC
 from pathlib import Path
 
 import click
 
-from .. import audit, checkpoint
+from .. import admin_chain, audit, checkpoint, checkpoints
 from ..errors import ConfigError
 from ..export import export_lines
 from ..representations import verify_json
@@ -36,40 +35,55 @@ def _key(app: App, what: str) -> bytes:
 @audit_group.command("verify")
 @click.option("--entity", help="Only this entity's chain.")
 @click.option(
-    "--allow-unkeyed", is_flag=True, help="Accept events hashed without the audit key (written before it existed)."
+    "--allow-unkeyed",
+    is_flag=True,
+    help="Accept events hashed without the audit key (written before it existed): their content is NOT "
+    "authenticated, anyone who could write to the database could have written them (a warning says so).",
 )
 @click.option(
     "--checkpoint",
     "checkpoint_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also check that nothing this checkpoint covered was rewritten, truncated or erased.",
+    help="Check against this checkpoint instead of the newest of the checkpoints folder.",
 )
+@click.option("--no-checkpoint", is_flag=True, help="Skip the checkpoint: truncation and erasure then go unnoticed.")
 @json_option
 @click.pass_obj
 def audit_verify(
-    app: App, entity: str | None, allow_unkeyed: bool, checkpoint_file: Path | None, as_json: bool
+    app: App,
+    entity: str | None,
+    allow_unkeyed: bool,
+    checkpoint_file: Path | None,
+    no_checkpoint: bool,
+    as_json: bool,
 ) -> None:
     """Recompute every hash chain; name the first broken link of each instance (exit 6 if any).
 
     With the audit key (audit_key_file) the events' authenticity is checked; without it, the
-    structure of the chains only (what a recomputation of every hash would not break). With
-    --checkpoint, each instance the checkpoint names must still exist and pass through the hash
-    it recorded, which holds even against someone who has the key.
+    structure of the chains only (what a recomputation of every hash would not break). Every
+    letter is checked against the checksums its event sealed. The newest checkpoint of the
+    checkpoints folder (or --checkpoint FILE) is checked too: each instance it names must still
+    exist and pass through the hash it recorded, and no table may hold fewer rows than it
+    counted, which holds even against someone who has the key (docs/audit-trail.md).
 
     \b
     Examples:
       labelwf audit verify
       labelwf audit verify --entity enfant --json
-      labelwf audit verify --checkpoint /mnt/elsewhere/checkpoint-2026-12-01.json
+      labelwf audit verify --checkpoint /mnt/elsewhere/labelwf-checkpoint-20261201T000000.000000Z.json
     """
-    taken = checkpoint.read(checkpoint_file, _key(app, "authenticates a checkpoint")) if checkpoint_file else None
+    if checkpoint_file is not None and no_checkpoint:
+        raise click.UsageError("--checkpoint FILE and --no-checkpoint contradict each other: give one")
+    checkpoint_file, taken, note = _chosen_checkpoint(app, checkpoint_file, no_checkpoint)
     report = audit.verify(
         app.db,
         entity=entity,
         key=app.runtime.audit_key,
         allow_unkeyed=allow_unkeyed,
-        checkpoint=taken.heads if taken else None,
+        checkpoint=taken,
     )
+    # The administrative acts' chain (accounts, tokens, plan runs): with every chain, not one entity's.
+    admin = None if entity else admin_chain.verify(app.db, key=app.runtime.audit_key, allow_unkeyed=allow_unkeyed)
     guarantee = (
         "authenticity checked with the audit key"
         if report.keyed
@@ -79,9 +93,13 @@ def audit_verify(
         covered = None
         if taken is not None:
             covered = {"file": str(checkpoint_file), "created_at": taken.created_at, "instances": report.checkpoint}
-        app.emit_json(verify_json(report) | {"checkpoint": covered})
+        warnings = [w for w in (note, _unkeyed_warning(report, allow_unkeyed)) if w]
+        app.emit_json(
+            verify_json(report) | {"checkpoint": covered, "admin": admin and admin.as_json(), "warnings": warnings}
+        )
     elif report.ok:
         click.echo(f"audit trail intact: {report.events} events in {report.instances} instances verified ({guarantee})")
+        click.echo(f"  {report.letters} letter(s) are the ones their events sealed")
         if taken is not None:
             click.echo(
                 f"  checkpoint of {app.local(taken.created_at)}: its {report.checkpoint} instance(s) still pass "
@@ -94,8 +112,52 @@ def audit_verify(
         click.echo(f"audit trail BROKEN in {len(report.breaks)} instance(s):", err=True)
         for item in report.breaks:
             click.echo(f"  {item}", err=True)
-    if not report.ok:
+        for line in report.missing:
+            click.echo(f"  {line}", err=True)
+    if not as_json:
+        if note:
+            click.echo(f"  {note}", err=True)
+        warning = _unkeyed_warning(report, allow_unkeyed)
+        if warning:
+            click.secho(f"WARNING: {warning}", fg="red", bold=True, err=True)  # colour on a terminal only
+    if admin is not None and not as_json:
+        for line in admin.lines():
+            click.echo(line, err=not admin.ok)
+    if not report.ok or (admin is not None and not admin.ok):
         sys.exit(EXIT_AUDIT_BROKEN)
+
+
+def _chosen_checkpoint(
+    app: App, given: Path | None, skipped: bool
+) -> tuple[Path | None, checkpoint.Checkpoint | None, str | None]:
+    """The checkpoint to verify against (the file given, or the newest of the folder) and a note when
+    there is none: what the verification then cannot see."""
+    folder = app.runtime.checkpoint_folder
+    if skipped:
+        return None, None, "--no-checkpoint: a deletion of the newest events or of whole instances is not detected"
+    if given is not None:
+        return given, checkpoint.read(given, _key(app, "authenticates a checkpoint")), None
+    key = app.runtime.audit_key
+    if key is None:
+        return None, None, "no audit key: no checkpoint can be authenticated, truncation and erasure are not detected"
+    found = checkpoints.newest(folder, key, app.db.display_url)
+    if found is None:
+        why = (
+            f"no checkpoint of this database in {folder}: a deletion of the newest events or of whole instances "
+            "is not detected (`labelwf audit checkpoint` takes one; the daemon and the server take them by themselves)"
+        )
+        return None, None, why
+    return found[0], found[1], None
+
+
+def _unkeyed_warning(report: audit.VerifyReport, allow_unkeyed: bool) -> str | None:
+    if not allow_unkeyed or not report.keyed:
+        return None
+    return (
+        f"--allow-unkeyed accepted {report.unkeyed_accepted} event(s) hashed without the audit key. Their content "
+        "is NOT authenticated: anyone who could write to the database could have written, changed or recomputed "
+        "them. Only a checkpoint taken before such a change, kept out of that person's reach, shows it."
+    )
 
 
 @audit_group.command("checkpoint")
@@ -103,16 +165,20 @@ def audit_verify(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The file to write (never overwritten; default: labelwf-checkpoint-<UTC time>.json here).",
+    help="The file to write (never overwritten; default: a new file of the checkpoints folder, which is also "
+    "handed to checkpoint_command).",
 )
 @json_option
 @click.pass_obj
 def audit_checkpoint(app: App, output: Path | None, as_json: bool) -> None:
     """Write every chain's head and the counts, signed with the audit key, to a new file.
 
-    Keep the file where whoever can write to the database cannot reach it (another machine,
-    an archive, a registered e-mail): `audit verify --checkpoint FILE` then detects any rewrite,
-    truncation or erasure of what it covered, even by someone who holds the audit key.
+    By default the file goes to the checkpoints folder (named by its UTC time, where `audit verify`
+    finds the newest) and to checkpoint_command when one is set; it is refused if the database no
+    longer holds what the folder's newest checkpoint covered. Keep copies where whoever can write
+    to the database cannot reach them (another machine, an archive, a registered e-mail): `audit
+    verify` then detects any rewrite, truncation or erasure of what they covered, even by someone
+    who holds the audit key. The daemon and the server take checkpoints by themselves.
 
     \b
     Examples:
@@ -122,9 +188,14 @@ def audit_checkpoint(app: App, output: Path | None, as_json: bool) -> None:
     key = _key(app, "signs a checkpoint")
     app.db.check_schema()
     now = app.engine.clock.now()
-    taken = checkpoint.take(app.db, now)
-    path = output or Path(f"labelwf-checkpoint-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}.json")
-    checkpoint.write(taken, path, key)
+    if output is None:
+        path = app.runtime.checkpointer.write(now)
+        taken = app.runtime.checkpointer.latest
+        assert taken is not None  # just written
+    else:
+        taken = checkpoint.take(app.db, now)
+        path = output
+        checkpoint.write(taken, path, key)
     if as_json:
         app.emit_json({"file": str(path), "instances": taken.instances, "events": taken.events, "created_at": now})
         return

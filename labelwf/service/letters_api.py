@@ -1,6 +1,8 @@
 """Letters over the API: the outbox listed, one letter's frozen text and HTML, and its PDF.
 
-A stakeholder reads its own entity's letters only. A PDF is rendered from the frozen HTML, at
+A stakeholder reads its own entity's letters only. A letter is shown only if it is still the one
+its event sealed in the audit chain (``seals``): one that was altered since is answered 409
+``letter-altered``, never shown as the frozen letter. A PDF is rendered from the frozen HTML, at
 most ``PDF_AT_ONCE`` at a time per process (a rendering costs tens of milliseconds of CPU): a
 request beyond that is answered 429 with ``Retry-After``.
 """
@@ -15,8 +17,9 @@ from fastapi.responses import Response
 
 from .. import queries
 from ..delivery import LETTER_STATUSES, pdf_unavailable, render_pdf
-from ..errors import NotFound
+from ..errors import LetterAltered, NotFound
 from ..representations import letter_json
+from ..seals import verified_letter
 from ..store.records import Letter, LetterStatus
 from . import limits
 from .api import After, Limit, Who, page_json, plain_parameters, runtime_of
@@ -35,6 +38,24 @@ def readable_letter(request: Request, who: Caller, letter_id: int) -> Letter:
     letter = queries.get_letter(runtime_of(request).db, letter_id)
     if not who.sees(letter.entity):
         raise NotFound("letter", letter_id, "")
+    return letter
+
+
+def checked_letter(request: Request, who: Caller, letter_id: int) -> tuple[Letter, str | None]:
+    """The letter with its bodies if ``who`` may read it, and why it is not the one its event sealed
+    (None: it is); ``NotFound`` before anything else, so nobody learns of a letter not theirs."""
+    runtime = runtime_of(request)
+    letter, problem = verified_letter(runtime.db, letter_id, runtime.audit_key)
+    if not who.sees(letter.entity):
+        raise NotFound("letter", letter_id, "")
+    return letter, problem
+
+
+def shown_letter(request: Request, who: Caller, letter_id: int) -> Letter:
+    """The letter as it was frozen, if ``who`` may read it; ``LetterAltered`` if it was changed since."""
+    letter, problem = checked_letter(request, who, letter_id)
+    if problem is not None:
+        raise LetterAltered(letter.id, letter.entity, problem)
     return letter
 
 
@@ -57,18 +78,20 @@ def list_letters(
 
 
 @router.get(
-    "/letters/{letter_id}", summary="One letter with its frozen text and HTML", responses=problem_responses(404, 422)
+    "/letters/{letter_id}",
+    summary="One letter with its frozen text and HTML",
+    responses=problem_responses(404, 409, 422),
 )
 def show_letter(request: Request, who: Who, letter_id: int) -> dict[str, Any]:
-    """The letter as it was frozen when its step was taken."""
-    return letter_json(readable_letter(request, who, letter_id), bodies=True)
+    """The letter as it was frozen when its step was taken (409 if it was altered since)."""
+    return letter_json(shown_letter(request, who, letter_id), bodies=True)
 
 
 @router.get(
     "/letters/{letter_id}/pdf",
     summary="The letter as a PDF",
     response_class=Response,
-    responses=problem_responses(404, 422, 429) | {200: {"content": {"application/pdf": {}}}},
+    responses=problem_responses(404, 409, 422, 429) | {200: {"content": {"application/pdf": {}}}},
 )
 def letter_pdf(request: Request, who: Who, letter_id: int) -> Response:
     """The PDF of the letter's frozen HTML (A4), rendered now; it fetches nothing."""
@@ -76,8 +99,8 @@ def letter_pdf(request: Request, who: Who, letter_id: int) -> Response:
 
 
 def pdf_response(request: Request, who: Caller, letter_id: int) -> Response:
-    """The PDF of a letter ``who`` may read, or the problem that says why not now."""
-    letter = readable_letter(request, who, letter_id)
+    """The PDF of a letter ``who`` may read, or the problem that says why not now (an altered letter's none)."""
+    letter = shown_letter(request, who, letter_id)
     limits.take(request, who, "PDF renderings")
     unavailable = pdf_unavailable()
     if unavailable is not None:
