@@ -24,7 +24,7 @@ from .errors import (
 )
 from .machine import machine_for
 from .store.records import Instance, Timer
-from .text import text_problem
+from .text import looks_like, text_problem
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +48,7 @@ class Request:
     workflow: str | None = None
     principal: str | None = None  # who authenticated (an API's user); default: the engine's own principal
     batch: int | None = None  # the plan this fire executes (a bulk decision), recorded in the event
+    typed: bool = False  # ``data`` came typed (a JSON body): an integer field then takes numbers only
 
 
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the engine's clock a decision may be dated
@@ -86,7 +87,7 @@ def decide(workflow: Workflow, current: Instance, request: Request) -> Decision:
     """Return the transition ``request`` takes from ``current``'s state in ``workflow``, or raise why not."""
     entity, trigger, role = request.entity, request.trigger, request.role
     require_justification(entity, trigger, request.actor, request.reason)
-    step = coerce_step(workflow, entity, current.state, trigger, role, request.data)
+    step = coerce_step(workflow, entity, current.state, trigger, role, request.data, typed=request.typed)
     merged = {**current.data, **step}
     chosen = machine_for(workflow).decide(entity, current.state, trigger, merged)
     missing = [name for name in chosen.requires if name not in step]
@@ -98,9 +99,17 @@ def decide(workflow: Workflow, current: Instance, request: Request) -> Decision:
 
 
 def coerce_step(
-    workflow: Workflow, entity: str, state: str, trigger: str, role: str, data: Mapping[str, Any]
+    workflow: Workflow,
+    entity: str,
+    state: str,
+    trigger: str,
+    role: str,
+    data: Mapping[str, Any],
+    *,
+    typed: bool = False,
 ) -> dict[str, Any]:
-    """Check that ``state`` takes ``trigger`` from ``role``, and coerce ``data`` to the declared field types.
+    """Check that ``state`` takes ``trigger`` from ``role``, and coerce ``data`` to the declared field types
+    (``typed``: as a JSON body gives them, a number as a number: ``FieldDef.coerce``).
 
     Raises before any condition is evaluated: an unknown trigger, a role that may not fire it,
     an unknown or malformed field, or a field every candidate transition requires.
@@ -118,7 +127,7 @@ def coerce_step(
             expected = ", ".join(sorted(accepts)) or "none"
             raise InvalidData(entity, trigger, name, f"unknown data field {name!r}; this transition takes: {expected}")
         try:
-            step[name] = workflow.fields[name].coerce(value)
+            step[name] = workflow.fields[name].coerce(value, typed=typed)
         except ValueError as exc:
             raise InvalidData(entity, trigger, name, str(exc)) from None
     common = set.intersection(*(set(c.requires) for c in candidates))
@@ -149,5 +158,8 @@ def refuse_reserved(request: Request) -> None:
     """A caller acts as an operator: the daemon's role and name are its own."""
     if request.role == SYSTEM:
         raise ReservedIdentity(request.entity, request.trigger, "role", request.role)
-    if request.actor.strip().casefold() == DAEMON_ACTOR:
+    if looks_like(request.actor, DAEMON_ACTOR):  # also in look-alike letters or with invisible characters
+        spoof = text_problem(request.actor, "actor", max_length=MAX_ACTOR)  # names the character, if one is
+        if spoof is not None:
+            raise InvalidData(request.entity, request.trigger, "actor", spoof)
         raise ReservedIdentity(request.entity, request.trigger, "actor", request.actor)

@@ -38,12 +38,17 @@ class FieldDef:
     description: str = ""
     label: str = ""
 
-    def coerce(self, value: Any, what: str = "data field") -> Any:
-        """Return ``value`` as this field stores it, or raise ``ValueError`` saying what is expected."""
+    def coerce(self, value: Any, what: str = "data field", *, typed: bool = False) -> Any:
+        """Return ``value`` as this field stores it, or raise ``ValueError`` saying what is expected.
+
+        An integer is a whole number, never a bool nor a decimal (2.9 is not 2), or a text of ASCII
+        digits with an optional minus (a command line's, a form's, a file's): ``int()`` alone also
+        reads ``" 3"``, ``"0_3"`` and ``"٣"``. ``typed`` values (a JSON body's) give a number as a number.
+        """
         text = value.strip() if isinstance(value, str) else value
         try:
             if self.type == "integer":
-                result: Any = int(text) if not isinstance(text, bool) else _fail()
+                result: Any = _whole(value, typed)
             elif self.type == "date":
                 result = (text if isinstance(text, date) else date.fromisoformat(str(text))).isoformat()
             elif self.type == "datetime":
@@ -54,7 +59,7 @@ class FieldDef:
                     _fail()
         except (TypeError, ValueError, OverflowError):
             expected = {
-                "integer": "a whole number",
+                "integer": _WHOLE_TYPED if typed else _WHOLE,
                 "date": "a date YYYY-MM-DD",
                 "datetime": "a date-time YYYY-MM-DDTHH:MM (local time)",
                 "string": f"a non-empty text of at most {MAX_FIELD_TEXT:,} characters, without control characters",
@@ -67,6 +72,21 @@ class FieldDef:
 
 
 def _fail() -> Any:
+    raise ValueError
+
+
+_DIGITS = re.compile(r"-?[0-9]{1,18}")  # ASCII only, and within a 64-bit integer
+_LARGEST = 2**63 - 1
+_WHOLE = "a whole number: ASCII digits 0-9 with an optional minus, at most 18 digits (not a decimal, not true/false)"
+_WHOLE_TYPED = "a whole number written as a JSON integer, such as 3 (not a text, a decimal or true/false)"
+
+
+def _whole(value: Any, typed: bool) -> int:
+    """``value`` as an integer field holds it: a whole number, or ASCII digits if it is an untyped text."""
+    if isinstance(value, int) and not isinstance(value, bool) and -_LARGEST <= value <= _LARGEST:
+        return value
+    if isinstance(value, str) and not typed and _DIGITS.fullmatch(value):
+        return int(value)
     raise ValueError
 
 

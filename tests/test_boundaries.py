@@ -24,7 +24,10 @@ def write(path: Path, text: str) -> Path:
     ("cells", "message"),
     [
         ("group_2008\nx-pole,X,4", r"x-pole.csv:2: 'x-pole': attribute 'group_2008' must be one of 1, 2, 3, got '4'"),
-        ("labelled_year\nx-pole,X,2005.5", "attribute 'labelled_year' must be a whole number, got '2005.5'"),
+        (
+            "labelled_year\nx-pole,X,2005.5",
+            "attribute 'labelled_year' must be a whole number: ASCII digits 0-9.*, got '2005.5'",
+        ),
         ("outcome_2010\nx-pole,X,maybe", "attribute 'outcome_2010' must be one of renewed, delabeled"),
     ],
 )

@@ -158,8 +158,8 @@ async def _transition(request: Request, header_errors: list[dict[str, Any]]) -> 
     """The request's body as a ``Transition``, refused as FastAPI refuses a body parameter (422 naming
     each field, ``body`` and the character where JSON breaks; 415 for a body of another type; 422 for
     a body without a type, which the guard of JSON bodies would not have read), with
-    ``header_errors`` first. A JSON body that is not UTF-8 or nests too deeply never gets here: the
-    application's guard (``bodies``) has refused it."""
+    ``header_errors`` first. A JSON body that is not UTF-8, nests too deeply or holds a number too
+    long to convert never gets here: the application's guard (``bodies``) has refused it."""
 
     def refused(*errors: dict[str, Any]) -> RequestValidationError:
         return RequestValidationError([*header_errors, *errors])
@@ -179,6 +179,8 @@ async def _transition(request: Request, header_errors: list[dict[str, Any]]) -> 
     except json.JSONDecodeError as exc:
         at: dict[str, Any] = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}
         raise refused({**at, "input": None, "ctx": {"error": exc.msg}}) from None
+    except ValueError as exc:  # a number Python will not convert; the guard (``bodies``) refuses it first
+        raise refused({"type": "value_error", "loc": ("body",), "msg": str(exc), "input": None}) from None
     try:
         body = Transition.model_validate(value, from_attributes=True)  # its messages as for a body parameter
     except ValidationError as exc:
@@ -241,6 +243,7 @@ def _prepare(
         expected_version=version,
         workflow=body.workflow,
         principal=who.principal,
+        typed=True,
     )
     return _Prepared(fire_request, who.account.name, idempotency_key, fingerprint)
 
