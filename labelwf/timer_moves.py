@@ -8,13 +8,18 @@ daemon ran, or its sweep has not come) can be moved: the event says it was overd
 
 ``plan_moves`` is the bulk form (every such timer of a selection, e.g. every ``contract_end`` to
 2013-01-01), a plan like a bulk decision (``plans``): previewed, frozen, run once per item.
+
+A move is bounded (``WINDOW``): a deadline lands between 1900-01-01 and 2199-12-31 (UTC) and moves
+by at most a hundred years; an offset counts at most 100 years, 1,200 months, 5,218 weeks or
+36,525 days. A programme's deadlines are years apart, not centuries; past Python's year 9999 a
+move was an unexpected error, and a date of year 9000 would only be a typing slip.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
@@ -48,8 +53,21 @@ if TYPE_CHECKING:
 
 KIND = "timer_move"
 MOVED = "timer moved"
-_BY_RE = re.compile(r"^\s*([+-])\s*(\d{1,4})\s*(year|month|week|day)s?\s*$", re.IGNORECASE)
-_TOO_FAR_RE = re.compile(r"^\s*[+-]\s*\d{5,}\s*(year|month|week|day)s?\s*$", re.IGNORECASE)
+# ASCII digits only (``\d`` also reads "٣"), at most 9 of them before any is converted
+_BY_RE = re.compile(r"^\s*([+-])\s*([0-9]{1,9})\s*(year|month|week|day)s?\s*$", re.IGNORECASE)
+_TOO_FAR_RE = re.compile(r"^\s*[+-]\s*[0-9]{10,}\s*(year|month|week|day)s?\s*$", re.IGNORECASE)
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)  # LATEST excluded
+MAX_MOVE = timedelta(days=36_525)  # a hundred years
+MOST = {"year": 100, "month": 1_200, "week": 5_218, "day": 36_525}  # what an offset counts, per unit
+WINDOW = "a deadline falls between 1900-01-01 and 2199-12-31 (UTC) and moves by at most 100 years"
+
+
+def _outside(instant: datetime) -> bool:
+    """Whether ``instant`` falls outside the years a deadline may be moved to."""
+    try:
+        return not EARLIEST <= instant < LATEST
+    except OverflowError:  # an offset that takes it past year 9999 in UTC
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +80,17 @@ class Shift:
     def __post_init__(self) -> None:
         if (self.to is None) == (self.by is None):
             raise InvalidData("(timer)", MOVED, "to/by", "give exactly one of --to DATE or --by '+1 year'")
-        if self.by is not None and _BY_RE.match(self.by) is None:
-            if _TOO_FAR_RE.match(self.by):
-                problem = f"{self.by!r} moves too far: at most 9999 years, months, weeks or days"
-            else:
+        if self.by is not None:
+            found = _BY_RE.match(self.by)
+            too_far = _TOO_FAR_RE.match(self.by) is not None
+            if found is None and not too_far:
                 problem = f"{self.by!r} is not an offset; expected e.g. +1 year, -2 months"
-            raise InvalidData("(timer)", MOVED, "by", problem)
+                raise InvalidData("(timer)", MOVED, "by", problem)
+            if too_far or (found is not None and int(found.group(2)) > MOST[found.group(3).lower()]):
+                problem = f"{self.by!r} moves too far: at most 100 years, 1,200 months, 5,218 weeks or 36,525 days"
+                raise InvalidData("(timer)", MOVED, "by", problem)
+        if self.to is not None and _outside(self.to):
+            raise InvalidData("(timer)", MOVED, "to", f"{self.to.isoformat()} is out of bounds: {WINDOW}")
 
     def apply(self, due: datetime, engine: Engine, workflow: str) -> datetime:
         """The new due instant of a timer due at ``due`` (offsets move the workflow's local calendar)."""
@@ -82,8 +105,11 @@ class Shift:
             unit, Offset(days=n)
         )
         zone = engine.workflow(workflow).timezone
-        wall = add_calendar(due.astimezone(zone).replace(tzinfo=None), offset)
-        return localize(wall, zone).astimezone(UTC)
+        try:
+            wall = add_calendar(due.astimezone(zone).replace(tzinfo=None), offset)
+            return localize(wall, zone).astimezone(UTC)
+        except (ValueError, OverflowError):  # past year 9999 (or before year 1): a deadline moved there before
+            raise InvalidData("(timer)", MOVED, "by", f"{self.by!r} from {due.isoformat()}: {WINDOW}") from None
 
     def describe(self) -> str:
         """``to 2013-01-01T00:00:00+01:00`` or ``by +1 year``."""
@@ -116,7 +142,19 @@ def _pending(conn: Connection, current: Instance, name: str) -> Timer:
 
 
 def _target(conn: Connection, current: Instance, timer: Timer, shift: Shift, engine: Engine) -> datetime:
-    new_due = shift.apply(timer.due_at, engine, current.workflow)
+    entity, field = current.entity.id, "to" if shift.to is not None else "by"
+    try:
+        new_due = shift.apply(timer.due_at, engine, current.workflow)
+    except InvalidData as exc:
+        raise InvalidData(entity, MOVED, exc.field, exc.problem) from None
+    if _outside(new_due):
+        raise InvalidData(entity, MOVED, field, f"{new_due.isoformat()} is out of bounds: {WINDOW}")
+    if abs(new_due - timer.due_at) > MAX_MOVE:
+        problem = (
+            f"timer {timer.name!r} due {timer.due_at.isoformat()} would move to {new_due.isoformat()}, "
+            f"more than 100 years: {WINDOW}"
+        )
+        raise InvalidData(entity, MOVED, field, problem)
     last = reads.last_event_at(conn, current.id)
     if last is not None and new_due < last:
         raise InvalidData(
@@ -316,7 +354,7 @@ def execute(
         shift,
         actor=plan.actor,
         reason=recorded_reason(plan.reference, plan.reason),
-        principal=plan.principal,
+        principal=plan.executed_by or plan.principal,
         batch=plan.id,
         checks=checks,
         at=plan.occurred_at,

@@ -36,8 +36,10 @@ def runtime(database_url: str, clock: FrozenClock) -> Iterator[Runtime]:
 def tokens(runtime: Runtime, clock: FrozenClock) -> dict[str, str]:
     made = {}
     for name, roles in (("marie", ["operator"]), ("paul", ["viewer"]), ("sophie", ["supervisor"])):
-        add_account(runtime.db, name, roles, now=clock.now(), password="correct horse battery")
-        made[name] = create_token(runtime.db, name, "tests", now=clock.now())[1]
+        add_account(
+            runtime.db, name, roles, now=clock.now(), author="tests", key=None, password="correct horse battery"
+        )
+        made[name] = create_token(runtime.db, name, "tests", now=clock.now(), author="tests", key=None)[1]
     return made
 
 
@@ -104,7 +106,9 @@ def test_a_decision_is_planned_previewed_then_executed_once(
     assert ran.json()["status"] == "done" and ran.json()["counts"] == {"done": 2, "refused": 1}
     assert state(api, tokens, "mta") == state(api, tokens, "enfant") == "group_1"
     last = events(runtime, "mta")[-1]
-    assert last["batch_id"] == plan["id"] and last["principal"] == plan["principal"]
+    # (the events carry who executed the plan, the plan keeps who planned it beside)
+    assert last["batch_id"] == plan["id"] and last["principal"] == ran.json()["executed_by"]
+    assert ran.json()["principal"] == plan["principal"] and last["principal"].startswith("sophie (token; request ")
     assert last["reason"] == f"{ACT['reference']} : {ACT['reason']}"
     # And a second execution does nothing
     again = api.post(f"{url}/execution", headers=sophie).json()
@@ -250,7 +254,7 @@ def test_a_pending_timer_is_moved_with_if_match_as_an_event(
         ({"to": "2008-01-01T00:00:00+01:00"}, 422, "invalid-data", "2007-12-31T23:00:00+00:00 is before"),
         ({"to": "2012-01-01T00:00:00+01:00"}, 422, "invalid-data", "already due"),
         ({"by": "next tuesday"}, 422, "invalid-data", "'next tuesday' is not an offset"),
-        ({"by": "+999999999 years"}, 422, "invalid-data", "moves too far: at most 9999 years"),
+        ({"by": "+999999999 years"}, 422, "invalid-data", "moves too far: at most 100 years"),
         ({"to": "2013-01-01T00:00:00+01:00", "by": "+1 year"}, 422, "invalid-request", "exactly one"),
         ({"to": "2013-01-01T00:00:00+01:00", "timer": "other"}, 422, "invalid-request", "timer"),
     ],
