@@ -44,8 +44,17 @@ def tokens(runtime: Runtime, clock: FrozenClock) -> dict[str, str]:
         ("sophie", ["supervisor"], None),
         ("gouv-enfant", ["stakeholder"], "enfant"),
     ):
-        add_account(runtime.db, name, roles, now=clock.now(), password="correct horse battery", entity=entity)
-        made[name] = create_token(runtime.db, name, "tests", now=clock.now())[1]
+        add_account(
+            runtime.db,
+            name,
+            roles,
+            now=clock.now(),
+            author="tests",
+            key=None,
+            password="correct horse battery",
+            entity=entity,
+        )
+        made[name] = create_token(runtime.db, name, "tests", now=clock.now(), author="tests", key=None)[1]
     return made
 
 
@@ -317,6 +326,10 @@ def test_accounts_and_tokens_are_managed_from_the_cli(
     assert api.get("/api/v1/instances", headers=as_(token)).status_code == 200
     listed = runner.invoke(main, [*base, "tokens", "list", "--json"])
     assert token not in listed.stdout and '"label": "essai"' in listed.stdout
+    token_id = made.stderr.split()[1]
+    assert runner.invoke(main, [*base, "tokens", "revoke", token_id]).exit_code == 0
+    clock.advance(TOKEN_REMEMBERED)  # revoked by another process: refused once the server's memory of it lapses
+    assert api.get("/api/v1/instances", headers=as_(token)).status_code == 401
     changed = runner.invoke(
         main, [*base, "users", "password", "lea", "--password-stdin"], input="un autre mot de passe\n"
     )
@@ -325,10 +338,6 @@ def test_accounts_and_tokens_are_managed_from_the_cli(
 
     assert check_password(runtime.db, "lea", "un autre mot de passe") is not None
     assert check_password(runtime.db, "lea", "un mot de passe long") is None
-    token_id = made.stderr.split()[1]
-    assert runner.invoke(main, [*base, "tokens", "revoke", token_id]).exit_code == 0
-    clock.advance(TOKEN_REMEMBERED)  # revoked by another process: refused once the server's memory of it lapses
-    assert api.get("/api/v1/instances", headers=as_(token)).status_code == 401
 
 
 def test_a_token_revoked_or_an_account_disabled_elsewhere_is_refused_within_a_second(
@@ -409,7 +418,8 @@ def test_metrics_need_a_token_and_count_fires_deadlines_and_letters(api: TestCli
     headers = as_(tokens["marie"], **{"If-Match": '"0"'})
     api.post("/api/v1/instances/enfant/transitions", json=classify(), headers=headers)
     api.post("/api/v1/instances/enfant/transitions", json={"trigger": "x" * 90, "reason": "r"}, headers=headers)
-    text = api.get("/metrics", headers=as_(tokens["paul"])).text
+    assert api.get("/metrics", headers=as_(tokens["paul"])).status_code == 403  # a viewer: not the portfolio's counts
+    text = api.get("/metrics", headers=as_(tokens["marie"])).text
     assert 'labelwf_api_fires_total{outcome="fired",trigger="classify"} 1.0' in text
     assert 'trigger="(undeclared)"' in text and "x" * 90 not in text  # a client cannot invent labels
     assert "labelwf_timers_pending 1.0" in text and 'labelwf_letters{status="pending"} 3.0' in text
@@ -451,8 +461,10 @@ def sqlite_service(tmp_path: Path, clock: FrozenClock, busy_timeout_ms: int) -> 
     runtime = Runtime(load_settings(CONFIG_FILE, overrides=overrides), clock=clock)
     runtime.db.upgrade()
     import_entities(runtime.engine, POLES_CSV, actor="import", reason="set-up")
-    add_account(runtime.db, "marie", ["operator"], now=clock.now(), password="correct horse battery")
-    return runtime, path, create_token(runtime.db, "marie", "tests", now=clock.now())[1]
+    add_account(
+        runtime.db, "marie", ["operator"], now=clock.now(), author="tests", key=None, password="correct horse battery"
+    )
+    return runtime, path, create_token(runtime.db, "marie", "tests", now=clock.now(), author="tests", key=None)[1]
 
 
 def test_a_fire_waits_for_another_process_s_write_on_a_worker_while_the_server_answers(

@@ -45,7 +45,7 @@ from .limits import RateLimits
 from .metrics import Metrics
 from .offload import CONSOLE_AT_ONCE, CONSOLE_QUEUED, PASSWORDS_AT_ONCE, PASSWORDS_QUEUED, Gate
 from .oidc import Provider
-from .problems import guarded_statuses, problem, problem_responses
+from .problems import guarded_statuses, problem
 from .throttle import Throttle, networks
 
 _log = logging.getLogger("labelwf.service")
