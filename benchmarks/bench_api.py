@@ -233,8 +233,16 @@ def main() -> None:
         url = fresh_postgres(args.postgres, "bench_api") if args.postgres else f"sqlite:///{folder}/api.db"
         print(f"the API's database: {size:,} instances ...", flush=True)
         engine = populate(url, size)
-        add_account(engine.db, "bench", ["operator"], now=engine.clock.now(), password="bench password 1")
-        token = create_token(engine.db, "bench", "bench", now=engine.clock.now())[1]
+        add_account(
+            engine.db,
+            "bench",
+            ["operator"],
+            now=engine.clock.now(),
+            author="tests",
+            key=None,
+            password="bench password 1",
+        )
+        token = create_token(engine.db, "bench", "bench", now=engine.clock.now(), author="tests", key=None)[1]
         engine.db.dispose()
         port = free_port()
         env = {

@@ -5,6 +5,12 @@ gives to its operators; ``supervisor`` (for the programme operations to come) an
 (accounts and tokens) include the operator's rights. A ``stakeholder`` account is bound to one
 entity and sees only it. Passwords are hashed with argon2id (``argon2-cffi``); an API token is
 32 random bytes shown once, of which only the sha256 is kept.
+
+Every change here is an administrative act: the function that makes it takes its ``author`` (who
+authenticated: the CLI's OS user, the console's account) and the audit key, and writes the act to
+the admin chain (``admin_chain``) in the transaction of the change. A password change, a role
+change, a disable (and an enable) end the account's console sessions and revoke its tokens, so
+that nothing opened before the change outlives it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Connection
 
+from .admin_chain import Action, record
 from .errors import AccountError, NotFound
 from .store import Database
 from .store import accounts as sql
@@ -95,8 +103,14 @@ def add_account(
     display_name: str = "",
     entity: str | None = None,
     email: str | None = None,
+    author: str,
+    key: bytes | None,
+    reason: str | None = None,
 ) -> Account:
     """Register an account (a password for a local one; none for one that signs in by OIDC only).
+
+    ``author`` (who authenticated) and ``key`` (the audit key, or None where there is none): the
+    act is recorded in the admin chain with them, in the same transaction.
 
     ``email``: the address by which the account is found the first time its person signs in through
     the OpenID Connect provider (the provider must vouch for it); from then on the provider's
@@ -125,6 +139,14 @@ def add_account(
                 "email": email,
             },
         )
+        data = {
+            "roles": list(roles),
+            "display_name": display_name or name,
+            "entity": entity,
+            "email": email,
+            "password": password is not None,  # whether a local password was set; never the password
+        }
+        record(conn, Action.ACCOUNT_CREATE, name, author=author, key=key, now=now, reason=reason, data=data)
     return Account(name, display_name or name, tuple(roles), entity, email=email)
 
 
@@ -134,25 +156,92 @@ def accounts(db: Database) -> list[Account]:
         return [_account(r) for r in sql.list_accounts(conn)]
 
 
-def set_disabled(db: Database, name: str, disabled: bool = True) -> None:
+def _end_access(conn: Connection, name: str, now: datetime) -> dict[str, Any]:
+    """End every session and revoke every token of ``name``: what the act records it ended."""
+    return {"sessions_ended": sql.end_sessions(conn, name), "tokens_revoked": sql.revoke_tokens_of(conn, name, now)}
+
+
+def _existing(conn: Connection, name: str) -> Any:
+    row = sql.get_account(conn, name)
+    if row is None:
+        raise NotFound("account", name, "`labelwf users list` shows the accounts")
+    return row
+
+
+def set_disabled(
+    db: Database,
+    name: str,
+    disabled: bool = True,
+    *,
+    now: datetime,
+    author: str,
+    key: bytes | None,
+    reason: str | None = None,
+) -> None:
     """Disable (or enable again) an account: a disabled one can neither sign in nor use its tokens.
 
-    The last enabled admin is not disabled: nobody could then manage the accounts but from the CLI.
+    Either way its sessions end and its tokens are revoked: an enabled account starts afresh, with
+    nothing opened before it was disabled. The last enabled admin is not disabled: nobody could then
+    manage the accounts but from the CLI. Recorded in the admin chain with ``author``.
     """
     with db.write() as conn:
+        _existing(conn, name)
         if disabled and sql.enabled_admins(conn) == [name]:
             raise AccountError("name", name, "another account than the last enabled admin (add another admin first)")
-        if not sql.update_account(conn, name, disabled=disabled):
-            raise NotFound("account", name, "`labelwf users list` shows the accounts")
+        sql.update_account(conn, name, disabled=disabled)
+        ended = _end_access(conn, name, now)
+        action = Action.ACCOUNT_DISABLE if disabled else Action.ACCOUNT_ENABLE
+        record(conn, action, name, author=author, key=key, now=now, reason=reason, data=ended)
 
 
-def set_password(db: Database, name: str, password: str) -> None:
-    """Give an account a new password (hashed with argon2id)."""
+def set_password(
+    db: Database, name: str, password: str, *, now: datetime, author: str, key: bytes | None, reason: str | None = None
+) -> None:
+    """Give an account a new password (hashed with argon2id); its sessions end and its tokens are revoked.
+
+    Recorded in the admin chain with ``author`` (never the password).
+    """
     if len(password) < MIN_PASSWORD:
         raise AccountError("password", "(not shown)", f"at least {MIN_PASSWORD} characters")
+    hashed = _HASHER.hash(password)  # before the write transaction: it takes a tenth of a second
     with db.write() as conn:
-        if not sql.update_account(conn, name, password_hash=_HASHER.hash(password)):
-            raise NotFound("account", name, "`labelwf users list` shows the accounts")
+        _existing(conn, name)
+        sql.update_account(conn, name, password_hash=hashed)
+        ended = _end_access(conn, name, now)
+        record(conn, Action.ACCOUNT_PASSWORD, name, author=author, key=key, now=now, reason=reason, data=ended)
+
+
+def set_roles(
+    db: Database,
+    name: str,
+    roles: Sequence[str],
+    *,
+    now: datetime,
+    author: str,
+    key: bytes | None,
+    reason: str | None = None,
+) -> Account:
+    """Give an account other roles; its sessions end and its tokens are revoked (they carried the old ones).
+
+    A stakeholder account stays a stakeholder of its entity, and no other account becomes one (add
+    a stakeholder account instead); the last enabled admin keeps the admin role. Recorded in the
+    admin chain with ``author``, the roles before and after.
+    """
+    with db.write() as conn:
+        row = _existing(conn, name)
+        if ("stakeholder" in roles) != (row["entity_id"] is not None):
+            raise AccountError(
+                "roles", ",".join(roles), "stakeholder for a stakeholder account and only for one (add a new account)"
+            )
+        _check(name, roles, row["entity_id"], row["display_name"], row["email"])
+        if "admin" not in roles and sql.enabled_admins(conn) == [name]:
+            raise AccountError("roles", ",".join(roles), "admin among them: this is the last enabled admin")
+        before = list(row["roles"])
+        sql.update_account(conn, name, roles=list(roles))
+        data = {"before": before, "after": list(roles)} | _end_access(conn, name, now)
+        record(conn, Action.ACCOUNT_ROLES, name, author=author, key=key, now=now, reason=reason, data=data)
+        changed = sql.get_account(conn, name)
+    return _account(changed)
 
 
 def check_password(db: Database, name: str, password: str) -> Account | None:
@@ -184,8 +273,21 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(db: Database, owner: str, label: str, *, now: datetime) -> tuple[int, str]:
-    """A new API token for ``owner``: (its id, the token itself, to be shown once and never again)."""
+def create_token(
+    db: Database,
+    owner: str,
+    label: str,
+    *,
+    now: datetime,
+    author: str,
+    key: bytes | None,
+    reason: str | None = None,
+) -> tuple[int, str]:
+    """A new API token for ``owner``: (its id, the token itself, to be shown once and never again).
+
+    ``author`` issues it (an admin may issue one for another account): the token row keeps it as
+    its creator, and the admin chain records the issue with the owner and the label.
+    """
     problem = text_problem(label, "token label", max_length=200)
     if problem:
         raise AccountError("label", label, problem)
@@ -193,7 +295,10 @@ def create_token(db: Database, owner: str, label: str, *, now: datetime) -> tupl
     with db.write() as conn:
         if sql.get_account(conn, owner) is None:
             raise NotFound("account", owner, "`labelwf users list` shows the accounts")
-        return sql.insert_token(conn, owner, label, digest(token), now), token
+        token_id = sql.insert_token(conn, owner, label, digest(token), now, author)
+        data = {"owner": owner, "label": label}
+        record(conn, Action.TOKEN_ISSUE, f"token {token_id}", author=author, key=key, now=now, reason=reason, data=data)
+    return token_id, token
 
 
 def account_of_token(db: Database, token: str) -> Account | None:
@@ -206,16 +311,22 @@ def account_of_token(db: Database, token: str) -> Account | None:
 
 
 def tokens(db: Database, owner: str | None = None) -> list[dict[str, Any]]:
-    """The tokens (id, account, label, created, revoked), never their secret."""
+    """The tokens (id, account, label, created, revoked, created_by: who issued it), never their secret."""
     with db.read() as conn:
         return [dict(r) for r in sql.list_tokens(conn, owner)]
 
 
-def revoke_token(db: Database, token_id: int, *, now: datetime) -> None:
-    """Revoke a token for good."""
+def revoke_token(
+    db: Database, token_id: int, *, now: datetime, author: str, key: bytes | None, reason: str | None = None
+) -> None:
+    """Revoke a token for good; the admin chain records who revoked it (``author``) and whose it was."""
     with db.write() as conn:
-        if not sql.revoke_token(conn, token_id, now):
+        found = sql.get_token(conn, token_id) if 0 < token_id < 2**63 else None
+        if found is None or not sql.revoke_token(conn, token_id, now):
             raise NotFound("live token", token_id, "`labelwf tokens list` shows them")
+        data = {"owner": found["account"], "label": found["label"], "created_by": found["created_by"]}
+        subject = f"token {token_id}"
+        record(conn, Action.TOKEN_REVOKE, subject, author=author, key=key, now=now, reason=reason, data=data)
 
 
 SESSION_HOURS = 8
@@ -266,8 +377,20 @@ class SignInRefused(Exception):
     """An identity the OpenID Connect provider vouched for, which no enabled account may take."""
 
 
-def account_of_identity(db: Database, issuer: str, subject: str, email: str | None, email_verified: bool) -> Account:
+def account_of_identity(
+    db: Database,
+    issuer: str,
+    subject: str,
+    email: str | None,
+    email_verified: bool,
+    *,
+    now: datetime,
+    key: bytes | None,
+) -> Account:
     """The account a provider's identity signs in as, binding it on its first sign-in.
+
+    The binding is an administrative act in the admin chain (its author: the account, signed in
+    through the provider), since from then on that identity is the account.
 
     An identity already bound signs in as its account. Otherwise the provider's e-mail, if it
     vouches for it (``email_verified``), finds the one account registered with that address and not
@@ -289,50 +412,11 @@ def account_of_identity(db: Database, issuer: str, subject: str, email: str | No
             if row["oidc_subject"] is not None:
                 raise SignInRefused(f"the account of {email} is bound to another identity of the provider")
             sql.update_account(conn, row["name"], oidc_subject=bound)
+            data = {"issuer": issuer, "subject": subject, "email": email}
+            author = f"{row['name']} (oidc sign-in)"
+            record(conn, Action.ACCOUNT_IDENTITY, row["name"], author=author, key=key, now=now, data=data)
             row = sql.get_account(conn, row["name"])
             assert row is not None
         if row["disabled"]:
             raise SignInRefused(f"the account {row['name']} is disabled")
         return _account(row)
-
-
-OIDC_LOGIN_MINUTES = 10
-
-
-@dataclass(frozen=True)
-class PendingSignIn:
-    """A sign-in sent to the provider: its ``state``, ``nonce`` and PKCE verifier, and the browser's secret."""
-
-    state: str
-    nonce: str
-    code_verifier: str
-    browser: str
-
-
-def begin_oidc_sign_in(db: Database, *, now: datetime) -> PendingSignIn:
-    """Remember a new sign-in for ``OIDC_LOGIN_MINUTES``; the browser keeps ``browser`` in a cookie."""
-    token = secrets.token_urlsafe
-    pending = PendingSignIn(state=token(32), nonce=token(32), code_verifier=token(48), browser=token(32))
-    with db.write() as conn:
-        sql.insert_oidc_login(
-            conn,
-            {
-                "state_digest": digest(pending.state),
-                "browser_digest": digest(pending.browser),
-                "nonce": pending.nonce,
-                "code_verifier": pending.code_verifier,
-                "expires_at": now + timedelta(minutes=OIDC_LOGIN_MINUTES),
-            },
-        )
-    return pending
-
-
-def finish_oidc_sign_in(db: Database, state: str, browser: str, *, now: datetime) -> PendingSignIn | None:
-    """The pending sign-in of ``state``, if it is live and was begun by this ``browser``; it is used up."""
-    if not state or len(state) > 100 or len(browser) > 100:
-        return None
-    with db.write() as conn:
-        row = sql.take_oidc_login(conn, digest(state), digest(browser), now)
-    if row is None:
-        return None
-    return PendingSignIn(state, row["nonce"], row["code_verifier"], browser)

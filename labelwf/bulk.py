@@ -374,7 +374,7 @@ def execute(
         at=plan.occurred_at,
         expected_version=item.seen_version,
         workflow=plan.workflow,
-        principal=plan.principal,
+        principal=plan.executed_by or plan.principal,
         batch=plan.id,
     )
     fired = engine.apply(conn, request, checks=checks)

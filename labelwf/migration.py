@@ -341,7 +341,7 @@ def execute(
         late_by_s=None,
         prev_hash=current.last_hash,
         hash_format=engine.batch_format,
-        principal=plan.principal or engine.principal,
+        principal=plan.executed_by or plan.principal or engine.principal,
         batch=plan.id,
     )
     transition = TransitionDef(MIGRATED, (current.state,), state, letters=tuple(action.get("letters") or ()))

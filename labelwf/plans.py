@@ -9,7 +9,9 @@ its outcome written in the transaction of its event. So:
 * an instance that changed since the preview is reported ``changed``, never silently executed;
 * a run killed at any point (Ctrl-C, SIGKILL) leaves each item done or untouched; running the plan
   again does the rest, once;
-* a cancelled plan stops at its next batch; the items not run are marked ``cancelled``.
+* a cancelled plan stops at its next batch; the items not run are marked ``cancelled``;
+* who runs it (``executed_by``) is recorded on the plan beside its planner, is the principal of the
+  items' events, and each run is an act of the admin chain (``admin_chain``) naming both.
 
 The kinds of plans register how one item is executed (``register``); this module knows none.
 """
@@ -17,12 +19,13 @@ The kinds of plans register how one item is executed (``register``); this module
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
+from .admin_chain import Action, record
 from .batch import Checks, run_batch
 from .errors import ActionRefused, ConcurrentUpdate, LabelwfError, NotFound
 from .store import batches as sql
@@ -122,9 +125,14 @@ def run(
     *,
     size: int = DEFAULT_BATCH,
     progress: Callable[[int, int], None] | None = None,
+    executed_by: str | None = None,
 ) -> RunReport:
     """Execute the pending items of a plan, ``size`` per transaction, calling ``progress(done, total)``
-    after each committed batch; return what this run did. Running a finished plan does nothing."""
+    after each committed batch; return what this run did. Running a finished plan does nothing.
+
+    ``executed_by``: who runs it (the caller's principal; default the engine's, the CLI's OS user). It
+    is recorded on the plan, is the principal of the events the run writes (the planner stays on
+    the plan), and the run's start is an act of the admin chain with both names."""
     from . import bulk, migration, timer_moves  # noqa: F401  (each kind of plan registers its executor)
 
     plan = get(engine, batch_id)
@@ -134,8 +142,22 @@ def run(
     if plan.status is BatchStatus.CANCELLED:
         raise ActionRefused("run", f"plan {batch_id}", "cancelled", "planned or running")
     now = engine.clock.now()
+    executed_by = executed_by or engine.principal or "(no principal given)"
     with engine.db.write() as conn:
-        sql.set_status(conn, batch_id, BatchStatus.RUNNING, now, allowed=(BatchStatus.PLANNED, BatchStatus.RUNNING))
+        allowed = (BatchStatus.PLANNED, BatchStatus.RUNNING)
+        if sql.set_status(conn, batch_id, BatchStatus.RUNNING, now, allowed=allowed):
+            sql.set_executor(conn, batch_id, executed_by)
+            data = {
+                "kind": plan.kind,
+                "workflow": plan.workflow,
+                "reference": plan.reference,
+                "actor": plan.actor,
+                "planner": plan.principal,
+                "pending": plan.counts.get(ItemStatus.PENDING, 0),
+            }
+            subject = f"plan {batch_id}"
+            record(conn, Action.PLAN_EXECUTE, subject, author=executed_by, key=engine.audit_key, now=now, data=data)
+            plan = replace(plan, executed_by=executed_by)
     total = sum(plan.counts.values())
     finished = total - plan.counts.get(ItemStatus.PENDING, 0)
     done = changed = failed = 0

@@ -39,8 +39,10 @@ def runtime(database_url: str, clock: FrozenClock) -> Iterator[Runtime]:
 def tokens(runtime: Runtime, clock: FrozenClock) -> dict[str, str]:
     made = {}
     for name, roles in (("marie", ["operator"]), ("sophie", ["supervisor"])):
-        add_account(runtime.db, name, roles, now=clock.now(), password="correct horse battery")
-        made[name] = create_token(runtime.db, name, "tests", now=clock.now())[1]
+        add_account(
+            runtime.db, name, roles, now=clock.now(), author="tests", key=None, password="correct horse battery"
+        )
+        made[name] = create_token(runtime.db, name, "tests", now=clock.now(), author="tests", key=None)[1]
     return made
 
 

@@ -90,8 +90,17 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, 
     import_entities(runtime.engine, POLES_CSV, actor="import", reason="set-up")
     tokens = {}
     for name, (roles, entity) in ACCOUNTS.items():
-        add_account(runtime.db, name, roles, now=clock.now(), password="correct horse battery", entity=entity)
-        tokens[name] = create_token(runtime.db, name, "fuzz", now=clock.now())[1]
+        add_account(
+            runtime.db,
+            name,
+            roles,
+            now=clock.now(),
+            author="tests",
+            key=None,
+            password="correct horse battery",
+            entity=entity,
+        )
+        tokens[name] = create_token(runtime.db, name, "fuzz", now=clock.now(), author="tests", key=None)[1]
     app = create_app(runtime)
     client = TestClient(app)
     for entity in CLASSIFIED:
@@ -158,8 +167,13 @@ def api(database_url: str, clock: FrozenClock) -> Iterator[tuple[TestClient, str
     runtime = Runtime(load_settings(CONFIG_FILE, overrides={"database": database_url}), clock=clock)
     runtime.db.upgrade()
     import_entities(runtime.engine, POLES_CSV, actor="import", reason="set-up")
-    add_account(runtime.db, "marie", ["operator"], now=clock.now(), password="correct horse battery")
-    yield TestClient(create_app(runtime)), create_token(runtime.db, "marie", "tests", now=clock.now())[1]
+    add_account(
+        runtime.db, "marie", ["operator"], now=clock.now(), author="tests", key=None, password="correct horse battery"
+    )
+    yield (
+        TestClient(create_app(runtime)),
+        create_token(runtime.db, "marie", "tests", now=clock.now(), author="tests", key=None)[1],
+    )
     runtime.close()
 
 

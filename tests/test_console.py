@@ -48,7 +48,9 @@ def server(tmp_path: Path) -> Iterator[str]:
         ("root", ["admin"], None),
         ("gouv-enfant", ["stakeholder"], "enfant"),
     ):
-        add_account(runtime.db, name, roles, now=clock.now(), password=PASSWORD, entity=entity)
+        add_account(
+            runtime.db, name, roles, now=clock.now(), author="tests", key=None, password=PASSWORD, entity=entity
+        )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)

@@ -50,7 +50,9 @@ def runtime(database_url: str, clock: FrozenClock) -> Iterator[Runtime]:
         ("sophie", ["supervisor"], None),
         ("gouv-enfant", ["stakeholder"], "enfant"),
     ):
-        add_account(runtime.db, name, roles, now=clock.now(), password=PASSWORD, entity=entity)
+        add_account(
+            runtime.db, name, roles, now=clock.now(), author="tests", key=None, password=PASSWORD, entity=entity
+        )
     yield runtime
     runtime.close()
 

@@ -48,6 +48,7 @@ def _runtime(tmp_path: object, clock: FrozenClock, db: str = "oidc", **oidc: obj
         "database": f"sqlite:///{tmp_path}/{db}.db",
         "oidc_client_id": "labelwf",
         "oidc_client_secret": "s3cret",
+        "oidc_redirect_uri": "https://testserver/console/login/oidc/callback",
         **oidc,
     }
     runtime = Runtime(load_settings(CONFIG_FILE, overrides=overrides), clock=clock)
@@ -59,7 +60,16 @@ def _runtime(tmp_path: object, clock: FrozenClock, db: str = "oidc", **oidc: obj
 @pytest.fixture
 def runtime(tmp_path: object, clock: FrozenClock, provider: str) -> Iterator[Runtime]:
     runtime = _runtime(tmp_path, clock, oidc_issuer=provider, oidc_label="ProConnect")
-    add_account(runtime.db, "marie", ["operator"], now=clock.now(), email=EMAIL, display_name="Marie Dupont")
+    add_account(
+        runtime.db,
+        "marie",
+        ["operator"],
+        now=clock.now(),
+        author="tests",
+        key=None,
+        email=EMAIL,
+        display_name="Marie Dupont",
+    )
     yield runtime
     runtime.close()
 
@@ -164,14 +174,16 @@ def test_an_unverified_address_or_an_unknown_person_signs_in_as_no_one(
     tmp_path: object, clock: FrozenClock, provider: str
 ) -> None:
     runtime = _runtime(tmp_path, clock, oidc_issuer=provider)
-    add_account(runtime.db, "paul", ["viewer"], now=clock.now(), email="paul@culture.gouv.fr")
+    add_account(runtime.db, "paul", ["viewer"], now=clock.now(), author="tests", key=None, email="paul@culture.gouv.fr")
     httpx.put(f"{provider}/users/agent-4", json={"email": "paul@culture.gouv.fr"})  # no email_verified
     assert sign_in(browser(runtime), "agent-4").status_code == 403
     person(provider, "agent-5", email="nobody@interieur.gouv.fr")
     assert sign_in(browser(runtime), "agent-5").status_code == 403
     runtime.close()
     trusting = _runtime(tmp_path, clock, "trusting", oidc_issuer=provider, oidc_email_verified_by_issuer=True)
-    add_account(trusting.db, "paul", ["viewer"], now=clock.now(), email="paul@culture.gouv.fr")
+    add_account(
+        trusting.db, "paul", ["viewer"], now=clock.now(), author="tests", key=None, email="paul@culture.gouv.fr"
+    )
     assert sign_in(browser(trusting), "agent-4").status_code == 200  # the provider vouches for every address
     trusting.close()
 

@@ -46,13 +46,16 @@ def runtime(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[R
         ("root", ["admin"], None),
         ("gouv-enfant", ["stakeholder"], "enfant"),
     ):
-        add_account(runtime.db, name, roles, now=clock.now(), password=PASSWORD, entity=entity)
+        add_account(
+            runtime.db, name, roles, now=clock.now(), author="tests", key=None, password=PASSWORD, entity=entity
+        )
     yield runtime
     runtime.close()
 
 
 def token(runtime: Runtime, name: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_token(runtime.db, name, 'tests', now=runtime.engine.clock.now())[1]}"}
+    made = create_token(runtime.db, name, "tests", now=runtime.engine.clock.now(), author="tests", key=None)[1]
+    return {"Authorization": f"Bearer {made}"}
 
 
 def failed_letter(runtime: Runtime) -> int:
@@ -233,10 +236,10 @@ def test_the_last_admin_cannot_be_disabled_and_accounts_are_checked_when_made(ru
     assert client.get("/console/admin").status_code == 200  # still signed in, still admin
     now = runtime.engine.clock.now()
     with pytest.raises(AccountError, match="imported entity"):
-        add_account(runtime.db, "ghost", ["stakeholder"], now=now, entity="nope")
-    add_account(runtime.db, "anne", ["viewer"], now=now, email="anne@culture.gouv.fr")
+        add_account(runtime.db, "ghost", ["stakeholder"], now=now, author="tests", key=None, entity="nope")
+    add_account(runtime.db, "anne", ["viewer"], now=now, author="tests", key=None, email="anne@culture.gouv.fr")
     with pytest.raises(AccountError, match="no other account has"):
-        add_account(runtime.db, "anne2", ["viewer"], now=now, email="ANNE@culture.gouv.fr")
+        add_account(runtime.db, "anne2", ["viewer"], now=now, author="tests", key=None, email="ANNE@culture.gouv.fr")
 
 
 def test_a_letter_id_beyond_64_bits_is_not_found_in_the_console_too(runtime: Runtime) -> None:

@@ -219,6 +219,7 @@ def show(app: App, plan_id: int, status: str | None, as_json: bool) -> None:
         return app.emit_json(batch_json(batch) | {"items": [batch_item_json(i) for i in found]})
     click.echo(f"plan {batch.id} ({batch.kind}, {batch.status}) on {batch.workflow}: {batch.reference}")
     click.echo(f"  by {batch.actor}: {batch.reason}")
+    click.echo(f"  planned by {batch.principal or '(unknown)'}; executed by {batch.executed_by or '(not yet)'}")
     click.echo(f"  {plans.summary(batch.counts)}")
     out = table("items", "#", "entity", "action", "status", "detail", wrap=("detail",))
     for i in found:

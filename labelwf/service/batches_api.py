@@ -416,7 +416,7 @@ def execute_batch(request: Request, who: Who, batch_id: PlanId) -> dict[str, Any
     """Execute what is pending, in the request; items whose instance changed since are reported, not fired."""
     _planner(who)
     limits.take(request, who, "fires")
-    report = plans.run(runtime_of(request).engine, batch_id)
+    report = plans.run(runtime_of(request).engine, batch_id, executed_by=who.principal)
     run = {"done": report.done, "changed": report.changed, "failed": report.failed, "remaining": report.remaining}
     return batch_json(report.batch) | {"run": run | {"stopped": report.stopped}}
 

@@ -7,6 +7,10 @@ provider's keys, ``iss``, ``aud``, ``exp``, ``nonce``, ``at_hash``). The provide
 read from the ID token and, where it lacks them, from the userinfo endpoint, which ProConnect
 answers as a signed JWT: it is verified with the same keys, and its ``sub`` must be the ID
 token's. Nothing here decides who may sign in: ``accounts.account_of_identity`` does.
+
+The callback's address (``oidc_redirect_uri``) comes from the configuration only, never from the
+request (whose ``Host`` header the client chooses): a server with OIDC on and no redirect URI
+refuses to start. Pending sign-ins live in a sealed cookie (``oidc_state``), not in the database.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from joserfc.jws import JWSRegistry
 
 from ..config import Settings
 from ..errors import ConfigError
+from .oidc_state import PendingSignIns
 
 TIMEOUT_S = 10.0  # longest wait for one answer of the provider
 _AUTH_METHODS = ("client_secret_basic", "client_secret_post")
@@ -51,15 +56,37 @@ class _App(OAuth2Mixin, OpenIDMixin, BaseApp):  # type: ignore[misc]
     client_cls = OAuth2Session
 
 
-class Provider:
-    """The configured OpenID Connect provider; its discovery document is read on first use."""
+CALLBACK_PATH = "/console/login/oidc/callback"
 
-    def __init__(self, settings: Settings) -> None:
-        for key in ("oidc_client_id", "oidc_client_secret"):
-            if not getattr(settings, key):
-                raise ConfigError(key, "", "the value the provider gave labelwf's registration (with oidc_issuer set)")
+
+def check_settings(settings: Settings) -> None:
+    """Refuse (``ConfigError``) an OIDC configuration a server must not start with; nothing if OIDC is off."""
+    if not settings.oidc_enabled:
+        return
+    for key in ("oidc_client_id", "oidc_client_secret"):
+        if not getattr(settings, key):
+            raise ConfigError(key, "", "the value the provider gave labelwf's registration (with oidc_issuer set)")
+    if not settings.oidc_redirect_uri:
+        raise ConfigError(
+            "oidc_redirect_uri",
+            "",
+            "the callback's public URL registered at the provider, such as "
+            f"https://labelwf.example.gouv.fr{CALLBACK_PATH} (with oidc_issuer set; never the request's Host header)",
+        )
+
+
+class Provider:
+    """The configured OpenID Connect provider; its discovery document is read on first use.
+
+    ``audit_key``: the pending sign-ins' cookies are sealed with a key derived from it (``oidc_state``).
+    """
+
+    def __init__(self, settings: Settings, audit_key: bytes | None = None) -> None:
+        check_settings(settings)
         self.settings = settings
         self.issuer = settings.oidc_issuer
+        self.redirect_uri = settings.oidc_redirect_uri
+        self.pending = PendingSignIns(audit_key)
         self._app: _App | None = None
         self._lock = threading.Lock()
 

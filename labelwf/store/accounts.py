@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from .prepared import Prepared, Statements
-from .schema import account, api_token, console_session, entity, idempotency, oidc_login
+from .schema import account, api_token, console_session, entity, idempotency
 
 ACCOUNT_COLUMNS = ("name", "display_name", "password_hash", "roles", "entity_id", "disabled", "created_at")
 
@@ -35,12 +35,32 @@ def update_account(conn: Connection, name: str, **values: Any) -> int:
     return int(conn.execute(account.update().where(account.c.name == name).values(**values)).rowcount)
 
 
-def insert_token(conn: Connection, owner: str, label: str, digest: str, now: datetime) -> int:
-    """Store a new token's digest; return its id."""
-    result = conn.execute(
-        api_token.insert().values(account=owner, label=label, digest=digest, created_at=now).returning(api_token.c.id)
-    )
-    return int(result.scalar_one())
+def insert_token(conn: Connection, owner: str, label: str, digest: str, now: datetime, created_by: str) -> int:
+    """Store a new token's digest and who issued it; return its id."""
+    values = {"account": owner, "label": label, "digest": digest, "created_at": now, "created_by": created_by}
+    return int(conn.execute(api_token.insert().values(**values).returning(api_token.c.id)).scalar_one())
+
+
+def get_token(conn: Connection, token_id: int) -> RowMapping | None:
+    """The token ``token_id`` (its owner, label, times; never its digest), or None."""
+    query = sa.select(
+        api_token.c.id, api_token.c.account, api_token.c.label, api_token.c.created_by, api_token.c.revoked_at
+    ).where(api_token.c.id == token_id)
+    return conn.execute(query).mappings().first()
+
+
+def revoke_tokens_of(conn: Connection, owner: str, now: datetime) -> list[int]:
+    """Revoke every live token of ``owner``; return their ids."""
+    mine = sa.and_(api_token.c.account == owner, api_token.c.revoked_at.is_(None))
+    ids = [int(i) for i in conn.execute(sa.select(api_token.c.id).where(mine).order_by(api_token.c.id)).scalars()]
+    if ids:
+        conn.execute(api_token.update().where(api_token.c.id.in_(ids)).values(revoked_at=now))
+    return ids
+
+
+def end_sessions(conn: Connection, owner: str) -> int:
+    """Close every console session of ``owner``; return how many there were."""
+    return int(conn.execute(console_session.delete().where(console_session.c.account == owner)).rowcount)
 
 
 _TOKEN_OWNER = (
@@ -62,7 +82,12 @@ def account_of_token(conn: Connection, digest: str) -> Mapping[str, Any] | None:
 def list_tokens(conn: Connection, owner: str | None = None) -> list[RowMapping]:
     """Tokens (never their secret), newest first."""
     query = sa.select(
-        api_token.c.id, api_token.c.account, api_token.c.label, api_token.c.created_at, api_token.c.revoked_at
+        api_token.c.id,
+        api_token.c.account,
+        api_token.c.label,
+        api_token.c.created_at,
+        api_token.c.revoked_at,
+        api_token.c.created_by,
     ).order_by(api_token.c.id.desc())
     if owner is not None:
         query = query.where(api_token.c.account == owner)
@@ -130,24 +155,6 @@ def accounts_of_email(conn: Connection, email: str) -> list[RowMapping]:
     """The accounts whose e-mail is ``email`` (compared without case)."""
     query = sa.select(account).where(sa.func.lower(account.c.email) == email.lower())
     return list(conn.execute(query).mappings())
-
-
-def insert_oidc_login(conn: Connection, values: Mapping[str, Any]) -> None:
-    """Remember a sign-in sent to the provider."""
-    conn.execute(oidc_login.insert().values(**values))
-
-
-def take_oidc_login(conn: Connection, state_digest: str, browser_digest: str, now: datetime) -> RowMapping | None:
-    """The live pending sign-in of that state begun by that browser, removed (a state is good once).
-
-    Another browser's attempt with the state leaves it in place; expired sign-ins are purged.
-    """
-    conn.execute(oidc_login.delete().where(oidc_login.c.expires_at <= now))
-    mine = sa.and_(oidc_login.c.state_digest == state_digest, oidc_login.c.browser_digest == browser_digest)
-    found = conn.execute(sa.select(oidc_login).where(mine)).mappings().first()
-    if found is not None:
-        conn.execute(oidc_login.delete().where(mine))
-    return found
 
 
 def entity_exists(conn: Connection, entity_id: str) -> bool:

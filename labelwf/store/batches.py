@@ -178,6 +178,11 @@ def set_status(
     return bool(done.rowcount)
 
 
+def set_executor(conn: Connection, batch_id: int, executor: str) -> None:
+    """Record who runs a plan (the principal its items' events carry)."""
+    conn.execute(sa.update(_b).where(_b.c.id == batch_id).values(executed_by=executor))
+
+
 def cancel_pending(conn: Connection, batch_id: int, now: datetime) -> int:
     """Mark a cancelled plan's items not run yet as cancelled; return how many."""
     done = conn.execute(

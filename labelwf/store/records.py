@@ -307,6 +307,7 @@ class Batch:
     started_at: datetime | None
     finished_at: datetime | None
     counts: Mapping[str, int] = field(default_factory=dict)  # items by status
+    executed_by: str | None = None  # who ran it last (its events' principal), beside its planner's
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +344,7 @@ def batch_from_row(row: Mapping[Any, Any], counts: Mapping[str, int] | None = No
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         counts=dict(counts or {}),
+        executed_by=row["executed_by"],
     )
 
 

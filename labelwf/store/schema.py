@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0009"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -211,6 +211,7 @@ api_token = sa.Table(
     sa.Column("digest", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("revoked_at", UTCDateTime),
+    sa.Column("created_by", sa.String(200)),  # who issued it (an admin may issue one for another account)
 )
 
 # The first answer to a POST with an Idempotency-Key, written in the transaction that did the work.
@@ -238,16 +239,32 @@ console_session = sa.Table(
     sa.Column("method", sa.String(20), nullable=False, server_default="password"),  # password or oidc
 )
 
-# A sign-in sent to the OpenID Connect provider and not back yet: used once, within minutes, by the
-# browser that started it (its cookie's digest), with the nonce and PKCE verifier it was sent with.
-oidc_login = sa.Table(
-    "oidc_login",
+# The administrative acts (accounts, tokens, plan executions), hash-chained like an instance's events
+# (``labelwf.admin_chain``): seq from 1, each with its author (who authenticated) and never a secret.
+admin_event = sa.Table(
+    "admin_event",
     metadata,
-    sa.Column("state_digest", sa.String(64), primary_key=True),
-    sa.Column("browser_digest", sa.String(64), nullable=False),
-    sa.Column("nonce", sa.String(64), nullable=False),
-    sa.Column("code_verifier", sa.String(128), nullable=False),
-    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("action", sa.String(40), nullable=False),  # account.create, token.issue, plan.execute, ...
+    sa.Column("subject", sa.String(200), nullable=False),  # the account, "token 12", "plan 3"
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("data", JSONType, nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("hash_format", sa.Integer, nullable=False),
+)
+
+# The admin chain's head (one row, id 1): its last seq and hash, so that deleting the newest
+# administrative acts is detected as deleting an instance's newest events is.
+admin_head = sa.Table(
+    "admin_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
 )
 
 # Plans: one act on many instances (a bulk decision, deadline moves, a migration), frozen when
@@ -268,6 +285,7 @@ batch = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime),
     sa.Column("finished_at", UTCDateTime),
+    sa.Column("executed_by", sa.String(200)),  # who ran it last (the principal beside the planner's)
 )
 
 batch_item = sa.Table(
