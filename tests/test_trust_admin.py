@@ -324,6 +324,25 @@ def test_a_deleted_or_altered_act_breaks_audit_verify(runtime: Runtime, database
     assert report.ok and report.unauthenticated == 3
 
 
+def test_the_newest_acts_deleted_with_the_head_moved_back_are_named_against_a_checkpoint(
+    runtime: Runtime, database_url: str, tmp_path: Path
+) -> None:
+    # Given two acts and a checkpoint taken after them
+    create_token(runtime.db, "root", "script", **acting(runtime))
+    base = ["--config", str(CONFIG_FILE), "--db", database_url, "audit"]
+    taken = CliRunner().invoke(main, [*base, "checkpoint", "-o", str(tmp_path / "cp.json")])
+    assert taken.exit_code == 0, taken.output
+    # When the token's issue is deleted and the head set back to the act before (what passes the chain alone)
+    with runtime.db.write() as conn:
+        first = conn.execute(sa.select(admin_event.c.hash).where(admin_event.c.seq == 1)).scalar_one()
+        conn.execute(admin_event.delete().where(admin_event.c.seq == 2))
+        conn.execute(admin_head.update().values(seq=1, last_hash=first))
+    assert admin_chain.verify(runtime.db, key=runtime.audit_key).ok
+    # Then verify against the checkpoint names the shorter table
+    broken = CliRunner().invoke(main, [*base, "verify", "--checkpoint", str(tmp_path / "cp.json")])
+    assert broken.exit_code == 6 and "table admin_event has 1 row(s)" in broken.output, broken.output
+
+
 def test_an_unkeyed_act_after_keyed_ones_is_refused_and_one_forged_so_is_a_break(runtime: Runtime) -> None:
     # An act without the key, in a keyed chain, is refused and changes nothing
     with pytest.raises(ConfigError, match="audit_key_file"):

@@ -16,15 +16,16 @@ from sqlalchemy.engine import Connection
 
 from .reads import _LETTER_SUMMARY
 from .records import Event, Letter, event_from_row, letter_from_row
-from .schema import batch, event, instance, letter, timer
+from .schema import admin_event, batch, event, instance, letter, timer
 
 _i, _e, _l, _t = instance, event, letter, timer
-COUNTED = {"instance": _i, "event": _e, "letter": _l, "timer": _t}  # tables whose rows are never deleted
+# Tables whose rows are never deleted; the administrative acts' too, so that a checkpoint pins them.
+COUNTED = {"instance": _i, "event": _e, "letter": _l, "timer": _t, "admin_event": admin_event}
 _CHUNK = 2000  # (instance, seq) pairs per statement: far below every driver's limit on parameters
 
 
 def table_counts(conn: Connection) -> dict[str, int]:
-    """How many rows each table of the trail holds (``instance``, ``event``, ``letter``, ``timer``)."""
+    """How many rows each table of the trail holds (``instance``, ``event``, ``letter``, ``timer``, ``admin_event``)."""
     return {
         name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() or 0) for name, t in COUNTED.items()
     }
