@@ -37,7 +37,7 @@ oidc_client_id         LABELWF_OIDC_CLIENT_ID       the client id the provider g
 oidc_client_secret     LABELWF_OIDC_CLIENT_SECRET   its secret (keep it in the environment)
 oidc_scopes            LABELWF_OIDC_SCOPES          scopes asked for ("openid email")
 oidc_label             LABELWF_OIDC_LABEL           the provider's name on the sign-in button
-oidc_redirect_uri      LABELWF_OIDC_REDIRECT_URI    the callback's public URL (empty: from the request)
+oidc_redirect_uri      LABELWF_OIDC_REDIRECT_URI    the callback's public URL (required with OIDC)
 oidc_email_verified_by_issuer  …_BY_ISSUER          trust the provider's e-mail without email_verified (false)
 letters_agent          LABELWF_LETTERS_AGENT        letters' "Affaire suivie par": the agent's name and function
 letters_signatory_name LABELWF_LETTERS_SIGNATORY_NAME first name and name above the signatory's title
