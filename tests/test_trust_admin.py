@@ -487,3 +487,15 @@ def test_tokens_issued_before_the_chain_show_no_creator(runtime: Runtime) -> Non
         conn.execute(api_token.update().values(created_by=None))  # as a token of schema 0008 stands
     assert accounts.tokens(runtime.db)[0]["created_by"] is None
     assert accounts.account_of_token(runtime.db, secret) is not None
+
+
+def test_audit_acts_lists_who_did_what_to_an_account(runtime: Runtime, database_url: str) -> None:
+    add_account(runtime.db, "bob", ["viewer"], password=PASSWORD, reason="arrivée", **acting(runtime))
+    accounts.set_roles(runtime.db, "bob", ["operator"], **acting(runtime, "alice (tests)"))
+    base = ["--config", str(CONFIG_FILE), "--db", database_url, "audit", "acts"]
+    listed = CliRunner().invoke(main, [*base, "--subject", "bob", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert '"action": "account.roles"' in listed.stdout and '"author": "alice (tests)"' in listed.stdout
+    shown = CliRunner().invoke(main, [*base, "--last", "1"])
+    assert shown.exit_code == 0 and "1 act(s)" in shown.stdout and "account.roles" in shown.stdout
+    assert "account.create" not in shown.stdout

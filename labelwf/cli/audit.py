@@ -13,7 +13,7 @@ from .. import admin_chain, audit, checkpoint, checkpoints
 from ..errors import ConfigError
 from ..export import export_lines
 from ..representations import verify_json
-from .base import EXIT_AUDIT_BROKEN, App, json_option, main
+from .base import EXIT_AUDIT_BROKEN, App, json_option, main, row, table
 
 
 @main.group("audit")
@@ -250,3 +250,43 @@ def audit_export(app: App, entity: str | None, output: Path | None) -> None:
     finally:
         partial.unlink(missing_ok=True)
     click.echo(f"{count} event(s) exported to {output}")
+
+
+@audit_group.command("acts")
+@click.option("--subject", help="Only the acts on this account, token ('token 12') or plan ('plan 3').")
+@click.option("--last", type=click.IntRange(1, 100_000), default=50, show_default=True, help="The newest N acts.")
+@json_option
+@click.pass_obj
+def audit_acts(app: App, subject: str | None, last: int, as_json: bool) -> None:
+    """List the administrative acts (accounts, roles, passwords, tokens, plan runs) with their authors.
+
+    Each is a link of the admin chain that `audit verify` checks; a token's issue names its owner,
+    a plan's run its planner beside its executor (the author).
+
+    \b
+    Examples:
+      labelwf audit acts
+      labelwf audit acts --subject marie.dupont --json
+    """
+    app.db.check_schema()
+    found = admin_chain.history(app.db, subject=subject, newest=last)
+    if as_json:
+        return app.emit_json(
+            [
+                {
+                    "seq": a.seq,
+                    "action": a.action,
+                    "subject": a.subject,
+                    "author": a.author,
+                    "reason": a.reason,
+                    "data": dict(a.data),
+                    "occurred_at": a.occurred_at,
+                }
+                for a in found
+            ]
+        )
+    out = table(f"{len(found)} act(s)", "#", "when", "action", "subject", "author", "reason", wrap=("author", "reason"))
+    for a in found:
+        row(out, a.seq, app.local(a.occurred_at)[:16], a.action, a.subject, a.author, a.reason or "")
+    app.print_rows(out, "none recorded" + (f" on {subject}" if subject else ""))
+    return None
