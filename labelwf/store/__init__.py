@@ -9,6 +9,7 @@
 * ``reads``      typed, paged, keyset reads
 * ``outbox``     the delivery of letters
 * ``entities``   registering entities, erasing a database for a replay
+* ``admin``      the administrative acts' chain: its head, locked by each writer, and its acts
 
 No other module of labelwf runs SQL. The tables are re-exported here for tests and tools that
 look at a database directly.
