@@ -19,7 +19,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -53,6 +53,8 @@ class Account:
     disabled: bool = False
     email: str | None = None
     oidc_bound: bool = False  # an identity of the OpenID Connect provider is bound to it
+    # The API token it was found by (its ``token.issue`` act names who issued it), when it was.
+    token_id: int | None = field(default=None, compare=False)
 
     def may(self, role: str) -> bool:
         """Whether the account holds ``role`` (``operator`` is held by supervisors and admins too)."""
@@ -307,7 +309,9 @@ def account_of_token(db: Database, token: str) -> Account | None:
         return None
     with db.read() as conn:
         row = sql.account_of_token(conn, digest(token))
-    return None if row is None or row["disabled"] else _account(row)
+    if row is None or row["disabled"]:
+        return None
+    return replace(_account(row), token_id=int(row["token_id"]))
 
 
 def tokens(db: Database, owner: str | None = None) -> list[dict[str, Any]]:

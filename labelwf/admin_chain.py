@@ -219,7 +219,14 @@ class AdminReport:
         }
 
 
-def verify(db: Database, *, key: bytes | None = None, allow_unkeyed: bool = False) -> AdminReport:
+def verify(
+    db: Database,
+    *,
+    key: bytes | None = None,
+    allow_unkeyed: bool = False,
+    pinned: tuple[int, str] | None = None,
+    since: str = "",
+) -> AdminReport:
     """Recompute the admin chain; report its first broken link, or a head that is not its last act.
 
     What it proves: without the audit key, that the acts link up and end at the head (an edit
@@ -230,6 +237,10 @@ def verify(db: Database, *, key: bytes | None = None, allow_unkeyed: bool = Fals
     the newest acts and moving the head back, by someone who can write the database, still needs a
     checkpoint to be caught. Someone who holds the key and the database can rewrite everything a
     checkpoint kept elsewhere does not pin.
+
+    ``pinned``: the (seq, hash) of the last act a checkpoint (``since``: " of <its date>") recorded;
+    the chain must still pass through it, which catches the newest acts removed with the head
+    moved back, or an act rewritten by the key's holder, as long as the checkpoint is out of reach.
     """
     count = unauthenticated = 0
     expected, prev = 1, GENESIS
@@ -245,10 +256,16 @@ def verify(db: Database, *, key: bytes | None = None, allow_unkeyed: bool = Fals
             found, unchecked = _check(event, expected, prev, keyed_seen, key, allow_unkeyed)
             unauthenticated += unchecked
             keyed_seen = keyed_seen or event.hash_format == KEYED_FORMAT
+            if found is None and pinned is not None and event.seq == pinned[0] and event.hash != pinned[1]:
+                found = AdminBreak(event.seq, f"rewritten since the checkpoint{since}: not the act it recorded")
             expected, prev = event.seq + 1, event.hash
     if found is None:
         last = expected - 1
-        if head is None:
+        if pinned is not None and last < pinned[0]:
+            found = AdminBreak(
+                None, f"truncated since the checkpoint{since}: the chain ends at act #{last}, it recorded #{pinned[0]}"
+            )
+        elif head is None:
             found = AdminBreak(None, "the head row is missing (the chain's end can no longer be checked)")
         elif head != (last, prev):
             found = AdminBreak(

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 
 from .errors import CheckpointError
 from .store import Database
+from .store.admin import head as admin_head
 from .store.trail import heads as chain_heads
 from .store.trail import last_event_id, table_counts
 
@@ -45,9 +46,17 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 
 Head = tuple[int, str]  # (seq, hash) of an instance's last event when the checkpoint was taken
 ChainReader = Callable[[Connection], list[list[Any]]]
+
+
+def _admin_heads(conn: Connection) -> list[list[Any]]:
+    """The administrative acts' chain head as ``[[seq, hash]]`` (none before the first act)."""
+    found = admin_head(conn)
+    return [] if found is None or found[0] == 0 else [[found[0], found[1]]]
+
+
 # The trail's other hash chains: name → the heads of that chain, each a JSON list ending with
-# (seq, hash). A module that keeps a chain registers its reader here; the checkpoint carries it.
-CHAINS: dict[str, ChainReader] = {}
+# (seq, hash), read by the checkpoint in its own read transaction.
+CHAINS: dict[str, ChainReader] = {"admin": _admin_heads}
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,12 @@ class Checkpoint:
     def instances(self) -> int:
         """How many instances the checkpoint covers."""
         return len(self.heads)
+
+    @property
+    def admin_head(self) -> Head | None:
+        """The (seq, hash) of the last administrative act it covered, or None (none yet, or format 1)."""
+        listed = self.chains.get("admin") or []
+        return (int(listed[-1][0]), str(listed[-1][1])) if listed else None
 
 
 def take(db: Database, now: datetime) -> Checkpoint:
@@ -167,5 +182,9 @@ def _parsed(raw: dict[str, Any]) -> Checkpoint:
         return Checkpoint(created, str(raw["database"]), int(raw["events"]), heads)
     counts = {str(table): int(rows) for table, rows in raw["counts"].items()}
     chains = {str(name): list(listed) for name, listed in raw["chains"].items()}
+    for name, listed in chains.items():
+        for item in listed:
+            if not (isinstance(item, list) and len(item) >= 2 and type(item[-2]) is int and _HASH.match(item[-1])):
+                raise ValueError(f"malformed head of the {name} chain {item!r}")
     last = raw["last_event"]
     return Checkpoint(created, str(raw["database"]), int(raw["events"]), heads, counts, last, chains)

@@ -37,6 +37,7 @@ from .checkpoint import CHAINS, Checkpoint, read, signed, take, write_bytes
 from .clock import Clock, SystemClock
 from .errors import CheckpointError, DatabaseError
 from .store import Database
+from .store.admin import hash_at as admin_hash_at
 from .store.trail import hashes_at, last_event_id, last_plan_finished
 
 log = logging.getLogger("labelwf.checkpoints")
@@ -170,10 +171,27 @@ def lost_since(previous: Checkpoint, taken: Checkpoint, db: Database) -> list[st
         for where, (workflow, entity, last) in links.items():
             if found.get(where) != last:
                 lost.append(f"{entity} [{workflow}] rewritten: its event at seq {where[1]} is not the one recorded")
+    lost.extend(_admin_lost(previous, taken, db))
     for table, rows in sorted(previous.counts.items()):
         if taken.counts.get(table, rows) < rows:
             lost.append(f"table {table} has {taken.counts[table]} row(s), {rows} were counted")
     return lost
+
+
+def _admin_lost(previous: Checkpoint, taken: Checkpoint, db: Database) -> list[str]:
+    """What ``previous`` pinned of the administrative acts' chain that ``taken`` no longer holds."""
+    before, now = previous.admin_head, taken.admin_head
+    if before is None:
+        return []
+    if now is None or now[0] < before[0]:
+        reached = 0 if now is None else now[0]
+        return [f"administrative acts truncated: the chain ends at act #{reached}, it reached act #{before[0]}"]
+    if now[0] == before[0]:
+        same = now[1] == before[1]
+    else:
+        with db.read() as conn:
+            same = admin_hash_at(conn, before[0]) == before[1]
+    return [] if same else [f"administrative acts rewritten: act #{before[0]} is not the one recorded"]
 
 
 class Checkpointer:
@@ -216,10 +234,11 @@ class Checkpointer:
             if self._last_try is not None and now - self._last_try < timedelta(seconds=self.settings.floor_seconds):
                 return None
             previous = self._previous_checkpoint()
-            with self.db.read() as conn:  # one look at two indexes: cheap when nothing happened
+            with self.db.read() as conn:  # a look at two indexes and a head row: cheap when nothing happened
                 last = last_event_id(conn)
                 plan = last_plan_finished(conn)
-            if previous is not None and previous.last_event == last and not self._chains_moved():
+                chains = {name: reader(conn) for name, reader in sorted(CHAINS.items())}
+            if previous is not None and previous.last_event == last and previous.chains == chains:
                 return None  # nothing recorded since: no new file
             interval = timedelta(seconds=self.settings.interval_seconds)
             planned = plan is not None and (previous is None or plan > previous.created_at)
@@ -250,9 +269,6 @@ class Checkpointer:
             self._previous = found[1] if found else None
             self._loaded = True
         return self._previous
-
-    def _chains_moved(self) -> bool:
-        return bool(CHAINS)  # other chains have no cheap look: take a checkpoint when one may have moved
 
     def _write(self, now: datetime) -> Path:
         assert self.key is not None

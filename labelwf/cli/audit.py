@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-from .. import admin_chain, audit, checkpoint, checkpoints
+from .. import admin_chain, audit, checkpoint
 from ..errors import ConfigError
 from ..export import export_lines
-from ..representations import verify_json
+from ..trail import verify_trail
 from .base import EXIT_AUDIT_BROKEN, App, json_option, main, row, table
 
 
@@ -74,29 +74,28 @@ def audit_verify(
     """
     if checkpoint_file is not None and no_checkpoint:
         raise click.UsageError("--checkpoint FILE and --no-checkpoint contradict each other: give one")
-    checkpoint_file, taken, note = _chosen_checkpoint(app, checkpoint_file, no_checkpoint)
-    report = audit.verify(
+    if checkpoint_file is not None:
+        _key(app, "authenticates a checkpoint")
+    found = verify_trail(
         app.db,
-        entity=entity,
         key=app.runtime.audit_key,
+        folder=app.runtime.checkpoint_folder,
+        entity=entity,
         allow_unkeyed=allow_unkeyed,
-        checkpoint=taken,
+        checkpoint_file=checkpoint_file,
+        skip_checkpoint=no_checkpoint,
     )
-    # The administrative acts' chain (accounts, tokens, plan runs): with every chain, not one entity's.
-    admin = None if entity else admin_chain.verify(app.db, key=app.runtime.audit_key, allow_unkeyed=allow_unkeyed)
+    report, admin, taken, note = found.chains, found.admin, found.checkpoint, found.note
+    if no_checkpoint:
+        note = f"--no-checkpoint: {note}"
     guarantee = (
         "authenticity checked with the audit key"
         if report.keyed
         else f"structure only: no audit key at {app.runtime.settings.audit_key_file}"
     )
     if as_json:
-        covered = None
-        if taken is not None:
-            covered = {"file": str(checkpoint_file), "created_at": taken.created_at, "instances": report.checkpoint}
         warnings = [w for w in (note, _unkeyed_warning(report, allow_unkeyed)) if w]
-        app.emit_json(
-            verify_json(report) | {"checkpoint": covered, "admin": admin and admin.as_json(), "warnings": warnings}
-        )
+        app.emit_json(found.as_json() | {"warnings": warnings})
     elif report.ok:
         click.echo(f"audit trail intact: {report.events} events in {report.instances} instances verified ({guarantee})")
         click.echo(f"  {report.letters} letter(s) are the ones their events sealed")
@@ -123,31 +122,8 @@ def audit_verify(
     if admin is not None and not as_json:
         for line in admin.lines():
             click.echo(line, err=not admin.ok)
-    if not report.ok or (admin is not None and not admin.ok):
+    if not found.ok:
         sys.exit(EXIT_AUDIT_BROKEN)
-
-
-def _chosen_checkpoint(
-    app: App, given: Path | None, skipped: bool
-) -> tuple[Path | None, checkpoint.Checkpoint | None, str | None]:
-    """The checkpoint to verify against (the file given, or the newest of the folder) and a note when
-    there is none: what the verification then cannot see."""
-    folder = app.runtime.checkpoint_folder
-    if skipped:
-        return None, None, "--no-checkpoint: a deletion of the newest events or of whole instances is not detected"
-    if given is not None:
-        return given, checkpoint.read(given, _key(app, "authenticates a checkpoint")), None
-    key = app.runtime.audit_key
-    if key is None:
-        return None, None, "no audit key: no checkpoint can be authenticated, truncation and erasure are not detected"
-    found = checkpoints.newest(folder, key, app.db.display_url)
-    if found is None:
-        why = (
-            f"no checkpoint of this database in {folder}: a deletion of the newest events or of whole instances "
-            "is not detected (`labelwf audit checkpoint` takes one; the daemon and the server take them by themselves)"
-        )
-        return None, None, why
-    return found[0], found[1], None
 
 
 def _unkeyed_warning(report: audit.VerifyReport, allow_unkeyed: bool) -> str | None:

@@ -24,11 +24,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BeforeValidator
 
-from .. import audit, queries
+from .. import queries
 from ..errors import LabelwfError, NotFound
-from ..representations import event_json, instance_json, timer_json, verify_json, view_json
+from ..representations import event_json, instance_json, timer_json, view_json
 from ..runtime import Runtime
 from ..store.records import Page
+from ..trail import verify_trail
 from .auth import Caller, Refused, caller, require
 from .problems import error_problem, problem, problem_responses
 
@@ -225,8 +226,8 @@ def verify(request: Request, who: Who, entity: Annotated[str | None, Query(max_l
     """The audit trail verified (with the audit key when the server has it); supervisors and admins."""
     require(who, "supervisor")
     runtime = runtime_of(request)
-    report = audit.verify(runtime.db, entity=entity, key=runtime.audit_key)
-    return verify_json(report) | {"checked_at": runtime.engine.clock.now()}
+    report = verify_trail(runtime.db, key=runtime.audit_key, folder=runtime.checkpoint_folder, entity=entity)
+    return report.as_json() | {"checked_at": runtime.engine.clock.now()}
 
 
 def labelwf_errors(request: Request, exc: Exception) -> JSONResponse:

@@ -40,7 +40,8 @@ class Caller:
 
     @property
     def principal(self) -> str:
-        """What the audit trail records of who acted: ``alice (token; request 3f2a…)``."""
+        """What the audit trail records of who acted: ``alice (token 7; request 3f2a…)`` (token 7's
+        ``token.issue`` act says who issued it)."""
         return f"{self.account.name} ({self.method}; request {self.request_id})"
 
     def sees(self, entity: str) -> bool:
@@ -113,7 +114,8 @@ async def caller(request: Request) -> Caller:
         account = await run_in_threadpool(tokens.look_up, token)
     if account is None:
         raise Refused(401, "unauthenticated", "this token is unknown, revoked, or its account is disabled")
-    return Caller(account, "token", request.state.request_id)
+    method = "token" if account.token_id is None else f"token {account.token_id}"
+    return Caller(account, method, request.state.request_id)
 
 
 def require(who: Caller, role: str) -> None:

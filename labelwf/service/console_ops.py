@@ -15,10 +15,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import FormData
 
-from .. import accounts, actions, audit
+from .. import accounts, actions
 from ..errors import LabelwfError, NotFound
 from ..export import export_lines
-from ..representations import verify_json
+from ..trail import verify_trail
 from .api import runtime_of
 from .auth import Caller
 from .operations_api import failures
@@ -102,7 +102,7 @@ def _audit_verify(request: Request, form: FormData) -> Response:
     if not csrf_ok(csrf, form):
         return page(request, "audit.html", 403, who=who, csrf=csrf, report=None, message="Formulaire expiré.")
     runtime = runtime_of(request)
-    report = verify_json(audit.verify(runtime.db, key=runtime.audit_key))
+    report = verify_trail(runtime.db, key=runtime.audit_key, folder=runtime.checkpoint_folder).as_json()
     return page(request, "audit.html", who=who, csrf=csrf, report=report, checked_at=runtime.engine.clock.now())
 
 

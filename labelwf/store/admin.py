@@ -33,6 +33,12 @@ def head(conn: Connection) -> tuple[int, str] | None:
     return None if found is None else (int(found[0]), str(found[1]))
 
 
+def hash_at(conn: Connection, seq: int) -> str | None:
+    """The hash of the act ``seq``, or None if there is none."""
+    found = conn.execute(sa.select(admin_event.c.hash).where(admin_event.c.seq == seq)).scalar()
+    return None if found is None else str(found)
+
+
 def hash_format_of(conn: Connection, seq: int) -> int | None:
     """The hash format of the event ``seq``, or None if there is none."""
     found = conn.execute(sa.select(admin_event.c.hash_format).where(admin_event.c.seq == seq)).scalar()

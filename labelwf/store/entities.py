@@ -70,7 +70,7 @@ def acts_besides(conn: Connection, prefix: str) -> tuple[bool, list[tuple[str, i
             sa.or_(table.c.principal.is_(None), ~table.c.principal.like(f"{prefix}%"))
         )
         for principal, count in conn.execute(others.group_by(table.c.principal)):
-            # An API principal names its request ("alice (token; request 3f2a…)"): count by account.
+            # An API principal names its request ("alice (token 7; request 3f2a…)"): count by account.
             key = "(not recorded)" if principal is None else _REQUEST.sub(")", str(principal))
             counts[key] = counts.get(key, 0) + int(count)
     return found, sorted(counts.items(), key=lambda item: (-item[1], item[0]))
