@@ -106,6 +106,23 @@ def newest(folder: Path, key: bytes, database: str | None = None) -> tuple[Path,
     return None
 
 
+def archive(folder: Path, at: datetime) -> tuple[int, Path | None]:
+    """Move every checkpoint of ``folder`` into a new subfolder ``archived-<UTC time>`` (kept, never
+    deleted): the database they covered was erased on purpose (a replay's reset), and a new series
+    starts. Return how many were moved and where (None when there were none)."""
+    listed = history(folder)
+    if not listed:
+        return 0, None
+    target = folder / f"archived-{at.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}"
+    try:
+        target.mkdir(mode=0o700)
+        for path in listed:
+            path.rename(target / path.name)
+    except OSError as exc:
+        raise CheckpointError(str(folder), f"its checkpoints could not be archived ({exc.strerror})") from None
+    return len(listed), target
+
+
 def save(content: bytes, folder: Path, at: datetime) -> Path:
     """Write a signed checkpoint into ``folder`` (created 0700) under the name of ``at``, or of the
     next microsecond free after the newest: names keep the order in which checkpoints were written."""

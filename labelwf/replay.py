@@ -9,7 +9,8 @@ A replay marks the database it fills (``replay``: ``partial`` from its first wri
 once it has finished), so that an interrupted replay is known as such, and so that ``--reset``
 erases a replay's database and never one that operators filled. Its events and plans record the
 principal ``replay by <who ran it>``: once anyone else has recorded an event or a plan in it (an
-operator's fire, a daemon's deadline, a plan), ``--reset`` is refused too (``OthersActed``, with
+operator's fire, a plan; not the daemon's deadlines, which follow from the replay's own state),
+``--reset`` is refused too (``OthersActed``, with
 who and how much) unless ``force`` is given. A database replayed before principals named the
 replay cannot tell its own events from others': ``--reset`` erases it as before.
 """
@@ -158,12 +159,14 @@ def replay(
     actor: str = "replay",
     reset: bool = False,
     force: bool = False,
+    on_erased: Callable[[int], None] | None = None,
 ) -> ReplayReport:
     """Run ``scenario`` on an empty database with a simulated clock; return the timeline and final counts.
 
     ``reset`` erases the database first, once the arguments are known to be good, and only if a
     replay created it and nobody else recorded anything in it since, unless ``force`` (``begin``).
-    Until the replay finishes the database is marked partial.
+    Until the replay finishes the database is marked partial. ``on_erased(instances)`` is called once
+    the erasure is committed, before the replay starts (the caller archives what covered the old content).
     """
     end = until or scenario.until
     if end < scenario.start:
@@ -175,6 +178,8 @@ def replay(
         message = f"--until {local(end)} is before the scenario's start, {local(scenario.start)} ({zone})"
         raise ScenarioError([Problem(str(scenario.source), None, message)])
     erased = begin(engine, scenario.name, reset=reset, force=force)
+    if erased and on_erased is not None:
+        on_erased(erased)
     marker = engine  # marks the database on the real clock, not the simulated one
     clock = FrozenClock(scenario.start)
     published = [engine.workflow(scenario.workflow, scenario.version)]

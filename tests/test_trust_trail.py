@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -134,3 +135,25 @@ def test_an_api_event_names_the_token_it_was_made_with(runtime: Runtime) -> None
     assert re.match(rf"^root \(token {token_id}; request [0-9a-f-]+\)$", principal), principal
     [issued] = [a for a in admin_chain.history(runtime.db) if a.subject == f"token {token_id}"]
     assert issued.author == "root (tests)"
+
+
+def test_a_replay_reset_after_the_daemon_ran_erases_it_and_archives_the_checkpoints_that_covered_it(
+    tmp_path: Path,
+) -> None:
+    runner = CliRunner()
+    base = ["--config", str(CONFIG_FILE), "--db", f"sqlite:///{tmp_path / 'replayed.db'}"]
+    assert runner.invoke(main, [*base, "init"]).exit_code == 0
+    assert runner.invoke(main, [*base, "replay", "--reset"]).exit_code == 0
+    # Given the daemon's deadlines after the replay, and the checkpoint it wrote of them
+    swept = runner.invoke(main, [*base, "daemon", "--once", "--no-letters"])
+    assert swept.exit_code == 0 and "fired 14" in swept.output, swept.output
+    folder = next((tmp_path / "state").rglob("labelwf-checkpoint-*.json")).parent
+    # When the replay is run again: the daemon is nobody, so the reset is not refused
+    again = runner.invoke(main, [*base, "replay", "--reset"])
+    assert again.exit_code == 0, again.output
+    assert "1 checkpoint(s) of the erased database archived in" in again.stderr
+    # Then the checkpoints that covered the erased content are kept aside, and the trail verifies
+    assert not list(folder.glob("labelwf-checkpoint-*.json"))
+    assert len(list(folder.glob("archived-*/labelwf-checkpoint-*.json"))) == 1
+    verified = runner.invoke(main, [*base, "audit", "verify"])
+    assert verified.exit_code == 0 and "no checkpoint of this database" in verified.stderr, verified.output

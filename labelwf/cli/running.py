@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .. import checkpoints
 from ..logs import LOG_FORMATS
 from .base import EXIT_FAILURE, App, instant, json_option, main
 
@@ -120,7 +122,9 @@ def replay_(
     app.db.check_schema()
     partial = f"{app.db.display_url} holds a partial replay (marked so): `labelwf replay --reset` starts it again"
     try:
-        report = replay(app.engine, loaded, until=end, synthetic=split, reset=reset, force=force)
+        report = replay(
+            app.engine, loaded, until=end, synthetic=split, reset=reset, force=force, on_erased=_archiver(app)
+        )
     except KeyboardInterrupt:
         click.echo(f"replay interrupted: {partial}", err=True)
         sys.exit(130)
@@ -141,6 +145,19 @@ def _default_scenario(folder: Path) -> Path:
         found = ", ".join(f.name for f in files) or "none"
         raise click.BadParameter(f"name the scenario to replay; {folder} holds: {found}", param_hint="SCENARIO")
     return files[0]
+
+
+def _archiver(app: App) -> Callable[[int], None]:
+    """What a reset does once the erasure is committed: the checkpoints that covered the erased
+    content are archived (they would otherwise report it as erased), and a new series starts."""
+
+    def archive(_: int) -> None:
+        folder = app.runtime.checkpoint_folder
+        moved, target = checkpoints.archive(folder, app.engine.clock.now())
+        if moved:
+            click.echo(f"{moved} checkpoint(s) of the erased database archived in {target}", err=True)
+
+    return archive
 
 
 def _print_replay(app: App, title: str, report: Any, zone: tzinfo) -> None:

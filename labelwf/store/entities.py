@@ -61,7 +61,8 @@ _REQUEST = re.compile(r"; request [^)]*\)$")
 def acts_besides(conn: Connection, prefix: str) -> tuple[bool, list[tuple[str, int]]]:
     """Whether any event's principal starts with ``prefix`` (a replay's), and who else acted: each
     other principal (``None`` for events recorded before principals were) with its count of events
-    and plans, most first."""
+    and plans, most first. The daemon's events (role ``system``) are not counted: they follow from the
+    state the replay left."""
     marked = event.c.principal.like(f"{prefix}%")
     found = conn.execute(sa.select(event.c.id).where(marked).limit(1)).first() is not None
     counts: dict[str, int] = {}
@@ -69,6 +70,8 @@ def acts_besides(conn: Connection, prefix: str) -> tuple[bool, list[tuple[str, i
         others = sa.select(table.c.principal, sa.func.count()).where(
             sa.or_(table.c.principal.is_(None), ~table.c.principal.like(f"{prefix}%"))
         )
+        if table is event:  # the daemon's deadlines follow from the replay's own state: nobody acted
+            others = others.where(event.c.role != "system")
         for principal, count in conn.execute(others.group_by(table.c.principal)):
             # An API principal names its request ("alice (token 7; request 3f2a…)"): count by account.
             key = "(not recorded)" if principal is None else _REQUEST.sub(")", str(principal))
