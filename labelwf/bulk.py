@@ -19,24 +19,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from . import plans
+from . import plan_items
 from .batch import Checks
 from .decision import Request, refuse_reserved, require_justification
 from .definition import Workflow
+from .engine import Engine
 from .errors import LabelwfError, PlanRejected, Problem
 from .importer import delimiter_of
-from .plans import PlanReport
+from .plan_items import PlanReport
 from .store import batches as sql
 from .store.entities import existing_entities
 from .store.records import Batch, BatchItem, ItemStatus
 from .text import shown, text_problem
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 KIND = "decision"
 MAX_ITEMS = 1_000_000  # a plan larger than this is refused (split the act)
@@ -217,7 +215,7 @@ def plan_decision(
         "selection": selection.describe() if selection is not None else None,
         "outcomes": len(chosen) if chosen is not None else None,
     }
-    return plans.store(
+    return plan_items.store(
         engine,
         kind=KIND,
         workflow=wf.name,
@@ -364,7 +362,7 @@ def _preview(
 def execute(
     engine: Engine, conn: Connection, plan: Batch, item: BatchItem, checks: Checks
 ) -> tuple[dict[str, Any], int]:
-    """Fire one item of a decision plan at the version the preview saw (``plans.Executor``)."""
+    """Fire one item of a decision plan at the version the preview saw (``plan_items.Executor``)."""
     request = Request(
         entity=item.entity,
         trigger=str(item.action["trigger"]),
@@ -379,6 +377,3 @@ def execute(
     )
     fired = engine.apply(conn, request, checks=checks)
     return {"seq": fired.version, "dest": fired.dest, "letters": fired.letters}, fired.event_id
-
-
-plans.register(KIND, execute)

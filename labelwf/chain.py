@@ -10,25 +10,39 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 
-from .audit import BATCH_FORMATS
 from .batch import IMMEDIATE, Checks
+from .clock import Clock
 from .decision import Decision
-from .definition import TransitionDef
+from .definition import TransitionDef, Workflow
 from .errors import ConcurrentUpdate
+from .hashing import BATCH_FORMATS
+from .letters import RenderedLetter
 from .sealing import letter_row, seal
 from .store import fires as sql
 from .store.records import Event, Instance
 
-if TYPE_CHECKING:
-    from .engine import Engine
+
+class Writer(Protocol):
+    """What a chain event needs of the ``Engine`` that writes it (the engine imports this module)."""
+
+    clock: Clock
+    principal: str | None
+    audit_key: bytes | None
+    hash_format: int
+
+    def workflow_of(self, instance: Instance) -> Workflow: ...
+
+    def step_letters(
+        self, wf: Workflow, current: Instance, decision: Decision, event: Event
+    ) -> list[RenderedLetter]: ...
 
 
 def chain_action(
-    engine: Engine,
+    engine: Writer,
     conn: Connection,
     current: Instance,
     *,

@@ -60,9 +60,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
+import sqlalchemy.exc
 import yaml
 
 from .errors import ConfigError
+from .text import text_problem
 
 CONFIG_FILE = "config.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -116,8 +119,6 @@ class Settings:
 
     def __repr__(self) -> str:
         """The settings without their secrets: the database URL's password and the SMTP password masked."""
-        from .store.database import masked_url
-
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         shown["database"] = masked_url(self.database)
         for secret in ("smtp_password", "oidc_client_secret"):
@@ -231,8 +232,6 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
             raise ConfigError(key, value, 'space-separated scopes including openid, e.g. "openid email"')
         return " ".join(scopes)
     if key in ("letters_agent", "letters_signatory_name"):
-        from .text import text_problem
-
         text = " ".join(str(value or "").split())
         problem = text_problem(text, key, max_length=200)
         if problem:
@@ -354,3 +353,17 @@ def _url(key: str, value: Any) -> str:
     if parts.query or parts.fragment or parts.username:
         raise ConfigError(key, value, "a URL without query, fragment or user name")
     return text.rstrip("/") if key == "oidc_issuer" else text
+
+
+def masked_url(text: str) -> str:
+    """A database URL without its password (in the authority or as a ``password=`` parameter)."""
+    try:
+        url = sa.engine.make_url(text)
+    except (sa.exc.ArgumentError, ValueError):
+        return "(a database URL that cannot be parsed; not shown)"
+    secret = {k: "***" for k in url.query if k.lower() in ("password", "passwd", "sslpassword")}
+    return (
+        url.update_query_dict(secret).render_as_string(hide_password=True)
+        if secret
+        else url.render_as_string(hide_password=True)
+    )

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .conditions import Condition
+from .letter_spec import LetterDef, Letterhead
 from .text import text_problem
 from .timers import TimerSpec, parse_local
 
@@ -118,51 +119,6 @@ class TransitionDef:
     def accepts(self) -> tuple[str, ...]:
         """Every data field this transition takes."""
         return self.requires + self.optional
-
-
-@dataclass(frozen=True)
-class LetterDef:
-    """A letter sent at a step: its template, subject template and the recipient roles.
-
-    ``unfavourable``: it notifies a decision against its recipient (a withdrawal, a refusal, a
-    support revised), which must state its reasons, its effective date and the means of appeal.
-    """
-
-    name: str
-    subject: str
-    to: tuple[str, ...]
-    template: Path
-    unfavourable: bool = False
-    attachments: tuple[str, ...] = ()  # the pièces jointes it lists (P.J.)
-    copies: bool = False  # the first role is the addressee; the others receive copies of that letter
-
-
-@dataclass(frozen=True)
-class Issuer:
-    """The service letters are issued by from ``since`` on (the timbre), who signs, and by what delegation."""
-
-    since: date
-    service: str
-    signatory: str  # the signatory's title: "le délégué interministériel à …"
-    delegation: str = ""  # "Pour le Premier ministre et par délégation", when the signatory has one
-
-
-@dataclass(frozen=True)
-class Letterhead:
-    """What heads and closes a workflow's letters: its issuers by date, its place, the court of appeal."""
-
-    issuers: tuple[Issuer, ...] = ()
-    place: str = "Paris"
-    recourse_court: str = "le tribunal administratif"
-    regions: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # extends labelwf.address.REGIONS
-
-    def issuer_at(self, day: date) -> Issuer | None:
-        """The issuer in force on ``day`` (the latest whose ``since`` is not after it), or None."""
-        found = None
-        for issuer in self.issuers:
-            if issuer.since <= day:
-                found = issuer
-        return found
 
 
 ENDINGS = ("ceased", "merged")  # an entity's changes that end its instance (labelwf.entity_changes)

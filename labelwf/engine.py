@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from .audit import BATCH_FORMATS, GENESIS, HASH_FORMAT, KEYED_FORMAT
 from .batch import IMMEDIATE, Checks
 from .chain import chain_action, write_link
 from .clock import Clock, SystemClock, require_aware
@@ -45,6 +44,7 @@ from .errors import (
     NotFound,
 )
 from .fired import Draft, Fired
+from .hashing import BATCH_FORMATS, GENESIS, HASH_FORMAT, KEYED_FORMAT
 from .letter_context import step_letters
 from .letters import LetterRenderer, RenderedLetter, Signers
 from .previews import preview

@@ -18,17 +18,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from .audit import GENESIS
 from .batch import IMMEDIATE
 from .chain import chain_action, write_link
 from .clock import require_aware
 from .decision import CLOCK_SKEW, Request, refuse_reserved, require_justification
 from .definition import OPERATOR, Workflow
+from .engine import Engine
 from .errors import ActionRefused, BusinessTimeRefused, InvalidData, NotFound
+from .hashing import GENESIS
 from .importer import ID_RE, MAX_NAME
 from .sealing import seal
 from .store import fires as sql
@@ -36,9 +37,6 @@ from .store import reads
 from .store.entities import existing_entities, insert_entities
 from .store.records import Entity, Event, Instance
 from .text import text_problem
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 CEASED, MERGED_INTO, ABSORBED, SUCCEEDED = "(entity ceased)", "(merged into)", "(absorbed)", "(successor of)"
 

@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from .errors import NotFound
-from .representations import event_json
 from .store import Database
 from .store.reads import chain_rows, count_chains
-from .store.records import event_from_row
+from .store.records import Event, event_from_row
 
 
 def exported_events(db: Database, *, entity: str | None = None) -> Iterator[dict[str, Any]]:
@@ -48,3 +47,27 @@ def _instant(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     raise TypeError(f"not exportable: {type(value).__name__}")
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """An audit event, as the export, the CLI's ``--json`` and the API give it."""
+    return {
+        "entity": event.entity,
+        "workflow": event.workflow,
+        "seq": event.seq,
+        "trigger": event.trigger,
+        "source": event.source,
+        "dest": event.dest,
+        "actor": event.actor,
+        "role": event.role,
+        "reason": event.reason,
+        "data": dict(event.data),
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.recorded_at,
+        "late_by_s": event.late_by_s,
+        "backdated": event.backdated,
+        "principal": event.principal,
+        "letters": list(event.letters),
+        "batch": event.batch,
+        "hash": event.hash,
+    }

@@ -39,7 +39,7 @@ from datetime import datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 from jinja2 import meta, nodes
@@ -48,8 +48,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from .address import RANKS, address, civility_of
-from .definition import LetterDef, Letterhead, Workflow
 from .errors import LetterError
+from .letter_spec import LetterDef, Letterhead
 from .template_safety import COUNTED, bounded_binop, bounded_filter, bounded_render, count_loops, counted, take_step
 from .typography import french, typeset_template
 
@@ -318,6 +318,23 @@ class Signers:
     signatory_name: str = ""  # first name and name of the signatory, above the title
 
 
+class LetterSource(Protocol):
+    """What rendering needs of a workflow version (a ``Workflow`` is one): its letters, the ranks of
+    its recipients' roles, its letterhead and its time zone."""
+
+    @property
+    def letters(self) -> Mapping[str, LetterDef]: ...
+
+    @property
+    def ranks(self) -> Mapping[str, str]: ...
+
+    @property
+    def letterhead(self) -> Letterhead: ...
+
+    @property
+    def timezone(self) -> tzinfo: ...
+
+
 class LetterRenderer:
     """Renders the letters of one workflow from its template folder; templates compile once.
 
@@ -325,7 +342,7 @@ class LetterRenderer:
     ``signers`` the people the configuration names. Every letter gets French typography.
     """
 
-    def __init__(self, folder: Path, workflow: Workflow | None = None, signers: Signers | None = None) -> None:
+    def __init__(self, folder: Path, workflow: LetterSource | None = None, signers: Signers | None = None) -> None:
         self.folder = folder
         self.workflow, self.signers = workflow, signers or Signers()
         self.text_env = letter_environment(folder.resolve(), False)

@@ -14,19 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import loader_letters as parts
 from .conditions import ConditionSyntaxError, compile_condition
-from .definition import (
-    ENDINGS,
-    FIELD_TYPES,
-    NAME_RE,
-    OPERATOR,
-    SYSTEM,
-    FieldDef,
-    LetterDef,
-    StateDef,
-    TransitionDef,
-    Workflow,
-)
+from .definition import ENDINGS, FIELD_TYPES, NAME_RE, OPERATOR, SYSTEM, FieldDef, StateDef, TransitionDef, Workflow
 from .errors import Problem, WorkflowError
+from .letter_spec import LetterDef
 from .timer_specs import TimerReader, loop_problems
 from .yamlfile import LineDict, LineList, load_yaml
 

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .address import RANKS
-from .definition import NAME_RE, Issuer, LetterDef, Letterhead
+from .definition import NAME_RE
 from .errors import Problem
+from .letter_spec import Issuer, LetterDef, Letterhead
 from .template_check import check_subject, check_template
 from .yamlfile import LineDict, LineList
 

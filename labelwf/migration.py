@@ -26,27 +26,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from . import plans
+from . import plan_items
 from .batch import Checks
 from .bulk import check_act, recorded_reason
 from .chain import write_link
 from .decision import Decision
 from .definition import OPERATOR, TransitionDef, Workflow
+from .engine import Engine
 from .errors import BusinessTimeRefused, NotFound, PlanRejected, Problem
-from .plans import PlanReport
+from .plan_items import PlanReport
 from .sealing import letter_row, seal
 from .store import batches as bsql
 from .store import fires as sql
 from .store.records import Batch, BatchItem, Event, Instance, ItemStatus, Timer
 from .timers import MissingAnchor, due_at
 from .yamlfile import LineDict, load_yaml
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 KIND = "migration"
 MIGRATED = "(migrated)"
@@ -295,7 +293,7 @@ def plan_migration(
             rows.append(row)
     if not rows and not left:
         raise PlanRejected([Problem(migration.file, None, f"no instance of {migration.source.key} to migrate")])
-    return plans.store(
+    return plan_items.store(
         engine,
         kind=KIND,
         workflow=migration.source.name,
@@ -312,8 +310,8 @@ def plan_migration(
 def execute(
     engine: Engine, conn: Connection, plan: Batch, item: BatchItem, checks: Checks
 ) -> tuple[dict[str, Any], int]:
-    """Migrate one instance exactly as its preview said (``plans.Executor``)."""
-    current = plans.seen_instance(conn, plan, item)
+    """Migrate one instance exactly as its preview said (``plan_items.Executor``)."""
+    current = plan_items.seen_instance(conn, plan, item)
     action = item.action
     target = engine.workflow(plan.workflow, int(action["to_version"]))
     now = engine.clock.now()
@@ -361,6 +359,3 @@ def execute(
     if rendered:
         sql.insert_letters(conn, [letter_row(letter, current.id, eid, now) for letter in rendered])
     return {"seq": event.seq, "dest": state, "to_version": target.version, "letters": len(rendered)}, eid
-
-
-plans.register(KIND, execute)

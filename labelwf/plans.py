@@ -13,77 +13,31 @@ its outcome written in the transaction of its event. So:
 * who runs it (``executed_by``) is recorded on the plan beside its planner, is the principal of the
   items' events, and each run is an act of the admin chain (``admin_chain``) naming both.
 
-The kinds of plans register how one item is executed (``register``); this module knows none.
+What every kind shares is ``plan_items``'; this module sits above the kinds and runs any of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
+from . import bulk, migration, timer_moves
 from .admin_chain import Action, record
 from .batch import Checks, run_batch
+from .engine import Engine
 from .errors import ActionRefused, ConcurrentUpdate, LabelwfError, NotFound
+from .plan_items import Executor, all_items
 from .store import batches as sql
-from .store.fires import load_instance
-from .store.records import Batch, BatchItem, BatchStatus, Instance, ItemStatus
-
-if TYPE_CHECKING:
-    from .engine import Engine
+from .store.records import Batch, BatchItem, BatchStatus, ItemStatus
 
 DEFAULT_BATCH = 200  # items per transaction
-Executor = Callable[["Engine", Connection, Batch, BatchItem, Checks], tuple[dict[str, Any], int]]
-"""Executes one item inside the run's transaction: returns its outcome and the id of its event."""
-
-_EXECUTORS: dict[str, Executor] = {}
-
-
-def register(kind: str, executor: Executor) -> None:
-    """Declare how an item of a ``kind`` of plan is executed."""
-    _EXECUTORS[kind] = executor
-
-
-@dataclass(frozen=True, slots=True)
-class PlanReport:
-    """A stored plan and its items as the preview left them."""
-
-    batch: Batch
-    items: tuple[BatchItem, ...]
-
-
-def store(
-    engine: Engine,
-    *,
-    kind: str,
-    workflow: str,
-    reference: str,
-    actor: str,
-    reason: str,
-    principal: str | None,
-    occurred_at: datetime | None,
-    spec: Mapping[str, Any],
-    rows: Sequence[Mapping[str, Any]],
-) -> PlanReport:
-    """Store a previewed plan and its items in one transaction (``planned``); return it as stored."""
-    with engine.db.write() as conn:
-        batch_id = sql.create_batch(
-            conn,
-            kind=kind,
-            workflow=workflow,
-            reference=reference.strip(),
-            actor=actor,
-            reason=reason,
-            principal=principal or engine.principal,
-            occurred_at=occurred_at,
-            spec=spec,
-            now=engine.clock.now(),
-        )
-        sql.insert_items(conn, batch_id, rows)
-    return PlanReport(get(engine, batch_id), tuple(items(engine, batch_id)))
+EXECUTORS: Mapping[str, Executor] = {  # how an item of each kind of plan is executed
+    bulk.KIND: bulk.execute,
+    timer_moves.KIND: timer_moves.execute,
+    migration.KIND: migration.execute,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +50,6 @@ class RunReport:
     failed: int
     remaining: int
     stopped: bool  # the plan was cancelled (or already finished) before every item ran
-
-
-def seen_instance(conn: Connection, plan: Batch, item: BatchItem) -> Instance:
-    """An item's instance, still at the version its preview saw (else ``ConcurrentUpdate``: reported changed)."""
-    current = load_instance(conn, item.entity, plan.workflow)
-    if current is None:  # pragma: no cover - an instance is never deleted
-        raise NotFound("instance", item.entity)
-    if current.version != item.seen_version:
-        raise ConcurrentUpdate(item.entity, item.seen_version or 0, current.version)
-    return current
 
 
 def get(engine: Engine, batch_id: int) -> Batch:
@@ -133,12 +77,10 @@ def run(
     ``executed_by``: who runs it (the caller's principal; default the engine's, the CLI's OS user). It
     is recorded on the plan, is the principal of the events the run writes (the planner stays on
     the plan), and the run's start is an act of the admin chain with both names."""
-    from . import bulk, migration, timer_moves  # noqa: F401  (each kind of plan registers its executor)
-
     plan = get(engine, batch_id)
-    executor = _EXECUTORS.get(plan.kind)
-    if executor is None:  # pragma: no cover - every stored kind is registered by its module
-        raise NotFound("kind of plan", plan.kind, f"known: {', '.join(sorted(_EXECUTORS))}")
+    executor = EXECUTORS.get(plan.kind)
+    if executor is None:  # pragma: no cover - every stored kind has its executor
+        raise NotFound("kind of plan", plan.kind, f"known: {', '.join(sorted(EXECUTORS))}")
     if plan.status is BatchStatus.CANCELLED:
         raise ActionRefused("run", f"plan {batch_id}", "cancelled", "planned or running")
     now = engine.clock.now()
@@ -212,13 +154,8 @@ def cancel(engine: Engine, batch_id: int) -> Batch:
 
 def items(engine: Engine, batch_id: int, *, status: str | None = None) -> list[BatchItem]:
     """Every item of a plan, in order (of one ``status``)."""
-    found: list[BatchItem] = []
     with engine.db.read() as conn:
-        while True:
-            page = sql.items(conn, batch_id, after=found[-1].seq if found else -1, status=status)
-            found.extend(page)
-            if len(page) < 1000:
-                return found
+        return all_items(conn, batch_id, status=status)
 
 
 def listing(engine: Engine, *, kind: str | None = None, limit: int = 100) -> list[Batch]:

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from .audit import HASH_FORMAT
 from .definition import OPERATOR, Workflow
 from .errors import InvalidData, LetterError, MissingData, NotFound
+from .hashing import HASH_FORMAT
 from .letter_context import letter_context
 from .letters import LetterRenderer, RenderedLetter
 from .store.records import Event, Instance

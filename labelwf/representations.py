@@ -1,18 +1,18 @@
 """Records as the CLI's ``--json`` and the API show them: one key vocabulary for every front end.
 
 ``entity`` is an entity's id everywhere, ``workflow`` a workflow's name (``workflow_version`` its
-version), instants are ISO 8601 with their UTC offset.
+version), instants are ISO 8601 with their UTC offset. An audit event's form is the export's
+(``export.event_json``), a verification's its report's own (``VerifyReport.as_json``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .audit import VerifyReport
 from .definition import Workflow
 from .fired import Fired
 from .queries import Allowed, InstanceView
-from .store.records import Batch, BatchItem, Event, Instance, Letter, Timer
+from .store.records import Batch, BatchItem, Instance, Letter, Timer
 from .timers import TimerSpec
 
 
@@ -73,30 +73,6 @@ def view_json(view: InstanceView) -> dict[str, Any]:
     }
 
 
-def event_json(event: Event) -> dict[str, Any]:
-    """An audit event."""
-    return {
-        "entity": event.entity,
-        "workflow": event.workflow,
-        "seq": event.seq,
-        "trigger": event.trigger,
-        "source": event.source,
-        "dest": event.dest,
-        "actor": event.actor,
-        "role": event.role,
-        "reason": event.reason,
-        "data": dict(event.data),
-        "occurred_at": event.occurred_at,
-        "recorded_at": event.recorded_at,
-        "late_by_s": event.late_by_s,
-        "backdated": event.backdated,
-        "principal": event.principal,
-        "letters": list(event.letters),
-        "batch": event.batch,
-        "hash": event.hash,
-    }
-
-
 def timer_json(timer: Timer) -> dict[str, Any]:
     """A pending timer in the portfolio's listing."""
     return {
@@ -151,22 +127,6 @@ def fired_json(fired: Fired) -> dict[str, Any]:
         "occurred_at": fired.occurred_at.isoformat(),
         "letters": fired.letters,
         "timers_armed": [{"name": n, "due_at": d.isoformat()} for n, d in fired.timers_armed],
-    }
-
-
-def verify_json(report: VerifyReport) -> dict[str, Any]:
-    """An audit verification: what was checked, with which guarantee, the first broken link of each chain,
-    every altered letter, and the tables shorter than the checkpoint counted (``missing``)."""
-    return {
-        "ok": report.ok,
-        "instances": report.instances,
-        "events": report.events,
-        "keyed": report.keyed,
-        "unauthenticated": report.unauthenticated,
-        "unkeyed_accepted": report.unkeyed_accepted,
-        "letters": report.letters,
-        "breaks": [b.__dict__ for b in report.breaks],
-        "missing": list(report.missing),
     }
 
 

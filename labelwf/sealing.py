@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .audit import event_hash
+from .hashing import event_hash
 from .letters import RenderedLetter
 from .store.records import Event, LetterStatus, TimerStatus
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .audit import event_hash, is_keyed
 from .errors import LetterAltered, NotFound
+from .hashing import event_hash, is_keyed
 from .letters import content_checksum, letter_checksum
 from .store import Database
 from .store.records import Event, Letter

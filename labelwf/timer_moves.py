@@ -20,17 +20,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from . import plans
+from . import plan_items
 from .batch import IMMEDIATE, Checks
 from .bulk import Selection, check_act, recorded_reason, select_entities
 from .chain import chain_action
 from .clock import require_aware
 from .decision import CLOCK_SKEW, Request, refuse_reserved, require_justification
 from .definition import OPERATOR
+from .engine import Engine
 from .errors import (
     ActionRefused,
     BusinessTimeRefused,
@@ -41,15 +42,12 @@ from .errors import (
     PlanRejected,
     Problem,
 )
-from .plans import PlanReport
+from .plan_items import PlanReport
 from .store import batches as bsql
 from .store import fires as sql
 from .store import reads
 from .store.records import Batch, BatchItem, Instance, ItemStatus, Timer, TimerStatus
 from .timers import Offset, add_calendar, localize
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 KIND = "timer_move"
 MOVED = "timer moved"
@@ -325,7 +323,7 @@ def plan_moves(
                 }
                 row["status"] = ItemStatus.PENDING.value
             rows.append(row)
-    return plans.store(
+    return plan_items.store(
         engine,
         kind=KIND,
         workflow=wf.name,
@@ -342,8 +340,8 @@ def plan_moves(
 def execute(
     engine: Engine, conn: Connection, plan: Batch, item: BatchItem, checks: Checks
 ) -> tuple[dict[str, Any], int]:
-    """Move one item's timer at the version the preview saw (``plans.Executor``)."""
-    current = plans.seen_instance(conn, plan, item)
+    """Move one item's timer at the version the preview saw (``plan_items.Executor``)."""
+    current = plan_items.seen_instance(conn, plan, item)
     to = item.action.get("to")
     shift = Shift(to=datetime.fromisoformat(to) if to else None, by=item.action.get("by"))
     moved = move_in(
@@ -361,6 +359,3 @@ def execute(
     )
     outcome = {"seq": moved.seq, "dest": moved.new_due.isoformat(), "from": moved.old_due.isoformat()}
     return outcome | {"overdue": moved.overdue}, moved.event_id
-
-
-plans.register(KIND, execute)

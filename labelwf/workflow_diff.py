@@ -26,7 +26,8 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-from .definition import FieldDef, LetterDef, StateDef, TransitionDef, Workflow
+from .definition import FieldDef, StateDef, TransitionDef, Workflow
+from .letter_spec import LetterDef
 from .timers import Offset, TimerSpec
 
 T = TypeVar("T")

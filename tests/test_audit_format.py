@@ -9,7 +9,7 @@ import sys
 import sqlalchemy as sa
 
 from labelwf import Engine, store, verify
-from labelwf.audit import HASH_FORMAT, event_hash
+from labelwf.hashing import HASH_FORMAT, event_hash
 from labelwf.letters import content_checksum
 from labelwf.store.records import event_from_row
 from tests.conftest import ROOT

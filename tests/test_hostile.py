@@ -32,7 +32,6 @@ from labelwf import (
     store,
     verify,
 )
-from labelwf.audit import event_hash
 from labelwf.cli import main
 from labelwf.deadlines import fire_due
 from labelwf.delivery import (
@@ -44,6 +43,7 @@ from labelwf.delivery import (
     pdf_unavailable,
     render_pdf,
 )
+from labelwf.hashing import event_hash
 from labelwf.letters import LetterRenderer, content_checksum
 from labelwf.store.records import event_from_row
 from tests.conftest import CONFIG_FILE, ROOT

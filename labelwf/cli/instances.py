@@ -10,8 +10,9 @@ import click
 from rich.text import Text
 
 from .. import diagram, queries
+from ..export import event_json
 from ..replay import replay_mark
-from ..representations import event_json, fired_json, instance_json, timer_json, view_json
+from ..representations import fired_json, instance_json, timer_json, view_json
 from ..store.records import Instance
 from ..text import shown
 from .base import App, human_duration, instant, json_option, main, page_options, page_title, row, split_sets, table

@@ -12,7 +12,10 @@ from typing import Any
 import click
 
 from .. import checkpoints
+from ..errors import ScenarioError
 from ..logs import LOG_FORMATS
+from ..replay import replay
+from ..scenario import load_scenario
 from .base import EXIT_FAILURE, App, instant, json_option, main
 
 
@@ -108,10 +111,6 @@ def replay_(
     list, history, timers and the letters show the campaign afterwards. SCENARIO defaults to the
     one scenario of the scenarios folder (the 2008-2010 campaign of the 71 poles).
     """
-    from ..errors import ScenarioError
-    from ..replay import replay
-    from ..scenario import load_scenario
-
     split = _split(synthetic)
     if force and not reset:
         raise click.UsageError("--force only goes with --reset (it lets --reset erase what others recorded)")

@@ -26,7 +26,8 @@ from pydantic import AwareDatetime, BeforeValidator
 
 from .. import queries
 from ..errors import LabelwfError, NotFound
-from ..representations import event_json, instance_json, timer_json, view_json
+from ..export import event_json
+from ..representations import instance_json, timer_json, view_json
 from ..runtime import Runtime
 from ..store.records import Page
 from ..trail import verify_trail

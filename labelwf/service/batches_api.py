@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from .. import bulk, migration, plans, timer_moves
+from .. import bulk, migration, plan_items, plans, timer_moves
 from ..decision import MAX_ACTOR, MAX_REASON
 from ..errors import ActionRefused, ConcurrentUpdate, DatabaseError, NotFound, PlanRejected, Problem
 from ..representations import batch_item_json, batch_json
@@ -351,7 +351,7 @@ def _keep_plan(request: Request, who: Caller, key: str, print_: str, batch_id: i
     return True
 
 
-def _plan_migration(request: Request, body: MigrationPlan, actor: str, who: Caller) -> plans.PlanReport:
+def _plan_migration(request: Request, body: MigrationPlan, actor: str, who: Caller) -> plan_items.PlanReport:
     """Plan the migration file ``body.migration`` of the configured folder (never a path the caller gives)."""
     runtime = runtime_of(request)
     folder = runtime.settings.migrations

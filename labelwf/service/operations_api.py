@@ -18,11 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import actions, queries
 from ..decision import MAX_ACTOR, MAX_REASON
-from ..export import export_lines
-from ..representations import event_json, letter_json, timer_json
+from ..export import event_json, export_lines
+from ..representations import letter_json, timer_json
 from ..store.records import LetterStatus
 from .api import Who, plain_parameters, runtime_of
 from .auth import Caller, require
+from .letters_api import readable_letter
 from .problems import problem_responses
 
 router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 503), dependencies=[Depends(plain_parameters)])
@@ -70,8 +71,6 @@ def list_failures(request: Request, who: Who) -> dict[str, Any]:
 
 def _act(request: Request, who: Caller, letter_id: int, body: LetterAction, action: str) -> dict[str, Any]:
     require(who, "operator")
-    from .letters_api import readable_letter
-
     readable_letter(request, who, letter_id)  # 404 for an id out of range or not this caller's
     run = actions.retry_letter if action == "retry" else actions.resolve_letter
     event = run(

@@ -29,6 +29,7 @@ import sqlalchemy.exc
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 
+from ..config import masked_url
 from ..errors import (
     ConfigError,
     DatabaseBusy,
@@ -349,17 +350,3 @@ class Database:
             self._prompt.close()
             self._prompt = None
         self.engine.dispose()
-
-
-def masked_url(text: str) -> str:
-    """A database URL without its password (in the authority or as a ``password=`` parameter)."""
-    try:
-        url = sa.engine.make_url(text)
-    except (sa.exc.ArgumentError, ValueError):
-        return "(a database URL that cannot be parsed; not shown)"
-    secret = {k: "***" for k in url.query if k.lower() in ("password", "passwd", "sslpassword")}
-    return (
-        url.update_query_dict(secret).render_as_string(hide_password=True)
-        if secret
-        else url.render_as_string(hide_password=True)
-    )

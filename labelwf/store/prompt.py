@@ -15,15 +15,25 @@ import logging
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from sqlalchemy.engine import Connection, RootTransaction
-
-if TYPE_CHECKING:
-    from .database import Database
+from sqlalchemy.engine import Connection, Engine, RootTransaction
 
 _log = logging.getLogger("labelwf.store")
 CHECKPOINT_EVERY = 100  # prompt commits between two checkpoints: a few hundred pages of WAL each time
+
+
+class Database(Protocol):
+    """What a prompt write and the checkpoints need of their ``Database`` (which imports this module)."""
+
+    engine: Engine
+    driver_errors: tuple[type[Exception], ...]
+    checkpoints: WalCheckpoints
+
+    @property
+    def display_url(self) -> str: ...
+
+    def wrap(self, exc: BaseException) -> Exception: ...
 
 
 class WriteWouldWait(Exception):
