@@ -55,7 +55,7 @@ def run_labelwf(n: int, profile: str, path: str, batch: int) -> dict[str, Any]:
     import sqlalchemy as sa
 
     from labelwf import Database, Engine, EntityRow, add_entities, load_workflow, store, verify
-    from labelwf.deadlines import fire_due
+    from labelwf.engine.deadlines import fire_due
 
     journal, sync = PROFILES[profile]
     db = Database(f"sqlite:///{path}", synchronous=sync, journal_mode=journal)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from labelwf import Database, Engine, EntityRow, add_entities, load_workflow, store  # noqa: E402
-from labelwf.delivery import pdf_unavailable, render_pdf  # noqa: E402
+from labelwf.engine.delivery import pdf_unavailable, render_pdf  # noqa: E402
 
 
 def fires(folder: Path, workflow_file: Path, n: int) -> tuple[float, int, list[str]]:

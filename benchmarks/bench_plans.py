@@ -26,10 +26,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, plans  # noqa: E402
-from labelwf.bulk import Selection, plan_decision  # noqa: E402
-from labelwf.deadlines import fire_due  # noqa: E402
-from labelwf.migration import load_migration, plan_migration  # noqa: E402
+from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow  # noqa: E402
+from labelwf.engine.deadlines import fire_due  # noqa: E402
+from labelwf.operations import plans  # noqa: E402
+from labelwf.operations.bulk import Selection, plan_decision  # noqa: E402
+from labelwf.operations.migration import load_migration, plan_migration  # noqa: E402
 
 WORKFLOW = ROOT / "workflows" / "poles-2008.yaml"
 REVIEW = datetime(2010, 6, 30, 22, 0, tzinfo=UTC)  # 1 July 2010, midnight in Paris: 18 months after the contracts

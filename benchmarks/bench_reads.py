@@ -33,7 +33,8 @@ sys.path.insert(0, str(HERE))
 import sqlalchemy as sa  # noqa: E402
 from bench_timers import postgres_schema  # noqa: E402
 
-from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, queries  # noqa: E402
+from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow  # noqa: E402
+from labelwf.engine import queries  # noqa: E402
 
 REPEAT = 300
 

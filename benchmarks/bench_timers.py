@@ -283,7 +283,7 @@ def lateness(samples: int) -> list[float]:
 
 def checkpoint_storms(n: int, batch: int, rounds: int) -> None:
     """The SQLite storm with automatic checkpoints off and on, alternating, in the same run."""
-    from labelwf.audit_key import create_key
+    from labelwf.audit.key import create_key
 
     walls: dict[str, list[float]] = {"off": [], "on": []}
     with tempfile.TemporaryDirectory() as folder:

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, verify  # noqa: E402
-from labelwf.deadlines import fire_due  # noqa: E402
+from labelwf.engine.deadlines import fire_due  # noqa: E402
 
 KEY = bytes(range(32))
 PER_ENTITY = 5

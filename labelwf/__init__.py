@@ -10,12 +10,12 @@ The engine is a library; the ``labelwf`` command and the daemon are thin shells 
     engine.fire("enfant", "classify", actor="dgcis", reason="rapport BCG-CMI", data={"group": 3})
 """
 
-from .audit import VerifyReport, verify
+from .audit.verification import VerifyReport, verify
 from .clock import Clock, FrozenClock, SystemClock
 from .config import Settings, load_settings
-from .daemon import Daemon, DaemonSettings
-from .definition import Workflow
-from .engine import Engine
+from .engine.daemon import Daemon, DaemonSettings
+from .engine.fire import Engine
+from .engine.fired import Fired
 from .errors import (
     AmbiguousWorkflow,
     BusinessTimeRefused,
@@ -45,13 +45,13 @@ from .errors import (
     TransitionRefused,
     WorkflowError,
 )
-from .fired import Fired
-from .importer import EntityRow, add_entities, import_entities
-from .loader import load_workflow, load_workflows
-from .replay import ReplayReport, replay
+from .operations.importer import EntityRow, add_entities, import_entities
 from .runtime import Runtime
-from .scenario import Scenario, load_scenario
+from .scenarios.replay import ReplayReport, replay
+from .scenarios.scenario import Scenario, load_scenario
 from .store import Database, Event, Instance, Letter, LetterStatus, Page, Timer, TimerStatus
+from .workflow.definition import Workflow
+from .workflow.loader import load_workflow, load_workflows
 
 __all__ = [
     # the engine

@@ -28,7 +28,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Connection
 
-from .admin_chain import Action, record
+from .audit.admin_chain import Action, record
 from .errors import AccountError, NotFound
 from .store import Database
 from .store import accounts as sql

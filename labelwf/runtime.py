@@ -19,19 +19,19 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
-from .audit_key import create_key, load_key
-from .checkpoints import Checkpointer, CheckpointSettings, default_folder
+from .audit.checkpoints import Checkpointer, CheckpointSettings, default_folder
+from .audit.key import create_key, load_key
 from .clock import Clock
 from .config import Settings, load_settings
-from .daemon import Daemon, DaemonSettings
-from .definition import Workflow
-from .delivery import DeliverySettings, Outbox, SmtpSettings
-from .engine import Engine
+from .engine.daemon import Daemon, DaemonSettings
+from .engine.delivery import DeliverySettings, Outbox, SmtpSettings
+from .engine.fire import Engine
 from .errors import ConfigError
-from .letters import Signers
-from .loader import load_workflows
+from .letters.render import Signers
 from .logs import LogFormat, configure
 from .store import Database
+from .workflow.definition import Workflow
+from .workflow.loader import load_workflows
 
 
 def os_principal() -> str:

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from labelwf.daemon import Daemon
+from labelwf.engine.daemon import Daemon
 from tests.conftest import CONFIG_FILE
 
 

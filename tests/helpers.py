@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from labelwf import Engine
-from labelwf.definition import DAEMON_ACTOR
-from labelwf.fired import Fired
+from labelwf.engine.fired import Fired
 from labelwf.store import reads
+from labelwf.workflow.definition import DAEMON_ACTOR
 
 OPERATOR = {"actor": "dgcis-agent", "reason": "décision du comité"}
 SYSTEM: dict[str, Any] = {}  # a step the daemon takes: its pending timer is fired, as the sweep would

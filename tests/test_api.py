@@ -581,7 +581,7 @@ def test_odd_values_and_headers_are_4xx_problems(
 def test_an_unforeseen_error_is_a_500_problem_with_the_request_id_and_the_headers(
     api: TestClient, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from labelwf import queries
+    from labelwf.engine import queries
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")

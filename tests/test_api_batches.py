@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from labelwf import FrozenClock, Runtime, import_entities, load_settings, store
 from labelwf.accounts import add_account, create_token
-from labelwf.deadlines import fire_due
+from labelwf.engine.deadlines import fire_due
 from labelwf.service import create_app
 from tests.conftest import CONFIG_FILE, POLES_CSV
 

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from labelwf import FrozenClock, Runtime, import_entities, load_settings, queries
+from labelwf import FrozenClock, Runtime, import_entities, load_settings
 from labelwf.accounts import add_account, create_token
+from labelwf.engine import queries
 from labelwf.service import create_app
 from tests.conftest import CONFIG_FILE, POLES_CSV, ROOT
 from tests.test_api_batches import as_, events, is_problem

@@ -9,8 +9,8 @@ import sys
 import sqlalchemy as sa
 
 from labelwf import Engine, store, verify
-from labelwf.hashing import HASH_FORMAT, event_hash
-from labelwf.letters import content_checksum
+from labelwf.audit.hashing import HASH_FORMAT, event_hash
+from labelwf.letters.render import content_checksum
 from labelwf.store.records import event_from_row
 from tests.conftest import ROOT
 from tests.helpers import OPERATOR

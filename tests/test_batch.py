@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from labelwf import Engine, NotFound, store, verify
-from labelwf.batch import Checks, run_batch
-from labelwf.decision import Request
+from labelwf.engine.batch import Checks, run_batch
+from labelwf.engine.decision import Request
 
 Item = tuple[str, int]  # entity, group
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from labelwf import Engine, EntityRow, ImportRejected, add_entities, delivery, import_entities
-from labelwf.delivery import DeliverySettings, Outbox
-from labelwf.yamlfile import load_yaml
+from labelwf import Engine, EntityRow, ImportRejected, add_entities, import_entities
+from labelwf.engine import delivery
+from labelwf.engine.delivery import DeliverySettings, Outbox
+from labelwf.workflow.yamlfile import load_yaml
 from tests.helpers import OPERATOR
 
 

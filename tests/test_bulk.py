@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labelwf import Engine, EntityRow, LabelwfError, add_entities, plans, verify
-from labelwf.bulk import Outcome, Selection, plan_decision, read_outcomes
+from labelwf import Engine, EntityRow, LabelwfError, add_entities, verify
 from labelwf.clock import FrozenClock
 from labelwf.errors import ActionRefused, PlanRejected
+from labelwf.operations import plans
+from labelwf.operations.bulk import Outcome, Selection, plan_decision, read_outcomes
 from labelwf.store import fires, reads
 from labelwf.store.records import BatchStatus, Event, Instance, ItemStatus
 from tests.conftest import POLES_CSV

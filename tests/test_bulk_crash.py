@@ -11,8 +11,9 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from labelwf import Engine, EntityRow, add_entities, plans, store, verify
-from labelwf.bulk import Selection, plan_decision
+from labelwf import Engine, EntityRow, add_entities, store, verify
+from labelwf.operations import plans
+from labelwf.operations.bulk import Selection, plan_decision
 from tests.conftest import CONFIG_FILE
 from tests.daemon_helpers import read_lines
 

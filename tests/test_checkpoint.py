@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, store, verify
-from labelwf.checkpoint import read, take, write
+from labelwf.audit.checkpoint import read, take, write
+from labelwf.audit.hashing import event_hash
 from labelwf.cli import EXIT_AUDIT_BROKEN, EXIT_BAD_INPUT, main
 from labelwf.errors import CheckpointError
-from labelwf.hashing import event_hash
 from labelwf.store.records import event_from_row
 from tests.conftest import CONFIG_FILE, ROOT
 from tests.helpers import OPERATOR

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from labelwf.conditions import ConditionSyntaxError, compile_condition
+from labelwf.workflow.conditions import ConditionSyntaxError, compile_condition
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from labelwf import FrozenClock, Runtime, import_entities, load_settings, plans, queries
+from labelwf import FrozenClock, Runtime, import_entities, load_settings
 from labelwf.accounts import add_account
-from labelwf.bulk import Selection, plan_decision
-from labelwf.deadlines import fire_due
+from labelwf.engine import queries
+from labelwf.engine.deadlines import fire_due
+from labelwf.operations import plans
+from labelwf.operations.bulk import Selection, plan_decision
+from labelwf.operations.timer_moves import Shift, plan_moves
 from labelwf.service import console_plans, create_app
-from labelwf.timer_moves import Shift, plan_moves
 from tests.conftest import CONFIG_FILE, POLES_CSV
 from tests.helpers import OPERATOR, START_2009
 from tests.test_api_batches import events

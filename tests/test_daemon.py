@@ -18,10 +18,10 @@ from click.testing import CliRunner
 
 from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, store, verify
 from labelwf.cli import main
-from labelwf.daemon import Daemon, DaemonSettings
-from labelwf.deadlines import DueTimer, fire_due
-from labelwf.delivery import DeliverySettings, Outbox
-from labelwf.fired import Fired
+from labelwf.engine.daemon import Daemon, DaemonSettings
+from labelwf.engine.deadlines import DueTimer, fire_due
+from labelwf.engine.delivery import DeliverySettings, Outbox
+from labelwf.engine.fired import Fired
 from labelwf.logs import JsonFormatter, LogfmtFormatter
 from tests.conftest import CONFIG_FILE, ROOT
 from tests.daemon_helpers import daemon_command, read_until, serve

@@ -20,10 +20,10 @@ from labelwf import (
     ReadOnlyDatabase,
     import_entities,
     load_workflow,
-    queries,
     verify,
 )
 from labelwf.cli import EXIT_BAD_INPUT, EXIT_BUSY, main
+from labelwf.engine import queries
 from labelwf.store import WriteWouldWait, prompt
 from tests.conftest import CONFIG_FILE, POLES_CSV, WORKFLOW_FILE
 from tests.helpers import OPERATOR

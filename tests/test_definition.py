@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from labelwf import WorkflowError, load_workflow
-from labelwf.loader import load_workflows
+from labelwf.workflow.loader import load_workflows
 from tests.conftest import ROOT
 
 GOOD = (ROOT / "workflows" / "poles-2008.yaml").read_text(encoding="utf-8")

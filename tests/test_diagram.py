@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from labelwf import Workflow, load_workflow
-from labelwf.diagram import diagram_svg
+from labelwf.workflow.diagram import diagram_svg
 from tests.conftest import ROOT, WORKFLOW_FILE
 
 SVG = "{http://www.w3.org/2000/svg}"

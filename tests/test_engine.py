@@ -26,7 +26,7 @@ from labelwf import (
     store,
     verify,
 )
-from labelwf.definition import TransitionDef
+from labelwf.workflow.definition import TransitionDef
 from tests.conftest import ROOT
 from tests.helpers import CIADT, DELABEL, OPERATOR, PATHS, START_2009, SYSTEM, drive, fire_timer
 

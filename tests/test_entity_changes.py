@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from labelwf import Engine, FrozenClock, store, verify
-from labelwf.entity_changes import cease, merge
 from labelwf.errors import ActionRefused, InvalidData
+from labelwf.operations.entity_changes import cease, merge
 from labelwf.store import fires, reads
 from labelwf.store.records import Instance
 

@@ -28,13 +28,14 @@ from labelwf import (
     WorkflowError,
     add_entities,
     load_workflow,
-    queries,
     store,
     verify,
 )
+from labelwf.audit.hashing import event_hash
 from labelwf.cli import main
-from labelwf.deadlines import fire_due
-from labelwf.delivery import (
+from labelwf.engine import queries
+from labelwf.engine.deadlines import fire_due
+from labelwf.engine.delivery import (
     DeliverySettings,
     Outbox,
     _data_only,
@@ -43,8 +44,7 @@ from labelwf.delivery import (
     pdf_unavailable,
     render_pdf,
 )
-from labelwf.hashing import event_hash
-from labelwf.letters import LetterRenderer, content_checksum
+from labelwf.letters.render import LetterRenderer, content_checksum
 from labelwf.store.records import event_from_row
 from tests.conftest import CONFIG_FILE, ROOT
 from tests.helpers import OPERATOR

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from labelwf import Engine, FrozenClock, import_entities, queries, store, verify
-from labelwf.actions import resolve_letter, retry_letter
-from labelwf.delivery import DeliverySettings, Outbox, SmtpSettings
+from labelwf import Engine, FrozenClock, import_entities, store, verify
+from labelwf.engine import queries
+from labelwf.engine.actions import resolve_letter, retry_letter
+from labelwf.engine.delivery import DeliverySettings, Outbox, SmtpSettings
 from labelwf.errors import ActionRefused, MissingJustification, NotFound, ReservedIdentity
 from labelwf.store import outbox as outbox_sql
 from tests.conftest import POLES_CSV

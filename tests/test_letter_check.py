@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from labelwf import Engine, load_workflow
 from labelwf.cli import letters as letters_cli
 from labelwf.cli import main
-from labelwf.letter_check import EXCERPT, Finding, check_letter
+from labelwf.letters.letter_check import EXCERPT, Finding, check_letter
 from tests.conftest import CONFIG_FILE, WORKFLOW_FILE
 
 NB, NN = "\u00a0", "\u202f"  # no-break space, narrow no-break space

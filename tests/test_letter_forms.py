@@ -12,11 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from labelwf import Engine, EntityRow, Workflow, load_scenario, replay, store
-from labelwf.address import RANKS, address, region_forms
 from labelwf.errors import InvalidData, MissingData, WorkflowError
-from labelwf.letter_check import check_letter
-from labelwf.loader import load_workflow
-from labelwf.typography import NBSP, NNBSP, french, french_html
+from labelwf.letters.address import RANKS, address, region_forms
+from labelwf.letters.letter_check import check_letter
+from labelwf.letters.typography import NBSP, NNBSP, french, french_html
+from labelwf.workflow.loader import load_workflow
 from tests.conftest import ROOT
 
 CAMPAIGN = ROOT / "scenarios" / "campaign-2008-2010.yaml"

@@ -15,13 +15,13 @@ import pytest
 import sqlalchemy as sa
 
 from labelwf import Engine, EntityRow, FrozenClock, ImportRejected, LetterError, Workflow, import_entities, store
-from labelwf.delivery import DeliverySettings, Outbox, SmtpSettings, letter_paths, pdf_unavailable
-from labelwf.importer import read_entities
-from labelwf.letter_check import check_letter
-from labelwf.letter_context import letter_context
-from labelwf.letters import LetterRenderer
+from labelwf.engine.delivery import DeliverySettings, Outbox, SmtpSettings, letter_paths, pdf_unavailable
+from labelwf.engine.letter_context import letter_context
+from labelwf.letters.letter_check import check_letter
+from labelwf.letters.render import LetterRenderer
+from labelwf.letters.typography import french
+from labelwf.operations.importer import read_entities
 from labelwf.store.records import Entity, Event
-from labelwf.typography import french
 from tests.conftest import POLES_CSV
 from tests.helpers import OPERATOR
 

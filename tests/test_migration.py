@@ -9,14 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from labelwf import Engine, FrozenClock, plans, verify
-from labelwf.deadlines import fire_due
+from labelwf import Engine, FrozenClock, verify
+from labelwf.engine.deadlines import fire_due
 from labelwf.errors import PlanRejected
-from labelwf.importer import import_entities
-from labelwf.loader import load_workflow
-from labelwf.migration import load_migration, plan_migration
+from labelwf.operations import plans
+from labelwf.operations.importer import import_entities
+from labelwf.operations.migration import load_migration, plan_migration
 from labelwf.store import Database, fires, reads
 from labelwf.store.records import Instance, ItemStatus
+from labelwf.workflow.loader import load_workflow
 from tests.conftest import POLES_CSV, ROOT, START
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from labelwf import Engine, EntityRow, InvalidCursor, NotFound, Page, add_entities, queries
+from labelwf import Engine, EntityRow, InvalidCursor, NotFound, Page, add_entities
 from labelwf.cli import EXIT_BAD_INPUT, main
+from labelwf.engine import queries
 from labelwf.store.reads import MORE_CAP
 from tests.conftest import CONFIG_FILE
 from tests.helpers import OPERATOR

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from labelwf import Engine, ScenarioError, load_workflows, store, verify
 from labelwf.cli import main
-from labelwf.definition import Workflow
-from labelwf.replay import ReplayReport, replay
-from labelwf.scenario import load_scenario
+from labelwf.scenarios.replay import ReplayReport, replay
+from labelwf.scenarios.scenario import load_scenario
 from labelwf.store.database import Database
+from labelwf.workflow.definition import Workflow
 from tests.conftest import ROOT
 
 PROGRAMME = ROOT / "programme" / "scenarios" / "programme-2008-2026.yaml"

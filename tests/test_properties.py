@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects import sqlite
 
 from labelwf import Engine, EntityRow, LabelwfError, add_entities, load_workflow, store, verify
-from labelwf.definition import Workflow
+from labelwf.workflow.definition import Workflow
 from tests.conftest import WORKFLOW_FILE
 from tests.helpers import fire_timer
 

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from labelwf import DatabaseNotEmpty, Engine, ScenarioError, store, verify
 from labelwf.cli import EXIT_REFUSED, main
 from labelwf.errors import ResetRefused
-from labelwf.replay import replay, replay_mark
-from labelwf.scenario import load_scenario
+from labelwf.scenarios.replay import replay, replay_mark
+from labelwf.scenarios.scenario import load_scenario
 from labelwf.store import reads
 from tests.conftest import CONFIG_FILE, ROOT
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from labelwf import LetterError, WorkflowError, load_workflow
-from labelwf.letters import LetterRenderer
+from labelwf.letters.render import LetterRenderer
 from tests.conftest import ROOT
 
 HUGE_CONSTANTS = {

@@ -8,14 +8,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from labelwf import Engine, plans, store, verify
-from labelwf.bulk import Selection
+from labelwf import Engine, store, verify
 from labelwf.clock import FrozenClock
-from labelwf.deadlines import fire_due
+from labelwf.engine.deadlines import fire_due
 from labelwf.errors import ActionRefused, BusinessTimeRefused, InvalidData, NotFound, ReservedIdentity
+from labelwf.operations import plans
+from labelwf.operations.bulk import Selection
+from labelwf.operations.timer_moves import Shift, move_timer, plan_moves
 from labelwf.store import fires, reads
 from labelwf.store.records import Instance, ItemStatus, TimerStatus
-from labelwf.timer_moves import Shift, move_timer, plan_moves
 
 PARIS = ZoneInfo("Europe/Paris")
 END_2011 = datetime(2012, 1, 1, tzinfo=PARIS)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from labelwf.timers import MissingAnchor, Offset, TimerSpec, add_calendar, due_at, localize, parse_local
+from labelwf.workflow.timers import MissingAnchor, Offset, TimerSpec, add_calendar, due_at, localize, parse_local
 
 PARIS = ZoneInfo("Europe/Paris")
 ENTERED = datetime(2009, 3, 1, 9, 30, tzinfo=UTC)

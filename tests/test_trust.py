@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, store, verify
 from labelwf.cli import main
-from labelwf.decision import Request
-from labelwf.delivery import DeliverySettings, Outbox
+from labelwf.engine.decision import Request
+from labelwf.engine.delivery import DeliverySettings, Outbox
 from labelwf.errors import ReservedIdentity
-from labelwf.letters import letter_checksum
+from labelwf.letters.render import letter_checksum
 from tests.conftest import CONFIG_FILE, ROOT
 from tests.helpers import OPERATOR
 

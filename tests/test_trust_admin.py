@@ -28,8 +28,9 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from werkzeug.serving import make_server
 
-from labelwf import FrozenClock, Runtime, accounts, admin_chain, import_entities, load_settings, store
+from labelwf import FrozenClock, Runtime, accounts, import_entities, load_settings, store
 from labelwf.accounts import add_account, create_token
+from labelwf.audit import admin_chain
 from labelwf.cli import main
 from labelwf.errors import AccountError, ConfigError
 from labelwf.service import create_app

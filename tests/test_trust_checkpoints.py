@@ -20,15 +20,8 @@ from fastapi.testclient import TestClient
 
 from labelwf import EntityRow, FrozenClock, Runtime, add_entities, load_settings, store, verify
 from labelwf.accounts import add_account, create_token
-from labelwf.checkpoint import FORMAT, _signature, read
-from labelwf.checkpoints import (
-    Checkpointer,
-    CheckpointSettings,
-    default_folder,
-    file_name,
-    history,
-    newest,
-)
+from labelwf.audit.checkpoint import FORMAT, _signature, read
+from labelwf.audit.checkpoints import Checkpointer, CheckpointSettings, default_folder, file_name, history, newest
 from labelwf.cli import EXIT_AUDIT_BROKEN, main
 from labelwf.errors import CheckpointError
 from labelwf.service import create_app

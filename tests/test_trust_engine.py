@@ -15,12 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from labelwf import Database, Engine, EntityRow, InvalidData, WorkflowError, add_entities, load_workflow
-from labelwf.audit_key import create_key
+from labelwf.audit.key import create_key
 from labelwf.cli import main
 from labelwf.cli.base import EXIT_BAD_INPUT
-from labelwf.conditions import MAX_DEPTH, ConditionSyntaxError, compile_condition
 from labelwf.errors import ConfigError, ReservedIdentity
 from labelwf.text import looks_like, shown, text_problem
+from labelwf.workflow.conditions import MAX_DEPTH, ConditionSyntaxError, compile_condition
 from tests.conftest import CONFIG_FILE, ROOT
 
 # -- timers that loop ---------------------------------------------------------------------------
@@ -308,7 +308,7 @@ def test_conditions_within_the_limits_still_compile_and_a_parser_overflow_is_a_c
 def test_the_workflow_loader_turns_a_recursion_anywhere_into_a_clear_error(
     programme: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import labelwf.loader as loader
+    import labelwf.workflow.loader as loader
 
     def deep(*args: object, **kwargs: object) -> None:
         raise RecursionError

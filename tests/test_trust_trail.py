@@ -13,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from labelwf import FrozenClock, Runtime, admin_chain
+from labelwf import FrozenClock, Runtime
 from labelwf.accounts import create_token, set_roles
+from labelwf.audit import admin_chain
 from labelwf.cli import main
 from labelwf.store.schema import admin_event, admin_head
 from tests.conftest import CONFIG_FILE

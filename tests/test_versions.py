@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from labelwf import Engine, EntityRow, FrozenClock, InvalidTransition, add_entities, load_workflow, queries, verify
+from labelwf import Engine, EntityRow, FrozenClock, InvalidTransition, add_entities, load_workflow, verify
 from labelwf.cli import main
-from labelwf.definition import Workflow
+from labelwf.engine import queries
+from labelwf.workflow.definition import Workflow
 from tests.conftest import ROOT
 from tests.helpers import OPERATOR
 

@@ -12,9 +12,9 @@ from click.testing import CliRunner, Result
 
 from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow
 from labelwf.cli import EXIT_BAD_INPUT, EXIT_NOT_FOUND, main
-from labelwf.definition import Workflow
 from labelwf.store import reads
-from labelwf.workflow_diff import Changed, Kind, diff, diff_json, touched
+from labelwf.workflow.definition import Workflow
+from labelwf.workflow.diff import Changed, Kind, diff, diff_json, touched
 from tests.conftest import ROOT
 from tests.helpers import drive
 

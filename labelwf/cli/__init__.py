@@ -5,6 +5,9 @@ database that cannot be used: unreachable, read-only); 3 not found; 4 refused (a
 workflow, or an action that no longer applies); 5 concurrent conflict (someone else changed the
 instance first); 6 audit verification failed; 7 database not initialised or at another schema
 revision (run ``labelwf init``); 8 database busy (another process held the write lock past the busy timeout: try again).
+
+The top of the layers: may import everything in labelwf (``serve`` starts ``service``, imported
+only when it runs, so that other commands do not load the web stack).
 """
 
 from . import admin, audit, entities, instances, letters, migrate, plans, running, service  # noqa: F401  (each registers its commands)

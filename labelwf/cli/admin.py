@@ -10,12 +10,12 @@ from typing import Any
 import click
 from rich.console import Console
 
-from ..definition import Workflow
 from ..errors import WorkflowError
-from ..importer import import_entities
-from ..loader import load_workflow
+from ..operations.importer import import_entities
 from ..store import reads
-from ..workflow_diff import Changed, diff, diff_json, touched
+from ..workflow.definition import Workflow
+from ..workflow.diff import Changed, diff, diff_json, touched
+from ..workflow.loader import load_workflow
 from .base import EXIT_BAD_INPUT, App, instant, json_option, main, row, table
 
 

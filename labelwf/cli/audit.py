@@ -9,10 +9,11 @@ from pathlib import Path
 
 import click
 
-from .. import admin_chain, audit, checkpoint
+from ..audit import admin_chain, checkpoint
+from ..audit import verification as audit
+from ..audit.export import export_lines
+from ..audit.trail import verify_trail
 from ..errors import ConfigError
-from ..export import export_lines
-from ..trail import verify_trail
 from .base import EXIT_AUDIT_BROKEN, App, json_option, main, row, table
 
 

@@ -18,8 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..definition import Workflow
-from ..engine import Engine
+from ..engine.fire import Engine
 from ..errors import (
     AccountError,
     ActionRefused,
@@ -51,7 +50,8 @@ from ..store import Database
 from ..store.reads import MAX_PAGE
 from ..store.records import Page
 from ..text import shown
-from ..timers import localize, parse_local
+from ..workflow.definition import Workflow
+from ..workflow.timers import localize, parse_local
 
 EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_CONFLICT = 1, 2, 3, 4, 5
 EXIT_AUDIT_BROKEN, EXIT_NOT_INITIALISED, EXIT_BUSY = 6, 7, 8

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import click
 
-from ..entity_changes import cease, merge
+from ..operations.entity_changes import cease, merge
 from .base import App, instant, json_option, main
 
 

@@ -9,12 +9,13 @@ from datetime import datetime
 import click
 from rich.text import Text
 
-from .. import diagram, queries
-from ..export import event_json
-from ..replay import replay_mark
-from ..representations import fired_json, instance_json, timer_json, view_json
+from ..audit.export import event_json
+from ..engine import queries
+from ..engine.representations import fired_json, instance_json, timer_json, view_json
+from ..scenarios.replay import replay_mark
 from ..store.records import Instance
 from ..text import shown
+from ..workflow import diagram
 from .base import App, human_duration, instant, json_option, main, page_options, page_title, row, split_sets, table
 
 WIDTH = 80  # what the human-readable output fits in

@@ -10,10 +10,10 @@ from typing import Any
 import click
 from rich.console import Console
 
-from .. import queries
-from ..delivery import LETTER_STATUSES, DeliveryReport
-from ..letter_check import check_letter
-from ..representations import letter_json
+from ..engine import queries
+from ..engine.delivery import LETTER_STATUSES, DeliveryReport
+from ..engine.representations import letter_json
+from ..letters.letter_check import check_letter
 from ..text import shown
 from .base import EXIT_FAILURE, App, json_option, main, page_options, page_title, row, split_sets, table
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..migration import load_migration, plan_migration
-from ..representations import batch_item_json, batch_json
+from ..engine.representations import batch_item_json, batch_json
+from ..operations.migration import load_migration, plan_migration
 from ..store.records import ItemStatus
 from .base import App, instant, json_option, main, row, table
 from .plans import print_plan, run

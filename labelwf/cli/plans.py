@@ -10,11 +10,11 @@ from typing import Any
 
 import click
 
-from .. import plans
-from ..bulk import Selection, plan_decision, read_ids, read_outcomes
-from ..representations import batch_item_json, batch_json
+from ..engine.representations import batch_item_json, batch_json
+from ..operations import plans
+from ..operations.bulk import Selection, plan_decision, read_ids, read_outcomes
+from ..operations.timer_moves import Shift, move_timer, plan_moves
 from ..store.records import Batch, BatchItem, ItemStatus
-from ..timer_moves import Shift, move_timer, plan_moves
 from .base import EXIT_FAILURE, App, instant, json_option, main, row, split_sets, table
 from .instances import timers
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
-from .. import checkpoints
+from ..audit import checkpoints
 from ..errors import ScenarioError
 from ..logs import LOG_FORMATS
-from ..replay import replay
-from ..scenario import load_scenario
+from ..scenarios.replay import replay
+from ..scenarios.scenario import load_scenario
 from .base import EXIT_FAILURE, App, instant, json_option, main
 
 

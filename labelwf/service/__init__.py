@@ -1,4 +1,8 @@
-"""``labelwf serve``: the REST API (and, next, the operators' console) over the same runtime as the CLI."""
+"""``labelwf serve``: the REST API and the operators' console over the same runtime as the CLI.
+
+A shell at the top of the layers: may import ``runtime``, ``accounts`` and everything below them,
+never ``cli``.
+"""
 
 from .app import create_app
 

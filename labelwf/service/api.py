@@ -24,13 +24,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BeforeValidator
 
-from .. import queries
+from ..audit.export import event_json
+from ..audit.trail import verify_trail
+from ..engine import queries
+from ..engine.representations import instance_json, timer_json, view_json
 from ..errors import LabelwfError, NotFound
-from ..export import event_json
-from ..representations import instance_json, timer_json, view_json
 from ..runtime import Runtime
 from ..store.records import Page
-from ..trail import verify_trail
 from .auth import Caller, Refused, caller, require
 from .problems import error_problem, problem, problem_responses
 

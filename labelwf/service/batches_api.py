@@ -25,10 +25,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from .. import bulk, migration, plan_items, plans, timer_moves
-from ..decision import MAX_ACTOR, MAX_REASON
+from ..engine.decision import MAX_ACTOR, MAX_REASON
+from ..engine.representations import batch_item_json, batch_json
 from ..errors import ActionRefused, ConcurrentUpdate, DatabaseError, NotFound, PlanRejected, Problem
-from ..representations import batch_item_json, batch_json
+from ..operations import bulk, migration, plan_items, plans, timer_moves
 from ..store import accounts as asql
 from ..store import batches as bsql
 from ..store import fires, reads

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from ..checkpoints import Checkpointer, loop
+from ..audit.checkpoints import Checkpointer, loop
 
 LOOK_SECONDS = 5.0  # how often the thread asks whether a checkpoint is due (two indexed looks)
 

@@ -16,13 +16,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
-from .. import queries, timer_moves
-from ..decision import Request as FireRequest
-from ..diagram import diagram_svg
+from ..engine import queries
+from ..engine.decision import Request as FireRequest
+from ..engine.representations import instance_json
 from ..errors import ConcurrentUpdate, LabelwfError, NotFound, RateLimited
-from ..representations import instance_json
+from ..operations import timer_moves
 from ..text import shown as escaped
-from ..timers import localize, parse_local
+from ..workflow.diagram import diagram_svg
+from ..workflow.timers import localize, parse_local
 from . import limits
 from .api import runtime_of
 from .auth import Caller

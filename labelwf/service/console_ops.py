@@ -3,7 +3,7 @@ audit trail (verification and export), and the accounts and tokens of the servic
 
 Every form posts the session's CSRF token and a role is checked on every request, whatever the
 page offered: a viewer who posts a retry is refused. A letter's retry or resolution is a chain
-event with the reason typed in and the signed-in principal (``labelwf.actions``).
+event with the reason typed in and the signed-in principal (``labelwf.engine.actions``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import FormData
 
-from .. import accounts, actions
+from .. import accounts
+from ..audit.export import export_lines
+from ..audit.trail import verify_trail
+from ..engine import actions
 from ..errors import LabelwfError, NotFound
-from ..export import export_lines
-from ..trail import verify_trail
 from .api import runtime_of
 from .auth import Caller
 from .operations_api import failures

@@ -21,14 +21,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from .. import bulk, plans
-from ..definition import OPERATOR, Workflow
-from ..engine import Engine
+from ..engine.fire import Engine
 from ..errors import ActionRefused, LabelwfError, NotFound, PlanRejected, RateLimited
+from ..operations import bulk, plans
 from ..store import batches as bsql
 from ..store.records import Batch, BatchItem, BatchStatus, ItemStatus
 from ..text import shown, text_problem
-from ..timers import localize, parse_local
+from ..workflow.definition import OPERATOR, Workflow
+from ..workflow.timers import localize, parse_local
 from . import limits
 from .api import runtime_of
 from .auth import Caller

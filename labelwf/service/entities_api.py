@@ -1,6 +1,6 @@
 """Entities that change, over the API: a cessation (the label ends with the entity, no decision
 letter) and a merger (the label passes to an absorbing or a new entity). Both are supervisors' acts
-on the portfolio, each one chain event per instance ended, written by ``labelwf.entity_changes``.
+on the portfolio, each one chain event per instance ended, written by ``labelwf.operations.entity_changes``.
 The acting user is the authenticated account; ``on_behalf_of`` is recorded beside it.
 """
 
@@ -13,7 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .. import entity_changes
+from ..operations import entity_changes
 from . import limits
 from .api import Instant, Who, in_utc, plain_parameters, runtime_of
 from .batches_api import MAX_IDS, Actor, Name, Reason, _planner

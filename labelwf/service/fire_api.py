@@ -33,10 +33,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 
-from ..decision import MAX_ACTOR, MAX_REASON
-from ..decision import Request as FireRequest
+from ..engine.decision import MAX_ACTOR, MAX_REASON
+from ..engine.decision import Request as FireRequest
+from ..engine.representations import fired_json
 from ..errors import ConcurrentUpdate, LabelwfError
-from ..representations import fired_json
 from ..runtime import Runtime
 from ..store import WriteWouldWait
 from ..store import accounts as sql

@@ -15,11 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from .. import queries
-from ..delivery import LETTER_STATUSES, pdf_unavailable, render_pdf
+from ..audit.seals import verified_letter
+from ..engine import queries
+from ..engine.delivery import LETTER_STATUSES, pdf_unavailable, render_pdf
+from ..engine.representations import letter_json
 from ..errors import LetterAltered, NotFound
-from ..representations import letter_json
-from ..seals import verified_letter
 from ..store.records import Letter, LetterStatus
 from . import limits
 from .api import After, Limit, Who, page_json, plain_parameters, runtime_of

@@ -2,7 +2,7 @@
 letter's retry or resolution, and the audit trail's export.
 
 A retry or a resolution is an operator's action, recorded as a chain event on the letter's
-instance (``labelwf.actions``) with the authenticated principal; it is refused (409) unless the
+instance (``labelwf.engine.actions``) with the authenticated principal; it is refused (409) unless the
 letter is still in a status the action applies to, which is what guards two operators acting at
 once. The export streams JSON Lines (supervisors and admins).
 """
@@ -16,10 +16,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import actions, queries
-from ..decision import MAX_ACTOR, MAX_REASON
-from ..export import event_json, export_lines
-from ..representations import letter_json, timer_json
+from ..audit.export import event_json, export_lines
+from ..engine import actions, queries
+from ..engine.decision import MAX_ACTOR, MAX_REASON
+from ..engine.representations import letter_json, timer_json
 from ..store.records import LetterStatus
 from .api import Who, plain_parameters, runtime_of
 from .auth import Caller, require

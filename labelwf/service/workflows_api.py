@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from ..diagram import diagram_svg
+from ..engine.representations import workflow_json
 from ..errors import NotFound
-from ..representations import workflow_json
+from ..workflow.diagram import diagram_svg
 from .api import Who, plain_parameters, runtime_of
 from .problems import problem_responses
 

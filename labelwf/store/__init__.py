@@ -12,7 +12,7 @@
 * ``admin``      the administrative acts' chain: its head, locked by each writer, and its acts
 
 No other module of labelwf runs SQL. The tables are re-exported here for tests and tools that
-look at a database directly.
+look at a database directly. May import: the ground floor only (``errors``, ``config``).
 """
 
 from .database import Database, normalize_url

@@ -73,7 +73,7 @@ class Event:
     """One link of an instance's audit chain: the same record is hashed, stored and read back.
 
     ``id`` is None and ``hash`` empty until the event is sealed and stored. ``hash_format`` is the
-    canonical form the hash covers (``labelwf.audit``).
+    canonical form the hash covers (``labelwf.audit.hashing``).
     """
 
     entity: str

@@ -115,7 +115,7 @@ event = sa.Table(
     sa.Column("late_by_s", sa.Float),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
-    # Which canonical form the hash covers (labelwf.audit): old events keep verifying as the form grows.
+    # Which canonical form the hash covers (labelwf.audit.hashing): old events keep verifying as the form grows.
     sa.Column("hash_format", sa.Integer, nullable=False, server_default="1"),
     # Who authenticated (the OS user of the CLI, the logged-in user of the API), beside the claimed actor.
     sa.Column("principal", sa.String(200)),
@@ -240,7 +240,7 @@ console_session = sa.Table(
 )
 
 # The administrative acts (accounts, tokens, plan executions), hash-chained like an instance's events
-# (``labelwf.admin_chain``): seq from 1, each with its author (who authenticated) and never a secret.
+# (``labelwf.audit.admin_chain``): seq from 1, each with its author (who authenticated) and never a secret.
 admin_event = sa.Table(
     "admin_event",
     metadata,

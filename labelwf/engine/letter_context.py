@@ -1,0 +1,60 @@
+"""What a letter template sees of a step (the entity, the event, the data and the facts), and a step's letters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+from ..letters.render import LetterRenderer, RenderedLetter, date_fr, date_fr_text
+from ..store.records import Entity, Event, Instance
+from ..workflow.definition import Workflow
+from .decision import Decision
+
+
+def letter_context(wf: Workflow, entity: Entity, event: Event, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The context of a step's letters (see ``letters``): namespaces, not dicts, as Jinja tries getattr first."""
+    return {
+        "entity": SimpleNamespace(id=entity.id, name=entity.name, attributes=entity.attributes),
+        "event": SimpleNamespace(
+            trigger=event.trigger,
+            source=event.source,
+            dest=event.dest,
+            occurred_at=event.occurred_at,
+            recorded_at=event.recorded_at,
+            data=event.data,
+        ),
+        "data": data,
+        "workflow": SimpleNamespace(name=wf.name, version=wf.version, title=wf.title),
+        "date_fr": date_fr(event.recorded_at, wf.timezone),  # a letter is dated the day it is written
+        "facts": [
+            SimpleNamespace(
+                key=k, label=wf.fields[k].label or wf.fields[k].description or k, value=_fact(wf.fields[k].type, v)
+            )
+            for k, v in event.data.items()
+            if k in wf.fields  # an operation's own record (a migration's timers) is not a fact of the step
+        ],
+    }
+
+
+def _fact(kind: str, value: Any) -> str:
+    """A step's data value as a letter shows it: dates the French way."""
+    if kind in ("date", "datetime") and isinstance(value, str):
+        return date_fr_text(value)
+    return str(value)
+
+
+def step_letters(
+    renderer: LetterRenderer, wf: Workflow, current: Instance, decision: Decision, event: Event
+) -> list[RenderedLetter]:
+    """A step's letters, rendered for every recipient (before its event is sealed), each with its reference."""
+    if not decision.transition.letters:
+        return []
+    context = letter_context(wf, current.entity, event, decision.data)
+    rendered: list[RenderedLetter] = []
+    for number, name in enumerate(decision.transition.letters, 1):
+        spec = wf.letters[name]
+        context["reference"] = f"{wf.name.upper()}/{current.entity.id}/{event.seq:03d}-{number}"
+        to = {role: wf.recipients[role] for role in spec.to}
+        rendered.extend(renderer.render(name, spec.template.name, spec.subject, to, current.entity.contacts, context))
+    return rendered

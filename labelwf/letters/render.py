@@ -1,0 +1,470 @@
+"""Letters: render the letters a transition sends, as frozen artefacts for the outbox.
+
+Each letter's content is written once (``templates/<workflow>/<letter>.j2``, which starts with
+``{% extends layout %}`` and fills the blocks ``objet`` and ``corps``) and rendered through two
+shared layouts: ``_layout.txt.j2`` (plain text) and ``_layout.html.j2`` (printable A4 HTML).
+The HTML environment escapes every value; both strip control characters from what they print,
+so data such as a pole named ``<script>`` or ``{{ 7*7 }}`` is printed as text.
+
+Rendering happens inside the fire transaction (the engine calls ``LetterRenderer.render``); a
+missing template or variable raises ``LetterError`` and the fire is not applied. Templates are
+checked when the workflow is loaded: syntax, and variables outside the context below.
+
+Context of every template:
+    entity     id, name, attributes (region, theme, ...) of the labelled entity
+    event      trigger, source, dest, occurred_at and recorded_at (aware UTC), data of this step (never
+               the audit reason nor the actor: what a letter says is declared as a field)
+    data       the instance's data after this step
+    facts      the step's data as (key, label, value), dates written the French way
+    recipient  role, label (the function addressed), name, address (lines), email, civility,
+               appel (the formule d'appel) and politesse (the formule de politesse), by rank and civility
+    letterhead service (the timbre), signatory, delegation, place, recourse_court of the issuer in force
+               at the step's date; agent and signatory_name from the configuration; attachments
+               (the letter's pièces jointes)
+    copies     the functions a copy goes to (a letter declared ``copies: true``: its first recipient is
+               its addressee, the others receive the same letter "pour information")
+    workflow   name, version, title
+    date_fr    the letter's date (the day the step is recorded) written the French way ("11 mai 2010")
+    reference  the letter's reference (workflow, entity, event sequence, letter)
+    layout     the layout the content extends (set by the renderer)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, tzinfo
+from functools import lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Protocol
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.ext import Extension
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+
+from ..errors import LetterError
+from .address import RANKS, address, civility_of
+from .spec import LetterDef, Letterhead
+from .template_safety import COUNTED, bounded_binop, bounded_filter, bounded_render, count_loops, counted, take_step
+from .typography import french, typeset_template
+
+CONTEXT_NAMES = frozenset(
+    {
+        "entity",
+        "event",
+        "data",
+        "facts",
+        "recipient",
+        "workflow",
+        "date_fr",
+        "reference",
+        "layout",
+        "letterhead",
+        "copies",
+    }
+)
+LAYOUTS = {"text": "_layout.txt.j2", "html": "_layout.html.j2"}
+MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_MISSING = object()
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+_SEPARATOR = "\x1e"  # between inline templates rendered together; a control character, so never printed
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a letter is addressed to: a role, the function addressed, and a contact when one is known."""
+
+    role: str
+    label: str
+    name: str = ""
+    address: tuple[str, ...] = ()
+    email: str = ""
+    civility: str = ""  # Madame or Monsieur when the contact says
+
+
+def resolve_recipients(
+    roles: Sequence[str], labels: Mapping[str, str], contacts: Sequence[Mapping[str, Any]]
+) -> list[Recipient]:
+    """Address each role to the entity's contact for it, or by function alone when none is known."""
+    by_role = {str(c.get("role")): c for c in contacts}
+    result = []
+    for role in roles:
+        contact = by_role.get(role, {})
+        address = tuple(line.strip() for line in str(contact.get("address", "") or "").split("\n") if line.strip())
+        name, email = str(contact.get("name", "") or ""), str(contact.get("email", "") or "")
+        result.append(Recipient(role, labels[role], name, address, email, civility_of(contact.get("civility")) or ""))
+    return result
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    """One letter for one recipient, ready to be stored in the outbox."""
+
+    template: str
+    recipient: Recipient
+    subject: str
+    text: str
+    html: str
+    checksum: str = field(default="")
+
+
+def letter_checksum(subject: str, text: str, html: str, name: str = "", address: str = "", email: str = "") -> str:
+    """The checksum frozen with a letter: sha256 of its subject, text, HTML and recipient (name, address
+    lines joined by newlines, e-mail), checked before delivery; its event's record holds it too."""
+    recipient = _SEPARATOR.join((name, address, email))
+    return hashlib.sha256(f"{subject}\n{text}\n{html}\n{_SEPARATOR}{recipient}".encode()).hexdigest()
+
+
+def content_checksum(subject: str, text: str, html: str) -> str:
+    """The checksum of letters queued before their recipient was covered (events of formats 1-3)."""
+    return hashlib.sha256(f"{subject}\n{text}\n{html}".encode()).hexdigest()
+
+
+def date_fr(instant: datetime, tz: tzinfo) -> str:
+    """Write ``instant`` as a French administrative date in ``tz``: ``1er janvier 2010``, ``11 mai 2010``."""
+    local = instant.astimezone(tz)
+    day = "1er" if local.day == 1 else str(local.day)
+    return f"{day} {MONTHS_FR[local.month - 1]} {local.year}"
+
+
+def _printable(value: Any) -> Any:
+    """What every ``{{ }}`` prints: control characters (but newlines and tabs) removed, French typography."""
+    if type(value) is str:
+        return french(value if value.isprintable() else _CONTROL.sub("", value))  # isprintable: most, fast
+    if isinstance(value, Markup):  # already rendered by a template, its values already cleaned
+        return value
+    return french(_CONTROL.sub("", value)) if isinstance(value, str) else value
+
+
+class _Typography(Extension):
+    """Typesets a template's own words once, as it is compiled (``typography.typeset_template``)."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        return typeset_template(source, html=bool(self.environment.autoescape))
+
+
+def date_fr_text(value: Any) -> str:
+    """``{{ data.contract_start | date_fr }}``: an ISO date or date-time written the French way."""
+    year, month, day = (int(x) for x in str(value)[:10].split("-"))
+    return f"{'1er' if day == 1 else day} {MONTHS_FR[month - 1]} {year}"
+
+
+def _lead(value: Any) -> str:
+    """``Midi-Pyrénées; Aquitaine`` → ``Midi-Pyrénées``: the first of a list, without notes in parentheses."""
+    return re.split(r"[;(]", str(value or ""), maxsplit=1)[0].strip()
+
+
+def _wrap_paragraphs(text: Any, width: int = 78) -> str:
+    """Re-flow plain-text paragraphs (separated by blank lines) to ``width`` columns."""
+    return _wrapped(str(text), int(width))
+
+
+@lru_cache(maxsize=64)  # a letter's body is the same for each of its recipients: re-flowed once
+def _wrapped(text: str, width: int) -> str:
+    paragraphs = re.split(r"\n[ \t]*\n", text.strip(" \t\n"))
+    return "\n\n".join(_fill(_words(p), width) for p in paragraphs if p.strip())
+
+
+def _words(text: str) -> list[str]:
+    """The words of a paragraph: split at spaces and line breaks, never at a no-break space."""
+    return [w for w in re.split(r"[ \t\n]+", text) if w]
+
+
+def _fill(words: list[str], width: int) -> str:
+    """Greedy word wrap (what textwrap.fill does for prose, without its regex machinery: letters are hot)."""
+    lines: list[str] = []
+    line = ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _paragraphs(markup: Any) -> Markup:
+    """HTML paragraphs from rendered (already escaped) text separated by blank lines."""
+    return _html_paragraphs(str(markup))
+
+
+@lru_cache(maxsize=64)  # a letter's body is the same for each of its recipients: split once
+def _html_paragraphs(text: str) -> Markup:
+    parts = [" ".join(_words(p)) for p in re.split(r"\n[ \t]*\n", text.strip(" \t\n")) if p.strip()]
+    return Markup("\n".join(f"<p>{p}</p>" for p in parts))
+
+
+def _pole(name: Any, capital: bool = False) -> str:
+    """``{{ entity.name | pole }}``: "pôle Enfant", but "Pôle Mer Bretagne" for a name that says it already."""
+    text = str(name)
+    if re.match(r"(?i)p[ôo]le\b", text):
+        return text
+    return f"{'Pôle' if capital else 'pôle'} {text}"
+
+
+FILTERS = {
+    "date_fr": date_fr_text,
+    "lead": _lead,
+    "wrap_paragraphs": _wrap_paragraphs,
+    "paragraphs": _paragraphs,
+    "pole": _pole,
+}
+
+
+class _LetterEnvironment(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox (no Python internals, no changing given values), whose templates see the
+    globals as one plain dict.
+
+    Jinja chains each template's globals over the environment's (a ``ChainMap``), which every
+    render copies and iterates twice; letters render several times per fire and never change
+    globals once loaded, so one merged dict per template is enough.
+    """
+
+    intercepted_binops = frozenset({"*", "**", "%"})  # bounded (template_safety), and never folded when compiling
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        return bounded_binop(operator, left, right)
+
+    def call(self, context: jinja2.runtime.Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        take_step()  # a macro calling itself twice would run in exponential time
+        return super().call(context, obj, *args, **kwargs)
+
+    def _generate(
+        self, source: nodes.Template, name: str | None, filename: str | None, defer_init: bool = False
+    ) -> str:
+        return super()._generate(count_loops(source), name, filename, defer_init)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """The sandbox's attribute access, with a fast path for the plain data letters are given.
+
+        A ``SimpleNamespace``'s public attributes are its own entries, and a dict key that is no
+        dict method is what ``obj.key`` reads anyway: neither can reach Python internals, so the
+        sandbox's checks (a few microseconds each, forty per fire) are skipped for them only.
+        """
+        if attribute[:1] != "_":
+            kind = type(obj)
+            if kind is SimpleNamespace:
+                found = obj.__dict__.get(attribute, _MISSING)
+                if found is not _MISSING:
+                    return found
+            elif kind is dict and attribute not in _DICT_ATTRIBUTES:
+                found = obj.get(attribute, _MISSING)
+                if found is not _MISSING:
+                    return found
+        return super().getattr(obj, attribute)
+
+
+SHARED = "_shared"  # the folder beside the workflows' template folders that holds the layouts they share
+
+
+def layout_folders(folder: Path) -> list[Path]:
+    """Where a workflow's letters find their layouts: its own folder first, then the shared one beside it."""
+    return [folder, folder.parent / SHARED]
+
+
+def layout_path(folder: Path, layout: str) -> Path | None:
+    """The layout file a letter of ``folder`` extends, or None if neither folder holds it."""
+    return next((f / layout for f in layout_folders(folder) if (f / layout).is_file()), None)
+
+
+@lru_cache(maxsize=64)
+def letter_environment(folder: Path, html: bool) -> jinja2.Environment:
+    env = _LetterEnvironment(
+        loader=jinja2.FileSystemLoader([str(f) for f in layout_folders(folder)]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=html,
+        finalize=_printable,
+        extensions=[_Typography],
+        keep_trailing_newline=True,
+        auto_reload=False,  # a process renders one frozen set of templates: no stat() per letter
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(FILTERS)
+    env.filters = {name: bounded_filter(name, function) for name, function in env.filters.items()}
+    env.globals[COUNTED] = counted
+    return env
+
+
+@dataclass(frozen=True)
+class Signers:
+    """Who the configuration names in every letter: the agent following the files, and the signatory."""
+
+    agent: str = ""  # "Affaire suivie par": the agent's name and function, or a function alone
+    signatory_name: str = ""  # first name and name of the signatory, above the title
+
+
+class LetterSource(Protocol):
+    """What rendering needs of a workflow version (a ``Workflow`` is one): its letters, the ranks of
+    its recipients' roles, its letterhead and its time zone."""
+
+    @property
+    def letters(self) -> Mapping[str, LetterDef]: ...
+
+    @property
+    def ranks(self) -> Mapping[str, str]: ...
+
+    @property
+    def letterhead(self) -> Letterhead: ...
+
+    @property
+    def timezone(self) -> tzinfo: ...
+
+
+class LetterRenderer:
+    """Renders the letters of one workflow from its template folder; templates compile once.
+
+    ``workflow`` gives the forms of address of its recipients' ranks and its letterhead by date;
+    ``signers`` the people the configuration names. Every letter gets French typography.
+    """
+
+    def __init__(self, folder: Path, workflow: LetterSource | None = None, signers: Signers | None = None) -> None:
+        self.folder = folder
+        self.workflow, self.signers = workflow, signers or Signers()
+        self.text_env = letter_environment(folder.resolve(), False)
+        self.html_env = letter_environment(folder.resolve(), True)
+        self._strings: dict[str, tuple[jinja2.Template, bool]] = {}
+        self._joined: dict[tuple[str, ...], jinja2.Template] = {}
+
+    def lines(self, sources: Sequence[str], context: Mapping[str, Any]) -> list[str]:
+        """Render short inline templates (recipients' functions, a subject), each on one line.
+
+        They are rendered in one pass, joined by a separator that no printed value can contain
+        (``finalize`` strips control characters): a fire renders three or four of them, and each
+        render has a fixed cost far larger than these few words.
+        """
+        if len(sources) > 1 and not any(_SEPARATOR in source for source in sources):
+            joined = self._joined.get(tuple(sources))
+            if joined is None:
+                scoped = ("{% with %}" + source + "{% endwith %}" for source in sources)
+                joined = self._joined[tuple(sources)] = self.text_env.from_string(_SEPARATOR.join(scoped))
+            try:
+                parts = bounded_render(joined, context).split(_SEPARATOR)
+            except Exception:  # rendered again one by one below, which names what fails
+                parts = []
+            if len(parts) == len(sources):
+                return [" ".join(_words(part)) for part in parts]
+        return [self._line(source, context) for source in sources]
+
+    def _line(self, source: str, context: Mapping[str, Any]) -> str:
+        compiled, _ = self._inline(source)
+        try:
+            return " ".join(_words(bounded_render(compiled, context)))
+        except jinja2.TemplateError as exc:
+            raise LetterError(source, f"cannot be rendered: {exc}") from None
+        except Exception as exc:  # a filter failing on a value
+            raise LetterError(source, f"cannot be rendered: {type(exc).__name__}: {exc}") from None
+
+    def render(
+        self,
+        letter: str,
+        template_file: str,
+        subject: str,
+        to: Mapping[str, str],
+        contacts: Sequence[Mapping[str, Any]],
+        context: dict[str, Any],
+    ) -> list[RenderedLetter]:
+        """Render ``letter`` for each role of ``to`` (role → function addressed, an inline template).
+
+        Each role is addressed to the entity's contact for it (``contacts``) when there is one.
+        Raise ``LetterError`` naming what failed.
+        """
+        subject_template, per_recipient = self._inline(subject)
+        *labels, title = self.lines([*to.values(), "" if per_recipient else subject], context)
+        recipients = resolve_recipients(list(to), dict(zip(to, labels, strict=True)), contacts)
+        context["letterhead"] = self._letterhead(context, letter)
+        spec = self._spec(letter)
+        addressed = [self._addressed(found, context) for found in recipients]
+        copies = bool(spec and spec.copies and len(addressed) > 1)
+        context["copies"] = [forms.label for _, forms in addressed[1:]] if copies else []
+        letters = []
+        try:
+            text_template = self.text_env.get_template(template_file)
+            html_template = self.html_env.get_template(template_file)
+            for n, (recipient, forms) in enumerate(addressed):
+                if n == 0 or not copies:  # a copy is the letter to the first recipient, sent to another
+                    context["recipient"] = forms
+                    if per_recipient:
+                        title = " ".join(_words(bounded_render(subject_template, context)))
+                    text = bounded_render(text_template, context, layout=LAYOUTS["text"])
+                    html = bounded_render(html_template, context, layout=LAYOUTS["html"])
+                address = "\n".join(recipient.address)
+                digest = letter_checksum(title, text, html, recipient.name, address, recipient.email)
+                letters.append(RenderedLetter(letter, recipient, title, text, html, digest))
+        except jinja2.TemplateNotFound as exc:
+            raise LetterError(letter, f"template file {self.folder / str(exc.name)} does not exist") from None
+        except jinja2.UndefinedError as exc:
+            raise LetterError(letter, f"undefined variable: {exc.message}") from None
+        except jinja2.TemplateError as exc:
+            raise LetterError(letter, str(exc)) from None
+        except Exception as exc:  # a filter failing on a value: the letter's failure, named, not a crash
+            raise LetterError(letter, f"{type(exc).__name__} while rendering: {exc}") from None
+        return letters
+
+    def _addressed(self, recipient: Recipient, context: Mapping[str, Any]) -> tuple[Recipient, SimpleNamespace]:
+        """The recipient with the label its rank gives, and what templates see of it (forms of address)."""
+        rank = RANKS.get(self.workflow.ranks.get(recipient.role, "")) if self.workflow else None
+        if rank is None:
+            appel = f"{recipient.civility}," if recipient.civility else "Madame, Monsieur"
+            politesse = f"Je vous prie d’agréer, {appel.rstrip(',')}, l’expression de ma considération distinguée."
+            forms = {"appel": appel.rstrip(","), "politesse": politesse}
+        else:
+            entity = context["entity"]
+            region = _lead(entity.attributes.get("region")) if hasattr(entity, "attributes") else ""
+            regions = self.workflow.letterhead.regions if self.workflow else None
+            shown = address(rank, recipient.civility, entity=str(entity.name), region=region or None, regions=regions)
+            recipient = replace(recipient, label=shown.label)
+            forms = {"appel": shown.appel, "politesse": shown.politesse}
+        return recipient, SimpleNamespace(**recipient.__dict__, **forms)
+
+    def _letterhead(self, context: Mapping[str, Any], letter: str) -> SimpleNamespace:
+        """The issuer in force at the step's date, the workflow's place and court, the configured people."""
+        head = self.workflow.letterhead if self.workflow else Letterhead()
+        event = context.get("event")
+        day = event.recorded_at.astimezone(self.workflow.timezone).date() if self.workflow and event else None
+        issuer = head.issuer_at(day) if day else None
+        return SimpleNamespace(
+            service=issuer.service if issuer else "",
+            signatory=issuer.signatory if issuer else "",
+            delegation=issuer.delegation if issuer else "",
+            place=head.place,
+            recourse_court=head.recourse_court,
+            agent=self.signers.agent,
+            signatory_name=self.signers.signatory_name,
+            attachments=spec.attachments if (spec := self._spec(letter)) else (),
+        )
+
+    def _spec(self, letter: str) -> LetterDef | None:
+        return self.workflow.letters.get(letter) if self.workflow else None
+
+    def _inline(self, source: str) -> tuple[jinja2.Template, bool]:
+        """An inline template compiled once, and whether it depends on the recipient."""
+        cached = self._strings.get(source)
+        if cached is None:
+            per_recipient = "recipient" in meta.find_undeclared_variables(self.text_env.parse(source))
+            cached = self._strings[source] = (self.text_env.from_string(source), per_recipient)
+        return cached
