@@ -146,8 +146,9 @@ def date_fr(instant: datetime, tz: tzinfo) -> str:
     return f"{day} {MONTHS_FR[local.month - 1]} {local.year}"
 
 
-def _printable(value: Any) -> Any:
-    """What every ``{{ }}`` prints: control characters (but newlines and tabs) removed, French typography."""
+def printable(value: Any) -> Any:
+    """What every ``{{ }}`` of a letter prints (the environments' ``finalize``): control characters (but
+    newlines and tabs) removed, French typography."""
     if type(value) is str:
         return french(value if value.isprintable() else _CONTROL.sub("", value))  # isprintable: most, fast
     if isinstance(value, Markup):  # already rendered by a template, its values already cleaned
@@ -297,7 +298,7 @@ def letter_environment(folder: Path, html: bool) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader([str(f) for f in layout_folders(folder)]),
         undefined=jinja2.StrictUndefined,
         autoescape=html,
-        finalize=_printable,
+        finalize=printable,
         extensions=[_Typography],
         keep_trailing_newline=True,
         auto_reload=False,  # a process renders one frozen set of templates: no stat() per letter
