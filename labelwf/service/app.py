@@ -106,7 +106,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     def openapi() -> dict[str, Any]:
         """FastAPI's document, with what the guards answer before a route runs (``guarded_statuses``)."""
         if app.openapi_schema is None:
-            fire_api.document_schemas(document())
             guarded_statuses(document())
         return app.openapi_schema or document()
 

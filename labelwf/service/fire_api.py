@@ -1,13 +1,10 @@
 """``POST /api/v1/instances/{entity}/transitions``: a transition fired through the API.
 
 The route most called under load, and the one whose cost is measured against ``Engine.fire`` in
-the same process (``benchmarks/bench_api.py``). Two choices make it cheaper than a plain FastAPI
-route, each measured there:
+the same process (``benchmarks/bench_api.py``). It is a plain FastAPI route (a ``Transition``
+body, two ``Header`` parameters, the ``caller`` dependency, refusals answered by the
+application's exception handlers), with one choice that makes it cheaper, measured there:
 
-* It reads its caller, headers and body itself, with the errors FastAPI gave (``Transition``
-  validates the body, ``caller`` the token, ``plain_parameters`` the path), and documents them in
-  ``_DOCUMENT``: FastAPI's resolution of dependencies and parameters cost a tenth of the request.
-  ``_OwnReading`` is the route class that hands FastAPI's routing the endpoint as it is.
 * On SQLite, when no writer holds the lock at that instant (``Database.write_now``), the fire runs
   on the event loop: the hand-over to a worker thread and back cost more than the fire. Its work
   (decision, event, timers, letters) is CPU, which holds the interpreter wherever it runs; its
@@ -15,21 +12,22 @@ route, each measured there:
   (a thread checkpoints the WAL: ``store.prompt``). When anyone else writes (another request, the
   daemon, the CLI), the fire goes to a worker thread, which waits for the lock as every write
   does: the loop never waits for a lock.
+
+A route class that read its caller, headers and body itself, bypassing FastAPI's resolution of
+dependencies and parameters, saved too little of the server's CPU per fire to pay for
+re-implementing the framework (``benchmarks/ab_fire_route.py``; figures in ``docs/performance.md``).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 
@@ -40,9 +38,9 @@ from ..errors import ConcurrentUpdate, LabelwfError
 from ..runtime import Runtime
 from ..store import WriteWouldWait
 from ..store import accounts as sql
-from . import bodies, idempotency, limits
-from .api import Instant, expected_version, in_utc, plain_parameters, require_visible, runtime_of
-from .auth import Caller, caller, require
+from . import idempotency, limits
+from .api import Instant, Who, expected_version, in_utc, plain_parameters, require_visible, runtime_of
+from .auth import Caller, require
 from .problems import error_problem, problem_responses
 
 
@@ -58,70 +56,50 @@ class Transition(BaseModel):
     on_behalf_of: str | None = Field(default=None, min_length=1, max_length=MAX_ACTOR)
     workflow: str | None = Field(default=None, max_length=100)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read_as_json(cls, value: Any) -> Any:
+        # FastAPI hands over the raw bytes of a body sent without a Content-Type (it reads only a
+        # body declared JSON as JSON); a body of another declared type is answered 415 by the
+        # application's handler, whatever this says.
+        if isinstance(value, bytes):
+            raise PydanticCustomError("content_type", "send Content-Type: application/json")
+        return value
+
     @field_validator("at")
     @classmethod
     def _representable(cls, value: datetime | None) -> datetime | None:
         return in_utc(value)
 
 
-class _OwnReading(APIRoute):
-    """A route that FastAPI documents from its declaration (``openapi_extra`` included) and whose
-    endpoint, called with the request alone, reads its caller, parameters and body itself: no
-    dependency or parameter is resolved for it. The application's exception handlers answer
-    what it raises, as for every route."""
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
-        super().__init__(path, endpoint, **options)
-        if self.dependencies:  # they would never run: the endpoint must call them itself
-            raise TypeError(f"{path}: a route that reads its own request takes no dependencies")
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
-        return endpoint
-
-
 router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 503))
-
-# What the route reads itself, as FastAPI would have documented it for declared parameters.
-_DOCUMENT: dict[str, Any] = {
-    "parameters": [
-        {"name": "entity", "in": "path", "required": True, "schema": {"type": "string", "title": "Entity"}},
-        {
-            "name": "if-match",
-            "in": "header",
-            "required": False,
-            "schema": {"type": "string", "title": "If-Match"},
-            "description": "The instance's ETag: its version.",
-        },
-        {
-            "name": "idempotency-key",
-            "in": "header",
-            "required": False,
-            "schema": {"type": "string", "maxLength": idempotency.MAX_KEY, "title": "Idempotency-Key"},
-            "description": "A key of your own for this request: a retry with it gets the first answer.",
-        },
-    ],
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Transition"}}},
-    },
-}
+IfMatch = Annotated[str | None, Header(description="The instance's ETag: its version.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=idempotency.MAX_KEY,
+        description="A key of your own for this request: a retry with it gets the first answer.",
+    ),
+]
 
 
-def document_schemas(document: dict[str, Any]) -> None:
-    """Add to the OpenAPI ``document`` the schemas of bodies that routes read themselves."""
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas.setdefault("Transition", Transition.model_json_schema(ref_template="#/components/schemas/{model}"))
-
-
-async def fire(request: Request) -> Response:
+@router.post(
+    "/instances/{entity}/transitions",
+    status_code=201,
+    summary="Fire a transition",
+    responses=problem_responses(400, 403, 404, 409, 411, 412, 413, 415, 422, 428, 429),
+    dependencies=[Depends(plain_parameters)],
+)
+async def fire(
+    request: Request,
+    who: Who,
+    entity: str,
+    body: Transition,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Fire ``trigger`` on ``entity``'s instance as the authenticated account, in one transaction."""
-    who = await caller(request)
-    await plain_parameters(request, who)
-    entity: str = request.path_params["entity"]
-    if_match, key = request.headers.get("if-match"), request.headers.get("idempotency-key")
-    body = await _transition(request, _header_errors(key))
-    prepared = _prepare(request, who, entity, body, if_match, key)
+    prepared = _prepare(request, who, entity, body, if_match, idempotency_key)
     if isinstance(prepared, Response):
         return prepared
     runtime = runtime_of(request)
@@ -140,70 +118,6 @@ async def fire(request: Request) -> Response:
     if fired:
         fires.labels(prepared.request.trigger, "fired").inc()
     return answer
-
-
-router.add_api_route(
-    "/instances/{entity}/transitions",
-    fire,
-    methods=["POST"],
-    status_code=201,
-    summary="Fire a transition",
-    responses=problem_responses(400, 403, 404, 409, 411, 412, 413, 415, 422, 428, 429),
-    openapi_extra=_DOCUMENT,
-    route_class_override=_OwnReading,
-)
-
-
-async def _transition(request: Request, header_errors: list[dict[str, Any]]) -> Transition:
-    """The request's body as a ``Transition``, refused as FastAPI refuses a body parameter (422 naming
-    each field, ``body`` and the character where JSON breaks; 415 for a body of another type; 422 for
-    a body without a type, which the guard of JSON bodies would not have read), with
-    ``header_errors`` first. A JSON body that is not UTF-8, nests too deeply or holds a number too
-    long to convert never gets here: the application's guard (``bodies``) has refused it."""
-
-    def refused(*errors: dict[str, Any]) -> RequestValidationError:
-        return RequestValidationError([*header_errors, *errors])
-
-    raw = await request.body()
-    content_type = request.headers.get("content-type", "")
-    if content_type and not bodies.is_json(content_type):  # answered 415 by the application's handler
-        raise refused({"type": "model_attributes_type", "loc": ("body",), "msg": "not JSON", "input": None})
-    if not raw:
-        raise refused({"type": "missing", "loc": ("body",), "msg": "Field required", "input": None})
-    if not content_type:
-        raise refused(
-            {"type": "missing", "loc": ("body",), "msg": "send Content-Type: application/json", "input": None}
-        )
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        at: dict[str, Any] = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}
-        raise refused({**at, "input": None, "ctx": {"error": exc.msg}}) from None
-    except ValueError as exc:  # a number Python will not convert; the guard (``bodies``) refuses it first
-        raise refused({"type": "value_error", "loc": ("body",), "msg": str(exc), "input": None}) from None
-    try:
-        body = Transition.model_validate(value, from_attributes=True)  # its messages as for a body parameter
-    except ValidationError as exc:
-        raise refused(*({**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False))) from None
-    if header_errors:
-        raise refused()
-    return body
-
-
-def _header_errors(key: str | None) -> list[dict[str, Any]]:
-    """What FastAPI said of an Idempotency-Key header longer than its bound (its other faults are the
-    route's to say, in their turn)."""
-    if key is None or len(key) <= idempotency.MAX_KEY:
-        return []
-    return [
-        {
-            "type": "string_too_long",
-            "loc": ("header", "idempotency-key"),
-            "msg": f"String should have at most {idempotency.MAX_KEY} characters",
-            "input": key,
-            "ctx": {"max_length": idempotency.MAX_KEY},
-        }
-    ]
 
 
 @dataclass(frozen=True)
