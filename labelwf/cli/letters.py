@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from dataclasses import asdict
 from typing import Any
@@ -14,6 +15,7 @@ from ..engine import queries
 from ..engine.delivery import LETTER_STATUSES, DeliveryReport
 from ..engine.representations import letter_json
 from ..letters.letter_check import check_letter
+from ..store.records import Letter
 from ..text import shown
 from .base import EXIT_FAILURE, App, json_option, main, page_options, page_title, row, split_sets, table
 
@@ -87,26 +89,53 @@ def letters_show(app: App, letter_id: int, as_html: bool, as_json: bool) -> None
 def letters_send(app: App, limit: int | None) -> None:
     """Deliver the letters that are due: to the outbox folder, and by SMTP when configured.
 
-    Delivers in rounds of 200 with a progress line after each, until nothing is due (or --limit
-    letters were handled); exits 1 if a letter failed for good.
+    PDFs are rendered by one worker process per core. Shows a progress bar on a terminal (a
+    line every 200 letters otherwise: handled of due, letters per second) until nothing is due
+    (or --limit letters were handled); exits 1 if a letter failed for good. It first removes
+    the temporary files that a killed sender left in the outbox folder.
 
     \b
     Examples:
       labelwf letters send
       labelwf letters send --limit 10
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     outbox = app.runtime.outbox
+    due = outbox.due_count()
+    expected = due if limit is None else min(due, limit)
     total = DeliveryReport()
-    while limit is None or total.handled < limit:
-        size = ROUND if limit is None else min(ROUND, limit - total.handled)
-        report = outbox.deliver_due(limit=size)
-        for name in ("delivered", "retried", "failed", "uncertain"):
-            setattr(total, name, getattr(total, name) + getattr(report, name))
-        total.errors.extend(report.errors)
-        total.pdf_skipped = report.pdf_skipped
-        if report.handled < size:
-            break
-        click.echo(f"... {total.handled} letter(s) handled, {outbox.due_count()} due", err=True)
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"))
+    bar = Progress(*columns, TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal)
+    started = time.monotonic()
+
+    def rate() -> str:
+        return f"{total.handled / max(time.monotonic() - started, 1e-6):,.1f} letters/s"
+
+    with bar:
+        task = bar.add_task("delivering letters", total=expected or None, rate="")
+
+        def handled(_letter: Letter, _outcome: str) -> None:
+            bar.update(task, advance=1, rate=rate())
+
+        try:
+            while limit is None or total.handled < limit:
+                size = ROUND if limit is None else min(ROUND, limit - total.handled)
+                report = outbox.deliver_due(limit=size, observer=handled)
+                for name in ("delivered", "retried", "failed", "uncertain", "leftovers"):
+                    setattr(total, name, getattr(total, name) + getattr(report, name))
+                total.errors.extend(report.errors)
+                total.pdf_skipped = report.pdf_skipped
+                if report.handled < size:
+                    break
+                if not console.is_terminal:
+                    expected = max(expected, total.handled)
+                    click.echo(f"... {total.handled:,}/{expected:,} letter(s) handled, {rate()}", err=True)
+        finally:
+            outbox.close()
+    if total.leftovers:
+        click.echo(f"removed {total.leftovers} temporary file(s) that a killed sender left", err=True)
     click.echo(
         f"delivered {total.delivered}, to retry {total.retried}, failed {total.failed}, "
         f"uncertain {total.uncertain}; outbox {app.runtime.settings.outbox}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -156,7 +157,11 @@ class Daemon:
         """
         if self.outbox is None:
             return 0
+        started = time.monotonic()
         sent = self.outbox.deliver_due(limit=limit, should_stop=self._stop.is_set, observer=_log_letter)
+        seconds = time.monotonic() - started
+        if sent.leftovers:
+            log_event("leftovers", removed=sent.leftovers, outbox=str(self.outbox.settings.outbox))
         for error in sent.errors:
             logs.log_event(log, "letter_failed", level=logging.WARNING, error=error)
         if sent.handled:
@@ -167,14 +172,22 @@ class Daemon:
                 failed=sent.failed,
                 uncertain=sent.uncertain,
                 pdf=sent.pdf_skipped or "yes",
+                seconds=round(seconds, 3),
+                per_s=round(sent.handled / seconds, 1) if seconds > 0 else None,
             )
+        else:
+            self.outbox.close()  # nothing to deliver: the PDF workers' memory goes back until letters come
         return sent.handled
 
     def run_once(self) -> SweepReport:
         """Fire what is due now, then deliver the letters due, and return (``labelwf daemon --once``)."""
         report = self.tick()
-        while self.deliver_letters() >= LETTERS_PER_ROUND and not self._stop.is_set():
-            pass  # a full round: more may be due (a retried letter waits for its backoff, so this ends)
+        try:
+            while self.deliver_letters() >= LETTERS_PER_ROUND and not self._stop.is_set():
+                pass  # a full round: more may be due (a retried letter waits for its backoff, so this ends)
+        finally:
+            if self.outbox is not None:
+                self.outbox.close()
         self.checkpoint()
         return report
 
@@ -241,6 +254,8 @@ class Daemon:
             self._stop.wait()
         finally:
             scheduler.shutdown(wait=True)  # drains the tick in progress
+            if self.outbox is not None:
+                self.outbox.close()
             self.checkpoint()  # the last batches, if the floor allows
             log_event("stopped")
 

@@ -12,22 +12,26 @@ A letter is delivered at most once to its recipient, whatever crashes in between
   sent again by itself (``labelwf letters`` lists them; the mail server's log tells by the ID).
 * A refused or failed sending is retried with exponential backoff (``retry``) and recorded with
   its error; after ``max_attempts`` the letter is ``failed``.
+
+PDFs, the slow part, are rendered by a pool of worker processes (``pdf_pool``) while this
+process claims, checks and files the next letters; it holds at most a window of two letters
+per worker, so its memory does not grow with the outbox. Files are written whole under a lock
+that dies with their writer, and a sender's first round removes what killed writers left
+(``outbox_files``).
 """
 
 from __future__ import annotations
 
-import os
 import smtplib
 import ssl
-import tempfile
-import warnings
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
 
 from ..audit.seals import letter_problem
 from ..clock import Clock, SystemClock
@@ -35,6 +39,13 @@ from ..store import Database
 from ..store import outbox as sql
 from ..store.outbox import message_id as message_id  # re-exported: a letter's Message-ID
 from ..store.records import Letter, LetterStatus
+from .outbox_files import remove_leftovers
+from .outbox_files import write_atomically as _write_atomically
+from .pdf import _data_only as _data_only
+from .pdf import _weasyprint as _weasyprint
+from .pdf import pdf_unavailable as pdf_unavailable  # re-exported: delivery's callers ask it
+from .pdf import render_pdf as render_pdf  # re-exported: the API renders a letter's PDF too
+from .pdf_pool import PdfPool, available_cores
 
 LETTER_STATUSES = tuple(status.value for status in LetterStatus)
 _UNCERTAIN_NOTE = (
@@ -67,6 +78,15 @@ class DeliverySettings:
     lease_seconds: float = 600.0
     pdf: bool = True
     timezone: tzinfo = UTC  # for the date in file names
+    pdf_workers: int | None = None  # processes rendering PDFs: None, one per core; 0, this process alone
+    pdfs_per_worker: int = 500  # PDFs a worker renders before a fresh one replaces it (its memory given back)
+
+    def __post_init__(self) -> None:
+        if self.pdf_workers is not None and self.pdf_workers < 0:
+            workers = self.pdf_workers
+            raise ValueError(f"pdf_workers must be 0 (this process), more, or None (one per core), got {workers}")
+        if self.pdfs_per_worker < 1:
+            raise ValueError(f"pdfs_per_worker must be at least 1, got {self.pdfs_per_worker}")
 
 
 @dataclass
@@ -77,6 +97,7 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     uncertain: int = 0
+    leftovers: int = 0  # temporary files of killed writers removed
     pdf_skipped: str | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -103,65 +124,16 @@ def letter_paths(
     return paths
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # letters are personal data: names too
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+@dataclass(frozen=True)
+class _InFlight:
+    """A claimed, checked letter being filed by an I/O thread (its PDF rendered by a worker meanwhile)."""
 
-
-def _weasyprint() -> Any:
-    """Import WeasyPrint. Without HarfBuzz's subsetter it warns (DeprecationWarning) that a future
-    version will need it, and works: a note for whoever installs it, not an error here."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)
-        import weasyprint
-    return weasyprint
-
-
-def render_pdf(html: str) -> bytes:
-    """The PDF of a letter's HTML (A4, the letter's own print stylesheet), with WeasyPrint.
-
-    It fetches nothing: every URL but ``data:`` (images and fonts inlined in the template) is
-    refused, so a template's ``<img src=http://…>``, ``@import`` or ``<link href=file:///…>``
-    neither reaches the network nor embeds a local file; WeasyPrint leaves the resource out.
-    """
-    weasyprint = _weasyprint()
-    pdf: bytes = weasyprint.HTML(string=html, url_fetcher=_data_only(weasyprint)).write_pdf()
-    return pdf
-
-
-def _data_only(weasyprint: Any) -> Any:
-    """A WeasyPrint URL fetcher that serves ``data:`` URLs and refuses every other."""
-    if hasattr(weasyprint, "URLFetcher"):  # WeasyPrint 66 and later
-        return weasyprint.URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
-
-    def fetch(url: str, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - older WeasyPrint
-        if not url.startswith("data:"):
-            raise ValueError(f"letters fetch nothing: {url!r} refused (only data: URLs)")
-        return weasyprint.default_url_fetcher(url, *args, **kwargs)
-
-    return fetch
-
-
-def pdf_unavailable() -> str | None:
-    """Why PDFs cannot be made here (WeasyPrint or its system libraries missing), or None."""
-    try:
-        _weasyprint()
-    except (ImportError, OSError) as exc:
-        return f"PDF skipped: WeasyPrint cannot load ({str(exc).splitlines()[0]}); install pango (see README)"
-    return None
+    letter: Letter
+    filing: Future[None]
 
 
 class Outbox:
-    """Delivers the letters of one database."""
+    """Delivers the letters of one database; ``close()`` ends its PDF workers."""
 
     def __init__(
         self,
@@ -176,6 +148,12 @@ class Outbox:
         self.clock: Clock = clock or SystemClock()
         self._key = audit_key
         self._swept = False  # leftovers of killed writes removed (once per Outbox)
+        workers = available_cores() if settings.pdf_workers is None else settings.pdf_workers
+        self._pool = PdfPool(workers, pdfs_per_worker=settings.pdfs_per_worker) if workers else None
+        # Letters in flight at once: two per worker keep each busy while this process claims the
+        # next and files the last; memory holds this many letters, whatever the outbox holds.
+        self.window = 2 * max(workers, 1)
+        self._filers: ThreadPoolExecutor | None = None  # file writes and e-mails: their waits overlap
 
     def deliver_due(
         self,
@@ -186,44 +164,63 @@ class Outbox:
     ) -> DeliveryReport:
         """Deliver the letters that are due (new, or due for a retry); return what happened.
 
-        ``should_stop()`` is asked before each letter (a daemon asked to stop does not finish the
-        round); ``observer(letter, outcome)`` hears of each letter handled (``delivered``,
-        ``retry``, ``failed``). The first round of an ``Outbox`` removes the temporary files that
-        a sender killed while writing left behind.
+        ``should_stop()`` is asked before each letter is claimed (a daemon asked to stop does not
+        finish the round, only the letters it already claimed); ``observer(letter, outcome)``
+        hears of each letter handled (``delivered``, ``retry``, ``failed``). The first round of
+        an ``Outbox`` removes the temporary files that senders killed while writing left behind.
+        Letters are claimed a window at a time (one transaction), filed by I/O threads while
+        their PDFs are rendered by the workers, and recorded delivered together as they finish.
         """
         report = DeliveryReport()
         if not self._swept:
             self._swept = True
-            self.remove_leftovers()
+            report.leftovers = self.remove_leftovers()
         self._expire_leases(report)
         reason = pdf_unavailable() if self.settings.pdf else "PDF disabled"
         report.pdf_skipped = reason
-        for letter_id in self._due(limit):
-            if should_stop is not None and should_stop():
+        due = deque(self._due(limit))
+        window: deque[_InFlight] = deque()
+        while True:
+            taken: list[int] = []
+            while due and len(window) + len(taken) < self.window:
+                if should_stop is not None and should_stop():
+                    due.clear()  # the letters claimed already are finished; the others wait for a later round
+                    break
+                taken.append(due.popleft())
+            for claimed in self._claim_all(taken):
+                started = self._start(claimed, report, make_pdf=reason is None)
+                if isinstance(started, str):  # refused before anything was filed
+                    if observer is not None:
+                        observer(claimed, started)
+                else:
+                    window.append(started)
+            if not window:
                 break
-            claimed = self._claim(letter_id)
-            if claimed is not None:
-                outcome = self._deliver(claimed, report, make_pdf=reason is None)
-                if observer is not None:
-                    observer(claimed, outcome)
+            # Settle the letters at the head that are filed; wait for the first when nothing more can be claimed.
+            if not taken or len(window) >= self.window:
+                window[0].filing.exception()
+            finished = []
+            while window and window[0].filing.done():
+                finished.append(window.popleft())
+            self._settle(finished, report, observer)
         return report
 
+    def close(self) -> None:
+        """End the PDF workers and the I/O threads, if any run (the next round starts them again)."""
+        if self._pool is not None:
+            self._pool.close()
+        filers, self._filers = self._filers, None
+        if filers is not None:
+            filers.shutdown(wait=True)
+
     def remove_leftovers(self) -> int:
-        """Remove the hidden temporary files (``.<name>.<random>``) of writes that never finished,
-        older than a lease (no live sender still writes them); return how many were removed."""
-        root = self.settings.outbox
-        if not root.is_dir():
-            return 0
+        """Remove the temporary files of writes that never finished; return how many were removed.
+
+        A file whose writer's lock is free (the writer died) goes at once, whatever its age; a
+        hidden file of the older form, written without a lock, once older than a lease.
+        """
         oldest = self.clock.now().timestamp() - self.settings.lease_seconds  # file times are wall-clock times
-        removed = 0
-        for leftover in root.glob("*/.*.*"):
-            try:
-                if leftover.is_file() and not leftover.is_symlink() and leftover.stat().st_mtime < oldest:
-                    leftover.unlink()
-                    removed += 1
-            except OSError:
-                continue  # gone already, or not ours to remove: the next start tries again
-        return removed
+        return remove_leftovers(self.settings.outbox, older_than=oldest)
 
     def due_count(self) -> int:
         """How many letters wait to be delivered now."""
@@ -248,6 +245,16 @@ class Outbox:
         with self.db.write() as conn:
             return sql.claim_letter(conn, letter_id, lease_until=lease, by_mail=self.settings.smtp is not None)
 
+    def _claim_all(self, letter_ids: list[int]) -> list[Letter]:
+        """Claim these letters in one transaction; those another sender took first are left out."""
+        if not letter_ids:
+            return []
+        lease = self.clock.now() + timedelta(seconds=self.settings.lease_seconds)
+        by_mail = self.settings.smtp is not None
+        with self.db.write() as conn:
+            claimed = [sql.claim_letter(conn, i, lease_until=lease, by_mail=by_mail) for i in letter_ids]
+        return [letter for letter in claimed if letter is not None]
+
     def tampered(self, letter: Letter) -> str | None:
         """Why a claimed letter must not be delivered (changed in the database since it was queued), or None.
 
@@ -259,7 +266,8 @@ class Outbox:
             event = sql.queuing_event(conn, letter.id)
         return letter_problem(letter, event, self._key)
 
-    def _deliver(self, letter: Letter, report: DeliveryReport, *, make_pdf: bool) -> str:
+    def _start(self, letter: Letter, report: DeliveryReport, *, make_pdf: bool) -> _InFlight | str:
+        """Check a claimed letter, hand its PDF to a worker and its filing to an I/O thread; or refuse it."""
         problem = self.tampered(letter)
         if problem is not None:
             error = f"refused: {problem} (changed in the database since); not delivered, never retried"
@@ -268,29 +276,62 @@ class Outbox:
             report.failed += 1
             report.errors.append(f"letter {letter.id}: {error}")
             return "failed"
+        pdf = self._render(letter.html) if make_pdf and letter.html else None
+        if self._filers is None:
+            self._filers = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="letters-filing")
+        return _InFlight(letter, self._filers.submit(self._file, letter, pdf))
+
+    def _render(self, html: str) -> Future[bytes]:
+        if self._pool is not None:
+            return self._pool.submit(html)
+        rendered: Future[bytes] = Future()  # no workers: rendered here, now
         try:
-            paths = letter_paths(
-                self.settings.outbox,
-                letter.entity,
-                letter.occurred_at,
-                letter.template,
-                letter.recipient.role,
-                self.settings.timezone,
-            )
-            _write_atomically(paths["txt"], (letter.text or "").encode("utf-8"))
-            _write_atomically(paths["html"], (letter.html or "").encode("utf-8"))
-            pdf = render_pdf(letter.html) if make_pdf and letter.html else None
-            if pdf is not None:
-                _write_atomically(paths["pdf"], pdf)
-            if letter.message_id is not None:
-                assert self.settings.smtp is not None
-                self._send(self.settings.smtp, letter, pdf)
-        except Exception as exc:  # a file, the PDF, the mail server, a header: this letter's failure alone
-            return self._failed(letter, exc, report)
-        with self.db.write() as conn:
-            sql.mark_delivered(conn, letter, self.clock.now())
-        report.delivered += 1
-        return "delivered"
+            rendered.set_result(render_pdf(html))
+        except Exception as exc:
+            rendered.set_exception(exc)
+        return rendered
+
+    def _file(self, letter: Letter, pdf: Future[bytes] | None) -> None:
+        """File a letter's text, HTML and PDF (once rendered), and e-mail it if it goes by e-mail (an I/O thread)."""
+        paths = letter_paths(
+            self.settings.outbox,
+            letter.entity,
+            letter.occurred_at,
+            letter.template,
+            letter.recipient.role,
+            self.settings.timezone,
+        )
+        _write_atomically(paths["txt"], (letter.text or "").encode("utf-8"))
+        _write_atomically(paths["html"], (letter.html or "").encode("utf-8"))
+        rendered = pdf.result() if pdf is not None else None
+        if rendered is not None:
+            _write_atomically(paths["pdf"], rendered)
+        if letter.message_id is not None:
+            assert self.settings.smtp is not None
+            self._send(self.settings.smtp, letter, rendered)
+
+    def _settle(
+        self, finished: list[_InFlight], report: DeliveryReport, observer: Callable[[Letter, str], None] | None
+    ) -> None:
+        """Record filed letters delivered (one transaction) and failed ones for a retry; tell the observer."""
+        outcomes: list[tuple[Letter, str]] = []
+        filed = []
+        for flying in finished:
+            problem = flying.filing.exception()
+            if problem is None:
+                filed.append(flying.letter)
+            else:  # a file, the PDF, its worker, the mail server, a header: this letter's failure alone
+                outcomes.append((flying.letter, self._failed(flying.letter, problem, report)))
+        if filed:
+            with self.db.write() as conn:
+                now = self.clock.now()
+                for letter in filed:
+                    sql.mark_delivered(conn, letter, now)
+            report.delivered += len(filed)
+            outcomes.extend((letter, "delivered") for letter in filed)
+        if observer is not None:
+            for letter, outcome in outcomes:
+                observer(letter, outcome)
 
     def _failed(self, letter: Letter, exc: BaseException, report: DeliveryReport) -> str:
         attempts = letter.attempts
