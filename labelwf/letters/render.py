@@ -31,11 +31,12 @@ Context of every template:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, tzinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -44,6 +45,7 @@ from typing import Any, Protocol
 import jinja2
 from jinja2 import meta, nodes
 from jinja2.ext import Extension
+from jinja2.runtime import BlockReference, TemplateReference
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
@@ -249,6 +251,12 @@ class _LetterEnvironment(ImmutableSandboxedEnvironment):
 
     def call(self, context: jinja2.runtime.Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         take_step()  # a macro calling itself twice would run in exponential time
+        if obj is counted or type(obj) is BlockReference:
+            # Every loop's counter and a layout's ``self.corps()``: safe and given no context, so the
+            # sandbox's checks and Jinja's inspection of what to pass them are skipped (several per letter).
+            kwargs.pop("_loop_vars", None)
+            kwargs.pop("_block_vars", None)
+            return obj(*args, **kwargs)
         return super().call(context, obj, *args, **kwargs)
 
     def _generate(
@@ -268,7 +276,10 @@ class _LetterEnvironment(ImmutableSandboxedEnvironment):
         """
         if attribute[:1] != "_":
             kind = type(obj)
-            if kind is SimpleNamespace:
+            if kind is TemplateReference:  # ``self.corps``: a block of the template, nothing else of it is public
+                with contextlib.suppress(KeyError):  # no such block: the sandbox's own answer, below
+                    return obj[attribute]
+            elif kind is SimpleNamespace:
                 found = obj.__dict__.get(attribute, _MISSING)
                 if found is not _MISSING:
                     return found
@@ -350,14 +361,21 @@ class LetterRenderer:
         self.html_env = letter_environment(folder.resolve(), True)
         self._strings: dict[str, tuple[jinja2.Template, bool]] = {}
         self._joined: dict[tuple[str, ...], jinja2.Template] = {}
+        self._plain_lines: dict[str, str] = {}
+        self._letterheads: dict[tuple[str, date | None], SimpleNamespace] = {}
 
     def lines(self, sources: Sequence[str], context: Mapping[str, Any]) -> list[str]:
         """Render short inline templates (recipients' functions, a subject), each on one line.
 
         They are rendered in one pass, joined by a separator that no printed value can contain
         (``finalize`` strips control characters): a fire renders three or four of them, and each
-        render has a fixed cost far larger than these few words.
+        render has a fixed cost far larger than these few words. A source without a ``{`` holds
+        no Jinja tag (a recipient's function left to its rank, most often): its line, the same for
+        every context, is rendered once.
         """
+        if any("{" not in source for source in sources):
+            templated = iter(self.lines([source for source in sources if "{" in source], context))
+            return [next(templated) if "{" in source else self._plain(source) for source in sources]
         if len(sources) > 1 and not any(_SEPARATOR in source for source in sources):
             joined = self._joined.get(tuple(sources))
             if joined is None:
@@ -370,6 +388,13 @@ class LetterRenderer:
             if len(parts) == len(sources):
                 return [" ".join(_words(part)) for part in parts]
         return [self._line(source, context) for source in sources]
+
+    def _plain(self, source: str) -> str:
+        """The line of an inline template without tags (typeset when compiled), rendered once."""
+        line = self._plain_lines.get(source)
+        if line is None:
+            line = self._plain_lines[source] = self._line(source, {})
+        return line
 
     def _line(self, source: str, context: Mapping[str, Any]) -> str:
         compiled, _ = self._inline(source)
@@ -438,17 +463,26 @@ class LetterRenderer:
             region = _lead(entity.attributes.get("region")) if hasattr(entity, "attributes") else ""
             regions = self.workflow.letterhead.regions if self.workflow else None
             shown = address(rank, recipient.civility, entity=str(entity.name), region=region or None, regions=regions)
-            recipient = replace(recipient, label=shown.label)
+            recipient = Recipient(  # dataclasses.replace, without its inspection of the fields (hot)
+                recipient.role, shown.label, recipient.name, recipient.address, recipient.email, recipient.civility
+            )
             forms = {"appel": shown.appel, "politesse": shown.politesse}
         return recipient, SimpleNamespace(**recipient.__dict__, **forms)
 
     def _letterhead(self, context: Mapping[str, Any], letter: str) -> SimpleNamespace:
-        """The issuer in force at the step's date, the workflow's place and court, the configured people."""
+        """The issuer in force at the step's date, the workflow's place and court, the configured people.
+
+        The same for every letter of a day (read only: the sandbox is immutable), so made once per day."""
         head = self.workflow.letterhead if self.workflow else Letterhead()
         event = context.get("event")
         day = event.recorded_at.astimezone(self.workflow.timezone).date() if self.workflow and event else None
+        made = self._letterheads.get((letter, day))
+        if made is not None:
+            return made
+        if len(self._letterheads) >= 256:  # a replay writes letters over years of days: keep the last ones only
+            self._letterheads.clear()
         issuer = head.issuer_at(day) if day else None
-        return SimpleNamespace(
+        made = self._letterheads[(letter, day)] = SimpleNamespace(
             service=issuer.service if issuer else "",
             signatory=issuer.signatory if issuer else "",
             delegation=issuer.delegation if issuer else "",
@@ -458,6 +492,7 @@ class LetterRenderer:
             signatory_name=self.signers.signatory_name,
             attachments=spec.attachments if (spec := self._spec(letter)) else (),
         )
+        return made
 
     def _spec(self, letter: str) -> LetterDef | None:
         return self.workflow.letters.get(letter) if self.workflow else None

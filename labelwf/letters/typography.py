@@ -32,12 +32,17 @@ _RULES = (
     (re.compile(r"(?<=[\w»)\]’.\x02])[ \u00a0\u202f]*:(?=\s|$|\x01)"), NBSP + ":"),
     (re.compile(rf"\b1 ({_MONTHS})\b"), r"1er \1"),
 )
+# What at least one rule needs: a text without any of these is left as it is (names, references,
+# most values a letter prints), found by one search instead of the rules' dozen substitutions.
+_TRIGGERS = re.compile(rf"['\"«»;!?:]|\b1 (?:{_MONTHS})\b")
 _TEXT_NODES = re.compile(r"(<style\b.*?</style>|<script\b.*?</script>|<[^>]*>)", re.DOTALL | re.IGNORECASE)
 
 
 @lru_cache(maxsize=8192)
 def french(text: str) -> str:
     """``text`` with French typography (see the module's doc); e-mails, URLs and times untouched."""
+    if _TRIGGERS.search(text) is None:
+        return text
     kept: list[str] = []
 
     def hold(match: re.Match[str]) -> str:
