@@ -35,7 +35,8 @@ from jinja2.ext import Extension
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from labelwf.letters.address import RANKS, address
-from labelwf.letters.render import FILTERS, date_fr, letter_checksum, printable
+from labelwf.letters.filters import FILTERS
+from labelwf.letters.render import date_fr, letter_checksum, printable
 from labelwf.letters.typography import typeset_template
 
 SCHEMA = """

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
-from ..letters.render import LetterRenderer, RenderedLetter, date_fr, date_fr_text
+from ..letters.filters import date_fr_text
+from ..letters.render import LetterRenderer, RenderedLetter, date_fr
 from ..store.records import Entity, Event, Instance
 from ..workflow.definition import Workflow
 from .decision import Decision

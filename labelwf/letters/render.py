@@ -51,6 +51,7 @@ from markupsafe import Markup
 
 from ..errors import LetterError
 from .address import RANKS, address, civility_of
+from .filters import FILTERS, MONTHS_FR, lead, words
 from .spec import LetterDef, Letterhead
 from .template_safety import COUNTED, bounded_binop, bounded_filter, bounded_render, count_loops, counted, take_step
 from .typography import french, typeset_template
@@ -71,20 +72,6 @@ CONTEXT_NAMES = frozenset(
     }
 )
 LAYOUTS = {"text": "_layout.txt.j2", "html": "_layout.html.j2"}
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _MISSING = object()
 _DICT_ATTRIBUTES = frozenset(dir(dict))
@@ -163,76 +150,6 @@ class _Typography(Extension):
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         return typeset_template(source, html=bool(self.environment.autoescape))
-
-
-def date_fr_text(value: Any) -> str:
-    """``{{ data.contract_start | date_fr }}``: an ISO date or date-time written the French way."""
-    year, month, day = (int(x) for x in str(value)[:10].split("-"))
-    return f"{'1er' if day == 1 else day} {MONTHS_FR[month - 1]} {year}"
-
-
-def _lead(value: Any) -> str:
-    """``Midi-Pyrénées; Aquitaine`` → ``Midi-Pyrénées``: the first of a list, without notes in parentheses."""
-    return re.split(r"[;(]", str(value or ""), maxsplit=1)[0].strip()
-
-
-def _wrap_paragraphs(text: Any, width: int = 78) -> str:
-    """Re-flow plain-text paragraphs (separated by blank lines) to ``width`` columns."""
-    return _wrapped(str(text), int(width))
-
-
-@lru_cache(maxsize=64)  # a letter's body is the same for each of its recipients: re-flowed once
-def _wrapped(text: str, width: int) -> str:
-    paragraphs = re.split(r"\n[ \t]*\n", text.strip(" \t\n"))
-    return "\n\n".join(_fill(_words(p), width) for p in paragraphs if p.strip())
-
-
-def _words(text: str) -> list[str]:
-    """The words of a paragraph: split at spaces and line breaks, never at a no-break space."""
-    return [w for w in re.split(r"[ \t\n]+", text) if w]
-
-
-def _fill(words: list[str], width: int) -> str:
-    """Greedy word wrap (what textwrap.fill does for prose, without its regex machinery: letters are hot)."""
-    lines: list[str] = []
-    line = ""
-    for word in words:
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}" if line else word
-    if line:
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def _paragraphs(markup: Any) -> Markup:
-    """HTML paragraphs from rendered (already escaped) text separated by blank lines."""
-    return _html_paragraphs(str(markup))
-
-
-@lru_cache(maxsize=64)  # a letter's body is the same for each of its recipients: split once
-def _html_paragraphs(text: str) -> Markup:
-    parts = [" ".join(_words(p)) for p in re.split(r"\n[ \t]*\n", text.strip(" \t\n")) if p.strip()]
-    return Markup("\n".join(f"<p>{p}</p>" for p in parts))
-
-
-def _pole(name: Any, capital: bool = False) -> str:
-    """``{{ entity.name | pole }}``: "pôle Enfant", but "Pôle Mer Bretagne" for a name that says it already."""
-    text = str(name)
-    if re.match(r"(?i)p[ôo]le\b", text):
-        return text
-    return f"{'Pôle' if capital else 'pôle'} {text}"
-
-
-FILTERS = {
-    "date_fr": date_fr_text,
-    "lead": _lead,
-    "wrap_paragraphs": _wrap_paragraphs,
-    "paragraphs": _paragraphs,
-    "pole": _pole,
-}
 
 
 class _LetterEnvironment(ImmutableSandboxedEnvironment):
@@ -362,6 +279,7 @@ class LetterRenderer:
         self._strings: dict[str, tuple[jinja2.Template, bool]] = {}
         self._joined: dict[tuple[str, ...], jinja2.Template] = {}
         self._plain_lines: dict[str, str] = {}
+        self._compiled: dict[str, tuple[jinja2.Template, jinja2.Template]] = {}
         self._letterheads: dict[tuple[str, date | None], SimpleNamespace] = {}
 
     def lines(self, sources: Sequence[str], context: Mapping[str, Any]) -> list[str]:
@@ -386,8 +304,16 @@ class LetterRenderer:
             except Exception:  # rendered again one by one below, which names what fails
                 parts = []
             if len(parts) == len(sources):
-                return [" ".join(_words(part)) for part in parts]
+                return [" ".join(words(part)) for part in parts]
         return [self._line(source, context) for source in sources]
+
+    def _templates(self, template_file: str) -> tuple[jinja2.Template, jinja2.Template]:
+        """A letter's text and HTML templates, looked up once (the environments never reload them)."""
+        found = self._compiled.get(template_file)
+        if found is None:
+            text = self.text_env.get_template(template_file)
+            found = self._compiled[template_file] = (text, self.html_env.get_template(template_file))
+        return found
 
     def _plain(self, source: str) -> str:
         """The line of an inline template without tags (typeset when compiled), rendered once."""
@@ -399,7 +325,7 @@ class LetterRenderer:
     def _line(self, source: str, context: Mapping[str, Any]) -> str:
         compiled, _ = self._inline(source)
         try:
-            return " ".join(_words(bounded_render(compiled, context)))
+            return " ".join(words(bounded_render(compiled, context)))
         except jinja2.TemplateError as exc:
             raise LetterError(source, f"cannot be rendered: {exc}") from None
         except Exception as exc:  # a filter failing on a value
@@ -429,13 +355,12 @@ class LetterRenderer:
         context["copies"] = [forms.label for _, forms in addressed[1:]] if copies else []
         letters = []
         try:
-            text_template = self.text_env.get_template(template_file)
-            html_template = self.html_env.get_template(template_file)
+            text_template, html_template = self._templates(template_file)
             for n, (recipient, forms) in enumerate(addressed):
                 if n == 0 or not copies:  # a copy is the letter to the first recipient, sent to another
                     context["recipient"] = forms
                     if per_recipient:
-                        title = " ".join(_words(bounded_render(subject_template, context)))
+                        title = " ".join(words(bounded_render(subject_template, context)))
                     text = bounded_render(text_template, context, layout=LAYOUTS["text"])
                     html = bounded_render(html_template, context, layout=LAYOUTS["html"])
                 address = "\n".join(recipient.address)
@@ -460,7 +385,7 @@ class LetterRenderer:
             forms = {"appel": appel.rstrip(","), "politesse": politesse}
         else:
             entity = context["entity"]
-            region = _lead(entity.attributes.get("region")) if hasattr(entity, "attributes") else ""
+            region = lead(entity.attributes.get("region")) if hasattr(entity, "attributes") else ""
             regions = self.workflow.letterhead.regions if self.workflow else None
             shown = address(rank, recipient.civility, entity=str(entity.name), region=region or None, regions=regions)
             recipient = Recipient(  # dataclasses.replace, without its inspection of the fields (hot)
