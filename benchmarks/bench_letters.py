@@ -4,18 +4,33 @@
   fire, SQLite WAL + synchronous=FULL) — letters stored per second — beside the same N fires on a
   copy of the workflow whose classification sends no letter, measured in the same run: the
   difference is what the letters cost a fire.
-* PDFs: the stored HTML of M letters turned into PDFs by WeasyPrint, one process, per second.
+* PDFs: the stored HTML of M letters turned into PDFs by WeasyPrint, one process, per second:
+  as delivery rendered them before (a new font configuration per PDF) and as it does now (one
+  per process), in the same run.
+* Delivery (``--deliver``): for each size, that many letters with their PDFs delivered by
+  ``labelwf letters send`` in a process of its own, as an operator runs it: letters per second,
+  CPU per letter of the whole delivering tree (the sender and its PDF workers), the peak
+  resident memory of that tree (sampled every 0.1 s, the sum over its processes) and of its
+  largest process; the peaks of the sizes are compared in the same run (flat memory: the same
+  peak whatever the outbox holds). The ratio to the one-process PDF rate of the same run says
+  how much of the machine delivery uses.
 
     python benchmarks/bench_letters.py                 # N = 2,000 fires, M = 100 PDFs
     python benchmarks/bench_letters.py --n 5000 --pdfs 300
+    python benchmarks/bench_letters.py --n 300 --deliver 1500,6000
+    python benchmarks/bench_letters.py --n 300 --deliver 6000,60000   # about half an hour on 2 cores
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +42,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from labelwf import Database, Engine, EntityRow, add_entities, load_workflow, store  # noqa: E402
 from labelwf.engine.delivery import pdf_unavailable, render_pdf  # noqa: E402
+from labelwf.engine.pdf import _data_only, _weasyprint  # noqa: E402
 
 
 def fires(folder: Path, workflow_file: Path, n: int) -> tuple[float, int, list[str]]:
@@ -50,13 +66,145 @@ def fires(folder: Path, workflow_file: Path, n: int) -> tuple[float, int, list[s
     return seconds, int(letters), html
 
 
+def render_pdf_afresh(html: str) -> bytes:
+    """A PDF as delivery made it before: WeasyPrint loading a new font configuration each time."""
+    weasyprint = _weasyprint()
+    pdf: bytes = weasyprint.HTML(string=html, url_fetcher=_data_only(weasyprint)).write_pdf()
+    return pdf
+
+
+def pdf_rates(html: list[str], count: int) -> dict[str, float]:
+    """CPU milliseconds per PDF in this process, the former way and the current one, alternated."""
+    render_pdf(html[0])  # warm up (fonts)
+    render_pdf_afresh(html[0])
+    spent = {"afresh": 0.0, "shared": 0.0}
+    for i in range(count):
+        for name, render in (("afresh", render_pdf_afresh), ("shared", render_pdf)):
+            start = time.process_time()
+            render(html[i % len(html)])
+            spent[name] += time.process_time() - start
+    return {name: 1000 * seconds / count for name, seconds in spent.items()}
+
+
+def prepared_outbox(folder: Path, letters: int) -> Path:
+    """A database with ``letters`` letters waiting (three per pole classified in group 1)."""
+    folder.mkdir()
+    shutil.copytree(ROOT / "templates", folder / "templates")
+    (folder / "workflows").mkdir()
+    workflow = folder / "workflows" / "poles-2008.yaml"
+    workflow.write_text((ROOT / "workflows" / "poles-2008.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    fires(folder, workflow, -(-letters // 3))
+    return folder / "poles-2008.db"
+
+
+def tree_rss_mb(root: int) -> tuple[float, float]:
+    """The resident memory of ``root`` and its descendants: their sum and the largest, in MB."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, grown = {root}, True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grown = bool(more)
+    sizes = []
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/statm") as statm:
+                sizes.append(int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20)
+        except (OSError, IndexError, ValueError):
+            continue
+    return sum(sizes), max(sizes, default=0.0)
+
+
+def deliver(folder: Path, database: Path, letters: int) -> dict[str, float]:
+    """Run ``labelwf letters send`` over the prepared outbox; its rate, CPU and peak memory."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "LABELWF_DATABASE": f"sqlite:///{database}",
+        "LABELWF_WORKFLOWS": str(folder / "workflows"),
+        "LABELWF_TEMPLATES": str(folder / "templates"),
+        "LABELWF_OUTBOX": str(folder / "outbox"),
+        "LABELWF_AUDIT_KEY_FILE": str(folder / "audit.key"),
+        "LABELWF_CHECKPOINTS": str(folder / "checkpoints"),
+    }
+    command = [sys.executable, "-m", "labelwf.cli", "letters", "send"]
+    peaks = {"tree": 0.0, "largest": 0.0}
+    start = time.perf_counter()
+    sender = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.1):
+            tree, largest = tree_rss_mb(sender.pid)
+            peaks["tree"], peaks["largest"] = max(peaks["tree"], tree), max(peaks["largest"], largest)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = sender.communicate()
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the sender and the workers it waited for
+    if sender.returncode != 0 or f"delivered {letters}," not in stdout:
+        raise SystemExit(f"letters send failed ({sender.returncode}):\n{stdout}\n{stderr[-2000:]}")
+    pdfs = len(list((folder / "outbox").glob("*/*.pdf")))
+    if pdfs != letters:
+        raise SystemExit(f"{pdfs} PDFs filed for {letters} letters")
+    return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, **peaks}
+
+
+def delivery(sizes: list[int], reference_ms: float) -> None:
+    """Deliver each size in turn, each in a fresh database; print the rates and the peaks side by side."""
+    cores = len(os.sched_getaffinity(0))
+    print(f"delivery by `labelwf letters send` (SQLite WAL + FULL, PDFs on {cores} cores), same run:")
+    peaks = []
+    for letters in sizes:
+        letters = 3 * -(-letters // 3)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "run"
+            database = prepared_outbox(folder, letters)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            load = os.getloadavg()[0]
+            ran = deliver(folder, database, letters)
+            load = max(load, os.getloadavg()[0])
+        cpu_ms = 1000 * (ran["cpu"] - (before.ru_utime + before.ru_stime)) / letters
+        peaks.append(ran["tree"])
+        print(
+            f"  {letters:>7,} letters: {letters / ran['seconds']:6.1f} letters/s ({ran['seconds']:.0f} s, load "
+            f"average up to {load:.1f}); {cpu_ms:.1f} ms CPU per letter (tree), x{cpu_ms / reference_ms:.2f} the PDF "
+            f"alone, so {cores * 1000 / cpu_ms:.0f} letters/s on {cores} idle cores; peak RSS {ran['tree']:.0f} MB "
+            f"(tree), {ran['largest']:.0f} MB (largest process)"
+        )
+    if len(peaks) > 1:
+        print(f"  peak RSS, largest size / smallest: x{peaks[-1] / peaks[0]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000, help="fires (default 2,000)")
     parser.add_argument("--pdfs", type=int, default=100, help="PDFs to make (default 100)")
+    parser.add_argument(
+        "--deliver",
+        default="",
+        metavar="SIZES",
+        help="letters to deliver with their PDFs, comma-separated sizes, each in its own run (e.g. 1500,6000)",
+    )
     args = parser.parse_args()
     if args.n < 1 or args.pdfs < 0:
         parser.error("--n must be positive and --pdfs at least 0")
+    try:
+        sizes = [int(size) for size in args.deliver.split(",") if size.strip()]
+    except ValueError:
+        parser.error(f"--deliver takes sizes separated by commas, like 1500,6000; got {args.deliver!r}")
+    if any(size < 1 for size in sizes):
+        parser.error(f"--deliver sizes must be positive, got {args.deliver!r}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         shutil.copytree(ROOT / "templates", folder / "templates")
@@ -79,20 +227,19 @@ def main() -> None:
         f"  letters rendered (text + HTML) and stored: {letters / loud_s:,.0f} letters/s; "
         f"{1000 * (loud_s - quiet_s) / letters:.3f} ms per letter"
     )
-    if args.pdfs:
+    if args.pdfs or sizes:
         reason = pdf_unavailable()
         if reason:
             print(reason)
             return
-        render_pdf(html[0])  # warm up (fonts)
-        start = time.perf_counter()
-        for i in range(args.pdfs):
-            render_pdf(html[i % len(html)])
-        seconds = time.perf_counter() - start
+        ms = pdf_rates(html, max(args.pdfs, 20))
         print(
-            f"PDFs from the stored HTML (WeasyPrint, one process): {args.pdfs / seconds:,.1f} letters/s per core, "
-            f"{1000 * seconds / args.pdfs:.0f} ms each"
+            f"PDFs from the stored HTML (WeasyPrint, one process, CPU time): {ms['shared']:.1f} ms each, "
+            f"{1000 / ms['shared']:,.1f} letters/s per core; with a new font configuration each "
+            f"(delivery before): {ms['afresh']:.1f} ms (x{ms['afresh'] / ms['shared']:.2f})"
         )
+        if sizes:
+            delivery(sizes, ms["shared"])
 
 
 if __name__ == "__main__":
