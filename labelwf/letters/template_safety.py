@@ -238,11 +238,12 @@ def bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any
             raise SecurityError(
                 f"filter {name!r} given {len(value):,} characters: a letter holds at most {MAX_LETTER:,}"
             )
-        for argument in (*args[skipped:], *kwargs.values()):
-            if type(argument) is int and abs(argument) > MAX_ARGUMENT:
-                raise SecurityError(
-                    f"filter {name!r} given {argument:,}: a filter's number is at most {MAX_ARGUMENT:,}"
-                )
+        if len(args) > skipped or kwargs:  # most filters take the value alone: no tuple built for them
+            for argument in (*args[skipped:], *kwargs.values()):
+                if type(argument) is int and abs(argument) > MAX_ARGUMENT:
+                    raise SecurityError(
+                        f"filter {name!r} given {argument:,}: a filter's number is at most {MAX_ARGUMENT:,}"
+                    )
         result = function(*args, **kwargs)
         if isinstance(result, str) and len(result) > MAX_ITEMS:
             raise SecurityError(f"filter {name!r} made {len(result):,} characters: at most {MAX_ITEMS:,}")
