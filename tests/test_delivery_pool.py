@@ -7,6 +7,7 @@ once, however young, and never a live one's.
 
 from __future__ import annotations
 
+import gc
 import os
 import select
 import signal
@@ -161,6 +162,21 @@ def test_a_worker_refuses_what_is_not_html_with_the_reason_and_goes_on() -> None
         assert pool.submit(LETTER).result(timeout=120).startswith(b"%PDF")
     finally:
         pool.close()
+
+
+@needs_pdf
+def test_a_pool_dropped_without_being_closed_ends_its_workers() -> None:
+    pool = PdfPool(2, pdfs_per_worker=10)
+    assert all(f.result(timeout=120).startswith(b"%PDF") for f in [pool.submit(LETTER) for _ in range(4)])
+    watches = [os.pidfd_open(worker) for worker in pool.worker_pids()]
+    try:
+        del pool
+        gc.collect()
+        for watch in watches:
+            assert select.select([watch], [], [], 60)[0] == [watch], "a worker outlived its pool"
+    finally:
+        for watch in watches:
+            os.close(watch)
 
 
 @needs_pdf

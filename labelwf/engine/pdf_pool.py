@@ -20,6 +20,7 @@ import queue
 import subprocess
 import sys
 import threading
+import weakref
 from concurrent.futures import Future
 from pathlib import Path
 from typing import IO
@@ -85,6 +86,56 @@ class _Worker:
         self.process.wait()
 
 
+class _Feeders:
+    """The threads that feed the workers, and what they share; they hold no reference to the pool,
+    so a pool dropped without ``close()`` is collected and its finaliser ends them."""
+
+    def __init__(self, workers: int, pdfs_per_worker: int) -> None:
+        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.pdfs_per_worker = pdfs_per_worker
+        self.serving: dict[int, _Worker] = {}  # each feeder's worker, by the feeder's number
+        self.started = 0  # worker processes started so far (replacements included)
+        self.threads = [
+            threading.Thread(target=self.feed, args=(n,), name=f"pdf-worker-{n}", daemon=True) for n in range(workers)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def end(self) -> None:
+        """Let the workers finish what was asked of them, then end them."""
+        for _ in self.threads:
+            self.jobs.put(None)
+        if threading.current_thread() not in self.threads:
+            for thread in self.threads:
+                thread.join()
+
+    def feed(self, number: int) -> None:
+        """One thread per worker: hands it jobs one at a time, and replaces it when it is spent or dead."""
+        worker: _Worker | None = None
+        try:
+            while (job := self.jobs.get()) is not None:
+                html, future = job
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    if worker is not None and worker.rendered >= self.pdfs_per_worker:
+                        worker.end()  # its memory given back; a fresh one takes the next letters
+                        worker = None
+                    if worker is None:
+                        worker = self.serving[number] = _Worker()
+                        self.started += 1  # one feeder at a time: the GIL keeps the count
+                    future.set_result(worker.render(html))
+                except Exception as exc:  # this letter's failure alone; the sender records it
+                    future.set_exception(exc)
+                    if worker is not None and worker.process.poll() is not None:
+                        worker.end()
+                        worker = None  # it died: the next letter starts another
+        finally:
+            self.serving.pop(number, None)
+            if worker is not None:
+                worker.end()
+
+
 class PdfPool:
     """Worker processes that turn letters' HTML into PDFs; started on first use, ``close()`` ends them."""
 
@@ -95,63 +146,37 @@ class PdfPool:
         if pdfs_per_worker < 1:
             raise ValueError(f"PDFs per worker must be at least 1, got {pdfs_per_worker}")
         self.workers, self.pdfs_per_worker = workers, pdfs_per_worker
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._feeders: list[threading.Thread] = []
-        self._serving: dict[int, _Worker] = {}  # each feeder's worker, by the feeder's number
-        self.workers_started = 0  # worker processes started so far (replacements included)
+        self._feeders: _Feeders | None = None
+        self._ending: weakref.finalize[[], PdfPool] | None = None
+        self._started_before = 0
 
     def submit(self, html: str) -> Future[bytes]:
         """Render ``html`` in a worker; the future holds the PDF, or a ``PdfWorkerError`` saying why not."""
-        if not self._feeders:
-            self._feeders = [
-                threading.Thread(target=self._feed, args=(n,), name=f"pdf-worker-{n}", daemon=True)
-                for n in range(self.workers)
-            ]
-            for feeder in self._feeders:
-                feeder.start()
+        if self._feeders is None:
+            self._feeders = _Feeders(self.workers, self.pdfs_per_worker)
+            self._ending = weakref.finalize(self, self._feeders.end)  # dropped without close(): ended all the same
         future: Future[bytes] = Future()
-        self._jobs.put((html, future))
+        self._feeders.jobs.put((html, future))
         return future
 
     @property
     def running(self) -> bool:
         """Whether worker processes may be alive (started and not closed)."""
-        return bool(self._feeders)
+        return self._feeders is not None
+
+    @property
+    def workers_started(self) -> int:
+        """Worker processes started so far, replacements included."""
+        return self._started_before + (self._feeders.started if self._feeders is not None else 0)
 
     def close(self) -> None:
         """End the workers once the PDFs asked of them are rendered; the next ``submit`` starts new ones."""
-        feeders, self._feeders = self._feeders, []
-        for _ in feeders:
-            self._jobs.put(None)
-        for feeder in feeders:
-            feeder.join()
+        feeders, self._feeders = self._feeders, None
+        if feeders is not None and self._ending is not None:
+            self._ending()  # runs feeders.end once
+            self._started_before += feeders.started
 
     def worker_pids(self) -> list[int]:
         """The process ids of the workers alive now."""
-        return sorted(w.process.pid for w in list(self._serving.values()) if w.process.poll() is None)
-
-    def _feed(self, number: int) -> None:
-        """One thread per worker: hands it jobs one at a time, and replaces it when it is spent or dead."""
-        worker: _Worker | None = None
-        try:
-            while (job := self._jobs.get()) is not None:
-                html, future = job
-                if not future.set_running_or_notify_cancel():
-                    continue
-                try:
-                    if worker is not None and worker.rendered >= self.pdfs_per_worker:
-                        worker.end()  # its memory given back; a fresh one takes the next letters
-                        worker = None
-                    if worker is None:
-                        worker = self._serving[number] = _Worker()
-                        self.workers_started += 1  # one feeder at a time: the GIL keeps the count
-                    future.set_result(worker.render(html))
-                except Exception as exc:  # this letter's failure alone; the sender records it
-                    future.set_exception(exc)
-                    if worker is not None and worker.process.poll() is not None:
-                        worker.end()
-                        worker = None  # it died: the next letter starts another
-        finally:
-            self._serving.pop(number, None)
-            if worker is not None:
-                worker.end()
+        serving = list(self._feeders.serving.values()) if self._feeders is not None else []
+        return sorted(w.process.pid for w in serving if w.process.poll() is None)
