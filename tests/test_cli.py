@@ -117,6 +117,17 @@ def test_list_shows_the_71_poles_and_filters_by_state(cli: Cli) -> None:
     assert "no state 'groupe_3'" in cli("list", "--state", "groupe_3", code=EXIT_NOT_FOUND).stderr
 
 
+def test_list_refuses_a_state_given_twice_instead_of_keeping_the_last(cli: Cli) -> None:
+    refused = cli("list", "--state", "group_3", "--state", "evaluated", code=EXIT_BAD_INPUT)
+    assert "given 2 times (group_3, evaluated); a listing takes one state" in refused.stderr
+
+
+def test_a_workflow_asked_by_name_that_is_not_loaded_lists_the_names_loaded(cli: Cli) -> None:
+    refused = cli("--workflow", "poles-2008@1", "list", code=EXIT_NOT_FOUND)
+    assert "no workflow 'poles-2008@1'" in refused.stderr
+    assert "a workflow name without @version; loaded: poles-2008" in refused.stderr
+
+
 @pytest.mark.parametrize("state", [s for s, path in PATHS.items() if all(w is not SYSTEM for *_, w in path)])
 def test_each_operator_path_of_the_programme_runs_through_the_cli(cli: Cli, state: str) -> None:
     fire_path(cli, "iar", state)

@@ -29,11 +29,11 @@ def _label(app: App) -> str:
 
 
 @main.command("list")
-@click.option("--state", help="Only instances in this state.")
+@click.option("--state", "states", multiple=True, help="Only instances in this state (one state).")
 @page_options()
 @json_option
 @click.pass_obj
-def list_(app: App, state: str | None, limit: int, after: str | None, as_json: bool) -> None:
+def list_(app: App, states: tuple[str, ...], limit: int, after: str | None, as_json: bool) -> None:
     """List the instances with their state, by entity id, a page at a time.
 
     \b
@@ -41,6 +41,12 @@ def list_(app: App, state: str | None, limit: int, after: str | None, as_json: b
       labelwf list --state review
       labelwf list --limit 20 --json        # then --after the "next" cursor it prints
     """
+    if len(states) > 1:  # click would keep the last one silently
+        raise click.BadParameter(
+            f"given {len(states)} times ({', '.join(states)}); a listing takes one state: list each in turn",
+            param_hint="--state",
+        )
+    state = states[0] if states else None
     workflow = app.workflow.name if app.workflow_name or len(app.engine.workflow_names) == 1 else None
     page = queries.list_instances(app.engine, workflow=workflow, state=state, after=after, limit=limit)
     if as_json:

@@ -113,8 +113,10 @@ class Engine:
             name = next(iter(self._latest))
         found = self._latest.get(name) if version is None else self._versions.get((name, version))
         if found is None:
+            if version is None:  # a name is asked for: the names loaded, not their versions
+                raise NotFound("workflow", name, f"a workflow name without @version; loaded: {', '.join(self._latest)}")
             loaded = ", ".join(f"{n}@{v}" for n, v in self._versions)
-            raise NotFound("workflow", f"{name}@{version}" if version else name, f"loaded: {loaded}")
+            raise NotFound("workflow", f"{name}@{version}", f"loaded: {loaded}")
         return found
 
     def workflow_of(self, instance: Instance) -> Workflow:
