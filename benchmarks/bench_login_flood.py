@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,39 +27,25 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow  # noqa: E402
+from bench_api import free_port, populate  # noqa: E402
+
 from labelwf.accounts import add_account, create_token  # noqa: E402
 
-WORKFLOW = ROOT / "workflows" / "poles-2008.yaml"
 
-
-def populate(url: str, n: int) -> str:
-    """A database of ``n`` poles and a viewer; the viewer's API token."""
-    db = Database(url)
-    db.upgrade()
-    engine = Engine(db, load_workflow(WORKFLOW), clock=FrozenClock(datetime(2008, 6, 30, tzinfo=UTC)))
-    ids = [f"pole-{i:06d}" for i in range(n)]
-    for start in range(0, n, 5000):
-        rows = [EntityRow(i, e, f"Pôle {e}", {}) for i, e in enumerate(ids[start : start + 5000])]
-        add_entities(engine, rows, actor="bench", reason="bench")
-    now = engine.clock.now()
+def viewer_token(url: str, n: int) -> str:
+    """A database of ``n`` poles (bench_api's) and a viewer; the viewer's API token."""
+    engine = populate(url, n)
+    db, now = engine.db, engine.clock.now()
     add_account(db, "viewer", ["viewer"], now=now, author="bench", key=None, password="bench password 1")
     token = create_token(db, "viewer", "bench", now=now, author="bench", key=None)[1]
     db.dispose()
     return token
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def reads(port: int, token: str, seconds: float) -> tuple[list[float], list[float]]:
@@ -118,7 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/flood.db"
-        token = populate(url, args.n)
+        token = viewer_token(url, args.n)
         port = free_port()
         env = {
             **os.environ,
