@@ -8,6 +8,7 @@ unless LABELWF_REQUIRE_POSTGRES=1 (as in CI), where a missing server is an error
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -119,3 +120,12 @@ def audit_key_outside_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     go to the test's folder too, never to the user's state folder."""
     monkeypatch.setenv("LABELWF_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+@pytest.fixture
+def programme(tmp_path: Path) -> Path:
+    """A copy of the shipped workflows and templates that a test may break (a test module may name
+    another fixture ``programme``: the replayed programme's tests do)."""
+    shutil.copytree(ROOT / "workflows", tmp_path / "workflows")
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    return tmp_path

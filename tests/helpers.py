@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from labelwf import Engine
@@ -52,3 +53,10 @@ def fire_timer(engine: Engine, entity: str, trigger: str) -> Fired | None:
         pending = reads.pending_timers(conn, limit=1000).items
         timer = next((t for t in pending if t.entity == entity and t.trigger == trigger), None)
         return None if timer is None else engine.fire_timer(conn, timer, actor=DAEMON_ACTOR)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` of a file by ``new`` (``old`` must be there)."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")

@@ -47,26 +47,12 @@ from labelwf.engine.delivery import (
 from labelwf.letters.render import LetterRenderer, content_checksum
 from labelwf.store.records import event_from_row
 from tests.conftest import CONFIG_FILE, ROOT
-from tests.helpers import OPERATOR
+from tests.helpers import OPERATOR, edit
 
 ESCAPE = (
     "{% for c in ''.__class__.__mro__[1].__subclasses__() %}{{ c.__init__.__globals__['system']('id') }}{% endfor %}"
 )
 LABEL_TERM = datetime(2009, 12, 31, 23, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def programme(tmp_path: Path) -> Path:
-    """A copy of the shipped programme (workflow and templates) that a test may break."""
-    shutil.copytree(ROOT / "workflows", tmp_path / "workflows")
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    return tmp_path
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 # -- templates run in the sandbox ---------------------------------------------------------------

@@ -24,13 +24,6 @@ HUGE_CONSTANTS = {
 }
 
 
-@pytest.fixture
-def programme(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "workflows", tmp_path / "workflows")
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    return tmp_path
-
-
 def broken(programme: Path, body: str) -> list[tuple[str, int | None, str]]:
     """Put ``body`` on its own line at the start of a letter's text; the problems of loading the workflow."""
     template = programme / "templates" / "poles-2008" / "classement_groupe_1.j2"

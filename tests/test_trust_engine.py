@@ -22,6 +22,7 @@ from labelwf.errors import ConfigError, ReservedIdentity
 from labelwf.text import looks_like, shown, text_problem
 from labelwf.workflow.conditions import MAX_DEPTH, ConditionSyntaxError, compile_condition
 from tests.conftest import CONFIG_FILE, ROOT
+from tests.helpers import edit
 
 # -- timers that loop ---------------------------------------------------------------------------
 
@@ -233,20 +234,6 @@ def test_an_unsupported_or_malformed_database_url_is_refused_without_its_passwor
 # -- validate stays bounded -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def programme(tmp_path: Path) -> Path:
-    """A copy of the shipped workflow and templates that a test may break."""
-    shutil.copytree(ROOT / "workflows", tmp_path / "workflows")
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    return tmp_path
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
 def _validate(programme: Path) -> str:
     result = CliRunner().invoke(main, ["workflows", "validate", str(programme / "workflows" / "poles-2008.yaml")])
     assert result.exit_code == EXIT_BAD_INPUT, result.output
@@ -266,10 +253,10 @@ def test_a_huge_power_in_a_subject_or_a_template_is_refused_by_validate_without_
     programme: Path, expression: str, message: str
 ) -> None:
     workflow = programme / "workflows" / "poles-2008.yaml"
-    _edit(workflow, 'subject: "{{ entity.name', 'subject: "{{ ' + expression + " }}{{ entity.name")
+    edit(workflow, 'subject: "{{ entity.name', 'subject: "{{ ' + expression + " }}{{ entity.name")
     assert message in _validate(programme)
     shutil.copy(ROOT / "workflows" / "poles-2008.yaml", workflow)
-    _edit(
+    edit(
         programme / "templates" / "poles-2008" / "labellisation.j2",
         "{% block corps %}",
         "{% block corps %}{{ " + expression + " }}",
@@ -279,9 +266,9 @@ def test_a_huge_power_in_a_subject_or_a_template_is_refused_by_validate_without_
 
 def test_a_template_nested_a_hundred_thousand_deep_is_refused_by_validate_with_the_limit(programme: Path) -> None:
     template = programme / "templates" / "poles-2008" / "labellisation.j2"
-    _edit(template, "{% block corps %}", "{% block corps %}{{ " + "not " * 100_000 + "1 }}")
+    edit(template, "{% block corps %}", "{% block corps %}{{ " + "not " * 100_000 + "1 }}")
     assert "the template nests too deeply to be read (at most 64 levels)" in _validate(programme)
-    _edit(template, "{{ " + "not " * 100_000 + "1 }}", "{{ " + "[" * 70 + "]" * 70 + " }}")
+    edit(template, "{{ " + "not " * 100_000 + "1 }}", "{{ " + "[" * 70 + "]" * 70 + " }}")
     assert "the template nests more than 64 levels deep (line 3)" in _validate(programme)
 
 
