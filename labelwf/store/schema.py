@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -124,6 +124,9 @@ event = sa.Table(
     # The plan (a bulk decision, a deadline move, a migration) the event executed, if any: hashed
     # with it (formats 6 and 7).
     sa.Column("batch_id", Id),
+    # Where the fact comes from: {"kind": "record", "source": KEY} | {"kind": "assumed", "text": ...}
+    # | {"kind": "synthetic", "text": ...}; hashed with the event (formats 8 and 9). None: the act itself.
+    sa.Column("basis", JSONType),
     sa.UniqueConstraint("instance_id", "seq"),
     sa.Index(None, "batch_id"),
 )
