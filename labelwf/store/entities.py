@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .records import Entity
-from .schema import batch, entity, event, instance, letter, mark, timer
+from .schema import batch, entity, entity_version, event, instance, letter, mark, timer
 
 _CHUNK = 500  # ids per IN (...) list
 
@@ -36,9 +36,10 @@ def insert_entities(conn: Connection, entities: Iterable[Entity], now: datetime)
 
 
 def erase_everything(conn: Connection) -> int:
-    """Delete every letter, timer, event, instance and entity; return how many instances there were."""
+    """Delete every letter, timer, entity version, event, instance and entity; return how many
+    instances there were."""
     count = int(conn.execute(sa.select(sa.func.count()).select_from(instance)).scalar() or 0)
-    for table in (letter, timer, event, instance, entity):
+    for table in (letter, timer, entity_version, event, instance, entity):
         conn.execute(table.delete())
     return count
 
@@ -83,5 +84,5 @@ def erasable(conn: Connection) -> dict[str, int]:
     """What ``erase_everything`` would delete: the rows of each table."""
     return {
         table.name: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
-        for table in (entity, instance, event, timer, letter)
+        for table in (entity, entity_version, instance, event, timer, letter)
     }

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0011"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -129,6 +129,26 @@ event = sa.Table(
     sa.Column("basis", JSONType),
     sa.UniqueConstraint("instance_id", "seq"),
     sa.Index(None, "batch_id"),
+)
+
+# Dated versions of an entity's reference data (name, attributes, contacts), never updated: the
+# version in force at a date is the one with the greatest valid_from <= that date. The version as
+# registered has valid_from NULL (in force since always) and no event: it is kept when the first
+# change is recorded. Every other version references the chain event that recorded the change.
+# The ``entity`` row holds the version in force now (a change never takes effect in the future).
+entity_version = sa.Table(
+    "entity_version",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("entity_id", sa.String(100), sa.ForeignKey("entity.id"), nullable=False),
+    sa.Column("valid_from", UTCDateTime),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("attributes", JSONType, nullable=False),
+    sa.Column("contacts", JSONType, nullable=False),
+    sa.Column("event_id", Id, sa.ForeignKey("event.id")),
+    sa.Column("basis", JSONType),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Index(None, "entity_id", "valid_from"),
 )
 
 timer = sa.Table(

@@ -1,0 +1,143 @@
+"""The statements of an entity's dated versions: recording one, reading the version in force at a date.
+
+An entity's name, attributes and contacts change over time (a pole renamed, a region merged). Each
+version is a row of ``entity_version``, never updated: the version in force at a date is the one
+with the greatest ``valid_from`` at or before it. The version as registered has ``valid_from`` NULL
+(in force since always) and no event; it is kept when the first change is recorded. The ``entity``
+row holds the version in force now, so that every current read costs nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .records import Entity
+from .schema import entity, entity_version, event
+
+
+@dataclass(frozen=True, slots=True)
+class EntityVersion:
+    """One version of an entity: in force from ``valid_from`` (None: since always) until the next."""
+
+    entity: Entity
+    valid_from: datetime | None
+    event_id: int | None = None
+    basis: Mapping[str, Any] | None = None
+    recorded_at: datetime | None = None
+    seq: int | None = None  # the seq of the chain event that recorded it
+    change: Mapping[str, Any] = field(default_factory=dict)  # that event's data
+
+
+_COLUMNS = (
+    entity_version.c.id,
+    entity_version.c.entity_id,
+    entity_version.c.valid_from,
+    entity_version.c.name,
+    entity_version.c.attributes,
+    entity_version.c.contacts,
+    entity_version.c.event_id,
+    entity_version.c.basis,
+    entity_version.c.recorded_at,
+    event.c.seq,
+    event.c.data,
+)
+
+
+def _version(row: Any) -> EntityVersion:
+    return EntityVersion(
+        entity=Entity(row.entity_id, row.name, row.attributes or {}, tuple(row.contacts or ())),
+        valid_from=row.valid_from,
+        event_id=row.event_id,
+        basis=row.basis,
+        recorded_at=row.recorded_at,
+        seq=row.seq,
+        change=row.data or {},
+    )
+
+
+def versions_of(conn: Connection, entity_id: str) -> list[EntityVersion]:
+    """Every recorded version of ``entity_id``, oldest first (empty: it never changed)."""
+    rows = conn.execute(
+        sa.select(*_COLUMNS)
+        .select_from(entity_version.outerjoin(event, event.c.id == entity_version.c.event_id))
+        .where(entity_version.c.entity_id == entity_id)
+        .order_by(entity_version.c.id)
+    )
+    return [_version(row) for row in rows]
+
+
+def in_force(versions: Sequence[EntityVersion], at: datetime) -> EntityVersion | None:
+    """Of ``versions`` (oldest first), the one in force at ``at``; None when there are none."""
+    chosen: EntityVersion | None = None
+    for version in versions:
+        if version.valid_from is None or version.valid_from <= at:
+            chosen = version
+    return chosen
+
+
+def entity_at(conn: Connection, current: Entity, at: datetime) -> Entity:
+    """``current`` (the entity row, in force now) as it was at ``at``: one query."""
+    found = in_force(versions_of(conn, current.id), at)
+    return current if found is None else found.entity
+
+
+def load_entity(conn: Connection, entity_id: str) -> Entity | None:
+    """The entity row (the version in force now), or None when ``entity_id`` is not registered."""
+    row = conn.execute(
+        sa.select(entity.c.id, entity.c.name, entity.c.attributes, entity.c.contacts).where(entity.c.id == entity_id)
+    ).first()
+    if row is None:
+        return None
+    return Entity(row.id, row.name, row.attributes or {}, tuple(row.contacts or ()))
+
+
+def insert_version(
+    conn: Connection,
+    version: Entity,
+    *,
+    valid_from: datetime | None,
+    event_id: int | None,
+    basis: Mapping[str, Any] | None,
+    now: datetime,
+) -> None:
+    """Record a version of ``version.id`` (never updated afterwards)."""
+    conn.execute(
+        entity_version.insert().values(
+            entity_id=version.id,
+            valid_from=valid_from,
+            name=version.name,
+            attributes=dict(version.attributes),
+            contacts=[dict(c) for c in version.contacts],
+            event_id=event_id,
+            basis=None if basis is None else dict(basis),
+            recorded_at=now,
+        )
+    )
+
+
+def set_current(conn: Connection, version: Entity) -> None:
+    """Make ``version`` the entity row (the version in force now)."""
+    conn.execute(
+        entity.update()
+        .where(entity.c.id == version.id)
+        .values(name=version.name, attributes=dict(version.attributes), contacts=[dict(c) for c in version.contacts])
+    )
+
+
+def every_version(conn: Connection) -> dict[str, list[EntityVersion]]:
+    """Every entity's versions, oldest first (for ``audit verify``)."""
+    rows = conn.execute(
+        sa.select(*_COLUMNS)
+        .select_from(entity_version.outerjoin(event, event.c.id == entity_version.c.event_id))
+        .order_by(entity_version.c.entity_id, entity_version.c.id)
+    )
+    found: dict[str, list[EntityVersion]] = {}
+    for row in rows:
+        found.setdefault(row.entity_id, []).append(_version(row))
+    return found
