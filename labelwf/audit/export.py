@@ -69,5 +69,6 @@ def event_json(event: Event) -> dict[str, Any]:
         "principal": event.principal,
         "letters": list(event.letters),
         "batch": event.batch,
+        "basis": None if event.basis is None else event.basis.as_json(),
         "hash": event.hash,
     }

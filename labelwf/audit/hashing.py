@@ -16,7 +16,11 @@ without breaking the verification of events hashed before:
   checksums of the letters the event queued, so that a letter changed in the outbox is refused
   before delivery), unkeyed; format 5: the same, keyed;
 * formats 6 and 7: formats 4 and 5 with the ``batch`` (the id of the plan the event executed: a
-  bulk decision, a deadline move, a migration). Events outside a plan keep formats 4 and 5.
+  bulk decision, a deadline move, a migration). Events outside a plan keep formats 4 and 5;
+* formats 8 and 9: formats 6 and 7 with the ``basis`` (where the fact comes from: the public
+  record with its source keys, an assumption with its text, or synthetic data; ``Basis``), so
+  that provenance cannot be changed without breaking the chain. Only an event with a basis takes
+  them; events without one keep formats 4 to 7.
 
 """
 
@@ -29,13 +33,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ..store.records import Event
+from ..store.records import Basis, Event
 
 GENESIS = "0" * 64
 HASH_FORMAT = 4  # the canonical form of new events without an audit key
 KEYED_FORMAT = 5  # ... and with one
 BATCH_FORMATS = {HASH_FORMAT: 6, KEYED_FORMAT: 7}  # the same, for an event a plan executed (its batch id)
-_KEYED = frozenset({3, 5, 7})
+BASIS_FORMATS = {HASH_FORMAT: 8, KEYED_FORMAT: 9}  # the same with the batch id and the event's basis
+_KEYED = frozenset({3, 5, 7, 9})
 # The canonical serialisation, built once (``json.dumps`` with options builds an encoder per call).
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
@@ -85,6 +90,12 @@ def _canonical_v6(event: Event) -> dict[str, Any]:
     return canonical
 
 
+def _canonical_v8(event: Event) -> dict[str, Any]:
+    canonical = _canonical_v6(event)
+    canonical["basis"] = None if event.basis is None else event.basis.as_json()
+    return canonical
+
+
 _FORMATS: dict[int, Callable[[Event], dict[str, Any]]] = {
     1: _canonical_v1,
     2: _canonical_v2,
@@ -93,9 +104,19 @@ _FORMATS: dict[int, Callable[[Event], dict[str, Any]]] = {
     5: _canonical_v4,
     6: _canonical_v6,
     7: _canonical_v6,
+    8: _canonical_v8,
+    9: _canonical_v8,
 }
 
 KNOWN_FORMATS = frozenset(_FORMATS)  # the canonical forms this labelwf can verify
+
+
+def format_for(base: int, *, batch: int | None = None, basis: Basis | None = None) -> int:
+    """The hash format of a new event, from the engine's ``base`` (``HASH_FORMAT`` or ``KEYED_FORMAT``):
+    with a basis, formats 8/9; else in a plan, 6/7; else ``base`` (so events without them do not change)."""
+    if basis is not None:
+        return BASIS_FORMATS[base]
+    return base if batch is None else BATCH_FORMATS[base]
 
 
 def is_keyed(hash_format: int) -> bool:

@@ -44,6 +44,7 @@ def _copy(e: Event, hash_: str, letters: tuple[str, ...]) -> Event:
         e.principal,
         letters,
         e.batch,
+        e.basis,
     )
 
 

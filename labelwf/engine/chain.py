@@ -14,13 +14,13 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 
-from ..audit.hashing import BATCH_FORMATS
+from ..audit.hashing import format_for
 from ..audit.sealing import letter_row, seal
 from ..clock import Clock
 from ..errors import ConcurrentUpdate
 from ..letters.render import RenderedLetter
 from ..store import fires as sql
-from ..store.records import Event, Instance
+from ..store.records import Basis, Event, Instance
 from ..workflow.definition import TransitionDef, Workflow
 from .batch import IMMEDIATE, Checks
 from .decision import Decision
@@ -58,12 +58,14 @@ def chain_action(
     batch: int | None = None,
     letters: Sequence[str] = (),
     letter_data: Mapping[str, Any] | None = None,
+    basis: Basis | None = None,
 ) -> tuple[Event, int]:
     """Write the chain event of ``action`` on ``current`` (state kept, version + 1); return it and its id.
 
     ``batch``: the plan the action executes (a bulk deadline move), recorded in the event.
     ``letters``: letters of the instance's workflow the action sends (a moved deadline's notice),
-    rendered with ``letter_data`` as their ``data`` (default the instance's), sealed with the event."""
+    rendered with ``letter_data`` as their ``data`` (default the instance's), sealed with the event.
+    ``basis``: where the action's fact comes from (the record, an assumption…), hashed with it."""
     now = engine.clock.now()
     occurred = occurred_at or now
     event = Event(
@@ -81,9 +83,10 @@ def chain_action(
         recorded_at=now,
         late_by_s=late_by_s,
         prev_hash=current.last_hash,
-        hash_format=engine.hash_format if batch is None else BATCH_FORMATS[engine.hash_format],
+        hash_format=format_for(engine.hash_format, batch=batch, basis=basis),
         principal=principal or engine.principal,
         batch=batch,
+        basis=basis,
     )
     rendered = []
     if letters:

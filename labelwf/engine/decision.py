@@ -21,7 +21,7 @@ from ..errors import (
     ReservedIdentity,
     RoleNotAllowed,
 )
-from ..store.records import Instance, Timer
+from ..store.records import Basis, Instance, Timer
 from ..text import looks_like, text_problem
 from ..workflow.definition import DAEMON_ACTOR, OPERATOR, SYSTEM, TransitionDef, Workflow
 from ..workflow.machine import machine_for
@@ -48,6 +48,7 @@ class Request:
     workflow: str | None = None
     principal: str | None = None  # who authenticated (an API's user); default: the engine's own principal
     batch: int | None = None  # the plan this fire executes (a bulk decision), recorded in the event
+    basis: Basis | None = None  # where the decision comes from (the record, an assumption…), hashed with it
     typed: bool = False  # ``data`` came typed (a JSON body): an integer field then takes numbers only
 
 

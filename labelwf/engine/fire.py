@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ..audit.hashing import BATCH_FORMATS, GENESIS, HASH_FORMAT, KEYED_FORMAT
+from ..audit.hashing import BATCH_FORMATS, GENESIS, HASH_FORMAT, KEYED_FORMAT, format_for
 from ..audit.sealing import letter_row, seal, timer_closed
 from ..clock import Clock, SystemClock, require_aware
 from ..errors import AmbiguousWorkflow, BusinessTimeRefused, ConcurrentUpdate, MissingData, NotFound
@@ -31,7 +31,7 @@ from ..letters.render import LetterRenderer, RenderedLetter, Signers
 from ..store import Database
 from ..store import fires as sql
 from ..store.reads import find_instances
-from ..store.records import Event, Instance, Timer, TimerStatus
+from ..store.records import Basis, Event, Instance, Timer, TimerStatus
 from ..workflow.definition import DAEMON_ACTOR, SYSTEM, Workflow
 from ..workflow.timers import MissingAnchor, due_at
 from .batch import IMMEDIATE, Checks
@@ -148,10 +148,12 @@ class Engine:
         reason: str,
         workflow: str | None = None,
         at: datetime | None = None,
+        basis: Basis | None = None,
     ) -> Fired:
         """Start an instance of ``workflow`` for ``entity`` in its initial state, inside ``conn``'s transaction.
 
         Creation is the first link of the audit chain (seq 0) and arms the initial state's timers.
+        ``basis``: where the entity's entry comes from (the record, an assumption…), hashed with it.
         """
         wf = self.workflow(workflow)
         now = self.clock.now()
@@ -175,8 +177,9 @@ class Engine:
                 recorded_at=now,
                 late_by_s=None,
                 prev_hash=GENESIS,
-                hash_format=self._format,
+                hash_format=format_for(self._format, basis=basis),
                 principal=self.principal,
+                basis=basis,
             ),
             self._key,
         )
@@ -207,13 +210,15 @@ class Engine:
         at: datetime | None = None,
         expected_version: int | None = None,
         workflow: str | None = None,
+        basis: Basis | None = None,
     ) -> Fired:
         """Apply ``trigger`` to ``entity``'s instance in its own transaction; raise why if refused.
 
         ``actor`` and ``reason`` are recorded in the audit event; ``data`` holds the transition's
         fields (``--set`` values, coerced to their declared types); ``at`` is the business time of
         the decision (default: now); ``expected_version`` makes the fire fail with
-        ``ConcurrentUpdate`` unless the instance is still at the version the caller saw.
+        ``ConcurrentUpdate`` unless the instance is still at the version the caller saw; ``basis``
+        is where the decision comes from (the record, an assumption…), hashed with the event.
         """
         with self.db.write() as conn:
             return self.fire_in(
@@ -226,6 +231,7 @@ class Engine:
                 at=at,
                 expected_version=expected_version,
                 workflow=workflow,
+                basis=basis,
             )
 
     def fire_in(
@@ -240,6 +246,7 @@ class Engine:
         at: datetime | None = None,
         expected_version: int | None = None,
         workflow: str | None = None,
+        basis: Basis | None = None,
     ) -> Fired:
         """``fire`` inside a transaction the caller owns (several fires committed together)."""
         request = Request(
@@ -251,6 +258,7 @@ class Engine:
             at=at,
             expected_version=expected_version,
             workflow=workflow,
+            basis=basis,
         )
         return self.apply(conn, request)
 
@@ -366,9 +374,10 @@ class Engine:
             recorded_at=now,
             late_by_s=late_by,
             prev_hash=current.last_hash,
-            hash_format=self._format if request.batch is None else BATCH_FORMATS[self._format],
+            hash_format=format_for(self._format, batch=request.batch, basis=request.basis),
             principal=request.principal or self.principal,
             batch=request.batch,
+            basis=request.basis,
         )
         rendered = step_letters(self._renderers[wf.key], wf, current, decision, event)
         return Draft(current, wf, decision, event, tuple(rendered), now, occurred, late_by)

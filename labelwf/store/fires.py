@@ -117,6 +117,7 @@ EVENT_COLUMNS = (
     "principal",
     "letters",
     "batch_id",
+    "basis",
 )
 _INSTANCE_COLUMNS = (
     "entity_id",
@@ -277,6 +278,7 @@ def insert_event(conn: Connection, instance_id: int, sealed: Event) -> int:
         "principal": sealed.principal,
         "letters": list(sealed.letters) or None,
         "batch_id": sealed.batch,
+        "basis": None if sealed.basis is None else sealed.basis.as_json(),
     }
     return _insert("insert_event", conn, values)
 

@@ -13,6 +13,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from .basis import Basis as Basis
+from .basis import BasisKind as BasisKind
+from .basis import basis_from_json
+
 BACKDATED_AFTER_S = 300.0  # an event dated more than this before its recording is backdated
 
 
@@ -96,6 +100,7 @@ class Event:
     principal: str | None = None  # who authenticated (formats 4 and 5), beside the claimed ``actor``
     letters: tuple[str, ...] = ()  # the checksums of the letters it queued (formats 4 to 7)
     batch: int | None = None  # the plan it executed (formats 6 and 7: a bulk decision, a move, a migration)
+    basis: Basis | None = None  # where the fact comes from (formats 8 and 9); None: the act itself
 
     @property
     def backdated(self) -> bool:
@@ -225,6 +230,7 @@ def event_from_row(row: Mapping[Any, Any], entity: str, workflow: str) -> Event:
         principal=row["principal"],
         letters=tuple(row["letters"] or ()),
         batch=row.get("batch_id"),
+        basis=basis_from_json(row.get("basis")),
     )
 
 
