@@ -3,12 +3,18 @@ with it, stored, read back and shown; an event without one keeps its old canonic
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
-from labelwf import Engine, import_entities, store, verify
+from labelwf import Engine, ScenarioError, import_entities, store, verify
 from labelwf.audit.export import exported_events
 from labelwf.audit.hashing import BASIS_FORMATS, HASH_FORMAT, KEYED_FORMAT, event_hash
+from labelwf.errors import PlanRejected
+from labelwf.operations.bulk import read_outcomes
+from labelwf.scenarios.replay import replay
+from labelwf.scenarios.scenario import load_scenario
 from labelwf.store import reads
 from labelwf.store.records import Basis, BasisKind
 from tests.conftest import POLES_CSV
@@ -99,3 +105,105 @@ def test_the_stored_basis_column_holds_the_json_form(poles: Engine) -> None:
     with poles.db.read() as conn:
         stored = conn.execute(sa.select(store.event.c.basis).where(store.event.c.hash_format == 8)).scalar_one()
     assert stored == ASSUMED.as_json()
+
+
+SCENARIO = """\
+scenario: provenance
+workflow: poles-2008
+entities: poles.csv
+start: "2008-06-18T09:00"
+until: "2008-12-31T23:00"
+actor: Gouvernement
+steps:
+  - at: "2008-06-30"
+    trigger: classify
+    entities: [aerospace-valley]
+    set: {group: 1}
+    reason: Classement publié
+    source: RAP-2008, CIACT-0807
+  - at: "2008-07-01"
+    trigger: classify
+    entities: [lyonbiopole]
+    set: {group: 3}
+    reason: Classement publié
+    source: RAP-2008
+    assumed: le jour n'est pas public
+  - at: "2008-07-02"
+    decide: outcomes.csv
+    trigger: classify
+    reference: Décision du 2 juillet 2008
+    reason: Classement des autres pôles
+    source: RAP-2008
+  - at: "2008-07-03"
+    trigger: sign_contract
+    entities: [aerospace-valley]
+    set: {contract_start: "2009-01-01"}
+    reason: Contrat signé
+"""
+OUTCOMES = """\
+id,group,basis
+minalogic,2,record: named in RAP-2008
+medicen-paris-region,2,inferred: the rest of the count
+system-tic-paris-region,3,synthetic: the record counts them without names
+"""
+
+
+def replayed_scenario(engine: Engine, tmp_path: Path, scenario: str = SCENARIO) -> None:
+    (tmp_path / "poles.csv").write_bytes(POLES_CSV.read_bytes())
+    (tmp_path / "outcomes.csv").write_text(OUTCOMES, encoding="utf-8")
+    path = tmp_path / "provenance.yaml"
+    path.write_text(scenario, encoding="utf-8")
+    replay(engine, load_scenario(path, engine.workflow()))
+
+
+def basis_of(engine: Engine, entity: str, trigger: str) -> Basis | None:
+    [event] = [e for e in events_of(engine, entity) if e.trigger == trigger]
+    return event.basis
+
+
+def test_a_scenarios_source_and_assumed_keys_become_its_events_basis(engine: Engine, tmp_path: Path) -> None:
+    # Given a scenario whose steps name their sources, one an assumption, and an outcomes file with a basis column
+    replayed_scenario(engine, tmp_path)
+    # Then each event carries the basis its step (or its row) gives
+    assert basis_of(engine, "aerospace-valley", "classify") == Basis.record("RAP-2008, CIACT-0807")
+    assert basis_of(engine, "lyonbiopole", "classify") == Basis.assumed("le jour n'est pas public", source="RAP-2008")
+    assert basis_of(engine, "minalogic", "classify") == Basis.record("RAP-2008")
+    inferred = basis_of(engine, "medicen-paris-region", "classify")
+    assert inferred is not None and inferred.kind is BasisKind.ASSUMED
+    assert inferred.text == "déduit du record (outcomes.csv, ligne 3) : the rest of the count"
+    synthetic = basis_of(engine, "system-tic-paris-region", "classify")
+    assert synthetic is not None and synthetic.kind is BasisKind.SYNTHETIC
+    assert "outcomes.csv, ligne 4" in (synthetic.text or "") and "pas les noms" in (synthetic.text or "")
+    # A step that says nothing of its basis records none (the act itself), in the old format
+    contract = [e for e in events_of(engine, "aerospace-valley") if e.trigger == "sign_contract"][0]
+    assert contract.basis is None and contract.hash_format == HASH_FORMAT
+    assert verify(engine.db).ok
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("source: RAP-2008, CIACT-0807", 'source: ""', "source: '' is refused (it is empty)"),
+        ("source: RAP-2008, CIACT-0807", "source: " + "K" * 201, "at most 200"),
+        ("source: RAP-2008, CIACT-0807", 'source: "RAP-2008\\nX"', "control character"),
+        ("    assumed: le jour n'est pas public", '    assumed: ""', "assumed: '' is refused"),
+    ],
+)
+def test_a_step_with_a_malformed_source_is_refused_with_its_line(
+    workflow: object, tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    (tmp_path / "poles.csv").write_bytes(POLES_CSV.read_bytes())
+    path = tmp_path / "broken.yaml"
+    path.write_text(SCENARIO.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(path, workflow)  # type: ignore[arg-type]
+    assert any(message in p.message and p.line for p in refused.value.problems), refused.value.problems
+
+
+def test_an_outcomes_row_with_an_unknown_basis_is_refused_with_its_line(poles: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "outcomes.csv"
+    path.write_text("id,group,basis\nminalogic,2,hearsay: someone said\n", encoding="utf-8")
+    with pytest.raises(PlanRejected) as refused:
+        read_outcomes(path, poles.workflow(), trigger="classify")
+    [problem] = refused.value.problems
+    assert problem.line == 2 and "'hearsay: someone said' is not one of record, inferred, synthetic" in problem.message

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from ..engine.decision import Request, refuse_reserved, require_justification
 from ..engine.fire import Engine
 from ..errors import LabelwfError, PlanRejected, Problem
 from ..store import batches as sql
+from ..store.basis import Basis, basis_from_json
 from ..store.entities import existing_entities
 from ..store.records import Batch, BatchItem, ItemStatus
 from ..text import shown, text_problem
@@ -35,6 +36,7 @@ from ..workflow.definition import Workflow
 from . import plan_items
 from .importer import delimiter_of
 from .plan_items import PlanReport
+from .provenance import BASIS_COLUMNS, row_basis
 
 KIND = "decision"
 MAX_ITEMS = 1_000_000  # a plan larger than this is refused (split the act)
@@ -80,6 +82,7 @@ class Outcome:
     trigger: str
     data: Mapping[str, Any]
     line: int | None = None  # in the outcomes file
+    basis: Basis | None = None  # where this entity's outcome comes from (the file's basis column), if said
 
 
 def read_outcomes(
@@ -87,7 +90,9 @@ def read_outcomes(
 ) -> list[Outcome]:
     """Read an outcomes file: a CSV with ``id``, optionally ``trigger`` (else ``trigger`` applies to
     every row), and data fields of the workflow (a blank cell: not given); ``ignore`` names other
-    columns to leave aside (a source, a confidence). Raise ``PlanRejected`` listing every problem."""
+    columns to leave aside. A ``basis`` column (``record``, ``inferred`` or ``synthetic``, then
+    ``: detail``) gives each row's provenance (``provenance.row_basis``). Raise ``PlanRejected``
+    listing every problem."""
     name = str(path)
     try:
         raw = Path(path).read_bytes()
@@ -106,7 +111,7 @@ def read_outcomes(
         header = [h.strip() for h in next(reader, [])]
         if "id" not in header:
             raise PlanRejected([Problem(name, 1, "the header must have an id column (then trigger and fields)")])
-        allowed = {"id", "trigger", *workflow.fields, *ignore}
+        allowed = {"id", "trigger", *workflow.fields, *ignore, *BASIS_COLUMNS}
         unknown = [h for h in header if h not in allowed]
         if unknown:
             fields = ", ".join(workflow.fields)
@@ -136,7 +141,12 @@ def read_outcomes(
                 problems.append(Problem(name, line, f"{record['id']}: no trigger (blank cell and no --trigger)"))
                 continue
             data = {k: v for k, v in record.items() if k in workflow.fields and v != ""}
-            outcomes.append(Outcome(record["id"], chosen, data, line))
+            try:
+                basis = row_basis(record, name, line)
+            except ValueError as exc:
+                problems.append(Problem(name, line, f"{record['id']}: {exc}"))
+                continue
+            outcomes.append(Outcome(record["id"], chosen, data, line, basis))
             if len(outcomes) > MAX_ITEMS:
                 raise PlanRejected([Problem(name, line, f"more than {MAX_ITEMS:,} rows: split the decision")])
     except csv.Error as exc:
@@ -177,6 +187,7 @@ def plan_decision(
     at: datetime | None = None,
     workflow: str | None = None,
     principal: str | None = None,
+    basis: Basis | None = None,
 ) -> PlanReport:
     """Freeze a bulk decision and preview it entity by entity; store the plan (nothing is fired).
 
@@ -184,6 +195,8 @@ def plan_decision(
     entity's trigger and fields; a ``selection`` then filters them). ``at``: the decision's business
     date (default: when each item runs). Refusals are per entity, in the report; an input that
     cannot make a plan at all (no reference, a trigger the workflow lacks) raises ``PlanRejected``.
+    ``basis``: where the decision comes from (the record's keys…), each event's unless its outcome
+    row says otherwise (an inferred or synthetic row).
     """
     wf = engine.workflow(workflow)
     check_act(wf, reference, actor, reason)
@@ -204,6 +217,7 @@ def plan_decision(
             targets = [Outcome(e, trigger, dict(data or {})) for e in select_entities(conn, wf, selection)]
         else:
             targets = _filter(conn, wf, chosen, selection)
+        targets = [o if o.basis is not None or basis is None else replace(o, basis=basis) for o in targets]
         if not targets:
             raise PlanRejected([Problem("(plan)", None, "the selection holds no instance")])
         if len(targets) > MAX_ITEMS:
@@ -313,6 +327,8 @@ def _preview(
     rows = []
     for seq, outcome in enumerate(targets):
         action = {"trigger": outcome.trigger, "data": dict(outcome.data)}
+        if outcome.basis is not None:
+            action["basis"] = outcome.basis.as_json()
         row: dict[str, Any] = {
             "seq": seq,
             "entity_id": outcome.entity,
@@ -374,6 +390,7 @@ def execute(
         workflow=plan.workflow,
         principal=plan.executed_by or plan.principal,
         batch=plan.id,
+        basis=basis_from_json(item.action.get("basis")),
     )
     fired = engine.apply(conn, request, checks=checks)
     return {"seq": fired.version, "dest": fired.dest, "letters": fired.letters}, fired.event_id

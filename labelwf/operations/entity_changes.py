@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ..audit.hashing import GENESIS
+from ..audit.hashing import GENESIS, format_for
 from ..audit.sealing import seal
 from ..clock import require_aware
 from ..engine.batch import IMMEDIATE
@@ -32,6 +32,7 @@ from ..engine.fire import Engine
 from ..errors import ActionRefused, BusinessTimeRefused, InvalidData, NotFound
 from ..store import fires as sql
 from ..store import reads
+from ..store.basis import Basis
 from ..store.entities import existing_entities, insert_entities
 from ..store.records import Entity, Event, Instance
 from ..text import text_problem
@@ -92,6 +93,7 @@ def _end(
     reason: str,
     occurred: datetime,
     principal: str | None,
+    basis: Basis | None = None,
 ) -> None:
     """``current`` ends in ``dest``: one chain event, its pending timers cancelled."""
     now = engine.clock.now()
@@ -111,8 +113,9 @@ def _end(
             recorded_at=now,
             late_by_s=None,
             prev_hash=current.last_hash,
-            hash_format=engine.hash_format,
+            hash_format=format_for(engine.hash_format, basis=basis),
             principal=principal or engine.principal,
+            basis=basis,
         ),
         engine.audit_key,
     )
@@ -134,8 +137,10 @@ def cease(
     at: datetime | None = None,
     workflow: str | None = None,
     principal: str | None = None,
+    basis: Basis | None = None,
 ) -> Change:
-    """End ``entity``'s live instance because the entity itself ceased (no decision, no letter)."""
+    """End ``entity``'s live instance because the entity itself ceased (no decision, no letter);
+    ``basis``: where the fact comes from (the record's keys, an assumption), hashed with the event."""
     _justified(entity, CEASED, actor, reason)
     with engine.db.write() as conn:
         wf_name = engine.workflow_for(conn, entity, workflow)
@@ -143,7 +148,17 @@ def cease(
         dest = _ending(engine.workflow_of(current), "ceased")
         occurred = _when(conn, current, at, engine.clock.now())
         _end(
-            engine, conn, current, dest, CEASED, {}, actor=actor, reason=reason, occurred=occurred, principal=principal
+            engine,
+            conn,
+            current,
+            dest,
+            CEASED,
+            {},
+            actor=actor,
+            reason=reason,
+            occurred=occurred,
+            principal=principal,
+            basis=basis,
         )
     return Change(ended=(entity,))
 
@@ -159,9 +174,11 @@ def merge(
     at: datetime | None = None,
     workflow: str | None = None,
     principal: str | None = None,
+    basis: Basis | None = None,
 ) -> Change:
     """Pass the label of ``merging`` entities to ``into``: an existing live entity that absorbs them,
-    or (with ``name``) a new entity whose instance continues the first merging one's."""
+    or (with ``name``) a new entity whose instance continues the first merging one's. ``basis``:
+    where the merger comes from (the record's keys, an assumption), in each of its events."""
     _justified(into, MERGED_INTO, actor, reason)
     absorbed = list(dict.fromkeys(merging))
     if not absorbed:
@@ -195,10 +212,13 @@ def merge(
                 reason=reason,
                 principal=principal,
                 occurred_at=occurred,
+                basis=basis,
             )
             version = event.seq
         else:
-            version = _found(engine, conn, currents[0], into, name, absorbed, actor, reason, occurred, principal)
+            version = _found(
+                engine, conn, currents[0], into, name, absorbed, actor, reason, occurred, principal, basis=basis
+            )
         for current in currents:
             data = {"successor": into}
             _end(
@@ -212,6 +232,7 @@ def merge(
                 reason=reason,
                 occurred=occurred,
                 principal=principal,
+                basis=basis,
             )
     return Change(ended=tuple(absorbed), successor=into, successor_version=version)
 
@@ -227,6 +248,8 @@ def _found(
     reason: str,
     occurred: datetime,
     principal: str | None,
+    *,
+    basis: Basis | None = None,
 ) -> int:
     """Register the new entity ``into`` and start its instance where ``first`` stands; return its version."""
     if not ID_RE.match(into):
@@ -258,8 +281,9 @@ def _found(
             recorded_at=now,
             late_by_s=None,
             prev_hash=GENESIS,
-            hash_format=engine.hash_format,
+            hash_format=format_for(engine.hash_format, basis=basis),
             principal=principal or engine.principal,
+            basis=basis,
         ),
         engine.audit_key,
     )

@@ -21,6 +21,7 @@ from typing import Any
 from ..engine.fire import Engine
 from ..errors import ImportRejected, Problem
 from ..letters.address import civility_of
+from ..store.basis import Basis
 from ..store.entities import existing_entities, insert_entities
 from ..store.records import Entity
 from ..text import email_problem, text_problem
@@ -238,10 +239,12 @@ def add_entities(
     source: str = "(entities)",
     progress: Callable[[int, int], Any] | None = None,
     at: datetime | None = None,
+    basis: Basis | None = None,
 ) -> None:
     """Register entities and start their instances in one transaction; refuse ids already present.
 
-    ``at``: when the entities entered the programme (business time; default now).
+    ``at``: when the entities entered the programme (business time; default now); ``basis``: where
+    their entry comes from (the record's keys, an assumption), in each creation event.
     """
     wf = engine.workflow(workflow)
     refused = [Problem(source, r.line, message) for r in rows for message in entity_problems(r, wf)]
@@ -255,7 +258,7 @@ def add_entities(
             )
         insert_entities(conn, (Entity(r.id, r.name, r.attributes, r.contacts) for r in rows), engine.clock.now())
         for done, row in enumerate(rows, start=1):
-            engine.create(conn, row.id, actor=actor, reason=reason, workflow=wf.name, at=at)
+            engine.create(conn, row.id, actor=actor, reason=reason, workflow=wf.name, at=at, basis=basis)
             if progress is not None:
                 progress(done, len(rows))
 

@@ -42,6 +42,7 @@ from ..errors import (
 from ..store import batches as bsql
 from ..store import fires as sql
 from ..store import reads
+from ..store.basis import Basis, basis_from_json
 from ..store.records import Batch, BatchItem, Instance, ItemStatus, Timer, TimerStatus
 from ..workflow.definition import OPERATOR
 from ..workflow.timers import Offset, add_calendar, localize
@@ -180,9 +181,11 @@ def move_in(
     batch: int | None = None,
     checks: Checks = IMMEDIATE,
     at: datetime | None = None,
+    basis: Basis | None = None,
 ) -> Moved:
     """Move ``current``'s pending timer ``name`` inside ``conn``'s transaction (one chain event), dated
-    ``at`` (the act's business time: not before the instance's last event nor in the future)."""
+    ``at`` (the act's business time: not before the instance's last event nor in the future);
+    ``basis``: where the move comes from (the record's keys, an assumption), hashed with the event."""
     timer = _pending(conn, current, name)
     new_due = _target(conn, current, timer, shift, engine)
     now = engine.clock.now()
@@ -221,6 +224,7 @@ def move_in(
         occurred_at=at,
         letters=notice,
         letter_data=moved_data,
+        basis=basis,
     )
     moved = sql.move_timer(conn, timer.id, timer.due_at, new_due)
     checks.expect(lambda: moved.rowcount == 1, ConcurrentUpdate(current.entity.id, current.version, None))
@@ -276,9 +280,11 @@ def plan_moves(
     workflow: str | None = None,
     principal: str | None = None,
     at: datetime | None = None,
+    basis: Basis | None = None,
 ) -> PlanReport:
     """Freeze the move of timer ``name`` on every instance of ``selection``, previewed one by one
-    (``at``: the act's date, each event's business time; default when each item runs)."""
+    (``at``: the act's date, each event's business time; default when each item runs; ``basis``:
+    where the act comes from, each event's)."""
     wf = engine.workflow(workflow)
     check_act(wf, reference, actor, reason)
     if not any(name == spec.name for state in wf.states.values() for spec in state.timers):
@@ -332,7 +338,8 @@ def plan_moves(
         reason=reason,
         principal=principal,
         occurred_at=at,
-        spec={"timer": name, "shift": shift.describe(), "selection": selection.describe()},
+        spec={"timer": name, "shift": shift.describe(), "selection": selection.describe()}
+        | ({} if basis is None else {"basis": basis.as_json()}),
         rows=rows,
     )
 
@@ -356,6 +363,7 @@ def execute(
         batch=plan.id,
         checks=checks,
         at=plan.occurred_at,
+        basis=basis_from_json(plan.spec.get("basis")),
     )
     outcome = {"seq": moved.seq, "dest": moved.new_due.isoformat(), "from": moved.old_due.isoformat()}
     return outcome | {"overdue": moved.overdue}, moved.event_id

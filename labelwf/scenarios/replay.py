@@ -251,6 +251,7 @@ def replay(
                     data=dict(step.data or {}),
                     at=step.at,
                     workflow=step.workflow or scenario.workflow,
+                    basis=step.basis,
                 )
             except LabelwfError as exc:
                 raise ScenarioError([Problem(str(scenario.source), step.line, f"{entity}: {exc}")]) from None

@@ -14,9 +14,11 @@ from ..engine.fire import Engine
 from ..errors import LabelwfError, Problem, ScenarioError
 from ..operations import entity_changes, plans
 from ..operations.bulk import plan_decision, read_outcomes
+from ..operations.entity_versions import change_entity
 from ..operations.importer import add_entities as add_entity_rows
 from ..operations.importer import read_entities
 from ..operations.migration import load_migration, plan_migration
+from ..operations.region_map import apply_region_map, read_region_map
 from ..operations.timer_moves import Shift, plan_moves
 from ..store.records import ItemStatus
 from .scenario import Step
@@ -47,7 +49,16 @@ def run_act(engine: Engine, step: Step, act: Act, source: str) -> ActOutcome:
 def _import(engine: Engine, step: Step, act: Act) -> ActOutcome:
     wf = engine.workflow(act.workflow)
     rows = read_entities(act.target, wf)
-    add_entity_rows(engine, rows, actor=step.actor, reason=step.reason, workflow=wf.name, source=act.target, at=step.at)
+    add_entity_rows(
+        engine,
+        rows,
+        actor=step.actor,
+        reason=step.reason,
+        workflow=wf.name,
+        source=act.target,
+        at=step.at,
+        basis=step.basis,
+    )
     return ActOutcome(Counter({wf.initial: len(rows)}), [r.id for r in rows])
 
 
@@ -56,7 +67,9 @@ def _apply(engine: Engine, step: Step, act: Act) -> ActOutcome:
     applicants = [e for e in (act.entities or ids_of(act.target)) if e not in act.selection.excluded]
     with engine.db.write() as conn:
         for entity in applicants:
-            engine.create(conn, entity, actor=step.actor, reason=step.reason, workflow=wf.name, at=step.at)
+            engine.create(
+                conn, entity, actor=step.actor, reason=step.reason, workflow=wf.name, at=step.at, basis=step.basis
+            )
     return ActOutcome(Counter({wf.initial: len(applicants)}), applicants)
 
 
@@ -83,7 +96,7 @@ def _decide(engine: Engine, step: Step, act: Act) -> ActOutcome:
     wf = engine.workflow(act.workflow)
     outcomes = read_outcomes(act.target, wf, trigger=act.trigger, ignore=act.ignore)
     if act.data:
-        outcomes = [type(o)(o.entity, o.trigger, {**act.data, **o.data}, o.line) for o in outcomes]
+        outcomes = [type(o)(o.entity, o.trigger, {**act.data, **o.data}, o.line, o.basis) for o in outcomes]
     report = plan_decision(
         engine,
         reference=act.reference,
@@ -92,6 +105,7 @@ def _decide(engine: Engine, step: Step, act: Act) -> ActOutcome:
         outcomes=outcomes,
         at=step.at,
         workflow=wf.name,
+        basis=step.basis,
     )
     return _planned(engine, step, report.batch.id)
 
@@ -107,6 +121,7 @@ def _move(engine: Engine, step: Step, act: Act) -> ActOutcome:
         reason=step.reason,
         workflow=act.workflow,
         at=step.at,
+        basis=step.basis,
     )
     outcome = _planned(engine, step, report.batch.id)
     outcome.dests = Counter({f"{act.target} moved": len(outcome.entities)})
@@ -132,15 +147,42 @@ def _merge(engine: Engine, step: Step, act: Act) -> ActOutcome:
         name=act.name,
         at=step.at,
         workflow=act.workflow,
+        basis=step.basis,
     )
     return ActOutcome(Counter({"merged": len(change.ended)}), [*change.ended, act.into])
 
 
 def _cease(engine: Engine, step: Step, act: Act) -> ActOutcome:
     change = entity_changes.cease(
-        engine, act.target, actor=step.actor, reason=step.reason, at=step.at, workflow=act.workflow
+        engine,
+        act.target,
+        actor=step.actor,
+        reason=step.reason,
+        at=step.at,
+        workflow=act.workflow,
+        basis=step.basis,
     )
     return ActOutcome(Counter({"ceased": len(change.ended)}), list(change.ended))
+
+
+def _change(engine: Engine, step: Step, act: Act) -> ActOutcome:
+    change = change_entity(
+        engine,
+        act.target,
+        act.data,
+        actor=step.actor,
+        reason=step.reason,
+        valid_from=act.valid_from or step.at,
+        at=step.at,
+        basis=step.basis,
+    )
+    return ActOutcome(Counter({"changed": 1}), [change.entity.id])
+
+
+def _regions(engine: Engine, step: Step, act: Act) -> ActOutcome:
+    renames = read_region_map(act.target)
+    changes = apply_region_map(engine, renames, actor=step.actor, reason=step.reason, basis=step.basis, at=step.at)
+    return ActOutcome(Counter({"region changed": len(changes)}), [c.entity.id for c in changes])
 
 
 _RUNNERS = {
@@ -151,4 +193,6 @@ _RUNNERS = {
     "migrate": _migrate,
     "merge": _merge,
     "cease": _cease,
+    "change": _change,
+    "regions": _regions,
 }

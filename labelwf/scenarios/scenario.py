@@ -21,6 +21,8 @@ from typing import Any
 
 from ..errors import ImportRejected, Problem, ScenarioError
 from ..operations.importer import EntityRow, read_entities
+from ..store.basis import MAX_BASIS_SOURCE, MAX_BASIS_TEXT, Basis
+from ..text import text_problem
 from ..workflow.definition import NAME_RE, Workflow
 from ..workflow.timers import localize, parse_local
 from ..workflow.yamlfile import LineDict, load_yaml
@@ -39,6 +41,7 @@ _STEP = {
     "reason",
     "actor",
     "assumed",
+    "source",
     *scenario_acts.KINDS,
     *scenario_acts.KEYS,
 }
@@ -61,6 +64,15 @@ class Step:
     assumed: str | None = None
     act: Act | None = None
     workflow: str | None = None  # the workflow a trigger fires in (default: the scenario's)
+    source: str | None = None  # the public record's source keys of the step ("VIP-23, WTM-1213")
+
+    @property
+    def basis(self) -> Basis | None:
+        """Its events' basis: ``assumed`` (with its source, if named) when it says what it assumes,
+        else the ``record`` under its ``source``, else None (no basis said)."""
+        if self.assumed is not None:
+            return Basis.assumed(self.assumed, source=self.source)
+        return Basis.record(self.source) if self.source is not None else None
 
     @property
     def names_entities(self) -> bool:
@@ -268,8 +280,9 @@ def _step(item: Any, line: int, context: _Context) -> Step | None:
         data=dict(data),
         reason=reason,
         actor=who,
-        assumed=str(item["assumed"]).strip() if item.get("assumed") else None,
+        assumed=_provenance(item, "assumed", context),
         workflow=str(named_workflow) if named_workflow is not None else None,
+        source=_provenance(item, "source", context),
     )
     if rows and not step.select(rows):
         problem(line, "this step selects no entity")
@@ -293,5 +306,27 @@ def _act_step(item: LineDict, line: int, at: datetime | None, context: _Context)
         act=act,
         reason=reason,
         actor=who,
-        assumed=str(item["assumed"]).strip() if item.get("assumed") else None,
+        assumed=_provenance(item, "assumed", context),
+        source=_provenance(item, "source", context),
     )
+
+
+def _provenance(item: LineDict, key: str, context: _Context) -> str | None:
+    """A step's ``source`` (the record's keys: one line, at most 200 characters) or ``assumed`` text
+    (what is assumed: at most 2,000), checked as a basis takes it; None when absent."""
+    if key not in item:
+        return None
+    value = item[key]
+    text = str(value).strip() if isinstance(value, str | int | float) else ""
+    longest = MAX_BASIS_SOURCE if key == "source" else MAX_BASIS_TEXT
+    expected = (
+        "one line of the record's source keys, e.g. 'VIP-23, WTM-1213'"
+        if key == "source"
+        else "a text saying what is assumed"
+    )
+    why = "it is empty" if not text else text_problem(text, "it", max_length=longest, multiline=key == "assumed")
+    if why is not None:
+        shown_value = str(value)[:80]
+        context.problem(item.line_of(key), f"{key}: {shown_value!r} is refused ({why}); expected {expected}")
+        return None
+    return text

@@ -1,0 +1,41 @@
+"""The basis of a data file's row: what a ``basis`` column says of where the row comes from.
+
+The shipped outcomes files mark each row ``record``, ``inferred`` or ``synthetic``, optionally
+followed by ``: detail`` (``synthetic: the record counts 48 labels without naming them``). A
+``record`` row rests on the act's own sources (the step's ``source:``); an ``inferred`` row is an
+assumption deduced from the record; a ``synthetic`` row stands for an entity the record counts
+without naming it. Nothing else is accepted: a misspelt kind would silently pass for the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..store.records import Basis
+
+BASIS_COLUMNS = ("basis",)  # the column an outcomes or entity file may give its rows' basis in
+ROW_KINDS = ("record", "inferred", "synthetic")
+
+
+def row_basis(record: Mapping[str, str], file: str, line: int | None) -> Basis | None:
+    """The basis a row's ``basis`` cell gives (None: the row rests on its act's own basis), or
+    ``ValueError`` naming the cell and the kinds allowed."""
+    cell = (record.get("basis") or "").strip()
+    if not cell:
+        return None
+    kind, _, detail = cell.partition(":")
+    kind, detail = kind.strip().lower(), detail.strip()
+    if kind not in ROW_KINDS:
+        raise ValueError(
+            f"basis {cell[:80]!r} is not one of {', '.join(ROW_KINDS)} (optionally followed by ': detail')"
+        )
+    where = f"{Path(file).name}, ligne {line}" if line is not None else Path(file).name
+    if kind == "synthetic":
+        said = f" ({detail})" if detail else ""
+        return Basis.synthetic(f"ligne synthétique de {where} : le dossier public donne un nombre, pas les noms{said}")
+    if kind == "inferred":
+        found = [v for v in (detail, record.get("source", ""), record.get("confidence", "")) if v and v.strip()]
+        said = f" : {' ; '.join(v.strip() for v in found)}" if found else ""
+        return Basis.assumed(f"déduit du record ({where}){said}")
+    return None
