@@ -45,8 +45,20 @@ def test_the_real_campaign_ends_with_the_counts_the_public_record_implies(engine
         "fin_label_maintenu": 26,
         "renouvellement": 21,
         "delabellisation": 18,
+        # the CIADT of 11 May 2010 extends the 14 running contracts to the end of 2012: one notice each
+        "report_echeance_contrat": 42,
     }
     assert verify(engine.db).ok
+
+
+def test_the_campaign_applies_the_ciadt_extension_of_the_contracts_to_the_end_of_2012(engine: Engine) -> None:
+    replay(engine, load_scenario(CAMPAIGN, engine.workflow()))
+    with engine.db.read() as conn:
+        ends = conn.execute(
+            sa.select(store.timer.c.due_at).where(store.timer.c.name == "contract_end", store.timer.c.status == "pending")
+        ).scalars()
+        pending = [due.replace(tzinfo=UTC) if due.tzinfo is None else due for due in ends]
+    assert len(pending) == 14 and set(pending) == {datetime(2012, 12, 31, 23, 0, tzinfo=UTC)}
 
 
 def test_deadlines_fire_at_their_dates_during_a_replay(engine: Engine) -> None:
