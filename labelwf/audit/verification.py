@@ -23,6 +23,7 @@ from ..store.trail import letter_seal_rows, sealing_shortfalls, table_counts
 from .checkpoint import Checkpoint
 from .hashing import GENESIS, KNOWN_FORMATS, event_hash, is_keyed
 from .seals import SEALING_FORMAT, seal_problem
+from .versions import check_versions
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ def verify(
             covered.pop((workflow, name), None)
             breaks.append(Break(name, workflow, None, None, "instance has no events at all"))
         letters = _check_letters(conn, entity, sealed, breaks)
+        breaks.extend(Break(*found) for found in check_versions(conn, entity))
         missing = _shorter_tables(conn, counted, since) if entity is None else ()
     for (workflow, name), (seq, _) in sorted(covered.items()):
         problem = f"erased: the checkpoint{since} covered {seq + 1} event(s) of this instance"

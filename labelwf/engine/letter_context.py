@@ -16,7 +16,9 @@ from .decision import Decision
 def letter_context(wf: Workflow, entity: Entity, event: Event, data: Mapping[str, Any]) -> dict[str, Any]:
     """The context of a step's letters (see ``letters``): namespaces, not dicts, as Jinja tries getattr first."""
     return {
-        "entity": SimpleNamespace(id=entity.id, name=entity.name, attributes=entity.attributes),
+        "entity": SimpleNamespace(
+            id=entity.id, name=entity.name, attributes=entity.attributes, contacts=entity.contacts
+        ),  # as of the step's date (the fire reads the version in force then)
         "event": SimpleNamespace(
             trigger=event.trigger,
             source=event.source,

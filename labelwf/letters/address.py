@@ -18,7 +18,7 @@ from dataclasses import dataclass
 CIVILITIES = ("Madame", "Monsieur")
 _CIVILITY_ALIASES = {"madame": "Madame", "mme": "Madame", "monsieur": "Monsieur", "m.": "Monsieur", "m": "Monsieur"}
 
-# Each region of the public record (2008-2015 regions, and the overseas ones): how "of the region" is
+# Each region of the public record (2008-2015 regions, those of 2016, and the overseas ones): how "of the region" is
 # written after a noun ("le conseil régional d'Aquitaine") and its bare name after "la région".
 REGIONS: Mapping[str, tuple[str, str]] = {
     "Alsace": ("d’Alsace", "Alsace"),
@@ -49,6 +49,15 @@ REGIONS: Mapping[str, tuple[str, str]] = {
     "Provence-Alpes-Côte d'Azur": ("de Provence-Alpes-Côte d’Azur", "Provence-Alpes-Côte d’Azur"),
     "Provence-Alpes-Côte d’Azur": ("de Provence-Alpes-Côte d’Azur", "Provence-Alpes-Côte d’Azur"),
     "Rhône-Alpes": ("de Rhône-Alpes", "Rhône-Alpes"),
+    # The regions of 2016 (``data/regions_2016.csv``).
+    "Auvergne-Rhône-Alpes": ("d’Auvergne-Rhône-Alpes", "Auvergne-Rhône-Alpes"),
+    "Bourgogne-Franche-Comté": ("de Bourgogne-Franche-Comté", "Bourgogne-Franche-Comté"),
+    "Centre-Val de Loire": ("du Centre-Val de Loire", "Centre-Val de Loire"),
+    "Grand Est": ("du Grand Est", "Grand Est"),
+    "Hauts-de-France": ("des Hauts-de-France", "Hauts-de-France"),
+    "Normandie": ("de Normandie", "Normandie"),
+    "Nouvelle-Aquitaine": ("de Nouvelle-Aquitaine", "Nouvelle-Aquitaine"),
+    "Occitanie": ("d’Occitanie", "Occitanie"),
 }
 
 

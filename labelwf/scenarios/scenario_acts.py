@@ -14,6 +14,10 @@ A step holds at most one act, each run by the replay through the library's own o
 ``migrate: FILE``           a migration file, planned then run
 ``merge: [ids]``            entities merge ``into:`` an absorbing entity, or a new one (with ``name:``)
 ``cease: ID``               an entity disappears and its label ends with it
+``change: ID``              an entity's reference data changes (``set: {name: …, region: …}``) from
+                            ``from:`` (default: the step's ``at``): a new dated version of it
+``regions: FILE``           a region map (``former_region,region,valid_from,source[,note]``) applied
+                            to every entity whose region it renames
 
 ``decide``, ``move`` and ``migrate`` are plans: they need the act's ``reference`` (e.g. "CIADT du
 11 mai 2010"), and every event they write carries the plan's id.
@@ -33,7 +37,7 @@ from ..operations.bulk import Selection
 from ..workflow.definition import Workflow
 from ..workflow.yamlfile import LineDict
 
-KINDS = ("publish", "import", "apply", "decide", "move", "migrate", "merge", "cease")
+KINDS = ("publish", "import", "apply", "decide", "move", "migrate", "merge", "cease", "change", "regions")
 PLANS = ("decide", "move", "migrate")
 KEYS = {
     "workflow",
@@ -50,8 +54,9 @@ KEYS = {
     "except",
     "set",
     "trigger",
+    "from",
 }
-_FILES = ("import", "apply", "decide", "migrate")
+_FILES = ("import", "apply", "decide", "migrate", "regions")
 
 Problem = Callable[[int | None, str], None]
 
@@ -74,6 +79,7 @@ class Act:
     trigger: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
     ignore: tuple[str, ...] = ()
+    valid_from: datetime | None = None  # change: the date the new values take effect (default: the step's)
 
     def describe(self) -> str:
         """One line for the timeline."""
@@ -137,6 +143,8 @@ def parse_act(
         entities = tuple(str(x) for x in _list(item, "merge", problem))
         if not entities or not item.get("into"):
             problem(item.line, "a merge step needs merge: [ids] and into: ID (with name: for a new entity)")
+    if kind == "change" and (not target or not isinstance(item.get("set"), dict) or not item.get("set")):
+        problem(item.line, "a change step needs change: ID and set: {name: …, region: …} (what changes)")
     to = when(item, "to") if "to" in item else None
     by = str(item["by"]) if item.get("by") is not None else None
     if kind == "move" and (to is None) == (by is None):
@@ -173,6 +181,7 @@ def parse_act(
         trigger=str(item["trigger"]) if item.get("trigger") else None,
         data=dict(data),
         ignore=tuple(str(x) for x in _list(item, "ignore", problem)),
+        valid_from=when(item, "from") if "from" in item else None,
     )
 
 

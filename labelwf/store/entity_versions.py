@@ -10,15 +10,15 @@ row holds the version in force now, so that every current read costs nothing mor
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .records import Entity
-from .schema import entity, entity_version, event
+from .records import Entity, Instance
+from .schema import entity, entity_version, event, instance
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,8 @@ class EntityVersion:
     recorded_at: datetime | None = None
     seq: int | None = None  # the seq of the chain event that recorded it
     change: Mapping[str, Any] = field(default_factory=dict)  # that event's data
+    event_basis: Mapping[str, Any] | None = None  # that event's basis (the version's must be the same)
+    workflow: str = ""  # the workflow of the instance whose chain holds that event
 
 
 _COLUMNS = (
@@ -46,6 +48,11 @@ _COLUMNS = (
     entity_version.c.recorded_at,
     event.c.seq,
     event.c.data,
+    event.c.basis.label("event_basis"),
+    instance.c.workflow,
+)
+_JOINED = entity_version.outerjoin(event, event.c.id == entity_version.c.event_id).outerjoin(
+    instance, instance.c.id == event.c.instance_id
 )
 
 
@@ -58,6 +65,8 @@ def _version(row: Any) -> EntityVersion:
         recorded_at=row.recorded_at,
         seq=row.seq,
         change=row.data or {},
+        event_basis=row.event_basis,
+        workflow=row.workflow or "",
     )
 
 
@@ -65,7 +74,7 @@ def versions_of(conn: Connection, entity_id: str) -> list[EntityVersion]:
     """Every recorded version of ``entity_id``, oldest first (empty: it never changed)."""
     rows = conn.execute(
         sa.select(*_COLUMNS)
-        .select_from(entity_version.outerjoin(event, event.c.id == entity_version.c.event_id))
+        .select_from(_JOINED)
         .where(entity_version.c.entity_id == entity_id)
         .order_by(entity_version.c.id)
     )
@@ -133,11 +142,50 @@ def set_current(conn: Connection, version: Entity) -> None:
 def every_version(conn: Connection) -> dict[str, list[EntityVersion]]:
     """Every entity's versions, oldest first (for ``audit verify``)."""
     rows = conn.execute(
-        sa.select(*_COLUMNS)
-        .select_from(entity_version.outerjoin(event, event.c.id == entity_version.c.event_id))
-        .order_by(entity_version.c.entity_id, entity_version.c.id)
+        sa.select(*_COLUMNS).select_from(_JOINED).order_by(entity_version.c.entity_id, entity_version.c.id)
     )
     found: dict[str, list[EntityVersion]] = {}
     for row in rows:
         found.setdefault(row.entity_id, []).append(_version(row))
     return found
+
+
+def dated(conn: Connection, current: Instance, at: datetime, now: datetime) -> Instance:
+    """``current`` with its entity as it was at ``at``. The entity row is the version in force now, so
+    a step dated now reads nothing more; a backdated one reads the entity's versions (one query)."""
+    if at >= now:
+        return current
+    found = entity_at(conn, current.entity, at)
+    return current if found is current.entity else replace(current, entity=found)
+
+
+def all_entities(conn: Connection) -> list[Entity]:
+    """Every registered entity as in force now, by id."""
+    rows = conn.execute(
+        sa.select(entity.c.id, entity.c.name, entity.c.attributes, entity.c.contacts).order_by(entity.c.id)
+    )
+    return [Entity(row.id, row.name, row.attributes or {}, tuple(row.contacts or ())) for row in rows]
+
+
+def apply_change(version: Entity, change: Mapping[str, Any]) -> Entity:
+    """``version`` with a change's new values (``name``, ``contacts``, attributes; None removes one)."""
+    name, attributes, contacts = version.name, dict(version.attributes), version.contacts
+    for key, value in change.items():
+        if key == "name":
+            name = str(value).strip()
+        elif key == "contacts":
+            contacts = tuple(dict(c) for c in value)
+        elif value is None:
+            attributes.pop(key, None)
+        else:
+            attributes[key] = value
+    return Entity(version.id, name, attributes, contacts)
+
+
+def same(one: Entity, other: Entity) -> bool:
+    """Whether two versions hold the same name, attributes and contacts."""
+    return (one.name, dict(one.attributes), [dict(c) for c in one.contacts]) == (
+        other.name,
+        dict(other.attributes),
+        [dict(c) for c in other.contacts],
+    )

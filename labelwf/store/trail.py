@@ -16,16 +16,24 @@ from sqlalchemy.engine import Connection
 
 from .reads import _LETTER_SUMMARY
 from .records import Event, Letter, event_from_row, letter_from_row
-from .schema import admin_event, batch, event, instance, letter, timer
+from .schema import admin_event, batch, entity_version, event, instance, letter, timer
 
 _i, _e, _l, _t = instance, event, letter, timer
 # Tables whose rows are never deleted; the administrative acts' too, so that a checkpoint pins them.
-COUNTED = {"instance": _i, "event": _e, "letter": _l, "timer": _t, "admin_event": admin_event}
+COUNTED = {
+    "instance": _i,
+    "event": _e,
+    "letter": _l,
+    "timer": _t,
+    "admin_event": admin_event,
+    "entity_version": entity_version,
+}
 _CHUNK = 2000  # (instance, seq) pairs per statement: far below every driver's limit on parameters
 
 
 def table_counts(conn: Connection) -> dict[str, int]:
-    """How many rows each table of the trail holds (``instance``, ``event``, ``letter``, ``timer``, ``admin_event``)."""
+    """How many rows each table of the trail holds (``instance``, ``event``, ``letter``, ``timer``,
+    ``admin_event``, ``entity_version``)."""
     return {
         name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() or 0) for name, t in COUNTED.items()
     }
