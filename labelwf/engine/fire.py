@@ -30,6 +30,7 @@ from ..errors import AmbiguousWorkflow, BusinessTimeRefused, ConcurrentUpdate, M
 from ..letters.render import LetterRenderer, RenderedLetter, Signers
 from ..store import Database
 from ..store import fires as sql
+from ..store.entity_versions import dated
 from ..store.reads import find_instances
 from ..store.records import Basis, Event, Instance, Timer, TimerStatus
 from ..workflow.definition import DAEMON_ACTOR, SYSTEM, Workflow
@@ -379,7 +380,8 @@ class Engine:
             batch=request.batch,
             basis=request.basis,
         )
-        rendered = step_letters(self._renderers[wf.key], wf, current, decision, event)
+        dated_current = dated(conn, current, occurred, now)  # a letter names the entity as it was then
+        rendered = step_letters(self._renderers[wf.key], wf, dated_current, decision, event)
         return Draft(current, wf, decision, event, tuple(rendered), now, occurred, late_by)
 
     def _write_event(
