@@ -9,6 +9,7 @@ key                    environment variable        meaning
 database               LABELWF_DATABASE            SQLAlchemy URL or SQLite file path
 workflows              LABELWF_WORKFLOWS           folder or file of workflows, or a list (env: a:b)
 templates              LABELWF_TEMPLATES           folder of letter templates (one folder per workflow)
+directory              LABELWF_DIRECTORY           dated directory of the administration (CSV; empty: none)
 scenarios              LABELWF_SCENARIOS           folder of scenarios to replay
 migrations             LABELWF_MIGRATIONS          folder of migration files the API may plan (by name)
 outbox                 LABELWF_OUTBOX              folder where delivered letters are written
@@ -78,6 +79,7 @@ class Settings:
     database: str = "sqlite:///labelwf.db"
     workflows: Path | tuple[Path, ...] = Path("workflows")  # a folder or file, or several (versions side by side)
     templates: Path = Path("templates")
+    directory: Path | None = None  # who decides and signs each kind of decision at each date
     scenarios: Path = Path("scenarios")
     migrations: Path = Path("migrations")
     outbox: Path = Path("outbox")
@@ -212,6 +214,8 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         return tuple((base / str(v)).resolve() for v in value)
     if key == "workflows" and isinstance(value, str) and os.pathsep in value:  # LABELWF_WORKFLOWS=a:b
         return tuple((base / v).resolve() for v in value.split(os.pathsep) if v)
+    if key == "directory":
+        return (base / str(value)).resolve() if str(value or "").strip() else None
     if key == "checkpoints" and not str(value or "").strip():
         return None  # the default folder, outside the checkout: checkpoints.default_folder
     if key in ("workflows", "templates", "scenarios", "migrations", "outbox", "audit_key_file", "checkpoints"):

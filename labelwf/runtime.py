@@ -27,6 +27,7 @@ from .engine.daemon import Daemon, DaemonSettings
 from .engine.delivery import DeliverySettings, Outbox, SmtpSettings
 from .engine.fire import Engine
 from .errors import ConfigError
+from .letters.directory import Directory, load_directory
 from .letters.render import Signers
 from .logs import LogFormat, configure
 from .store import Database
@@ -89,9 +90,15 @@ class Runtime:
         return os_principal()
 
     @cached_property
+    def directory(self) -> Directory | None:
+        """The dated directory of the administration (``directory:``), read and checked once; None if unset."""
+        path = self.settings.directory
+        return load_directory(path) if path is not None else None
+
+    @cached_property
     def engine(self) -> Engine:
         """The engine over every loaded workflow version, hashing with the audit key when there is one."""
-        signers = Signers(self.settings.letters_agent, self.settings.letters_signatory_name)
+        signers = Signers(self.settings.letters_agent, self.settings.letters_signatory_name, self.directory)
         return Engine(
             self.db,
             self.workflows,

@@ -78,6 +78,7 @@ class Engine:
         for w in loaded:
             if w.name not in self._latest or w.version > self._latest[w.name].version:
                 self._latest[w.name] = w
+        self._signers = signers
         self._renderers = {w.key: LetterRenderer(w.templates, w, signers) for w in loaded}
 
     @property
@@ -90,9 +91,11 @@ class Engine:
         return step_letters(self._renderers[wf.key], wf, current, decision, event)
 
     def with_clock(self, clock: Clock, workflows: Iterable[Workflow] | None = None) -> Engine:
-        """This engine (same database, same audit key) reading another clock (a replay's simulated one)."""
+        """This engine (same database, audit key and signers) reading another clock (a replay's simulated one)."""
         chosen = list(workflows) if workflows is not None else list(self.workflows)
-        return Engine(self.db, chosen, clock=clock, audit_key=self._key, principal=self.principal)
+        return Engine(
+            self.db, chosen, clock=clock, audit_key=self._key, principal=self.principal, signers=self._signers
+        )
 
     # -- workflows -------------------------------------------------------------------------------
 

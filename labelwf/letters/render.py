@@ -21,6 +21,8 @@ Context of every template:
     letterhead service (the timbre), signatory, delegation, place, recourse_court of the issuer in force
                at the step's date; agent and signatory_name from the configuration; attachments
                (the letter's pièces jointes)
+    authority  the directory's row for the step's kind of decision at the letter's date (decides,
+               signatory, gender, signatory_name, delegation, source, assumed, note), or None
     copies     the functions a copy goes to (a letter declared ``copies: true``: its first recipient is
                its addressee, the others receive the same letter "pour information")
     workflow   name, version, title
@@ -52,6 +54,7 @@ from markupsafe import Markup
 from ..errors import LetterError
 from .address import RANKS, address, civility_of
 from .filters import FILTERS, MONTHS_FR, lead, words
+from .directory import Directory, kind_of
 from .spec import LetterDef, Letterhead
 from .template_safety import COUNTED, bounded_binop, bounded_filter, bounded_render, count_loops, counted, take_step
 from .typography import french, typeset_template
@@ -69,6 +72,7 @@ CONTEXT_NAMES = frozenset(
         "layout",
         "letterhead",
         "copies",
+        "authority",
     }
 )
 LAYOUTS = {"text": "_layout.txt.j2", "html": "_layout.html.j2"}
@@ -245,6 +249,7 @@ class Signers:
 
     agent: str = ""  # "Affaire suivie par": the agent's name and function, or a function alone
     signatory_name: str = ""  # first name and name of the signatory, above the title
+    directory: Directory | None = None  # who decides and signs each kind of decision at each date
 
 
 class LetterSource(Protocol):
@@ -281,6 +286,7 @@ class LetterRenderer:
         self._plain_lines: dict[str, str] = {}
         self._compiled: dict[str, tuple[jinja2.Template, jinja2.Template]] = {}
         self._letterheads: dict[tuple[str, date | None], SimpleNamespace] = {}
+        self._authorities: dict[tuple[str, str, date], SimpleNamespace | None] = {}
 
     def lines(self, sources: Sequence[str], context: Mapping[str, Any]) -> list[str]:
         """Render short inline templates (recipients' functions, a subject), each on one line.
@@ -349,6 +355,7 @@ class LetterRenderer:
         *labels, title = self.lines([*to.values(), "" if per_recipient else subject], context)
         recipients = resolve_recipients(list(to), dict(zip(to, labels, strict=True)), contacts)
         context["letterhead"] = self._letterhead(context, letter)
+        context["authority"] = self._authority(context, letter)
         spec = self._spec(letter)
         addressed = [self._addressed(found, context) for found in recipients]
         copies = bool(spec and spec.copies and len(addressed) > 1)
@@ -417,6 +424,24 @@ class LetterRenderer:
             signatory_name=self.signers.signatory_name,
             attachments=spec.attachments if (spec := self._spec(letter)) else (),
         )
+        return made
+
+    def _authority(self, context: Mapping[str, Any], letter: str) -> SimpleNamespace | None:
+        """The directory's row for the step's kind of decision on the letter's date, or None (no
+        directory, no kind, or nothing in the record for that date). Made once per letter, trigger and day."""
+        directory, event = self.signers.directory, context.get("event")
+        if directory is None or event is None or self.workflow is None:
+            return None
+        trigger, day = str(event.trigger or ""), event.recorded_at.astimezone(self.workflow.timezone).date()
+        key = (letter, trigger, day)
+        if key in self._authorities:
+            return self._authorities[key]
+        if len(self._authorities) >= 256:  # a replay's letters span years of days: keep the last ones only
+            self._authorities.clear()
+        spec = self._spec(letter)
+        kind = kind_of(trigger, spec.decision if spec else "")
+        row = directory.at(kind, day) if kind else None
+        made = self._authorities[key] = row.namespace() if row else None
         return made
 
     def _spec(self, letter: str) -> LetterDef | None:

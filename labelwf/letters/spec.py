@@ -28,6 +28,7 @@ class LetterDef:
     unfavourable: bool = False
     attachments: tuple[str, ...] = ()  # the pièces jointes it lists (P.J.)
     copies: bool = False  # the first role is the addressee; the others receive copies of that letter
+    decision: str = ""  # the kind of decision it notifies (letters.directory.KINDS); empty: its trigger's
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,13 @@ from typing import Any, Protocol
 
 from ..errors import Problem
 from ..letters.address import RANKS
+from ..letters.directory import KINDS
 from ..letters.spec import Issuer, LetterDef, Letterhead
 from ..letters.template_check import check_subject, check_template
 from .definition import NAME_RE
 from .yamlfile import LineDict, LineList
 
-_LETTER_KEYS = {"subject", "to", "template", "unfavourable", "attachments", "copies"}
+_LETTER_KEYS = {"subject", "to", "template", "unfavourable", "attachments", "copies", "decision"}
 _LETTERHEAD_KEYS = {"issuers", "place", "recourse_court", "regions"}
 _ISSUER_KEYS = {"since", "service", "signatory", "delegation"}
 
@@ -111,6 +112,10 @@ def letters(b: Reporter, raw: Any, line: int, folder: Path, roles: Mapping[str, 
         if not isinstance(copies, bool):
             b.problem(spec.line_of("copies"), f"letter {name!r}: copies must be true or false")
             copies = False
+        decision = spec.get("decision", "")
+        if decision not in ("", *KINDS):
+            b.problem(spec.line_of("decision"), f"letter {name!r}: decision {decision!r} is not one of {_names(KINDS)}")
+            decision = ""
         template = folder / str(spec.get("template", f"{name}.j2"))
         if template.resolve().parent != folder.resolve():
             b.problem(spec.line_of("template"), f"letter {name!r}: template must be a file of {folder}, got {template}")
@@ -121,7 +126,14 @@ def letters(b: Reporter, raw: Any, line: int, folder: Path, roles: Mapping[str, 
             b.problems.extend(check_template(template))
         b.problems.extend(check_subject(str(subject), b.file, spec.line_of("subject"), str(name)))
         result[str(name)] = LetterDef(
-            str(name), str(subject), tuple(str(r) for r in to), template, unfavourable, tuple(attachments), copies
+            str(name),
+            str(subject),
+            tuple(str(r) for r in to),
+            template,
+            unfavourable,
+            tuple(attachments),
+            copies,
+            str(decision),
         )
     return result
 
