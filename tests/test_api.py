@@ -610,3 +610,15 @@ def test_a_stakeholder_does_not_see_who_of_the_staff_acted(api: TestClient, toke
     history = api.get("/api/v1/instances/enfant/history", headers=as_(tokens["gouv-enfant"])).json()["items"]
     assert [e["principal"] for e in history] == [None, None]
     assert api.get("/api/v1/instances/enfant/history", headers=as_(tokens["paul"])).json()["items"][1]["principal"]
+
+
+def test_a_transition_may_name_its_source_or_assumption_and_the_history_shows_the_basis(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    url = "/api/v1/instances/enfant/transitions"
+    bad = api.post(url, json=classify(source="VIP-23\nX"), headers=as_(tokens["marie"], **{"If-Match": '"0"'}))
+    assert bad.status_code == 422 and "control character" in bad.text
+    fired = api.post(url, json=classify(source="VIP-23"), headers=as_(tokens["marie"], **{"If-Match": '"0"'}))
+    assert fired.status_code == 201, fired.text
+    history = api.get("/api/v1/instances/enfant/history", headers=as_(tokens["paul"])).json()["items"]
+    assert history[0]["basis"] is None and history[1]["basis"] == {"kind": "record", "source": "VIP-23"}

@@ -3,21 +3,24 @@ with it, stored, read back and shown; an event without one keeps its old canonic
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from labelwf import Engine, ScenarioError, import_entities, store, verify
 from labelwf.audit.export import exported_events
 from labelwf.audit.hashing import BASIS_FORMATS, HASH_FORMAT, KEYED_FORMAT, event_hash
+from labelwf.cli import main
 from labelwf.errors import PlanRejected
 from labelwf.operations.bulk import read_outcomes
 from labelwf.scenarios.replay import replay
 from labelwf.scenarios.scenario import load_scenario
 from labelwf.store import reads
 from labelwf.store.records import Basis, BasisKind
-from tests.conftest import POLES_CSV
+from tests.conftest import CONFIG_FILE, POLES_CSV
 from tests.helpers import OPERATOR
 
 RECORD = Basis.record("VIP-23, WTM-1213")
@@ -175,7 +178,7 @@ def test_a_scenarios_source_and_assumed_keys_become_its_events_basis(engine: Eng
     assert synthetic is not None and synthetic.kind is BasisKind.SYNTHETIC
     assert "outcomes.csv, ligne 4" in (synthetic.text or "") and "pas les noms" in (synthetic.text or "")
     # A step that says nothing of its basis records none (the act itself), in the old format
-    contract = [e for e in events_of(engine, "aerospace-valley") if e.trigger == "sign_contract"][0]
+    [contract] = [e for e in events_of(engine, "aerospace-valley") if e.trigger == "sign_contract"]
     assert contract.basis is None and contract.hash_format == HASH_FORMAT
     assert verify(engine.db).ok
 
@@ -207,3 +210,23 @@ def test_an_outcomes_row_with_an_unknown_basis_is_refused_with_its_line(poles: E
         read_outcomes(path, poles.workflow(), trigger="classify")
     [problem] = refused.value.problems
     assert problem.line == 2 and "'hearsay: someone said' is not one of record, inferred, synthetic" in problem.message
+
+
+def test_the_cli_fires_with_a_source_and_history_shows_the_basis_in_french(database_url: str) -> None:
+    runner = CliRunner()
+
+    def cli(*args: str, code: int = 0) -> str:
+        result = runner.invoke(main, ["--config", str(CONFIG_FILE), "--db", database_url, *args])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    cli("init")
+    cli("import", str(POLES_CSV), "--at", "2008-06-18")
+    fire = ("fire", "enfant", "classify", "--actor", "DIACT", "--reason", "rapport", "--set", "group=3")
+    assert "--source" in cli(*fire, "--source", "RAP-2008\tX", code=2)
+    cli(*fire, "--assumed", "le jour n'est pas public", "--source", "RAP-2008")
+    shown = cli("history", "enfant")
+    assert "Hypothèse : le jour n'est pas public (source : RAP-2008)" in shown
+    [_, classified] = json.loads(cli("history", "enfant", "--json"))["items"]
+    assert classified["basis"] == {"kind": "assumed", "source": "RAP-2008", "text": "le jour n'est pas public"}
+    assert json.loads(cli("audit", "verify", "--json"))["ok"] is True

@@ -13,6 +13,7 @@ from ..audit.export import event_json
 from ..engine import queries
 from ..engine.representations import fired_json, instance_json, timer_json, view_json
 from ..scenarios.replay import replay_mark
+from ..store.basis import Basis
 from ..store.records import Instance
 from ..text import shown
 from ..workflow import diagram
@@ -130,6 +131,8 @@ def show(app: App, entity: str, as_json: bool) -> None:
 @click.option(
     "--expect-version", type=click.IntRange(min=0), help="Refuse (exit 5) unless the instance is still at this version."
 )
+@click.option("--source", metavar="KEYS", help="The public record's source keys the decision rests on (e.g. VIP-23).")
+@click.option("--assumed", metavar="TEXT", help="What the decision assumes where the record is silent.")
 @json_option
 @click.pass_obj
 def fire(
@@ -141,9 +144,12 @@ def fire(
     sets: Sequence[str],
     at: str | None,
     expect_version: int | None,
+    source: str | None,
+    assumed: str | None,
     as_json: bool,
 ) -> None:
-    """Fire TRIGGER on ENTITY's instance, as an operator, with who and why.
+    """Fire TRIGGER on ENTITY's instance, as an operator, with who and why (and, optionally, the
+    record's source keys or the assumption it rests on: its basis, sealed with the event).
 
     \b
     Example:
@@ -162,6 +168,7 @@ def fire(
         at=when,
         expected_version=expect_version,
         workflow=app.workflow_name,
+        basis=operator_basis(source, assumed),
     )
     if as_json:
         return app.emit_json(fired_json(fired))
@@ -211,6 +218,9 @@ def history(app: App, entity: str, limit: int, after: str | None, as_json: bool)
         if e.data:
             for line in wrap(shown(", ".join(f"{k}={v}" for k, v in e.data.items()))):
                 click.echo(line)
+        if e.basis is not None:
+            for line in wrap(shown(e.basis.described)):
+                click.echo(line)
     app.print_more(page, f"labelwf history {entity}")
     return None
 
@@ -252,3 +262,14 @@ def diagram_(app: App, fmt: str, counts: bool) -> None:
     live = queries.state_counts(app.db, app.workflow) if counts else None
     render: Callable[..., str] = diagram.mermaid if fmt == "mermaid" else diagram.dot
     click.echo(render(app.workflow, live), nl=False)
+
+
+def operator_basis(source: str | None, assumed: str | None) -> Basis | None:
+    """The basis an operator gives a decision: the record's ``--source`` keys, or what it ``--assumed``
+    (with the source it rests on, if given); a malformed one is refused as a bad option."""
+    if source is None and assumed is None:
+        return None
+    try:
+        return Basis.assumed(assumed, source=source) if assumed is not None else Basis.record(str(source))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--assumed" if assumed is not None else "--source") from None

@@ -43,6 +43,7 @@ from ..errors import ConcurrentUpdate, LabelwfError
 from ..runtime import Runtime
 from ..store import WriteWouldWait
 from ..store import accounts as sql
+from ..store.basis import Basis
 from . import idempotency, limits
 from .api import Instant, Who, expected_version, in_utc, plain_parameters, require_visible, runtime_of
 from .auth import Caller, require
@@ -60,6 +61,20 @@ class Transition(BaseModel):
     at: Instant | None = Field(default=None, description="Business time (RFC 3339 with its offset).")
     on_behalf_of: str | None = Field(default=None, min_length=1, max_length=MAX_ACTOR)
     workflow: str | None = Field(default=None, max_length=100)
+    source: str | None = Field(default=None, description="The public record's source keys the decision rests on.")
+    assumed: str | None = Field(default=None, description="What the decision assumes where the record is silent.")
+
+    @property
+    def basis(self) -> Basis | None:
+        """The decision's basis (sealed with its event): an assumption, the record's keys, or none."""
+        if self.assumed is not None:
+            return Basis.assumed(self.assumed, source=self.source)
+        return Basis.record(self.source) if self.source is not None else None
+
+    @model_validator(mode="after")
+    def _basis_is_valid(self) -> Transition:
+        self.basis  # noqa: B018 -- raises ValueError (a 422 naming the problem) on a malformed source or text
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -163,6 +178,7 @@ def _prepare(
         workflow=body.workflow,
         principal=who.principal,
         typed=True,
+        basis=body.basis,
     )
     return _Prepared(fire_request, who.account.name, idempotency_key, fingerprint)
 

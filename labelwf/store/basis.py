@@ -64,6 +64,16 @@ class Basis:
             found["text"] = self.text
         return found
 
+    @property
+    def described(self) -> str:
+        """The basis as a person reads it (history, console): ``Source : VIP-23``,
+        ``Hypothèse : …`` or ``Donnée fictive (synthétique) : …``."""
+        if self.kind is BasisKind.RECORD:
+            return f"Source : {self.source}"
+        if self.kind is BasisKind.ASSUMED:
+            return f"Hypothèse : {self.text}" + (f" (source : {self.source})" if self.source else "")
+        return f"Donnée fictive (synthétique) : {self.text}"
+
     @classmethod
     def parse(cls, value: object) -> Basis:
         """A ``Basis`` from its JSON form, or ``ValueError`` saying what is wrong and what is expected."""
