@@ -15,12 +15,14 @@ from ..engine import queries
 from ..engine.delivery import LETTER_STATUSES, DeliveryReport
 from ..engine.representations import letter_json
 from ..letters.letter_check import check_letter
+from ..letters.record_check import RecordContext, check_record, choice_codes, default_regions, load_regions
 from ..store.records import Letter
 from ..text import shown
 from .base import EXIT_FAILURE, App, json_option, main, page_options, page_title, row, split_sets, table
 
 ROUND = 200  # letters delivered between two progress lines
 CHECK_PAGE = 500  # letters listed per page by `letters check`
+REGION_MAP = "regions_2016.csv"  # the regions merged in 2016, read beside the configured directory file
 
 
 @main.group("letters", invoke_without_command=True)
@@ -196,7 +198,10 @@ def letters_check(app: App, entity: str | None, as_json: bool) -> None:
 
     Flags technical tokens (snake_case, ISO dates, `None`), straight quotes, missing no-break
     spaces, "1 janvier", unresolved forms of address, and missing mentions (the unfavourable
-    letters also need their reasons, effective date and means of appeal).
+    letters also need their reasons, effective date and means of appeal); and, against the record,
+    raw values of declared fields, English words, bare role codes in the copies, a region merged
+    away before the letter's date, a signature without a name (or a note that the record gives
+    none), a step resting on an assumed or synthetic fact without its note or SPÉCIMEN mark.
 
     \b
     Examples:
@@ -209,6 +214,11 @@ def letters_check(app: App, entity: str | None, as_json: bool) -> None:
     unfavourable = {
         name for workflow in app.engine.workflows for name, letter in workflow.letters.items() if letter.unfavourable
     }
+    declared = [(f.label or name, f.choices) for w in app.engine.workflows for name, f in w.fields.items()]
+    choices = choice_codes(declared)
+    directory = app.runtime.settings.directory
+    region_map = directory.parent / REGION_MAP if directory is not None else None
+    regions = load_regions(region_map) if region_map is not None and region_map.is_file() else default_regions()
     console = Console(stderr=True)
     live = console.is_terminal
     above_bar = live and sys.stdout.isatty()  # then lines are printed above the bar, not through it
@@ -232,6 +242,9 @@ def letters_check(app: App, entity: str | None, as_json: bool) -> None:
             for listed in page.items:
                 letter = queries.get_letter(app.db, listed.id)
                 findings = check_letter(letter.subject, letter.text or "", unfavourable=letter.template in unfavourable)
+                day = letter.occurred_at.astimezone(app.zone).date()
+                basis = queries.letter_basis_kind(app.db, letter.id)
+                findings += check_record(letter.text or "", RecordContext(choices, regions, day, basis))
                 checked += 1
                 if not findings:
                     continue

@@ -158,6 +158,14 @@ def get_letter(db: Database, letter_id: int) -> Letter:
     return found
 
 
+def letter_basis_kind(db: Database, letter_id: int) -> str | None:
+    """The kind of basis (record, assumed, synthetic) of the step that queued a letter, or None."""
+    with db.read() as conn:
+        found = reads.letter_basis(conn, letter_id)
+    kind = found.get("kind") if isinstance(found, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def state_counts(db: Database, workflow: Workflow) -> dict[str, int]:
     """How many instances of ``workflow`` are in each of its states (zero included)."""
     with db.read() as conn:

@@ -367,6 +367,12 @@ def get_letter(conn: Connection, letter_id: int) -> Letter | None:
     return None if row is None else letter_from_row(row)
 
 
+def letter_basis(conn: Connection, letter_id: int) -> Any:
+    """The stored basis (JSON) of the event that queued a letter: None for an act that is its own record."""
+    query = sa.select(event.c.basis).join(letter, letter.c.event_id == event.c.id).where(letter.c.id == letter_id)
+    return conn.execute(query).scalar()
+
+
 def letter_counts(conn: Connection) -> dict[str, int]:
     """How many letters each template wrote."""
     query = sa.select(_l.c.template, sa.func.count()).group_by(_l.c.template)
