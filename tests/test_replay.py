@@ -55,7 +55,9 @@ def test_the_campaign_applies_the_ciadt_extension_of_the_contracts_to_the_end_of
     replay(engine, load_scenario(CAMPAIGN, engine.workflow()))
     with engine.db.read() as conn:
         ends = conn.execute(
-            sa.select(store.timer.c.due_at).where(store.timer.c.name == "contract_end", store.timer.c.status == "pending")
+            sa.select(store.timer.c.due_at).where(
+                store.timer.c.name == "contract_end", store.timer.c.status == "pending"
+            )
         ).scalars()
         pending = [due.replace(tzinfo=UTC) if due.tzinfo is None else due for due in ends]
     assert len(pending) == 14 and set(pending) == {datetime(2012, 12, 31, 23, 0, tzinfo=UTC)}
