@@ -53,8 +53,8 @@ from markupsafe import Markup
 
 from ..errors import LetterError
 from .address import RANKS, address, civility_of
-from .filters import FILTERS, MONTHS_FR, lead, words
 from .directory import Directory, kind_of
+from .filters import FILTERS, MONTHS_FR, lead, words
 from .spec import LetterDef, Letterhead
 from .template_safety import COUNTED, bounded_binop, bounded_filter, bounded_render, count_loops, counted, take_step
 from .typography import french, typeset_template
