@@ -38,7 +38,7 @@ from ..clock import Clock, SystemClock
 from ..store import Database
 from ..store import outbox as sql
 from ..store.outbox import message_id as message_id  # re-exported: a letter's Message-ID
-from ..store.records import Letter, LetterStatus
+from ..store.records import BasisKind, Letter, LetterStatus
 from .outbox_files import remove_leftovers
 from .outbox_files import write_atomically as _write_atomically
 from .pdf import _data_only as _data_only
@@ -48,6 +48,10 @@ from .pdf import render_pdf as render_pdf  # re-exported: the API renders a lett
 from .pdf_pool import PdfPool, available_cores
 
 LETTER_STATUSES = tuple(status.value for status in LetterStatus)
+SPECIMEN_REFUSAL = (
+    "refusée : cette lettre repose sur des données fictives (SPÉCIMEN, fondement synthétique) et n'est jamais "
+    "envoyée par courriel ; sans envoi par courriel, elle peut être déposée dans le dossier des lettres"
+)
 _UNCERTAIN_NOTE = (
     "the sender stopped after claiming this e-mail and before recording it: it may or may not have been "
     "sent; check the mail log for its Message-ID"
@@ -260,17 +264,23 @@ class Outbox:
 
         Its subject, bodies and recipient must match its checksum, and the checksum must be one
         that its audit event sealed (authenticated with the audit key when the event is keyed):
-        ``seals.letter_problem``, the check every reader of a letter makes.
+        ``seals.letter_problem``, the check every reader of a letter makes. A letter resting on a
+        synthetic fact (a specimen) is never e-mailed (``SPECIMEN_REFUSAL``); filed only, it may be.
         """
         with self.db.read() as conn:
             event = sql.queuing_event(conn, letter.id)
-        return letter_problem(letter, event, self._key)
+        problem = letter_problem(letter, event, self._key)
+        synthetic = event.basis is not None and event.basis.kind is BasisKind.SYNTHETIC
+        if problem is None and synthetic and letter.message_id is not None:
+            return SPECIMEN_REFUSAL
+        return problem
 
     def _start(self, letter: Letter, report: DeliveryReport, *, make_pdf: bool) -> _InFlight | str:
         """Check a claimed letter, hand its PDF to a worker and its filing to an I/O thread; or refuse it."""
         problem = self.tampered(letter)
         if problem is not None:
             error = f"refused: {problem} (changed in the database since); not delivered, never retried"
+            error = problem if problem == SPECIMEN_REFUSAL else error
             with self.db.write() as conn:
                 sql.mark_failed(conn, letter, error, None)
             report.failed += 1

@@ -28,6 +28,10 @@ def letter_context(wf: Workflow, entity: Entity, event: Event, data: Mapping[str
             data=event.data,
         ),
         "data": data,
+        # where the step's fact comes from: a letter resting on an assumption says so, a synthetic one is a specimen
+        "basis": None
+        if event.basis is None
+        else SimpleNamespace(kind=event.basis.kind.value, source=event.basis.source, text=event.basis.text),
         "workflow": SimpleNamespace(name=wf.name, version=wf.version, title=wf.title),
         "date_fr": date_fr(event.recorded_at, wf.timezone),  # a letter is dated the day it is written
         "facts": [

@@ -73,6 +73,7 @@ CONTEXT_NAMES = frozenset(
         "letterhead",
         "copies",
         "authority",
+        "basis",  # where the step's fact comes from (the record, an assumption, synthetic data), or None
     }
 )
 LAYOUTS = {"text": "_layout.txt.j2", "html": "_layout.html.j2"}
