@@ -98,10 +98,11 @@ class Runtime:
     @cached_property
     def engine(self) -> Engine:
         """The engine over every loaded workflow version, hashing with the audit key when there is one."""
+        workflows = self.workflows  # a broken workflow file is reported before a broken directory
         signers = Signers(self.settings.letters_agent, self.settings.letters_signatory_name, self.directory)
         return Engine(
             self.db,
-            self.workflows,
+            workflows,
             clock=self.clock,
             audit_key=self.audit_key,
             principal=self.principal,
