@@ -3,12 +3,15 @@ date, a read "as of" a date gives the version then in force, and audit verify ch
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from labelwf import Engine, FrozenClock, store, verify
+from labelwf.cli import main
 from labelwf.errors import InvalidData, NotFound
 from labelwf.operations.entity_versions import change_entity
 from labelwf.operations.region_map import apply_region_map, read_region_map, remap
@@ -120,3 +123,24 @@ def test_a_region_map_names_each_region_once() -> None:
     )
     assert remap("Lorraine (+ Champagne-Ardenne)", {**names, "Champagne-Ardenne": "Grand Est"}) == "Grand Est"
     assert remap("Bretagne", names) == "Bretagne"
+
+
+def test_show_as_of_and_entities_versions_give_each_version(
+    poles: Engine, clock: FrozenClock, database_url: str
+) -> None:
+    clock.set(at(2017, 1, 10))
+    apply_region_map(poles, read_region_map(REGIONS_2016), **WHO)
+
+    def cli(*args: str) -> str:
+        result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "--db", database_url, *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    assert json.loads(cli("show", "agrimip-innovation", "--as-of", "2015-12-31", "--json"))["attributes"]["region"] == (
+        "Midi-Pyrénées"
+    )
+    assert "Occitanie" in cli("show", "agrimip-innovation", "--as-of", "2016-01-02")
+    listed = json.loads(cli("entities", "versions", "agrimip-innovation", "--json"))["versions"]
+    assert [v["attributes"]["region"] for v in listed] == ["Midi-Pyrénées", "Occitanie"]
+    assert listed[1]["basis"]["kind"] == "assumed" and listed[0]["valid_from"] is None
+    assert "supposé" in cli("entities", "versions", "agrimip-innovation")

@@ -1,4 +1,4 @@
-"""Entities that change: ``entities cease`` and ``entities merge``."""
+"""Entities that change: ``entities cease``, ``entities merge``, ``entities versions``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import click
 
 from ..operations.entity_changes import cease, merge
-from .base import App, instant, json_option, main
+from ..operations.entity_versions import entity_versions, version_json
+from .base import App, instant, json_option, main, row, table
 
 
 @main.group("entities")
@@ -86,4 +87,37 @@ def merge_(
     if as_json:
         return app.emit_json({"ended": list(change.ended), "successor": change.successor})
     click.echo(f"{', '.join(change.ended)} merged into {into}: their instances ended (merged), the label goes on")
+    return None
+
+
+@entities.command("versions")
+@click.argument("entity")
+@json_option
+@click.pass_obj
+def versions_(app: App, entity: str, as_json: bool) -> None:
+    """List ENTITY's dated versions (name, region), each from its date, with its basis.
+
+    \b
+    Example:
+      labelwf entities versions mipi
+    """
+    found = entity_versions(app.engine, entity)
+    if as_json:
+        return app.emit_json({"entity": entity, "versions": [version_json(v) for v in found]})
+    out = table(f"Versions de {entity}", "en vigueur depuis", "nom", "région", "fondement", wrap=("nom", "région"))
+    for v in found:
+        since = app.local(v.valid_from) if v.valid_from else "l’enregistrement"
+        basis = dict(v.basis or {})
+        said = {"record": "dossier public", "assumed": "supposé", "synthetic": "fictif"}.get(
+            str(basis.get("kind")), "acte"
+        )
+        detail = basis.get("source") or basis.get("text") or ""
+        row(
+            out,
+            since,
+            v.entity.name,
+            str(v.entity.attributes.get("region") or "—"),
+            f"{said} ({detail})" if detail else said,
+        )
+    app.out.print(out)
     return None

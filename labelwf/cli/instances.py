@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import click
@@ -12,6 +13,7 @@ from rich.text import Text
 from ..audit.export import event_json
 from ..engine import queries
 from ..engine.representations import fired_json, instance_json, timer_json, view_json
+from ..operations.entity_versions import entity_as_of
 from ..scenarios.replay import replay_mark
 from ..store.basis import Basis
 from ..store.records import Instance
@@ -79,18 +81,26 @@ def _region(instance: Instance) -> str:
 
 @main.command()
 @click.argument("entity")
+@click.option("--as-of", "as_of", metavar="DATE", help="Show the entity as it was on DATE (its name, region…).")
 @json_option
 @click.pass_obj
-def show(app: App, entity: str, as_json: bool) -> None:
+def show(app: App, entity: str, as_of: str | None, as_json: bool) -> None:
     """Show one instance: state, allowed triggers, pending timers and letters.
 
-    The triggers are those of the workflow version the instance runs on.
+    The triggers are those of the workflow version the instance runs on. With --as-of, the
+    entity's name and attributes are those in force on that date (`labelwf entities versions`).
     """
     view = queries.describe(app.engine, entity, app.workflow_name)
+    when = instant(as_of, app.zone, "--as-of")
+    if when is not None:
+        dated = entity_as_of(app.engine, entity, when)
+        view = replace(view, instance=replace(view.instance, entity=dated))
     if as_json:
-        return app.emit_json(view_json(view))
+        return app.emit_json(view_json(view) | ({"as_of": when.isoformat()} if when is not None else {}))
     out, i = app.out, view.instance
     out.print(Text.assemble((shown(i.entity.name), "bold"), f" ({i.entity.id}) — {i.key}"))
+    if when is not None:
+        out.print(Text(f"à la date du {app.local(when)} : " + shown(str(i.entity.attributes.get("region") or "—"))))
     final = " (final state)" if view.final else ""
     out.print(Text.assemble("state: ", (i.state, "bold"), f"{final} — {view.description}"))
     out.print(Text(f"version {i.version}, in this state since {app.local(i.entered_at)}"))

@@ -26,7 +26,7 @@ from ..engine.decision import CLOCK_SKEW, Request, refuse_reserved, require_just
 from ..engine.fire import Engine
 from ..errors import ActionRefused, BusinessTimeRefused, InvalidData, NotFound
 from ..store import reads
-from ..store.entity_versions import insert_version, load_entity, set_current, versions_of
+from ..store.entity_versions import EntityVersion, entity_at, insert_version, load_entity, set_current, versions_of
 from ..store.records import Basis, Entity
 from ..text import text_problem
 from ..workflow.definition import OPERATOR
@@ -172,3 +172,34 @@ def change_entity(
         )
         set_current(conn, version)
     return EntityChange(version, start, newest.workflow, event.seq)
+
+
+def entity_as_of(engine: Engine, entity: str, at: datetime) -> Entity:
+    """``entity`` as it was at ``at`` (the version then in force)."""
+    with engine.db.read() as conn:
+        current = load_entity(conn, entity)
+        if current is None:
+            raise NotFound("entity", entity, "`labelwf list` shows the registered entities")
+        return entity_at(conn, current, require_aware(at, "as_of"))
+
+
+def entity_versions(engine: Engine, entity: str) -> list[EntityVersion]:
+    """Every version of ``entity``, oldest first (one, as registered, when it never changed)."""
+    with engine.db.read() as conn:
+        current = load_entity(conn, entity)
+        if current is None:
+            raise NotFound("entity", entity, "`labelwf list` shows the registered entities")
+        return versions_of(conn, entity) or [EntityVersion(current, None)]
+
+
+def version_json(version: EntityVersion) -> dict[str, Any]:
+    """One version as ``--json`` and the API give it: its values, from when, its event and its basis."""
+    return {
+        "name": version.entity.name,
+        "attributes": dict(version.entity.attributes),
+        "contacts": [dict(c) for c in version.entity.contacts],
+        "valid_from": version.valid_from.isoformat() if version.valid_from else None,
+        "workflow": version.workflow or None,
+        "seq": version.seq,
+        "basis": dict(version.basis) if version.basis else None,
+    }
