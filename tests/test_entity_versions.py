@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 
-from labelwf import Engine, FrozenClock, store, verify
+from labelwf import Engine, FrozenClock, Runtime, store, verify
 from labelwf.cli import main
 from labelwf.errors import InvalidData, NotFound
 from labelwf.operations.entity_versions import change_entity
@@ -20,6 +21,7 @@ from labelwf.store.records import Basis
 from labelwf.store.schema import entity_version
 
 from .conftest import ROOT
+from .test_api import api, runtime, tokens  # noqa: F401 (the API's fixtures)
 
 REGIONS_2016 = ROOT / "data" / "regions_2016.csv"
 WHO = {"actor": "ANCT", "reason": "Réforme territoriale"}
@@ -144,3 +146,16 @@ def test_show_as_of_and_entities_versions_give_each_version(
     assert [v["attributes"]["region"] for v in listed] == ["Midi-Pyrénées", "Occitanie"]
     assert listed[1]["basis"]["kind"] == "assumed" and listed[0]["valid_from"] is None
     assert "supposé" in cli("entities", "versions", "agrimip-innovation")
+
+
+def test_the_api_reads_an_instance_as_of_a_date(
+    runtime: Runtime, api: TestClient, tokens: dict[str, str], clock: FrozenClock  # noqa: F811 (fixtures)
+) -> None:
+    clock.set(at(2017, 1, 10))
+    change_entity(runtime.engine, "mipi", {"name": "Materalia"}, valid_from=at(2016), **WHO)
+    headers = {"Authorization": f"Bearer {tokens['paul']}"}
+    before = api.get("/api/v1/instances/mipi", params={"as_of": "2015-06-01T00:00:00+02:00"}, headers=headers)
+    assert before.status_code == 200 and before.json()["name"] == "MIPI"
+    assert api.get("/api/v1/instances/mipi", headers=headers).json()["name"] == "Materalia"
+    naive = api.get("/api/v1/instances/mipi", params={"as_of": "2015-06-01"}, headers=headers)
+    assert naive.status_code in (400, 422)

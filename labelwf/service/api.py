@@ -15,6 +15,7 @@ and what the API's routes share (the caller's checks, ``If-Match``, instants).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ from ..audit.trail import verify_trail
 from ..engine import queries
 from ..engine.representations import instance_json, timer_json, view_json
 from ..errors import LabelwfError, NotFound
+from ..operations.entity_versions import entity_as_of
 from ..runtime import Runtime
 from ..store.records import Page
 from .auth import Caller, Refused, caller, require
@@ -114,12 +116,20 @@ def list_instances(
     responses=problem_responses(400, 404, 422),
 )
 def show_instance(
-    request: Request, who: Who, entity: str, workflow: Annotated[str | None, Query(max_length=100)] = None
+    request: Request,
+    who: Who,
+    entity: str,
+    workflow: Annotated[str | None, Query(max_length=100)] = None,
+    as_of: Annotated[AwareDatetime | None, Query(description="The entity as it was then (name, region…)")] = None,
 ) -> JSONResponse:
-    """The instance with the transitions this caller may fire; its ``ETag`` is its version."""
+    """The instance with the transitions this caller may fire; its ``ETag`` is its version. With
+    ``as_of``, the entity's name and attributes are the version in force at that instant."""
     require_visible(who, entity)
-    view = queries.describe(runtime_of(request).engine, entity, workflow)
-    body = view_json(view)
+    engine = runtime_of(request).engine
+    view = queries.describe(engine, entity, workflow)
+    if as_of is not None:
+        view = replace(view, instance=replace(view.instance, entity=entity_as_of(engine, entity, as_of)))
+    body = view_json(view) | ({"as_of": as_of.isoformat()} if as_of is not None else {})
     may_fire = who.account.may("operator")  # what this caller may fire: the operators' transitions, or nothing
     body["allowed"] = [a for a in body["allowed"] if may_fire and "operator" in a["roles"]]
     return JSONResponse(jsonable_encoder(body), headers={"ETag": f'"{view.instance.version}"'})
