@@ -173,10 +173,10 @@ def test_a_scenarios_source_and_assumed_keys_become_its_events_basis(engine: Eng
     assert basis_of(engine, "minalogic", "classify") == Basis.record("RAP-2008")
     inferred = basis_of(engine, "medicen-paris-region", "classify")
     assert inferred is not None and inferred.kind is BasisKind.ASSUMED
-    assert inferred.text == "déduit du record (outcomes.csv, ligne 3) : the rest of the count"
+    assert inferred.text == "déduit du record (ligne 3 des données « outcomes ») : the rest of the count"
     synthetic = basis_of(engine, "system-tic-paris-region", "classify")
     assert synthetic is not None and synthetic.kind is BasisKind.SYNTHETIC
-    assert "outcomes.csv, ligne 4" in (synthetic.text or "") and "pas les noms" in (synthetic.text or "")
+    assert "ligne 4 des données « outcomes »" in (synthetic.text or "") and "pas les noms" in (synthetic.text or "")
     # A step that says nothing of its basis records none (the act itself), in the old format
     [contract] = [e for e in events_of(engine, "aerospace-valley") if e.trigger == "sign_contract"]
     assert contract.basis is None and contract.hash_format == HASH_FORMAT

@@ -30,12 +30,19 @@ def row_basis(record: Mapping[str, str], file: str, line: int | None) -> Basis |
         raise ValueError(
             f"basis {cell[:80]!r} is not one of {', '.join(ROW_KINDS)} (optionally followed by ': detail')"
         )
-    where = f"{Path(file).name}, ligne {line}" if line is not None else Path(file).name
+    where = _where(file, line)
     if kind == "synthetic":
         said = f" ({detail})" if detail else ""
-        return Basis.synthetic(f"ligne synthétique de {where} : le dossier public donne un nombre, pas les noms{said}")
+        return Basis.synthetic(f"ligne fictive ({where}) : le dossier public donne un nombre, pas les noms{said}")
     if kind == "inferred":
         found = [v for v in (detail, record.get("source", ""), record.get("confidence", "")) if v and v.strip()]
         said = f" : {' ; '.join(v.strip() for v in found)}" if found else ""
         return Basis.assumed(f"déduit du record ({where}){said}")
     return None
+
+
+def _where(file: str, line: int | None) -> str:
+    """The row's place as a letter may print it: ``ligne 54 des données « phase 5 2023 »`` (a file
+    name such as ``phase_5_2023.csv`` is a technical token to a reader, so its stem is spelt with spaces)."""
+    data = f"données « {Path(file).stem.replace('_', ' ').strip()} »"
+    return f"ligne {line} des {data}" if line is not None else data
