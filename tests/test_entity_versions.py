@@ -149,7 +149,10 @@ def test_show_as_of_and_entities_versions_give_each_version(
 
 
 def test_the_api_reads_an_instance_as_of_a_date(
-    runtime: Runtime, api: TestClient, tokens: dict[str, str], clock: FrozenClock  # noqa: F811 (fixtures)
+    runtime: Runtime,  # noqa: F811
+    api: TestClient,  # noqa: F811
+    tokens: dict[str, str],  # noqa: F811
+    clock: FrozenClock,
 ) -> None:
     clock.set(at(2017, 1, 10))
     change_entity(runtime.engine, "mipi", {"name": "Materalia"}, valid_from=at(2016), **WHO)
