@@ -37,6 +37,7 @@ from . import (
     letters_api,
     operations_api,
     signin,
+    versions_api,
     workflows_api,
 )
 from .auth import Caller, Refused, Tokens, caller, require
@@ -95,6 +96,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(operations_api.router)
     app.include_router(batches_api.router)
     app.include_router(entities_api.router)
+    app.include_router(versions_api.router)
     app.include_router(workflows_api.router)
     app.include_router(signin.router)
     app.include_router(console.router)
