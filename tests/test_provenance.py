@@ -16,6 +16,7 @@ from labelwf.audit.hashing import BASIS_FORMATS, HASH_FORMAT, KEYED_FORMAT, even
 from labelwf.cli import main
 from labelwf.errors import PlanRejected
 from labelwf.operations.bulk import read_outcomes
+from labelwf.operations.provenance import with_act_basis
 from labelwf.scenarios.replay import replay
 from labelwf.scenarios.scenario import load_scenario
 from labelwf.store import reads
@@ -159,6 +160,24 @@ def replayed_scenario(engine: Engine, tmp_path: Path, scenario: str = SCENARIO) 
     replay(engine, load_scenario(path, engine.workflow()))
 
 
+def test_a_record_row_keeps_its_own_basis_under_a_step_that_assumes_about_other_rows(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # Given a bulk decision whose step assumes something (about its synthetic rows), and a row of the record
+    scenario = SCENARIO.replace(
+        "    reason: Classement des autres pôles\n    source: RAP-2008",
+        "    reason: Classement des autres pôles\n    source: RAP-2008\n    assumed: les lignes fictives sont choisies",
+    )
+    replayed_scenario(engine, tmp_path, scenario)
+    # Then the record row's event rests on the record (the step's keys, then what the row says), not the assumption
+    assert basis_of(engine, "minalogic", "classify") == Basis.record("named in RAP-2008")
+    # and a row whose detail names no key gets the step's keys in front
+    assert with_act_basis(Basis.record("label d'un an"), Basis.assumed("x", source="VIP-23")) == Basis.record(
+        "VIP-23 : label d'un an"
+    )
+    assert with_act_basis(None, Basis.assumed("x")) == Basis.assumed("x")
+
+
 def basis_of(engine: Engine, entity: str, trigger: str) -> Basis | None:
     [event] = [e for e in events_of(engine, entity) if e.trigger == trigger]
     return event.basis
@@ -170,7 +189,7 @@ def test_a_scenarios_source_and_assumed_keys_become_its_events_basis(engine: Eng
     # Then each event carries the basis its step (or its row) gives
     assert basis_of(engine, "aerospace-valley", "classify") == Basis.record("RAP-2008, CIACT-0807")
     assert basis_of(engine, "lyonbiopole", "classify") == Basis.assumed("le jour n'est pas public", source="RAP-2008")
-    assert basis_of(engine, "minalogic", "classify") == Basis.record("RAP-2008")
+    assert basis_of(engine, "minalogic", "classify") == Basis.record("named in RAP-2008")  # what its row says
     inferred = basis_of(engine, "medicen-paris-region", "classify")
     assert inferred is not None and inferred.kind is BasisKind.ASSUMED
     assert inferred.text == "déduit du record (ligne 3 des données « outcomes ») : the rest of the count"

@@ -36,7 +36,7 @@ from ..workflow.definition import Workflow
 from . import plan_items
 from .importer import delimiter_of
 from .plan_items import PlanReport
-from .provenance import BASIS_COLUMNS, row_basis
+from .provenance import BASIS_COLUMNS, row_basis, with_act_basis
 
 KIND = "decision"
 MAX_ITEMS = 1_000_000  # a plan larger than this is refused (split the act)
@@ -217,7 +217,7 @@ def plan_decision(
             targets = [Outcome(e, trigger, dict(data or {})) for e in select_entities(conn, wf, selection)]
         else:
             targets = _filter(conn, wf, chosen, selection)
-        targets = [o if o.basis is not None or basis is None else replace(o, basis=basis) for o in targets]
+        targets = [replace(o, basis=with_act_basis(o.basis, basis)) for o in targets]
         if not targets:
             raise PlanRejected([Problem("(plan)", None, "the selection holds no instance")])
         if len(targets) > MAX_ITEMS:

@@ -2,7 +2,8 @@
 
 The shipped outcomes files mark each row ``record``, ``inferred`` or ``synthetic``, optionally
 followed by ``: detail`` (``synthetic: the record counts 48 labels without naming them``). A
-``record`` row rests on the act's own sources (the step's ``source:``); an ``inferred`` row is an
+``record`` row rests on what the record gives of it (its detail, beside the step's ``source:``
+keys), never on the step's assumptions about other rows; an ``inferred`` row is an
 assumption deduced from the record; a ``synthetic`` row stands for an entity the record counts
 without naming it. Nothing else is accepted: a misspelt kind would silently pass for the record.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..store.records import Basis
+from ..store.basis import MAX_BASIS_SOURCE, Basis, BasisKind
 
 BASIS_COLUMNS = ("basis",)  # the column an outcomes or entity file may give its rows' basis in
 ROW_KINDS = ("record", "inferred", "synthetic")
@@ -38,7 +39,19 @@ def row_basis(record: Mapping[str, str], file: str, line: int | None) -> Basis |
         found = [v for v in (detail, record.get("source", ""), record.get("confidence", "")) if v and v.strip()]
         said = f" : {' ; '.join(v.strip() for v in found)}" if found else ""
         return Basis.assumed(f"déduit du record ({where}){said}")
-    return None
+    # A record row says what the record gives of this entity: its own basis, not the act's
+    # assumptions about other rows (see ``with_act_basis``).
+    return Basis.record(detail[:MAX_BASIS_SOURCE]) if detail else None
+
+
+def with_act_basis(row: Basis | None, act: Basis | None) -> Basis | None:
+    """A row's basis within its act: the act's own where the row says nothing; a record row keeps
+    its detail, with the act's source keys in front when the act names any."""
+    if row is None:
+        return act
+    if row.kind is BasisKind.RECORD and act is not None and act.source and row.source and act.source not in row.source:
+        return Basis.record(f"{act.source} : {row.source}"[:MAX_BASIS_SOURCE])
+    return row
 
 
 def _where(file: str, line: int | None) -> str:
