@@ -18,7 +18,7 @@ from ..letters.letter_check import check_letter
 from ..letters.record_check import RecordContext, check_record, choice_codes, default_regions, load_regions
 from ..store.records import Letter
 from ..text import shown
-from .base import EXIT_FAILURE, App, json_option, main, page_options, page_title, row, split_sets, table
+from .base import EXIT_FAILURE, App, instant, json_option, main, page_options, page_title, row, split_sets, table
 
 ROUND = 200  # letters delivered between two progress lines
 CHECK_PAGE = 500  # letters listed per page by `letters check`
@@ -161,13 +161,21 @@ def letters_send(app: App, limit: int | None) -> None:
 @click.option(
     "--set", "sets", multiple=True, metavar="KEY=VALUE", help="A field of the step it comes with; repeatable."
 )
+@click.option("--at", metavar="DATE", help="Date the letter then: the entity as it was that day (name, region…).")
 @click.pass_obj
 def letters_preview(
-    app: App, template: str, entity: str, recipient: str | None, as_html: bool, sets: tuple[str, ...]
+    app: App,
+    template: str,
+    entity: str,
+    recipient: str | None,
+    as_html: bool,
+    sets: tuple[str, ...],
+    at: str | None,
 ) -> None:
     """Render letter TEMPLATE for an entity as it stands now, without storing or sending anything.
 
-    A decision's letter shows the fields the decision would carry: give them with --set.
+    A decision's letter shows the fields the decision would carry: give them with --set. With --at,
+    the letter is dated that day and names the entity as it was then.
 
     \b
     Examples:
@@ -176,7 +184,8 @@ def letters_preview(
         --set "decision_ref=CIADT du 11 mai 2010" --set "motif=Les critères du label ne sont pas remplis."
     """
     data = split_sets(sets)
-    rendered = app.engine.preview_letter(entity, template, workflow=app.workflow_name, data=data)
+    when = instant(at, app.zone, "--at")
+    rendered = app.engine.preview_letter(entity, template, workflow=app.workflow_name, data=data, at=when)
     if recipient is not None:
         roles = [r.recipient.role for r in rendered]
         rendered = [r for r in rendered if r.recipient.role == recipient]

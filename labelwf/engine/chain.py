@@ -20,6 +20,7 @@ from ..clock import Clock
 from ..errors import ConcurrentUpdate
 from ..letters.render import RenderedLetter
 from ..store import fires as sql
+from ..store.entity_versions import dated
 from ..store.records import Basis, Event, Instance
 from ..workflow.definition import TransitionDef, Workflow
 from .batch import IMMEDIATE, Checks
@@ -92,7 +93,8 @@ def chain_action(
     if letters:
         step = TransitionDef(f"({action})", (current.state,), current.state, letters=tuple(letters))
         context = dict(letter_data if letter_data is not None else current.data)
-        rendered = engine.step_letters(engine.workflow_of(current), current, Decision(step, {}, context), event)
+        then = dated(conn, current, occurred, now)  # a notice names the entity as it was on its date
+        rendered = engine.step_letters(engine.workflow_of(current), then, Decision(step, {}, context), event)
     event = seal(event, engine.audit_key, tuple(letter.checksum for letter in rendered))
     entered = current.entered_at or occurred  # still in the state it entered then
     eid = write_link(conn, current, event, current.state, current.data, entered, now, checks)

@@ -473,13 +473,24 @@ class Engine:
     # -- letters without a fire ---------------------------------------------------------------
 
     def preview_letter(
-        self, entity: str, letter: str, *, workflow: str | None = None, data: Mapping[str, Any] | None = None
+        self,
+        entity: str,
+        letter: str,
+        *,
+        workflow: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
     ) -> list[RenderedLetter]:
-        """Render ``letter`` for ``entity`` as it stands now (with the step's ``data``), storing nothing."""
+        """Render ``letter`` for ``entity`` as it stands now (with the step's ``data``), storing nothing;
+        dated ``at`` (default now), it names the entity as it was then (its version then in force)."""
+        now = self.clock.now()
+        when = now if at is None else require_aware(at, "at")
         with self.db.read() as conn:
             wf_name = self.workflow_for(conn, entity, workflow)
             current = sql.load_instance(conn, entity, wf_name)
+            if current is not None:
+                current = dated(conn, current, when, now)
         if current is None:
             raise NotFound("instance", entity, "`labelwf list` shows the instances")
         wf = self.workflow_of(current)
-        return preview(wf, self._renderers[wf.key], current, letter, self.clock.now(), data)
+        return preview(wf, self._renderers[wf.key], current, letter, when, data)
