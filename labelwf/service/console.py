@@ -27,6 +27,7 @@ from ..workflow.timers import localize, parse_local
 from . import limits
 from .api import runtime_of
 from .auth import Caller
+from .console_dated import dated_context
 from .letters_api import checked_letter, pdf_response, shown_letter
 from .pages import csrf_ok, off_loop, page, session, to_login
 
@@ -55,7 +56,15 @@ def portfolio(request: Request, state: str = "", entity: str = "", after: str | 
 
 
 def _instance_page(
-    request: Request, who: Caller, csrf: str, entity: str, *, message: str = "", kind: str = "", status: int = 200
+    request: Request,
+    who: Caller,
+    csrf: str,
+    entity: str,
+    *,
+    message: str = "",
+    kind: str = "",
+    status: int = 200,
+    as_of: str = "",
 ) -> Response:
     runtime = runtime_of(request)
     if not who.sees(entity):
@@ -84,16 +93,18 @@ def _instance_page(
         diagram=drawn,
         move_values=moves,
         move_zone=wf.timezone.key,
+        may_change=who.account.may("operator") and who.account.entity is None,
+        **dated_context(runtime.engine, entity, as_of, runtime.settings.zone),
     )
 
 
 @router.get("/instances/{entity}")
-def instance(request: Request, entity: str) -> Response:
+def instance(request: Request, entity: str, as_of: str = "") -> Response:
     found = session(request)
     if found is None:
         return to_login()
     try:
-        return _instance_page(request, *found, entity)
+        return _instance_page(request, *found, entity, as_of=as_of)
     except NotFound:
         return page(request, "base.html", 404, who=found[0], csrf=found[1])
 
