@@ -19,6 +19,13 @@
     python benchmarks/bench_letters.py --n 5000 --pdfs 300
     python benchmarks/bench_letters.py --n 300 --deliver 1500,6000
     python benchmarks/bench_letters.py --n 300 --deliver 6000,60000   # about half an hour on 2 cores
+    python benchmarks/bench_letters.py --n 2000 --pdfs 0 --dated
+
+* Dated lookups (``--dated``): the same N fires with letters, dated 1 June 2010 while the clock reads
+  2017, on poles that have three versions each (a name of 2012 and a region of 2016 recorded
+  after the one registered: the fire reads the version in force then), beside the same backdated
+  fires on poles that never changed and the same fires dated now (no lookup at all), in the same
+  run: the ratio is what a dated lookup costs a letter (the budget: at most 10%).
 """
 
 from __future__ import annotations
@@ -38,11 +45,14 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from datetime import UTC, datetime  # noqa: E402
+
 import sqlalchemy as sa  # noqa: E402
 
-from labelwf import Database, Engine, EntityRow, add_entities, load_workflow, store  # noqa: E402
+from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, store  # noqa: E402
 from labelwf.engine.delivery import pdf_unavailable, render_pdf  # noqa: E402
 from labelwf.engine.pdf import _data_only, _weasyprint  # noqa: E402
+from labelwf.operations.entity_versions import change_entity  # noqa: E402
 
 
 def fires(folder: Path, workflow_file: Path, n: int) -> tuple[float, int, list[str]]:
@@ -64,6 +74,55 @@ def fires(folder: Path, workflow_file: Path, n: int) -> tuple[float, int, list[s
         html = list(conn.execute(sa.select(store.letter.c.body_html).limit(400)).scalars())
     db.dispose()
     return seconds, int(letters), html
+
+
+def dated_fires(folder: Path, workflow_file: Path, n: int, how: str) -> float:
+    """Classify n poles (group 1, three letters each), one fire per transaction, the clock at 2017;
+    ``how``: ``versions`` (each pole has three versions, fires dated 2010), ``backdated`` (no version,
+    fires dated 2010) or ``now`` (no version, fires dated now). Return the seconds of the fires."""
+    clock = FrozenClock(datetime(2009, 1, 1, 9, tzinfo=UTC))
+    db = Database(f"sqlite:///{folder / f'dated-{how}.db'}")
+    db.upgrade()
+    engine = Engine(db, load_workflow(workflow_file, folder / "templates"), clock=clock)
+    rows = [EntityRow(i, f"pole-{i:05d}", f"Pôle d'essai n° {i}", {"region": "Midi-Pyrénées"}) for i in range(n)]
+    add_entities(engine, rows, actor="bench", reason="letters benchmark")
+    clock.set(datetime(2017, 1, 10, 9, tzinfo=UTC))
+    if how == "versions":
+        for row in rows:
+            for day, change, since in ((2, {"name": f"Pôle n° {row.id}"}, 2012), (3, {"region": "Occitanie"}, 2016)):
+                change_entity(
+                    engine,
+                    row.id,
+                    change,
+                    actor="bench",
+                    reason="benchmark",
+                    at=datetime(2009, 1, day, 9, tzinfo=UTC),
+                    valid_from=datetime(since, 1, 1, tzinfo=UTC),
+                )
+    when = None if how == "now" else datetime(2010, 6, 1, 9, tzinfo=UTC)
+    start = time.perf_counter()
+    for row in rows:
+        engine.fire(row.id, "classify", data={"group": 1}, actor="bench", reason="Rapport d'évaluation", at=when)
+    seconds = time.perf_counter() - start
+    db.dispose()
+    return seconds
+
+
+def dated(folder: Path, workflow_file: Path, n: int) -> None:
+    """The fires of ``--dated``, in the same run, and what the lookup costs them."""
+    found = {how: dated_fires(folder, workflow_file, n, how) for how in ("now", "backdated", "versions")}
+    print(f"{n:,} fires with 3 letters each, the clock at 2017 (dated lookups)")
+    for how, said in (
+        ("now", "dated now (no lookup):"),
+        ("backdated", "dated 2010, no version:"),
+        ("versions", "dated 2010, 3 versions:"),
+    ):
+        seconds = found[how]
+        print(
+            f"  {said:<28} {n / seconds:>8,.0f} fires/s   {1000 * seconds / n:.3f} ms/fire "
+            f"({3 * n / seconds:,.0f} letters/s; x{seconds / found['now']:.3f} the fire dated now)"
+        )
+    print(f"  3 versions against none, both backdated: x{found['versions'] / found['backdated']:.3f}")
 
 
 def render_pdf_afresh(html: str) -> bytes:
@@ -196,6 +255,7 @@ def main() -> None:
         metavar="SIZES",
         help="letters to deliver with their PDFs, comma-separated sizes, each in its own run (e.g. 1500,6000)",
     )
+    parser.add_argument("--dated", action="store_true", help="also measure dated lookups (see above)")
     args = parser.parse_args()
     if args.n < 1 or args.pdfs < 0:
         parser.error("--n must be positive and --pdfs at least 0")
@@ -216,6 +276,8 @@ def main() -> None:
         silent.write_text(text.replace("letters: [classement_groupe_1]}", "}"), encoding="utf-8")
         quiet_s, none, _ = fires(folder, silent, args.n)
         loud_s, letters, html = fires(folder, with_letters, args.n)
+        if args.dated:
+            dated(folder, with_letters, args.n)
     assert none == 0 and letters == 3 * args.n, (none, letters)
     print(f"{args.n:,} fires on SQLite (WAL, synchronous=FULL), one transaction each")
     print(f"  without letters:         {args.n / quiet_s:>8,.0f} fires/s   {1000 * quiet_s / args.n:.3f} ms/fire")
