@@ -178,6 +178,31 @@ def test_a_record_row_keeps_its_own_basis_under_a_step_that_assumes_about_other_
     assert with_act_basis(None, Basis.assumed("x")) == Basis.assumed("x")
 
 
+def test_a_scenarios_top_level_source_is_its_opening_imports_basis(engine: Engine, tmp_path: Path) -> None:
+    # Given a scenario whose entity file is named by the record at its top
+    replayed_scenario(
+        engine, tmp_path, SCENARIO.replace("actor: Gouvernement\n", "actor: Gouvernement\nsource: CG-suites\n")
+    )
+    # Then every instance's first event (the import) rests on it
+    assert basis_of(engine, "minalogic", None) == Basis.record("CG-suites")
+
+
+def test_a_synthetic_cohort_enters_as_synthetic(engine: Engine, tmp_path: Path) -> None:
+    # Given a replay of a generated cohort instead of the scenario's entities
+    (tmp_path / "poles.csv").write_bytes(POLES_CSV.read_bytes())
+    path = tmp_path / "cohort.yaml"
+    path.write_text(
+        SCENARIO.split('  - at: "2008-06-30"')[0] + '  - at: "2008-06-30"\n    note: rien\n', encoding="utf-8"
+    )
+    replay(engine, load_scenario(path, engine.workflow()), synthetic=(2, 1, 1))
+    # Then their entry says they are fictitious
+    with engine.db.read() as conn:
+        kinds = {
+            row[0]["kind"] for row in conn.execute(sa.select(store.event.c.basis).where(store.event.c.source.is_(None)))
+        }
+    assert kinds == {"synthetic"}
+
+
 def basis_of(engine: Engine, entity: str, trigger: str) -> Basis | None:
     [event] = [e for e in events_of(engine, entity) if e.trigger == trigger]
     return event.basis

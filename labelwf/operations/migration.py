@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from ..audit.hashing import format_for
 from ..audit.sealing import letter_row, seal
 from ..engine.batch import Checks
 from ..engine.chain import write_link
@@ -38,6 +39,7 @@ from ..engine.fire import Engine
 from ..errors import BusinessTimeRefused, NotFound, PlanRejected, Problem
 from ..store import batches as bsql
 from ..store import fires as sql
+from ..store.basis import Basis, basis_from_json
 from ..store.records import Batch, BatchItem, Event, Instance, ItemStatus, Timer
 from ..workflow.definition import OPERATOR, TransitionDef, Workflow
 from ..workflow.timers import MissingAnchor, due_at
@@ -243,8 +245,10 @@ def plan_migration(
     reason: str,
     at: datetime | None = None,
     principal: str | None = None,
+    basis: Basis | None = None,
 ) -> PlanReport:
-    """Preview the migration of every instance of ``migration.source`` and freeze it in a plan."""
+    """Preview the migration of every instance of ``migration.source`` and freeze it in a plan
+    (``basis``: where the act comes from, the record's keys or an assumption, hashed with each event)."""
     check_act(migration.source, migration.name, actor, reason)
     when = at or engine.clock.now()
     rows: list[dict[str, Any]] = []
@@ -302,7 +306,7 @@ def plan_migration(
         reason=reason,
         principal=principal,
         occurred_at=when,
-        spec=migration.spec() | {"left": dict(left)},
+        spec=migration.spec() | {"left": dict(left)} | ({} if basis is None else {"basis": basis.as_json()}),
         rows=rows,
     )
 
@@ -318,6 +322,7 @@ def execute(
     occurred = plan.occurred_at or now
     state, data = str(action["state"]), dict(action["data"])
     timers = list(action["timers"])
+    basis = basis_from_json(plan.spec.get("basis"))
     event = Event(
         entity=item.entity,
         workflow=plan.workflow,
@@ -338,9 +343,10 @@ def execute(
         recorded_at=now,
         late_by_s=None,
         prev_hash=current.last_hash,
-        hash_format=engine.batch_format,
+        hash_format=format_for(engine.hash_format, batch=plan.id, basis=basis),
         principal=plan.executed_by or plan.principal or engine.principal,
         batch=plan.id,
+        basis=basis,
     )
     transition = TransitionDef(MIGRATED, (current.state,), state, letters=tuple(action.get("letters") or ()))
     rendered = engine.step_letters(target, current, Decision(transition, {}, data), event)

@@ -30,12 +30,15 @@ from ..engine.queries import state_counts
 from ..errors import DatabaseNotEmpty, LabelwfError, OthersActed, Problem, ResetRefused, ScenarioError
 from ..operations.importer import EntityRow, add_entities
 from ..store import reads
+from ..store.basis import Basis
 from ..store.entities import acts_besides, erasable, erase_everything, get_mark, set_mark
 from ..workflow.definition import Workflow
 from .replay_acts import run_act
 from .scenario import Scenario
 
 SYNTHETIC_PREFIX = "synthetic-pole-"
+# A generated cohort's poles are not facts: their entry says so (and their letters carry SPÉCIMEN).
+SYNTHETIC_COHORT = Basis.synthetic("cohorte de pôles fictifs générée pour l’exercice (aucun n’est un pôle réel)")
 REPLAY_MARK = "replay"  # the mark of a database created by a replay: "partial: ..." or "complete: ..."
 REPLAY_PRINCIPAL = "replay by "  # how the principal of a replay's events and plans starts
 
@@ -189,7 +192,8 @@ def replay(
         "synthetic cohort " + "/".join(map(str, synthetic)) if synthetic is not None else scenario.entities_file.name
     )
     timeline: list[Moment] = []
-    add_entities(engine, rows, actor=actor, reason=f"replay of {scenario.name}: {label}")
+    entry = SYNTHETIC_COHORT if synthetic is not None else scenario.basis
+    add_entities(engine, rows, actor=actor, reason=f"replay of {scenario.name}: {label}", basis=entry)
     timeline.append(Moment(scenario.start, "import", f"{len(rows)} entities imported ({label})"))
     touched: set[str] = set()
     pending: dict[tuple[datetime, str, str], Moment] = {}

@@ -130,7 +130,7 @@ def _move(engine: Engine, step: Step, act: Act) -> ActOutcome:
 
 def _migrate(engine: Engine, step: Step, act: Act) -> ActOutcome:
     migration = load_migration(act.target, engine)
-    report = plan_migration(engine, migration, actor=step.actor, reason=step.reason, at=step.at)
+    report = plan_migration(engine, migration, actor=step.actor, reason=step.reason, at=step.at, basis=step.basis)
     left = sum(report.batch.spec.get("left", {}).values())
     outcome = _planned(engine, step, report.batch.id)
     outcome.note = f"{migration.source.key} → {migration.target.key}; {left} left on {migration.source.key}"

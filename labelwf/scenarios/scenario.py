@@ -29,7 +29,7 @@ from ..workflow.yamlfile import LineDict, load_yaml
 from . import scenario_acts
 from .scenario_acts import Act
 
-_TOP = {"scenario", "title", "workflow", "entities", "start", "until", "actor", "steps"}
+_TOP = {"scenario", "title", "workflow", "entities", "start", "until", "actor", "steps", "source", "assumed"}
 _STEP = {
     "at",
     "note",
@@ -108,6 +108,7 @@ class Scenario:
     steps: tuple[Step, ...]
     source: Path
     rows: tuple[EntityRow, ...]
+    basis: Basis | None = None  # where its entity file comes from (top-level ``source:`` / ``assumed:``)
 
 
 def load_scenario(path: str | Path, workflow: Workflow | Sequence[Workflow]) -> Scenario:
@@ -159,6 +160,11 @@ def load_scenario(path: str | Path, workflow: Workflow | Sequence[Workflow]) -> 
     ids = {r.id for r in rows}
     actor = str(document.get("actor", "") or "")
     context = _Context(workflow, workflows, path.parent, ids, rows, actor, when, problem)
+    top_source, top_assumed = _provenance(document, "source", context), _provenance(document, "assumed", context)
+    if top_assumed is not None:
+        basis: Basis | None = Basis.assumed(top_assumed, source=top_source)
+    else:
+        basis = Basis.record(top_source) if top_source is not None else None
     steps = [
         _step(item, line, context)
         for item, line in zip(
@@ -186,6 +192,7 @@ def load_scenario(path: str | Path, workflow: Workflow | Sequence[Workflow]) -> 
         steps=tuple(valid),
         source=path,
         rows=tuple(rows),
+        basis=basis,
     )
 
 
