@@ -150,7 +150,7 @@ class OthersActed(LabelwfError):
         who = ", ".join(f"{principal}: {count}" for principal, count in self.acted[:5])
         more = f" and {len(self.acted) - 5} more" if len(self.acted) > 5 else ""
         total = sum(count for _, count in self.acted)
-        rows = ", ".join(f"{count} {table}(s)" for table, count in self.erased.items())
+        rows = ", ".join(f"{count} {table}(s)" for table, count in self.erased.items() if count)  # what it holds
         super().__init__(
             f"refusing to erase {url}: besides the replay, {total} event(s) or plan(s) were recorded by others "
             f"({who}{more}); to keep them, replay into another database (--db another.db); to erase them with "
