@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -261,7 +262,7 @@ def _overlaps(rows: Iterable[Authority], file: str) -> list[Problem]:
             by_kind.setdefault(row.kind, []).append(row)
     for kind, listed in by_kind.items():
         listed.sort(key=lambda r: r.valid_from)
-        for earlier, later in zip(listed, listed[1:], strict=False):
+        for earlier, later in pairwise(listed):
             if earlier.valid_to is None or earlier.valid_to >= later.valid_from:
                 ends = earlier.valid_to.isoformat() if earlier.valid_to else "(open)"
                 message = (
