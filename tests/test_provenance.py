@@ -217,7 +217,7 @@ def test_a_scenarios_source_and_assumed_keys_become_its_events_basis(engine: Eng
     assert basis_of(engine, "minalogic", "classify") == Basis.record("named in RAP-2008")  # what its row says
     inferred = basis_of(engine, "medicen-paris-region", "classify")
     assert inferred is not None and inferred.kind is BasisKind.ASSUMED
-    assert inferred.text == "déduit du record (ligne 3 des données « outcomes ») : the rest of the count"
+    assert inferred.text == "déduit du dossier public (ligne 3 des données « outcomes ») : the rest of the count"
     synthetic = basis_of(engine, "system-tic-paris-region", "classify")
     assert synthetic is not None and synthetic.kind is BasisKind.SYNTHETIC
     assert "ligne 4 des données « outcomes »" in (synthetic.text or "") and "pas les noms" in (synthetic.text or "")

@@ -38,7 +38,7 @@ def row_basis(record: Mapping[str, str], file: str, line: int | None) -> Basis |
     if kind == "inferred":
         found = [v for v in (detail, record.get("source", ""), record.get("confidence", "")) if v and v.strip()]
         said = f" : {' ; '.join(v.strip() for v in found)}" if found else ""
-        return Basis.assumed(f"déduit du record ({where}){said}")
+        return Basis.assumed(f"déduit du dossier public ({where}){said}")
     # A record row says what the record gives of this entity: its own basis, not the act's
     # assumptions about other rows (see ``with_act_basis``).
     return Basis.record(detail[:MAX_BASIS_SOURCE]) if detail else None
