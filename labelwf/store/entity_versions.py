@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .prepared import Prepared, Statements
 from .records import Entity, Instance
 from .schema import entity, entity_version, event, instance
 
@@ -90,10 +91,28 @@ def in_force(versions: Sequence[EntityVersion], at: datetime) -> EntityVersion |
     return chosen
 
 
+# The version in force at an instant (the newest recorded with valid_from <= it, or the first, in
+# force since always), prepared once per dialect: a backdated fire runs it, and building the
+# statement through SQLAlchemy each time cost a letter more than the lookup itself.
+_IN_FORCE = (
+    sa.select(entity_version.c.name, entity_version.c.attributes, entity_version.c.contacts)
+    .where(
+        entity_version.c.entity_id == sa.bindparam("entity_id"),
+        sa.or_(entity_version.c.valid_from.is_(None), entity_version.c.valid_from <= sa.bindparam("at")),
+    )
+    .order_by(entity_version.c.id.desc())
+    .limit(1)
+)
+_STATEMENTS = Statements(lambda dialect: {"in_force": Prepared(_IN_FORCE, dialect)})
+
+
 def entity_at(conn: Connection, current: Entity, at: datetime) -> Entity:
     """``current`` (the entity row, in force now) as it was at ``at``: one query."""
-    found = in_force(versions_of(conn, current.id), at)
-    return current if found is None else found.entity
+    found = _STATEMENTS.for_connection(conn)["in_force"].first(conn, {"entity_id": current.id, "at": at})
+    if found is None:
+        return current
+    name, attributes, contacts = found
+    return Entity(current.id, name, attributes or {}, tuple(contacts or ()))
 
 
 def load_entity(conn: Connection, entity_id: str) -> Entity | None:
