@@ -32,6 +32,7 @@ from . import (
     console,
     console_ops,
     console_plans,
+    console_portfolio,
     console_versions,
     entities_api,
     fire_api,
@@ -103,6 +104,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(console.router)
     app.include_router(console_ops.router)
     app.include_router(console_plans.router)
+    app.include_router(console_portfolio.router)
     app.include_router(console_versions.router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     document = app.openapi

@@ -8,7 +8,7 @@ a stale page), without it the page is rendered again. A pending deadline is move
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
+from ..engine import portfolio as folio
 from ..engine import queries
 from ..engine.decision import Request as FireRequest
 from ..engine.representations import instance_json
@@ -272,10 +273,21 @@ def deadlines(request: Request, days: int = 90) -> Response:
         raise NotFound("page", "deadlines", "")
     runtime = runtime_of(request)
     days = max(1, min(days, 3660))
-    until = runtime.engine.clock.now() + timedelta(days=days)
-    timers = queries.pending_timers(runtime.db, due_before=until, limit=1000).items
+    # Late (due before now, still pending) apart from upcoming (now to `days` on): a past date is never upcoming.
+    late, late_count, upcoming, upcoming_count = folio.deadlines(runtime.engine, days=days, shown=1000)
     zone = runtime.settings.zone
     by_day: dict[str, list[Any]] = {}
-    for t in timers:
+    for t in upcoming:
         by_day.setdefault(t.due_at.astimezone(zone).strftime("%d/%m/%Y"), []).append(t)
-    return page(request, "deadlines.html", who=who, csrf=csrf, days=days, by_day=list(by_day.items()))
+    return page(
+        request,
+        "deadlines.html",
+        who=who,
+        csrf=csrf,
+        days=days,
+        by_day=list(by_day.items()),
+        late=late,
+        late_count=late_count,
+        upcoming_count=upcoming_count,
+        upcoming_shown=len(upcoming),
+    )
