@@ -104,7 +104,9 @@ def versions_(app: App, entity: str, as_json: bool) -> None:
     found = entity_versions(app.engine, entity)
     if as_json:
         return app.emit_json({"entity": entity, "versions": [version_json(v) for v in found]})
-    out = table(f"Versions de {entity}", "en vigueur depuis", "nom", "région", "fondement", wrap=("nom", "région", "fondement"))
+    out = table(
+        f"Versions de {entity}", "en vigueur depuis", "nom", "région", "fondement", wrap=("nom", "région", "fondement")
+    )
     for v in found:
         since = app.local(v.valid_from) if v.valid_from else "l’origine"
         basis = dict(v.basis or {})
