@@ -336,7 +336,7 @@ def main() -> None:
                         failures.append(answer.status_code)
                 print(f"list pages at {max(args.n + paced, args.list_n):,} instances ...", flush=True)
                 reads = list_pages(http, "/api/v1/instances?limit=50", {"Authorization": headers["Authorization"]})
-                console = list_pages(http, "/console?", {"Cookie": console_session(http)})
+                console = list_pages(http, "/console/instances?", {"Cookie": console_session(http)})
             rss = sum(peak_rss_mb(pid) for pid in server_pids(server.pid))
         finally:
             server.terminate()

@@ -113,7 +113,7 @@ def a_plan(runtime: Runtime) -> int:
 def test_a_decision_is_planned_from_the_form_then_executed_once(runtime: Runtime, clock: FrozenClock) -> None:
     clock.advance(timedelta(days=1))
     client, csrf = sign_in(runtime, "sophie")
-    assert 'href="/console/plans"' in client.get("/console").text  # in the navigation
+    assert 'href="/console/plans"' in client.get("/console/instances").text  # in the navigation
     form = client.get("/console/plans/new")
     assert (
         form.status_code == 200 and 'action="/console/plans"' in form.text and '<option value="classify"' in form.text

@@ -112,7 +112,7 @@ def test_a_person_the_provider_vouches_for_signs_in_and_acts_under_their_account
 
     back = client.get(authorize(start.headers["location"], "agent-42"))
     assert back.status_code == 200 and 'http-equiv="refresh"' in back.text
-    listed = client.get("/console")
+    listed = client.get("/console/instances")
     assert listed.status_code == 200 and "Marie Dupont" in listed.text
 
     page = client.get("/console/instances/enfant")
@@ -167,7 +167,7 @@ def test_an_id_token_with_another_nonce_is_refused(runtime: Runtime, provider: s
     tampered = urlunsplit(start._replace(query=urlencode(params, doseq=True)))
     refused = client.get(authorize(tampered, "agent-3"))
     assert refused.status_code == 401 and "n'a pas pu être vérifiée" in html.unescape(refused.text)
-    assert client.get("/console").status_code == 303  # not signed in
+    assert client.get("/console/instances").status_code == 303  # not signed in
 
 
 def test_an_unverified_address_or_an_unknown_person_signs_in_as_no_one(

@@ -142,7 +142,7 @@ def test_the_console_shows_failures_to_operators_and_records_their_retry(runtime
 def test_each_operations_screen_is_refused_to_the_roles_it_is_not_for(runtime: Runtime) -> None:
     letter_id = failed_letter(runtime)
     viewer, csrf = console(runtime, "paul")
-    assert "/console/failures" not in viewer.get("/console").text  # not offered
+    assert "/console/failures" not in viewer.get("/console/instances").text  # not offered
     assert viewer.get("/console/failures").status_code == 403
     assert viewer.post(f"/console/letters/{letter_id}/retry", data={"csrf": csrf, "reason": "x"}).status_code == 403
     assert letters(runtime.engine)["governance"][1] == "failed"

@@ -85,7 +85,7 @@ def sign_in(runtime: Runtime, name: str, password: str = PASSWORD, app: Any = No
     assert login is not None
     signed = browser.post("/console/login", data={"csrf": login[1], "name": name, "password": password})
     assert signed.status_code == 303, signed.text
-    csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/console").text)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/console/instances").text)
     assert csrf is not None
     return browser, csrf[1]
 
@@ -438,7 +438,7 @@ def test_a_password_change_a_disable_or_a_role_change_ends_sessions_and_tokens(
         accounts.set_roles(runtime.db, "marie", ["viewer"], **acting(runtime))
     clock.advance(TOKEN_REMEMBERED)
     # Then her session and her token are over: re-enabled or not, she signs in afresh
-    assert browser.get("/console").status_code == 303
+    assert browser.get("/console/instances").status_code == 303
     assert api.get("/api/v1/instances", headers=bearer(token)).status_code == 401
     ended = acts(runtime)[-1]
     assert ended.data["sessions_ended"] == (0 if act == "disable" else 1) and len(ended.data["tokens_revoked"]) == (
@@ -455,7 +455,7 @@ def test_a_console_role_change_ends_the_sessions_of_that_account(runtime: Runtim
     root, csrf = sign_in(runtime, "root", app=app)
     changed = root.post("/console/admin/roles", data={"csrf": csrf, "name": "bob", "roles": "viewer", "reason": "r"})
     assert changed.status_code == 200 and "Rôles de bob : viewer" in changed.text
-    assert bob.get("/console").status_code == 303
+    assert bob.get("/console/instances").status_code == 303
     last = acts(runtime)[-1]
     assert last.action == "account.roles" and last.author.startswith("root (password session") and last.reason == "r"
 
@@ -475,7 +475,7 @@ def test_a_logout_without_the_csrf_token_ends_the_server_session(runtime: Runtim
     # Then the copy is worth nothing: the server's session is gone
     thief = TestClient(app, base_url="https://testserver", follow_redirects=False)
     thief.cookies.set("labelwf_session", copied, domain="testserver", path="/")
-    assert thief.get("/console").status_code == 303
+    assert thief.get("/console/instances").status_code == 303
     with runtime.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(store.schema.console_session)).scalar_one() == 0
     # And a GET does not sign anyone out

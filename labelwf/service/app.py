@@ -33,6 +33,7 @@ from . import (
     console_ops,
     console_plans,
     console_portfolio,
+    console_search,
     console_versions,
     entities_api,
     fire_api,
@@ -105,6 +106,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(console_ops.router)
     app.include_router(console_plans.router)
     app.include_router(console_portfolio.router)
+    app.include_router(console_search.router)
     app.include_router(console_versions.router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     document = app.openapi

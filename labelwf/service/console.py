@@ -38,22 +38,9 @@ LETTER_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 
 
 @router.get("")
-def portfolio(request: Request, state: str = "", entity: str = "", after: str | None = None) -> Response:
-    found = session(request)
-    if found is None:
-        return to_login()
-    who, csrf = found
-    if who.account.entity is not None:
-        return RedirectResponse(f"/console/instances/{who.account.entity}", status_code=303)
-    runtime = runtime_of(request)
-    if entity.strip():
-        return RedirectResponse(f"/console/instances/{entity.strip()[:100]}", status_code=303)
-    workflow = runtime.engine.workflow() if len(runtime.engine.workflow_names) == 1 else None
-    states = list(workflow.states) if workflow else []
-    listed = queries.list_instances(
-        runtime.engine, workflow=workflow.name if workflow else None, state=state or None, after=after, limit=50
-    )
-    return page(request, "list.html", who=who, csrf=csrf, page=listed, states=states, state=state, entity="")
+def home(request: Request) -> Response:
+    """The console's home sends to the list of instances (``console_search``) until it has a page of its own."""
+    return RedirectResponse("/console/instances", status_code=303)
 
 
 def _instance_page(
