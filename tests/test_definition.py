@@ -155,11 +155,46 @@ CASES = [
     ),
     (
         "duplicate-transition",
-        "  - {trigger: start_reevaluation, source: group_3, dest: reevaluation}",
+        "  - {trigger: start_reevaluation, source: group_3, dest: reevaluation,",
         "  - {trigger: start_reevaluation, source: group_3, dest: reevaluation}\n"
-        "  - {trigger: start_reevaluation, source: group_3, dest: reevaluation}",
+        "  - {trigger: start_reevaluation, source: group_3, dest: reevaluation,",
         "transition 'start_reevaluation' from 'group_3' is declared twice",
         None,
+    ),
+    (
+        "label-with-a-line-break",
+        '    label: "Groupe 3"',
+        '    label: "Groupe\\n3"',
+        "state 'group_3': label must be one line of text of at most 120 characters",
+        '    label: "Groupe\\n3"',
+    ),
+    (
+        "label-too-long",
+        '    label: "Évalué"',
+        '    label: "' + "É" * 121 + '"',
+        "state 'evaluated': label must be one line of text of at most 120 characters",
+        '    label: "ÉÉ',
+    ),
+    (
+        "label-not-a-text",
+        'dest: reevaluation, label: "Ouverture de la nouvelle évaluation"}',
+        "dest: reevaluation, label: [Ouverture]}",
+        "transition 'start_reevaluation': label must be one line of text",
+        "label: [Ouverture]",
+    ),
+    (
+        "two-labels-for-one-trigger",
+        "  - {trigger: classify, source: evaluated, dest: group_2,",
+        '  - {trigger: classify, label: "Tri", source: evaluated, dest: group_2,',
+        "transition 'classify' is labelled 'Tri' here but 'Classement' at line",
+        'label: "Tri"',
+    ),
+    (
+        "recipient-entity-not-a-bool",
+        'label: "Gouvernance du pôle", entity: true}',
+        'label: "Gouvernance du pôle", entity: oui}',
+        "recipient 'governance': entity must be true or false, got 'oui'",
+        "  governance:",
     ),
 ]
 
@@ -289,3 +324,19 @@ def test_a_deadline_s_notice_must_be_a_declared_letter(tmp_path: Path) -> None:
         load_workflow(path, ROOT / "templates")
     (found,) = [p for p in caught.value.problems if "avis_inconnu" in p.message]
     assert found.line and "notify names letter 'avis_inconnu', which letters does not declare" in found.message
+
+
+def test_the_shipped_workflows_label_every_state_trigger_and_recipient_in_french() -> None:
+    """Labels are declared at the source: people read "Évalué" and "Classement"; ids stay ids."""
+    shipped = [
+        load_workflow(ROOT / "workflows" / "poles-2008.yaml"),
+        *(load_workflow(p, ROOT / "templates") for p in sorted((ROOT / "programme" / "workflows").glob("*.yaml"))),
+    ]
+    for workflow in shipped:
+        assert all(s.label and "_" not in s.label for s in workflow.states.values()), workflow.key
+        assert all(workflow.trigger_label(t) != t for t in workflow.all_triggers), workflow.key
+        assert all(workflow.recipient_label(r) != r for r in workflow.recipients), workflow.key
+        assert workflow.entity_roles == {"governance"}, workflow.key
+    first = shipped[0]
+    assert first.state_label("evaluated") == "Évalué" and first.trigger_label("classify") == "Classement"
+    assert first.state_label("nowhere") == "nowhere" and first.trigger_label("nothing") == "nothing"

@@ -21,6 +21,7 @@ from .conditions import Condition
 from .timers import TimerSpec, parse_local
 
 MAX_FIELD_TEXT = 4000  # a field's text: a decision's reference, the reasons a letter gives
+MAX_LABEL = 120  # a state's, trigger's, field's or recipient's label: one line people read
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 FIELD_TYPES = ("string", "integer", "date", "datetime")
@@ -99,6 +100,7 @@ class StateDef:
     description: str = ""
     final: bool = False
     timers: tuple[TimerSpec, ...] = ()
+    label: str = ""  # how people read it ("Évalué"); the id stays in the API and --json
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class TransitionDef:
     roles: tuple[str, ...] = (OPERATOR,)
     letters: tuple[str, ...] = ()
     line: int = 0
+    label: str = ""  # how people read the decision ("Classement"); one label per trigger
 
     @property
     def accepts(self) -> tuple[str, ...]:
@@ -143,6 +146,8 @@ class Workflow:
     attribute_types: Mapping[str, FieldDef] = field(default_factory=dict)  # typed ones, checked at import
     title: str = ""
     endings: Mapping[str, str] = field(default_factory=dict)  # ceased / merged → the final state it ends in
+    recipient_labels: Mapping[str, str] = field(default_factory=dict)  # role → how people read it ("Préfet de région")
+    entity_roles: frozenset[str] = frozenset()  # the recipient roles that stand for the entity (its stakeholder's)
     source: Path = field(default=Path("."))
     templates: Path = field(default=Path("."))
 
@@ -179,3 +184,29 @@ class Workflow:
     def all_triggers(self) -> tuple[str, ...]:
         """Every trigger the workflow declares, sorted."""
         return tuple(sorted({t.trigger for t in self.transitions}))
+
+    def state_label(self, state: str | None) -> str:
+        """How people read ``state``: its declared label, else its description, else its id."""
+        found = self.states.get(state or "")
+        return (found.label or found.description or found.name) if found else str(state or "")
+
+    @cached_property
+    def _trigger_labels(self) -> dict[str, str]:
+        labels: dict[str, str] = {}
+        for transition in self.transitions:
+            if transition.label:
+                labels.setdefault(transition.trigger, transition.label)
+        return labels
+
+    def trigger_label(self, trigger: str | None) -> str:
+        """How people read ``trigger``: the label one of its transitions declares, else its id."""
+        return self._trigger_labels.get(trigger or "", str(trigger or ""))
+
+    def field_label(self, name: str) -> str:
+        """How people read the field ``name``: its label, else its description, else its id."""
+        found = self.fields.get(name)
+        return (found.label or found.description or name) if found else name
+
+    def recipient_label(self, role: str) -> str:
+        """How people read the recipient ``role``: its declared label, else its id."""
+        return self.recipient_labels.get(role) or role

@@ -58,8 +58,8 @@ _TOP_KEYS = {
     "letterhead",
     "endings",
 }
-_STATE_KEYS = {"description", "final", "timers"}
-_TRANSITION_KEYS = {"trigger", "source", "dest", "when", "requires", "optional", "roles", "letters"}
+_STATE_KEYS = {"description", "final", "timers", "label"}
+_TRANSITION_KEYS = {"trigger", "source", "dest", "when", "requires", "optional", "roles", "letters", "label"}
 _FIELD_KEYS = {"type", "choices", "description", "label"}
 
 
@@ -85,6 +85,7 @@ class _Builder:
         timezone = self._timezone(doc)
         fields = self._fields(doc.get("fields", LineDict()), doc.line_of("fields"))
         recipients, ranks = parts.recipients(self, doc.get("recipients", LineDict()), doc.line_of("recipients"))
+        recipient_labels, entity_roles = parts.recipient_readings(self, doc.get("recipients", LineDict()))
         letters = parts.letters(
             self, doc.get("letters", LineDict()), doc.line_of("letters"), templates_root / str(name), recipients
         )
@@ -125,6 +126,8 @@ class _Builder:
             attribute_types=attribute_types,
             title=str(doc.get("title", "")),
             endings=endings,
+            recipient_labels=recipient_labels,
+            entity_roles=entity_roles,
             source=path,
             templates=templates_root / str(name),
         )
@@ -195,9 +198,8 @@ class _Builder:
             if not isinstance(choices, list):
                 self.problem(spec.line_of("choices"), f"field {name!r} choices must be a list, got {choices!r}")
                 choices = []
-            result[str(name)] = FieldDef(
-                str(name), str(kind), tuple(choices), str(spec.get("description", "")), str(spec.get("label", ""))
-            )
+            label = parts.label_of(self, spec, f"field {name!r}")
+            result[str(name)] = FieldDef(str(name), str(kind), tuple(choices), str(spec.get("description", "")), label)
         return result
 
     def _transitions(
@@ -213,6 +215,7 @@ class _Builder:
             return []
         result = []
         seen: dict[tuple[str, str, str], int] = {}
+        labels: dict[str, tuple[str, int]] = {}  # trigger → its label and where it was declared
         for item, line in zip(raw, raw.item_lines, strict=True):
             if not isinstance(item, LineDict):
                 self.problem(line, "each transition must be a mapping with trigger, source and dest")
@@ -275,6 +278,14 @@ class _Builder:
                         f"transition {trigger!r} from {source!r} is declared twice (first at line {seen[key]})",
                     )
                 seen[key] = line
+            label = parts.label_of(self, item, f"transition {trigger!r}")
+            first = labels.setdefault(trigger, (label, line)) if label else None
+            if first is not None and first[0] != label:
+                self.problem(
+                    item.line_of("label"),
+                    f"transition {trigger!r} is labelled {label!r} here but {first[0]!r} at line {first[1]}: "
+                    "a trigger has one label (give it once, or the same on each of its transitions)",
+                )
             result.append(
                 TransitionDef(
                     trigger=trigger,
@@ -286,6 +297,7 @@ class _Builder:
                     roles=tuple(roles),
                     letters=tuple(sent),
                     line=line,
+                    label=label,
                 )
             )
         return result
@@ -343,7 +355,10 @@ class _Builder:
                         f"timer {timer.name!r} fires {timer.trigger!r}, which role {SYSTEM!r} (the daemon's) may not "
                         f"fire from state {name!r}; add {SYSTEM} to the transition's roles",
                     )
-            result[str(name)] = StateDef(str(name), str(spec.get("description", "")), bool(final), tuple(timers))
+            label = parts.label_of(self, spec, f"state {name!r}")
+            result[str(name)] = StateDef(
+                str(name), str(spec.get("description", "")), bool(final), tuple(timers), label=label
+            )
         return result
 
     def _timer_loops(self, raw: LineDict, states: Mapping[str, StateDef], transitions: list[TransitionDef]) -> None:

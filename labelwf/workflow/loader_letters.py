@@ -19,7 +19,8 @@ from ..letters.address import RANKS
 from ..letters.directory import KINDS
 from ..letters.spec import Issuer, LetterDef, Letterhead
 from ..letters.template_check import check_subject, check_template
-from .definition import NAME_RE
+from ..text import text_problem
+from .definition import MAX_LABEL, NAME_RE
 from .yamlfile import LineDict, LineList
 
 _LETTER_KEYS = {"subject", "to", "template", "unfavourable", "attachments", "copies", "decision"}
@@ -54,7 +55,7 @@ def recipients(b: Reporter, raw: Any, line: int) -> tuple[dict[str, str], dict[s
             b.problem(at, f"recipient {role!r} needs a lower_snake_case name")
             continue
         if isinstance(spec, LineDict):
-            b.unknown_keys(spec, {"rank"}, f"recipient {role!r}")
+            b.unknown_keys(spec, {"rank", "label", "entity"}, f"recipient {role!r}")
             rank = spec.get("rank")
             if rank not in RANKS:
                 b.problem(
@@ -69,6 +70,46 @@ def recipients(b: Reporter, raw: Any, line: int) -> tuple[dict[str, str], dict[s
         b.problems.extend(check_subject(spec, b.file, at, f"recipient {role}"))
         labels[str(role)] = spec
     return labels, ranks
+
+
+def recipient_readings(b: Reporter, raw: Any) -> tuple[dict[str, str], frozenset[str]]:
+    """(role → its French label, the roles that stand for the entity) of the ``recipients`` mapping:
+    ``{rank: pole_president, label: Gouvernance du pôle, entity: true}``. The entity's roles are the
+    letters its stakeholder account reads; the others (the préfet's, the région's) are not theirs."""
+    labels: dict[str, str] = {}
+    own: set[str] = set()
+    if not isinstance(raw, LineDict):
+        return labels, frozenset()
+    for role, spec in raw.items():
+        if not isinstance(spec, LineDict):
+            continue
+        if "label" in spec:
+            labels[str(role)] = label_of(b, spec, f"recipient {role!r}")
+        entity = spec.get("entity", False)
+        if not isinstance(entity, bool):
+            b.problem(spec.line_of("entity"), f"recipient {role!r}: entity must be true or false, got {entity!r}")
+        elif entity:
+            own.add(str(role))
+    return labels, frozenset(own)
+
+
+def label_of(b: Reporter, spec: LineDict, what: str) -> str:
+    """The ``label`` of ``spec`` (empty when absent): a one-line text of at most ``MAX_LABEL`` characters."""
+    value = spec.get("label", "")
+    if value is None or value == "":
+        return ""
+    text = value if isinstance(value, str) else None
+    problem = "it is not a text" if text is None else text_problem(text, "it", max_length=MAX_LABEL)
+    if problem is None and text is not None and not text.strip():
+        problem = "it is blank"
+    if problem is not None:
+        b.problem(
+            spec.line_of("label"),
+            f'{what}: label must be one line of text of at most {MAX_LABEL} characters, such as "Évalué"; '
+            f"got {value!r} ({problem})",
+        )
+        return ""
+    return str(text).strip()
 
 
 def letters(b: Reporter, raw: Any, line: int, folder: Path, roles: Mapping[str, str]) -> dict[str, LetterDef]:
