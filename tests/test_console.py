@@ -95,8 +95,8 @@ def test_an_operator_finds_a_pole_fires_and_meets_a_stale_page(server: str, brow
     page.get_by_role("heading", name="Dossiers").wait_for()
     shot(page, "list")
     page.get_by_label("État").select_option("evaluated")
-    page.get_by_role("button", name="Filtrer").click()
-    page.get_by_role("link", name="enfant", exact=True).click()
+    page.get_by_role("button", name="Rechercher").click()
+    page.get_by_role("link", name="Enfant", exact=True).click()
     page.get_by_text("Décisions possibles").wait_for()
     stale = page.context.new_page()
     stale.goto(page.url)  # the same pole in a second tab, before the decision

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from .records import Entity
 from .schema import batch, entity, entity_version, event, instance, letter, mark, timer
+from .search import search_text
 
 _CHUNK = 500  # ids per IN (...) list
 
@@ -28,7 +29,14 @@ def existing_entities(conn: Connection, ids: Sequence[str]) -> set[str]:
 def insert_entities(conn: Connection, entities: Iterable[Entity], now: datetime) -> None:
     """Register entities (their ids must be new)."""
     rows = [
-        {"id": e.id, "name": e.name, "attributes": dict(e.attributes), "contacts": list(e.contacts), "created_at": now}
+        {
+            "id": e.id,
+            "name": e.name,
+            "attributes": dict(e.attributes),
+            "contacts": list(e.contacts),
+            "created_at": now,
+            "search": search_text(e.id, e.name, e.attributes),
+        }
         for e in entities
     ]
     if rows:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from .prepared import Prepared, Statements
 from .records import Entity, Instance
 from .schema import entity, entity_version, event, instance
+from .search import earlier_names, search_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +151,17 @@ def insert_version(
 
 
 def set_current(conn: Connection, version: Entity) -> None:
-    """Make ``version`` the entity row (the version in force now)."""
+    """Make ``version`` the entity row (the version in force now), its search text with its earlier names."""
+    searched = search_text(version.id, version.name, version.attributes, earlier_names(conn, version.id))
     conn.execute(
         entity.update()
         .where(entity.c.id == version.id)
-        .values(name=version.name, attributes=dict(version.attributes), contacts=[dict(c) for c in version.contacts])
+        .values(
+            name=version.name,
+            attributes=dict(version.attributes),
+            contacts=[dict(c) for c in version.contacts],
+            search=searched,
+        )
     )
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0011"
+SCHEMA_REVISION = "0012"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -75,6 +75,8 @@ entity = sa.Table(
     sa.Column("attributes", JSONType, nullable=False),
     sa.Column("contacts", JSONType, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Id, name, region, former and later names, earlier names: folded for search (store/search.py).
+    sa.Column("search", sa.Text, nullable=False, server_default=""),
 )
 
 instance = sa.Table(
