@@ -100,29 +100,32 @@ def test_an_operator_finds_a_pole_fires_and_meets_a_stale_page(server: str, brow
     page.get_by_text("Décisions possibles").wait_for()
     stale = page.context.new_page()
     stale.goto(page.url)  # the same pole in a second tab, before the decision
-    form = page.locator("form.fire").filter(has_text="classify →")
+    form = page.locator("form.fire").filter(has_text="Classement →")
     form.get_by_label("Groupe attribué").select_option("3")
     form.get_by_label("Motif").fill("Rapport d'évaluation du 18 juin 2008")
     url = page.url
     form.get_by_role("button").click()
     page.get_by_text("Décision enregistrée").wait_for()
-    assert page.locator("#state").inner_text() == "group_3" and page.url == url  # swapped in place
+    assert page.locator("#state").inner_text() == "Groupe 3" and page.url == url  # swapped in place, in words
     offered = page.locator("form.fire legend").all_inner_texts()
     # not end_label_term, the daemon's
-    assert offered == ["classify_2012 → phase_2_evaluated", "start_reevaluation → reevaluation"]
+    assert offered == [
+        "Classement de l'évaluation de la phase 2 → Phase 2 évaluée",
+        "Ouverture de la nouvelle évaluation → Nouvelle évaluation en cours",
+    ]
     assert "Rapport d'évaluation du 18 juin 2008" in page.locator("ol.history").inner_text()
     shot(page, "instance")
-    old = stale.locator("form.fire").filter(has_text="classify →")
+    old = stale.locator("form.fire").filter(has_text="Classement →")
     old.get_by_label("Motif").fill("Autre avis")
     old.get_by_role("button").click()
     stale.get_by_text("modifié par quelqu").wait_for()
-    assert stale.locator("#state").inner_text() == "group_3"  # and the current state is shown
+    assert stale.locator("#state").inner_text() == "Groupe 3"  # and the current state is shown
 
 
 def test_a_letter_is_shown_and_its_pdf_downloaded(server: str, browser: object) -> None:
     page = sign_in(browser, server, "marie")
     page.goto(f"{server}/console/instances/enfant")
-    form = page.locator("form.fire").filter(has_text="classify →")
+    form = page.locator("form.fire").filter(has_text="Classement →")
     form.get_by_label("Groupe attribué").select_option("3")
     form.get_by_label("Motif").fill("Rapport")
     form.get_by_role("button").click()
@@ -209,4 +212,4 @@ def test_a_supervisor_plans_a_bulk_decision_sees_the_frozen_list_and_executes_it
     shot(page, "plan-done")
     page.get_by_role("link", name="mta", exact=True).click()
     page.get_by_text("Historique").wait_for()
-    assert page.locator("#state").inner_text() == "group_1"
+    assert page.locator("#state").inner_text() == "Groupe 1"

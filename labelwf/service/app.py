@@ -30,6 +30,7 @@ from . import (
     batches_api,
     bodies,
     console,
+    console_letters_zip,
     console_ops,
     console_plans,
     console_portfolio,
@@ -108,6 +109,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(console_portfolio.router)
     app.include_router(console_search.router)
     app.include_router(console_versions.router)
+    app.include_router(console_letters_zip.router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     document = app.openapi
 

@@ -29,6 +29,7 @@ from . import limits
 from .api import runtime_of
 from .auth import Caller
 from .console_dated import dated_context
+from .console_reading import reading_context, theirs
 from .letters_api import checked_letter, pdf_response, shown_letter
 from .pages import csrf_ok, off_loop, page, session, to_login
 
@@ -83,6 +84,7 @@ def _instance_page(
         move_zone=wf.timezone.key,
         may_change=who.account.may("operator") and who.account.entity is None,
         **dated_context(runtime.engine, entity, as_of, runtime.settings.zone),
+        **reading_context(runtime.db, who, wf, view, history, runtime.settings.zone),
     )
 
 
@@ -228,6 +230,7 @@ def letter(request: Request, letter_id: int) -> Response:
     if found is None:
         return to_login()
     # A letter that is not the one its event sealed is not shown: the page says so instead of its text.
+    theirs(request, found[0], letter_id)
     shown, altered = checked_letter(request, found[0], letter_id)
     return page(request, "letter.html", who=found[0], csrf=found[1], letter=shown, altered=altered)
 
@@ -237,6 +240,7 @@ def letter_html(request: Request, letter_id: int) -> Response:
     found = session(request)
     if found is None:
         return to_login()
+    theirs(request, found[0], letter_id)
     shown = shown_letter(request, found[0], letter_id)
     headers = {"Content-Security-Policy": LETTER_CSP, "X-Frame-Options": "SAMEORIGIN"}
     return HTMLResponse(shown.html or "", headers=headers)
@@ -247,6 +251,7 @@ def letter_pdf(request: Request, letter_id: int) -> Response:
     found = session(request)
     if found is None:
         return to_login()
+    theirs(request, found[0], letter_id)
     return pdf_response(request, found[0], letter_id)
 
 

@@ -1,0 +1,131 @@
+"""What the instance page says, in words people read: labels instead of ids, history lines as
+sentences, and what a stakeholder may see of its own pole.
+
+The workflow file declares the labels (``label`` of a state, a transition, a field, a recipient);
+an id without one is shown as it is. A stakeholder (an account bound to its entity) reads the
+decisions, their dates and the deciding authority as recorded ("Gouvernement", "CIADT"), never
+who of the staff acted (an agent's account, the machine's principal, the request), nor the
+staff's reasons, and only the letters addressed or copied to the roles that stand for the entity
+(``recipients: {…, entity: true}``): the préfet's and the région's are not theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .. import accounts
+from ..engine import queries
+from ..errors import NotFound
+from ..store import Database
+from ..store.records import Event, Letter, LetterStatus
+from ..workflow.definition import DAEMON_ACTOR, SYSTEM, Workflow
+from .api import runtime_of
+from .auth import Caller
+
+LETTER_STATUSES = {
+    LetterStatus.PENDING: "à envoyer",
+    LetterStatus.SENDING: "envoi en cours",
+    LetterStatus.RETRY: "nouvel essai prévu",
+    LetterStatus.DELIVERED: "envoyé",
+    LetterStatus.FAILED: "échec de l'envoi",
+    LetterStatus.UNCERTAIN: "envoi à vérifier",
+}
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One event as a sentence, and what staff see beside it (empty for a stakeholder)."""
+
+    sentence: str
+    reason: str = ""
+    principal: str = ""
+    batch: int | None = None
+    basis: Any = None
+
+
+def is_stakeholder(who: Caller) -> bool:
+    """Whether ``who`` is bound to one entity (a stakeholder's account)."""
+    return who.account.entity is not None
+
+
+def letters_for(who: Caller, workflow: Workflow, letters: Iterable[Letter]) -> list[Letter]:
+    """The letters ``who`` may read: all for staff; for a stakeholder, those to its entity's roles."""
+    if not is_stakeholder(who):
+        return list(letters)
+    return [m for m in letters if m.recipient.role in workflow.entity_roles]
+
+
+def letter_readable(who: Caller, workflow: Workflow, letter: Letter) -> bool:
+    """Whether ``who`` may read ``letter`` (its entity, and for a stakeholder one of its entity's roles)."""
+    return who.sees(letter.entity) and (not is_stakeholder(who) or letter.recipient.role in workflow.entity_roles)
+
+
+def theirs(request: Any, who: Caller, letter_id: int) -> None:
+    """Raise ``NotFound`` (as for a letter that does not exist) unless ``who`` may read the letter: a
+    stakeholder reads its entity's letters to the roles that stand for it, nobody's else."""
+    if not is_stakeholder(who):
+        return
+    runtime = runtime_of(request)
+    letter = queries.get_letter(runtime.db, letter_id)
+    workflow = queries.describe(runtime.engine, letter.entity).workflow if who.sees(letter.entity) else None
+    if workflow is None or not letter_readable(who, workflow, letter):
+        raise NotFound("letter", letter_id, "")
+
+
+def _day(value: datetime, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%d/%m/%Y")
+
+
+def _instant(value: datetime, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%d/%m/%Y à %H:%M")
+
+
+def sentence(event: Event, workflow: Workflow, zone: ZoneInfo, *, authority: str) -> str:
+    """The event as a sentence: "Décision : Classement → Groupe 2, par Gouvernement, le 30/06/2008"."""
+    to = workflow.state_label(event.dest)
+    by = f", par {authority}" if authority else ""
+    if event.trigger is None:
+        return f"Ouverture du dossier : {to}{by}, le {_day(event.occurred_at, zone)}"
+    decision = workflow.trigger_label(event.trigger)
+    if event.actor == DAEMON_ACTOR:
+        return f"Échéance atteinte le {_instant(event.occurred_at, zone)} : {decision} → {to}"
+    return f"Décision : {decision} → {to}{by}, le {_day(event.occurred_at, zone)}"
+
+
+def history_lines(
+    db: Database, who: Caller, workflow: Workflow, events: Sequence[Event], zone: ZoneInfo
+) -> list[HistoryLine]:
+    """The history as people read it; a stakeholder's without the staff's names, principals and reasons."""
+    if not is_stakeholder(who):
+        return [
+            HistoryLine(
+                sentence(e, workflow, zone, authority=e.actor if e.actor != DAEMON_ACTOR else ""),
+                reason=e.reason,
+                principal=e.principal or "",
+                batch=e.batch,
+                basis=e.basis,
+            )
+            for e in events
+        ]
+    staff = {a.name for a in accounts.accounts(db)} | {DAEMON_ACTOR, SYSTEM}
+    return [
+        HistoryLine(sentence(e, workflow, zone, authority="" if e.actor in staff else e.actor), basis=e.basis)
+        for e in events
+    ]
+
+
+def reading_context(
+    db: Database, who: Caller, workflow: Workflow, view: Any, events: Sequence[Event], zone: ZoneInfo
+) -> dict[str, Any]:
+    """What the instance page needs to speak in labels, for ``who``."""
+    return {
+        "wf": workflow,
+        "lines": history_lines(db, who, workflow, events, zone),
+        "shown_letters": letters_for(who, workflow, view.letters),
+        "letter_statuses": LETTER_STATUSES,
+        "stakeholder": is_stakeholder(who),
+    }
