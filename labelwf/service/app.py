@@ -40,6 +40,7 @@ from . import (
     fire_api,
     letters_api,
     operations_api,
+    search_api,
     signin,
     versions_api,
     workflows_api,
@@ -101,6 +102,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(batches_api.router)
     app.include_router(entities_api.router)
     app.include_router(versions_api.router)
+    app.include_router(search_api.router)
     app.include_router(workflows_api.router)
     app.include_router(signin.router)
     app.include_router(console.router)
