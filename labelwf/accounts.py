@@ -179,13 +179,17 @@ def set_disabled(
     author: str,
     key: bytes | None,
     reason: str | None = None,
+    by: str | None = None,
 ) -> None:
     """Disable (or enable again) an account: a disabled one can neither sign in nor use its tokens.
 
     Either way its sessions end and its tokens are revoked: an enabled account starts afresh, with
     nothing opened before it was disabled. The last enabled admin is not disabled: nobody could then
-    manage the accounts but from the CLI. Recorded in the admin chain with ``author``.
+    manage the accounts but from the CLI. ``by``, the account acting, never disables itself (it would
+    be locked out in one click). Recorded in the admin chain with ``author``.
     """
+    if disabled and by is not None and by == name:
+        raise AccountError("name", name, "another account than your own (ask another admin to disable it)")
     with db.write() as conn:
         _existing(conn, name)
         if disabled and sql.enabled_admins(conn) == [name]:

@@ -116,6 +116,7 @@ def test_an_operator_finds_a_pole_fires_and_meets_a_stale_page(server: str, brow
     assert "Rapport d'évaluation du 18 juin 2008" in page.locator("ol.history").inner_text()
     shot(page, "instance")
     old = stale.locator("form.fire").filter(has_text="Classement →")
+    old.get_by_label("Groupe attribué").select_option("3")  # a required choice starts empty
     old.get_by_label("Motif").fill("Autre avis")
     old.get_by_role("button").click()
     stale.get_by_text("modifié par quelqu").wait_for()

@@ -30,6 +30,7 @@ from . import (
     batches_api,
     bodies,
     console,
+    console_errors,
     console_letters_zip,
     console_ops,
     console_plans,
@@ -122,9 +123,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         return app.openapi_schema or document()
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_exception_handler(LabelwfError, api.labelwf_errors)
-    app.add_exception_handler(RequestValidationError, _invalid)
-    app.add_exception_handler(StarletteHTTPException, _http)
+    # The console's pages answer every error as a French page of its layout; the API, as a problem.
+    app.add_exception_handler(LabelwfError, console_errors.html_or(api.labelwf_errors))
+    app.add_exception_handler(RequestValidationError, console_errors.html_or(_invalid))
+    app.add_exception_handler(StarletteHTTPException, console_errors.html_or(_http))
     app.add_middleware(_Guard, body_timeout_s=runtime.settings.body_timeout_seconds)
     app.state.checkpointer = runtime.checkpointer
     app.router.lifespan_context = checkpoints_lifespan(runtime.checkpointer)  # signed checkpoints while serving
@@ -197,7 +199,9 @@ class _Guard:
             _log.exception("unexpected error in request %s %s (%s)", scope["method"], scope["path"], rid)
             if not sent:
                 detail = f"an unexpected error; it is logged under request id {rid}"
-                answer = problem(500, "internal-error", "Internal error", detail, {"request_id": rid})
+                answer: Response = problem(500, "internal-error", "Internal error", detail, {"request_id": rid})
+                if scope["path"].startswith("/console"):
+                    answer = console_errors.unexpected(rid)
                 await answer(scope, receive, send_guarded)
         route = getattr(scope.get("route"), "path", "(unmatched)")
         scope["app"].state.metrics.requests.labels(scope["method"], route, str(status)).observe(

@@ -24,11 +24,12 @@ from ..errors import ConcurrentUpdate, LabelwfError, NotFound, RateLimited
 from ..operations import timer_moves
 from ..text import shown as escaped
 from ..workflow.diagram import diagram_svg
-from ..workflow.timers import localize, parse_local
 from . import limits
 from .api import runtime_of
 from .auth import Caller
 from .console_dated import dated_context
+from .console_dates import moved_line, parse_when
+from .console_errors import error_page, in_french
 from .console_reading import reading_context, theirs
 from .letters_api import checked_letter, pdf_response, shown_letter
 from .pages import csrf_ok, off_loop, page, session, to_login
@@ -64,7 +65,8 @@ def _instance_page(
     wf = runtime.engine.workflow_of(view.instance)
     drawn = Markup(diagram_svg(wf, current=view.instance.state, legend=LEGEND))  # escaped as it is drawn
     # A deadline's move form starts at its due instant, as the local wall time its workflow's zone reads.
-    moves = {t.id: t.due_at.astimezone(wf.timezone).strftime("%Y-%m-%dT%H:%M") for t in view.timers}
+    moves = {t.id: t.due_at.astimezone(wf.timezone).strftime("%d/%m/%Y %H:%M") for t in view.timers}
+    moved = {e.seq: line for e in history if (line := moved_line(e, runtime.settings.zone)) is not None}
     return page(
         request,
         template,
@@ -82,6 +84,7 @@ def _instance_page(
         diagram=drawn,
         move_values=moves,
         move_zone=wf.timezone.key,
+        moved_lines=moved,
         may_change=who.account.may("operator") and who.account.entity is None,
         **dated_context(runtime.engine, entity, as_of, runtime.settings.zone),
         **reading_context(runtime.db, who, wf, view, history, runtime.settings.zone),
@@ -96,7 +99,7 @@ def instance(request: Request, entity: str, as_of: str = "") -> Response:
     try:
         return _instance_page(request, *found, entity, as_of=as_of)
     except NotFound:
-        return page(request, "base.html", 404, who=found[0], csrf=found[1])
+        return error_page(request, 404, f"Aucun dossier « {entity[:100]} » visible avec votre compte.")
 
 
 @router.post("/instances/{entity}/fire")
@@ -146,7 +149,8 @@ def _fire(request: Request, entity: str, form: FormData) -> Response:
         )
         return _instance_page(request, who, csrf, entity, message=message, kind="error", status=409)
     except LabelwfError as exc:
-        return _instance_page(request, who, csrf, entity, message=f"Refusé : {exc}", kind="error", status=422)
+        message = f"Refusé : {in_french(exc)}"
+        return _instance_page(request, who, csrf, entity, message=message, kind="error", status=422)
     done = f"Décision enregistrée : {fired.trigger}, {fired.source} → {fired.dest} (version {fired.version})."
     return _instance_page(request, who, csrf, entity, message=done, kind="success")
 
@@ -184,11 +188,16 @@ def _move_timer(request: Request, entity: str, name: str, form: FormData) -> Res
     zone = runtime.engine.workflow_of(current).timezone
     typed = str(form.get("to", "")).strip()[:40]
     try:
-        to = localize(parse_local(typed), zone)
-    except ValueError:
+        to = parse_when(typed, zone)
+    except ValueError as exc:
+        return again(f"Échéance non déplacée : {escaped(str(exc))}", 422)
+    today = runtime.engine.clock.now()
+    catch_up = form.get("catch_up") == "1"
+    if to < today and not catch_up:  # a past date fires at once: said so, and only when asked
         return again(
-            f"Échéance non déplacée : la nouvelle échéance « {escaped(typed)} » n'est pas une date et une heure "
-            f"lisibles ; attendu AAAA-MM-JJTHH:MM (heure de {zone.key}), par exemple 2013-01-01T00:00.",
+            f"Échéance non déplacée : le {to.astimezone(zone):%d/%m/%Y à %H:%M} est passé (nous sommes le "
+            f"{today.astimezone(zone):%d/%m/%Y}) ; choisissez une date à venir, ou cochez « rattrapage » "
+            "pour une échéance passée qui sera traitée aussitôt.",
             422,
         )
     try:
@@ -211,12 +220,14 @@ def _move_timer(request: Request, entity: str, name: str, form: FormData) -> Res
         )
         return again(message, 409)
     except LabelwfError as exc:
-        return again(f"Échéance non déplacée : {exc}", 422)
+        return again(f"Échéance non déplacée : {in_french(exc)}", 422)
 
     def local(value: datetime) -> str:
         return value.astimezone(runtime.settings.zone).strftime("%d/%m/%Y %H:%M")
 
     late = " Elle était dépassée sans avoir été traitée." if moved.overdue else ""
+    if moved.new_due < today:
+        late += " Rattrapage : la nouvelle échéance est passée, elle sera traitée aussitôt."
     done = (
         f"Échéance {moved.timer} déplacée : du {local(moved.old_due)} au {local(moved.new_due)} "
         f"(version {moved.seq}).{late}"
@@ -229,8 +240,8 @@ def letter(request: Request, letter_id: int) -> Response:
     found = session(request)
     if found is None:
         return to_login()
-    # A letter that is not the one its event sealed is not shown: the page says so instead of its text.
     theirs(request, found[0], letter_id)
+    # A letter that is not the one its event sealed is not shown: the page says so instead of its text.
     shown, altered = checked_letter(request, found[0], letter_id)
     return page(request, "letter.html", who=found[0], csrf=found[1], letter=shown, altered=altered)
 

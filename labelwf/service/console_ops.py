@@ -22,6 +22,7 @@ from ..engine import actions
 from ..errors import LabelwfError, NotFound
 from .api import runtime_of
 from .auth import Caller
+from .console_errors import in_french
 from .operations_api import failures
 from .pages import csrf_ok, off_loop, page, session, to_login
 
@@ -76,7 +77,7 @@ def _letter_action(request: Request, letter_id: int, action: str, form: FormData
             principal=who.principal,
         )
     except LabelwfError as exc:
-        return _failures_page(request, who, csrf, f"Refusé : {exc}", "error", 422)
+        return _failures_page(request, who, csrf, f"Refusé : {in_french(exc)}", "error", 422)
     done = "remise en file d'envoi" if action == "retry" else "enregistrée comme remise"
     return _failures_page(request, who, csrf, f"Lettre {letter_id} {done}.", "success")
 
@@ -176,7 +177,8 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
             )
             done, token = f"Compte {added.name} créé.", ""
         elif what in ("disable", "enable"):
-            accounts.set_disabled(runtime.db, form.get("name", ""), what == "disable", reason=reason, **acting)
+            name = form.get("name", "")  # the signed-in admin never disables itself (it would be locked out)
+            accounts.set_disabled(runtime.db, name, what == "disable", reason=reason, by=who.account.name, **acting)
             done = (
                 f"Compte {form.get('name')} désactivé : ses sessions sont fermées et ses jetons révoqués."
                 if what == "disable"
@@ -203,7 +205,7 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
         else:
             raise NotFound("admin action", what, "add, disable, enable, roles, token or revoke")
     except LabelwfError as exc:
-        return _admin_page(request, who, csrf, 422, message=f"Refusé : {exc}", message_kind="error")
+        return _admin_page(request, who, csrf, 422, message=f"Refusé : {in_french(exc)}", message_kind="error")
     if what in ("disable", "enable", "roles", "revoke"):  # tokens revoked: the API's next request reads the database
         request.app.state.tokens.forget()
     _log.info("admin %s by %s: %s", what, who.principal, form.get("name") or form.get("token_id"))
