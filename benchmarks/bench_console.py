@@ -36,7 +36,7 @@ from bench_api import console_session, free_port, fresh_postgres, populate  # no
 
 from labelwf.accounts import add_account  # noqa: E402
 
-PAGES = {"page": "/console/portfolio", "counts": "/console/portfolio/counts"}
+PAGES = {"page": "/console", "counts": "/console/portfolio/counts"}
 SHARE = 20  # one pole in SHARE is classified
 
 

@@ -92,6 +92,8 @@ def shot(page: object, name: str) -> None:
 
 def test_an_operator_finds_a_pole_fires_and_meets_a_stale_page(server: str, browser: object) -> None:
     page = sign_in(browser, server, "marie")
+    page.get_by_role("heading", name="Tableau de bord").wait_for()  # the home page: the portfolio
+    page.get_by_role("link", name="Dossiers", exact=True).click()
     page.get_by_role("heading", name="Dossiers").wait_for()
     shot(page, "list")
     page.get_by_label("État").select_option("evaluated")
@@ -164,6 +166,8 @@ def test_a_stakeholder_sees_only_its_pole(server: str, browser: object) -> None:
 
 def test_an_admin_sees_the_diagram_failures_audit_and_accounts_screens(server: str, browser: object) -> None:
     page = sign_in(browser, server, "root")
+    page.get_by_role("heading", name="Tableau de bord").wait_for()  # the home page: the portfolio
+    page.get_by_role("link", name="Dossiers", exact=True).click()
     page.get_by_role("heading", name="Dossiers").wait_for()
     page.goto(f"{server}/console/instances/enfant")
     page.get_by_text("Schéma du parcours").click()  # a <details>: opens without JavaScript
@@ -188,6 +192,8 @@ def test_an_admin_sees_the_diagram_failures_audit_and_accounts_screens(server: s
 
 def test_a_supervisor_plans_a_bulk_decision_sees_the_frozen_list_and_executes_it(server: str, browser: object) -> None:
     page = sign_in(browser, server, "sophie")
+    page.get_by_role("heading", name="Tableau de bord").wait_for()  # the home page: the portfolio
+    page.get_by_role("link", name="Dossiers", exact=True).click()
     page.get_by_role("heading", name="Dossiers").wait_for()
     page.get_by_role("link", name="Plans", exact=True).click()
     page.get_by_role("heading", name="Plans", exact=True).wait_for()

@@ -13,7 +13,7 @@ from labelwf import FrozenClock, Runtime
 from labelwf.engine.portfolio import action_label, state_label
 from tests.test_operations import console, runtime  # noqa: F401 (the console's fixture)
 
-HOME = "/console/portfolio"
+HOME = "/console"
 
 
 def text_of(body: str) -> str:
@@ -44,7 +44,7 @@ def test_the_counts_per_state_link_to_the_filtered_list(runtime: Runtime) -> Non
     decisions = section(body, "h-decisions")
     assert f"Enfant : {state_label(wf, 'evaluated')} → {state_label(wf, 'group_3')}" in decisions
     assert "par dgcis-agent" in decisions and "18/06/2008" in decisions
-    fragment = client.get(f"{HOME}/counts")
+    fragment = client.get("/console/portfolio/counts")
     assert fragment.status_code == 200 and fragment.text.startswith('<section id="counts"')
     assert 'hx-trigger="every 30s"' in fragment.text and "<html" not in fragment.text
 
@@ -81,11 +81,11 @@ def test_a_stakeholder_is_sent_to_its_own_pole(runtime: Runtime) -> None:  # noq
     client, _ = console(runtime, "gouv-enfant")
     home = client.get(HOME)
     assert home.status_code == 303 and home.headers["location"] == "/console/instances/enfant"
-    assert client.get(f"{HOME}/counts").status_code == 204
+    assert client.get("/console/portfolio/counts").status_code == 204
 
 
 def test_without_a_session_the_home_page_asks_to_sign_in(runtime: Runtime) -> None:  # noqa: F811
     client, _ = console(runtime, "paul")
     client.cookies.clear()
     assert client.get(HOME).headers["location"] == "/console/login"
-    assert client.get(f"{HOME}/counts").status_code == 204
+    assert client.get("/console/portfolio/counts").status_code == 204

@@ -142,6 +142,8 @@ def test_a_formula_in_a_name_is_neutralised(runtime: Runtime) -> None:
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here")
 def test_an_operator_types_vege_and_opens_vegepolys(server: str, browser: object) -> None:  # noqa: F811
     page = sign_in(browser, server, "marie")
+    page.get_by_role("heading", name="Tableau de bord").wait_for()  # type: ignore[attr-defined]  # the home page: the portfolio
+    page.get_by_role("link", name="Dossiers", exact=True).click()  # type: ignore[attr-defined]
     page.get_by_role("heading", name="Dossiers").wait_for()  # type: ignore[attr-defined]
     page.get_by_label("Rechercher un pôle").fill("vege")  # type: ignore[attr-defined]
     page.get_by_role("button", name="Rechercher").click()  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
@@ -37,12 +37,6 @@ from .pages import csrf_ok, off_loop, page, session, to_login
 router = APIRouter(prefix="/console", include_in_schema=False)
 LEGEND = ("décision d'un agent", "échéance (démon)")
 LETTER_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox"
-
-
-@router.get("")
-def home(request: Request) -> Response:
-    """The console's home sends to the list of instances (``console_search``) until it has a page of its own."""
-    return RedirectResponse("/console/instances", status_code=303)
 
 
 def _instance_page(

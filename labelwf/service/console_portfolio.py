@@ -36,8 +36,9 @@ def _signed_in(request: Request) -> tuple[Caller, str] | Response:
     return found
 
 
+@router.get("")
 def home(request: Request, days: str = "") -> Response:
-    """The portfolio page (mounted at ``/console`` once the list of instances has its own page)."""
+    """The console's home page: the portfolio."""
     found = _signed_in(request)
     if isinstance(found, Response):
         return found
@@ -58,7 +59,8 @@ def home(request: Request, days: str = "") -> Response:
 
 @router.get("/portfolio")
 def portfolio(request: Request, days: str = "") -> Response:
-    return home(request, days)
+    """The portfolio's former address: the home page."""
+    return RedirectResponse(f"/console?days={window(days)}", status_code=303)
 
 
 @router.get("/portfolio/counts")
