@@ -102,7 +102,7 @@ def test_a_withdrawal_states_its_reasons_effective_date_and_means_of_appeal_sign
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("governance: {rank: pole_president}", "governance: {rank: king}", "rank must be one of"),
+        ("governance: {rank: pole_president,", "governance: {rank: king,", "rank must be one of"),
         ("    - since: 2009-12-14", "    - since: 2001-12-14", "from the oldest to the latest"),
         ("    unfavourable: true", "    unfavourable: maybe", "unfavourable must be true or false"),
     ],
