@@ -398,8 +398,12 @@ def test_letters_are_listed_shown_and_downloaded_as_pdf_and_a_stakeholder_reads_
     assert len(listed) == 6 and {m["entity"] for m in listed} == {"enfant", "mta"}
     mine = api.get("/api/v1/letters", headers=as_(tokens["gouv-enfant"])).json()["items"]
     assert {m["entity"] for m in mine} == {"enfant"}
+    assert {m["recipient"] for m in mine} == {"governance"}  # not the copies to the préfet, the région
     other = next(m for m in listed if m["entity"] == "mta")
     assert api.get(f"/api/v1/letters/{other['id']}", headers=as_(tokens["gouv-enfant"])).status_code == 404
+    copy = next(m for m in listed if m["entity"] == "enfant" and m["recipient"] != "governance")
+    assert api.get(f"/api/v1/letters/{copy['id']}", headers=as_(tokens["gouv-enfant"])).status_code == 404
+    assert api.get(f"/api/v1/letters/{copy['id']}", headers=as_(tokens["paul"])).status_code == 200
     assert api.get("/api/v1/letters?entity=mta", headers=as_(tokens["gouv-enfant"])).status_code == 404
     shown = api.get(f"/api/v1/letters/{mine[0]['id']}", headers=as_(tokens["gouv-enfant"])).json()
     assert "Enfant" in shown["body"] and shown["body_html"].startswith("<!DOCTYPE html>")

@@ -1,6 +1,7 @@
 """Letters over the API: the outbox listed, one letter's frozen text and HTML, and its PDF.
 
-A stakeholder reads its own entity's letters only. A letter is shown only if it is still the one
+A stakeholder reads its own entity's letters addressed to it only (not the copies to the préfet or
+the région, roles that do not stand for its entity). A letter is shown only if it is still the one
 its event sealed in the audit chain (``seals``): one that was altered since is answered 409
 ``letter-altered``, never shown as the frozen letter. A PDF is rendered from the frozen HTML, at
 most ``PDF_AT_ONCE`` at a time per process (a rendering costs tens of milliseconds of CPU): a
@@ -10,6 +11,7 @@ request beyond that is answered 429 with ``Retry-After``.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -24,6 +26,7 @@ from ..store.records import Letter, LetterStatus
 from . import limits
 from .api import After, Limit, Who, page_json, plain_parameters, runtime_of
 from .auth import Caller
+from .console_reading import letters_for, theirs
 from .problems import problem, problem_responses
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(plain_parameters)], responses=problem_responses(401, 503))
@@ -38,6 +41,7 @@ def readable_letter(request: Request, who: Caller, letter_id: int) -> Letter:
     letter = queries.get_letter(runtime_of(request).db, letter_id)
     if not who.sees(letter.entity):
         raise NotFound("letter", letter_id, "")
+    theirs(request, who, letter_id)  # a stakeholder: only the letters to the roles that stand for its entity
     return letter
 
 
@@ -48,6 +52,7 @@ def checked_letter(request: Request, who: Caller, letter_id: int) -> tuple[Lette
     letter, problem = verified_letter(runtime.db, letter_id, runtime.audit_key)
     if not who.sees(letter.entity):
         raise NotFound("letter", letter_id, "")
+    theirs(request, who, letter_id)  # a stakeholder: only the letters to the roles that stand for its entity
     return letter, problem
 
 
@@ -68,12 +73,17 @@ def list_letters(
     after: After = None,
     limit: Limit = 50,
 ) -> dict[str, Any]:
-    """The outbox (one entity's with ``entity``; a stakeholder always sees its own only)."""
+    """The outbox (one entity's with ``entity``; a stakeholder always sees its own only, and of those
+    the letters to the roles that stand for its entity, not the copies to the préfet or the région)."""
+    runtime = runtime_of(request)
     if who.account.entity is not None:
         if entity not in (None, who.account.entity):
             raise NotFound("instance", entity, "")
         entity = who.account.entity
-    page = queries.list_letters(runtime_of(request).db, entity=entity, status=status, after=after, limit=limit)
+    page = queries.list_letters(runtime.db, entity=entity, status=status, after=after, limit=limit)
+    if who.account.entity is not None:
+        workflow = queries.describe(runtime.engine, who.account.entity).workflow
+        page = replace(page, items=tuple(letters_for(who, workflow, page.items)))
     return page_json(page, letter_json)
 
 
