@@ -64,10 +64,8 @@ def set_changes(sets: Sequence[str]) -> dict[str, Any]:
 
 def operator_basis(source: str | None, assumed: str | None) -> Basis | None:
     """The basis of the change: the record's ``--source`` keys, or what it ``--assumed``."""
-    if source is None and assumed is None:
-        return None
     try:
-        return Basis.assumed(assumed, source=source) if assumed is not None else Basis.record(str(source))
+        return Basis.said(source, assumed)
     except ValueError as exc:
         option = "--assumed" if assumed is not None else "--source"
         raise click.BadParameter(f"fondement refusé : {exc}", param_hint=option) from None

@@ -277,9 +277,7 @@ def diagram_(app: App, fmt: str, counts: bool) -> None:
 def operator_basis(source: str | None, assumed: str | None) -> Basis | None:
     """The basis an operator gives a decision: the record's ``--source`` keys, or what it ``--assumed``
     (with the source it rests on, if given); a malformed one is refused as a bad option."""
-    if source is None and assumed is None:
-        return None
     try:
-        return Basis.assumed(assumed, source=source) if assumed is not None else Basis.record(str(source))
+        return Basis.said(source, assumed)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--assumed" if assumed is not None else "--source") from None

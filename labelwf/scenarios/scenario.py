@@ -70,9 +70,7 @@ class Step:
     def basis(self) -> Basis | None:
         """Its events' basis: ``assumed`` (with its source, if named) when it says what it assumes,
         else the ``record`` under its ``source``, else None (no basis said)."""
-        if self.assumed is not None:
-            return Basis.assumed(self.assumed, source=self.source)
-        return Basis.record(self.source) if self.source is not None else None
+        return Basis.said(self.source, self.assumed)
 
     @property
     def names_entities(self) -> bool:
@@ -161,10 +159,7 @@ def load_scenario(path: str | Path, workflow: Workflow | Sequence[Workflow]) -> 
     actor = str(document.get("actor", "") or "")
     context = _Context(workflow, workflows, path.parent, ids, rows, actor, when, problem)
     top_source, top_assumed = _provenance(document, "source", context), _provenance(document, "assumed", context)
-    if top_assumed is not None:
-        basis: Basis | None = Basis.assumed(top_assumed, source=top_source)
-    else:
-        basis = Basis.record(top_source) if top_source is not None else None
+    basis = Basis.said(top_source, top_assumed)
     steps = [
         _step(item, line, context)
         for item, line in zip(

@@ -44,9 +44,7 @@ def _changes(form: FormData) -> dict[str, Any]:
 def _basis(form: FormData) -> Basis | None:
     source = str(form.get("source", "")).strip() or None
     assumed = str(form.get("assumed", "")).strip() or None
-    if assumed is not None:
-        return Basis.assumed(assumed, source=source)
-    return Basis.record(source) if source is not None else None
+    return Basis.said(source, assumed)
 
 
 def _record_version(request: Request, entity: str, form: FormData) -> Response:

@@ -67,9 +67,7 @@ class Transition(BaseModel):
     @property
     def basis(self) -> Basis | None:
         """The decision's basis (sealed with its event): an assumption, the record's keys, or none."""
-        if self.assumed is not None:
-            return Basis.assumed(self.assumed, source=self.source)
-        return Basis.record(self.source) if self.source is not None else None
+        return Basis.said(self.source, self.assumed)
 
     @model_validator(mode="after")
     def _basis_is_valid(self) -> Transition:

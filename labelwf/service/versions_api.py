@@ -66,9 +66,7 @@ class VersionChange(BaseModel):
     @property
     def basis(self) -> Basis | None:
         """The change's basis (sealed with its event): an assumption, the record's keys, or none."""
-        if self.assumed is not None:
-            return Basis.assumed(self.assumed, source=self.source)
-        return Basis.record(self.source) if self.source is not None else None
+        return Basis.said(self.source, self.assumed)
 
     @model_validator(mode="after")
     def _checked(self) -> VersionChange:

@@ -51,6 +51,14 @@ class Basis:
         return cls(BasisKind.ASSUMED, source=source, text=text)
 
     @classmethod
+    def said(cls, source: str | None, assumed: str | None) -> Basis | None:
+        """The basis an act's ``source`` (the record's keys) and ``assumed`` text give: an assumption
+        (resting on ``source``, if named) when it assumes, else the record, else None (the act itself)."""
+        if assumed is not None:
+            return cls.assumed(assumed, source=source)
+        return cls.record(source) if source is not None else None
+
+    @classmethod
     def synthetic(cls, text: str) -> Basis:
         """Invented data: ``text`` says what and why."""
         return cls(BasisKind.SYNTHETIC, text=text)
