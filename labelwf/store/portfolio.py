@@ -1,7 +1,7 @@
 """The portfolio's reads: counts per workflow version and state, deadlines in a window, the latest
 decisions. Each is one grouped or indexed query, so the home page costs the same at any size:
-counts are a ``GROUP BY`` over the instance table, deadlines a range of the ``(status, due_at)``
-index, decisions the newest events by primary key.
+counts are read from the counters the database keeps per state (``counters``), deadlines a range of
+the ``(status, due_at)`` index, decisions the newest events by primary key.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import counters
 from .records import TimerStatus
 from .schema import entity, event, instance, timer
 
@@ -50,12 +51,7 @@ class DecisionRow:
 
 def counts_by_version(conn: Connection) -> list[tuple[str, int, str, int]]:
     """(workflow, version, state, count) of every state that holds instances, by workflow and version."""
-    query = (
-        sa.select(_i.c.workflow, _i.c.workflow_version, _i.c.state, sa.func.count())
-        .group_by(_i.c.workflow, _i.c.workflow_version, _i.c.state)
-        .order_by(_i.c.workflow, _i.c.workflow_version, _i.c.state)
-    )
-    return [(str(w), int(v), str(s), int(n)) for w, v, s, n in conn.execute(query)]
+    return counters.counts_by_version(conn)
 
 
 def _pending(start: datetime | None, end: datetime | None) -> list[sa.ColumnElement[bool]]:
