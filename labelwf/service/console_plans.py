@@ -12,7 +12,6 @@ checked on every request, whatever the page offered.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
@@ -26,19 +25,16 @@ from ..errors import ActionRefused, LabelwfError, NotFound, PlanRejected, RateLi
 from ..operations import bulk, plans
 from ..store import batches as bsql
 from ..store.records import Batch, BatchItem, BatchStatus, ItemStatus
-from ..text import shown, text_problem
-from ..workflow.definition import OPERATOR, Workflow
-from ..workflow.timers import localize, parse_local
 from . import limits
 from .api import runtime_of
 from .auth import Caller
 from .console_ops import _signed_in
+from .console_plan_form import FORM_KEYS, MAX_IDS, choices, read_form
 from .pages import csrf_ok, off_loop, page
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE = 200  # items of a plan per page
 LISTED = 100  # plans on the list
-MAX_IDS = 10_000  # ids typed in one form (a 64 KiB body holds fewer anyway: choose a state for more)
 MAX_SEQ = 10_000_000
 KINDS = {"decision": "décision", "timer_move": "déplacement d'échéances", "migration": "migration"}
 PLAN_STATUS = {"planned": "planifié", "running": "en cours", "done": "terminé", "cancelled": "annulé"}
@@ -52,8 +48,6 @@ ITEM_STATUS = {
 }
 OPEN = (BatchStatus.PLANNED, BatchStatus.RUNNING)
 EXPIRED = "Formulaire expiré : rechargez la page."
-_FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]+(\d{1,2})[:h](\d{2}))?$")
-FORM_KEYS = ("workflow", "entities", "state", "all", "trigger", "fields", "reference", "at", "reason")
 
 
 def _number(text: str) -> int:
@@ -217,29 +211,6 @@ def _plan_page(
     )
 
 
-def _operator_triggers(wf: Workflow) -> list[str]:
-    """The triggers a person may give in a bulk decision (not those only a due timer fires)."""
-    return sorted({t.trigger for t in wf.transitions if OPERATOR in t.roles})
-
-
-def _choices(engine: Engine) -> list[dict[str, Any]]:
-    """What the form offers, per loaded workflow: its states, triggers and fields."""
-    found = []
-    for name in engine.workflow_names:
-        wf = engine.workflow(name)
-        fields = [
-            {
-                "name": f.name,
-                "label": f.label or f.description,
-                "type": f.type,
-                "choices": ", ".join(map(str, f.choices)),
-            }
-            for f in wf.fields.values()
-        ]
-        found.append({"name": name, "states": list(wf.states), "triggers": _operator_triggers(wf), "fields": fields})
-    return found
-
-
 def _form_page(
     request: Request,
     who: Caller,
@@ -250,7 +221,7 @@ def _form_page(
 ) -> Response:
     engine = runtime_of(request).engine
     values = {k: "" for k in FORM_KEYS} | dict(typed or {})
-    workflows = _choices(engine)
+    workflows = choices(engine)
     return page(
         request,
         "plan_new.html",
@@ -264,106 +235,6 @@ def _form_page(
         max_ids=MAX_IDS,
         max_reference=bulk.MAX_REFERENCE,
     )
-
-
-def _instant(text: str, zone: tzinfo) -> datetime:
-    """A typed local date (``2008-06-30``, ``2008-06-30T14:00``, ``30/06/2008 14:00``) in ``zone``."""
-    french = _FRENCH_DATE.match(text)
-    if french is not None:
-        day, month, year, hour, minute = french.groups()
-        text = f"{year}-{int(month):02d}-{int(day):02d}" + (f"T{int(hour):02d}:{minute}" if hour else "")
-    return localize(parse_local(text), zone)
-
-
-def _echo(value: str, longest: int = 100) -> str:
-    """A typed value as a message repeats it: cut, its control characters escaped."""
-    return shown(value[:longest])
-
-
-def _fields(wf: Workflow, text: str, problems: list[str]) -> dict[str, str]:
-    """The ``name=value`` lines of the form, each a field of ``wf`` given once."""
-    data: dict[str, str] = {}
-    for n, line in enumerate(text.splitlines(), start=1):
-        key, sep, value = line.partition("=")
-        key, value = key.strip(), value.strip()
-        where = f"Champs, ligne {n}"
-        if not line.strip():
-            continue
-        if not sep or not key:
-            problems.append(f"{where} : « {_echo(line, 200)} » n'est pas de la forme nom=valeur (par exemple group=1).")
-        elif key not in wf.fields:
-            fields = ", ".join(wf.fields)
-            problems.append(f"{where} : « {_echo(key)} » n'est pas un champ de {wf.key} ; ses champs : {fields}.")
-        elif key in data:
-            problems.append(f"{where} : le champ « {key} » est déjà donné plus haut ; gardez une seule valeur.")
-        elif (bad := text_problem(value, key, max_length=2000)) is not None:
-            problems.append(f"{where} : {bad}.")
-        else:
-            data[key] = value
-    return data
-
-
-def _read(engine: Engine, typed: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
-    """The arguments of ``bulk.plan_decision`` from the form, or every problem found in it."""
-    problems: list[str] = []
-    names = engine.workflow_names
-    name = typed["workflow"].strip() or (names[0] if len(names) == 1 else "")
-    if name not in names:
-        said = f"Parcours « {_echo(name)} » inconnu" if name else "Choisissez le parcours de la décision"
-        return {}, [f"{said} ; parcours chargés : {', '.join(names)}."]
-    wf = engine.workflow(name)
-    ids = [t for line in typed["entities"].splitlines() for t in line.split("#", 1)[0].replace(",", " ").split()]
-    for entity in ids:
-        if (bad := text_problem(entity, "the id", max_length=100)) is not None:
-            problems.append(f"Identifiant de dossier « {_echo(entity)} » refusé : {bad}.")
-    if len(ids) > MAX_IDS:
-        problems.append(f"{len(ids):,} identifiants : au plus {MAX_IDS:,} par formulaire ; choisissez plutôt un état.")
-    state = typed["state"].strip()
-    if state and state not in wf.states:
-        problems.append(f"État « {_echo(state)} » inconnu de {wf.key} ; ses états : {', '.join(wf.states)}.")
-    everything = typed["all"] in ("1", "on", "true")
-    if not ids and not state and not everything:
-        problems.append(
-            "Aucun dossier choisi : donnez des identifiants (un par ligne), un état, ou cochez « tous les dossiers »."
-        )
-    trigger = typed["trigger"].strip()
-    offered = _operator_triggers(wf)
-    if trigger not in offered:
-        said = f"Déclencheur « {_echo(trigger)} » inconnu de {wf.key} (ou réservé au démon)"
-        problems.append(f"{said if trigger else 'Choisissez le déclencheur'} ; possibles : {', '.join(offered)}.")
-    data = _fields(wf, typed["fields"], problems)
-    reference = typed["reference"].strip()
-    expected = (
-        f"une ligne de {bulk.MAX_REFERENCE} caractères au plus nommant l'acte, par exemple « CIADT du 11 mai 2010 »"
-    )
-    if not reference:
-        problems.append(f"La référence de la décision est obligatoire : {expected}.")
-    elif len(reference) > bulk.MAX_REFERENCE or text_problem(reference, "", max_length=len(reference)):
-        problems.append(f"Référence de la décision « {_echo(reference)} » refusée : attendu {expected}.")
-    at = None
-    typed_at = typed["at"].strip()[:40]
-    if typed_at:
-        try:
-            at = _instant(typed_at, wf.timezone)
-        except ValueError:
-            problems.append(
-                f"Date de la décision « {_echo(typed_at)} » illisible : attendu AAAA-MM-JJ, AAAA-MM-JJTHH:MM ou "
-                f"JJ/MM/AAAA HH:MM (heure de {wf.timezone.key}), par exemple 2008-06-30 ; "
-                "laissez-la vide pour dater chaque élément de son exécution."
-            )
-    if not typed["reason"].strip():
-        problems.append("Le motif est obligatoire : il est enregistré, après la référence, dans chaque événement.")
-    selection = bulk.Selection(entities=tuple(ids), states=(state,) if state else (), everything=everything)
-    arguments = {
-        "workflow": wf.name,
-        "selection": selection,
-        "trigger": trigger,
-        "data": data,
-        "reference": reference,
-        "at": at,
-        "reason": typed["reason"],
-    }
-    return arguments, problems
 
 
 @router.get("/plans")
@@ -393,7 +264,7 @@ def _create_plan(request: Request, form: FormData) -> Response:
     if not csrf_ok(csrf, form):
         return _form_page(request, who, csrf, typed, [EXPIRED], 403)
     engine = runtime_of(request).engine
-    arguments, problems = _read(engine, typed)
+    arguments, problems = read_form(engine, typed)
     if problems:
         return _form_page(request, who, csrf, typed, problems, 422)
     try:
