@@ -35,9 +35,14 @@ def upgrade() -> None:
         text = search_text(str(entity_id), str(name), attributes or {}, names.get(str(entity_id), ()))
         conn.execute(entity.update().where(entity.c.id == entity_id).values(search=text))
     if conn.dialect.name == "postgresql":
-        available = conn.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first()
-        if available is not None:  # installing an extension needs rights labelwf's role may not have
-            op.execute(f"CREATE INDEX {TRIGRAM_INDEX} ON entity USING gin (search gin_trgm_ops)")
+        schema = conn.execute(
+            sa.text(
+                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+                " WHERE e.extname = 'pg_trgm'"
+            )
+        ).scalar()
+        if schema is not None:  # installing an extension needs rights labelwf's role may not have (see 0014)
+            op.execute(f'CREATE INDEX {TRIGRAM_INDEX} ON entity USING gin (search "{schema}".gin_trgm_ops)')
 
 
 def downgrade() -> None:
