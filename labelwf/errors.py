@@ -24,6 +24,8 @@
     ├── Overloaded               a server process already runs as many password checks (or console writes) as it takes
     ├── LetterError              a letter could not be rendered; the fire was not applied
     ├── LetterAltered            a letter's stored copy is not the one its event sealed
+    ├── CertificateError         a signing certificate or its passphrase cannot be used
+    ├── SignatureRefused         a PDF cannot be signed as asked (not a PDF, a bad signature box)
     ├── InvalidCursor            a page cursor that no listing of this kind handed out
     ├── SchemaMismatch           the database schema is not the one this code expects
     └── DatabaseError            the database refused or failed (the driver's error, wrapped)
@@ -397,3 +399,21 @@ class Overloaded(LabelwfError):
         super().__init__(
             f"too many {what} at once: this server runs {at_once} and queues {queued}; retry in {retry_after_s} s"
         )
+
+
+class CertificateError(LabelwfError):
+    """Raised when a signing certificate or its passphrase cannot be used: where, what is wrong, what is expected.
+
+    Its message never holds the passphrase, nor anything read from the key."""
+
+    def __init__(self, source: str, problem: str, expected: str) -> None:
+        self.source, self.problem, self.expected = source, problem, expected
+        super().__init__(f"{source} : {problem} ; attendu : {expected}")
+
+
+class SignatureRefused(LabelwfError):
+    """Raised when a PDF cannot be signed as asked: the document, what is wrong, what is expected."""
+
+    def __init__(self, document: str, problem: str, expected: str) -> None:
+        self.document, self.problem, self.expected = document, problem, expected
+        super().__init__(f"signature de {document} impossible : {problem} ; attendu : {expected}")

@@ -10,7 +10,20 @@ The top of the layers: may import everything in labelwf (``serve`` starts ``serv
 only when it runs, so that other commands do not load the web stack).
 """
 
-from . import admin, audit, directory, entities, entity_change, instances, letters, migrate, plans, running, service  # noqa: F401  (each registers its commands)
+from . import (  # noqa: F401  (each registers its commands)
+    admin,
+    audit,
+    directory,
+    entities,
+    entity_change,
+    instances,
+    letters,
+    migrate,
+    plans,
+    running,
+    service,
+    signatures,
+)
 from .base import (
     EXIT_AUDIT_BROKEN,
     EXIT_BAD_INPUT,

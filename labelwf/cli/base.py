@@ -24,6 +24,7 @@ from ..errors import (
     ActionRefused,
     AmbiguousWorkflow,
     BusinessTimeRefused,
+    CertificateError,
     CheckpointError,
     ConcurrentUpdate,
     ConfigError,
@@ -42,6 +43,7 @@ from ..errors import (
     ResetRefused,
     ScenarioError,
     SchemaMismatch,
+    SignatureRefused,
     TransitionRefused,
     WorkflowError,
 )
@@ -80,6 +82,8 @@ _EXIT_CODES: list[tuple[type[LabelwfError], int]] = [
     (AccountError, EXIT_BAD_INPUT),
     (InvalidCursor, EXIT_BAD_INPUT),
     (AmbiguousWorkflow, EXIT_BAD_INPUT),
+    (CertificateError, EXIT_BAD_INPUT),
+    (SignatureRefused, EXIT_BAD_INPUT),
 ]
 
 EPILOG = """\b
