@@ -21,6 +21,14 @@
     python benchmarks/bench_letters.py --n 300 --deliver 6000,60000   # about half an hour on 2 cores
     python benchmarks/bench_letters.py --n 2000 --pdfs 0 --dated
 
+* Signed letters (``--sign N``): N of the PDFs above signed (PAdES B-B, a visible box with the
+  signatory's name and title, a demonstration certificate, RSA 2048), one process, CPU time:
+  milliseconds per signature, then letters rendered and signed per second per core beside the
+  unsigned PDFs' figure of the same run, and their ratio (the target: at least 20 signed letters/s
+  per core).
+
+    python benchmarks/bench_letters.py --n 300 --pdfs 100 --sign 200
+
 * Dated lookups (``--dated``): the same N fires with letters, dated 1 June 2010 while the clock reads
   2017, on poles that have three versions each (a name of 2012 and a region of 2016 recorded
   after the one registered: the fire reads the version in force then), beside the same backdated
@@ -52,6 +60,8 @@ import sqlalchemy as sa  # noqa: E402
 from labelwf import Database, Engine, EntityRow, FrozenClock, add_entities, load_workflow, store  # noqa: E402
 from labelwf.engine.delivery import pdf_unavailable, render_pdf  # noqa: E402
 from labelwf.engine.pdf import _data_only, _weasyprint  # noqa: E402
+from labelwf.letters.certificates import create_demo_certificate, load_signer  # noqa: E402
+from labelwf.letters.signing import VisibleSignature, sign  # noqa: E402
 from labelwf.operations.entity_versions import change_entity  # noqa: E402
 
 
@@ -143,6 +153,21 @@ def pdf_rates(html: list[str], count: int) -> dict[str, float]:
             render(html[i % len(html)])
             spent[name] += time.process_time() - start
     return {name: 1000 * seconds / count for name, seconds in spent.items()}
+
+
+def signing_ms(html: list[str], count: int) -> float:
+    """CPU milliseconds per signature of a rendered letter (PAdES B-B, visible box), in this process."""
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory() as tmp:
+        create_demo_certificate(Path(tmp) / "demo.p12", b"bench", when=now)
+        signer = load_signer(Path(tmp) / "demo.p12", b"bench", when=now)
+    pdfs = [render_pdf(page) for page in html[:20]]
+    box = VisibleSignature(page=-1, box=(330, 40, 560, 110), signatory="Jeanne Dupont", title="Préfète de région")
+    sign(pdfs[0], signer, when=now, visible=box)  # warm up
+    start = time.process_time()
+    for i in range(count):
+        sign(pdfs[i % len(pdfs)], signer, when=now, visible=box, reason="Décision", location="Paris")
+    return 1000 * (time.process_time() - start) / count
 
 
 def prepared_outbox(folder: Path, letters: int) -> Path:
@@ -256,9 +281,10 @@ def main() -> None:
         help="letters to deliver with their PDFs, comma-separated sizes, each in its own run (e.g. 1500,6000)",
     )
     parser.add_argument("--dated", action="store_true", help="also measure dated lookups (see above)")
+    parser.add_argument("--sign", type=int, default=0, metavar="N", help="also sign N PDFs (see above; default 0)")
     args = parser.parse_args()
-    if args.n < 1 or args.pdfs < 0:
-        parser.error("--n must be positive and --pdfs at least 0")
+    if args.n < 1 or args.pdfs < 0 or args.sign < 0:
+        parser.error("--n must be positive, --pdfs and --sign at least 0")
     try:
         sizes = [int(size) for size in args.deliver.split(",") if size.strip()]
     except ValueError:
@@ -273,7 +299,7 @@ def main() -> None:
         text = (ROOT / "workflows" / "poles-2008.yaml").read_text(encoding="utf-8")
         with_letters.write_text(text, encoding="utf-8")
         silent = folder / "workflows" / "poles-2008-silent.yaml"
-        silent.write_text(text.replace("letters: [classement_groupe_1]}", "}"), encoding="utf-8")
+        silent.write_text(text.replace(", letters: [classement_groupe_1]", ""), encoding="utf-8")
         quiet_s, none, _ = fires(folder, silent, args.n)
         loud_s, letters, html = fires(folder, with_letters, args.n)
         if args.dated:
@@ -289,7 +315,7 @@ def main() -> None:
         f"  letters rendered (text + HTML) and stored: {letters / loud_s:,.0f} letters/s; "
         f"{1000 * (loud_s - quiet_s) / letters:.3f} ms per letter"
     )
-    if args.pdfs or sizes:
+    if args.pdfs or sizes or args.sign:
         reason = pdf_unavailable()
         if reason:
             print(reason)
@@ -300,6 +326,15 @@ def main() -> None:
             f"{1000 / ms['shared']:,.1f} letters/s per core; with a new font configuration each "
             f"(delivery before): {ms['afresh']:.1f} ms (x{ms['afresh'] / ms['shared']:.2f})"
         )
+        if args.sign:
+            signed = signing_ms(html, args.sign)
+            both = ms["shared"] + signed
+            print(
+                f"signed letters ({args.sign:,} signatures, PAdES B-B with a visible box, one process, CPU time): "
+                f"{signed:.1f} ms per signature ({1000 / signed:,.1f} signatures/s per core); rendered and signed: "
+                f"{1000 / both:,.1f} letters/s per core, against {1000 / ms['shared']:,.1f} unsigned "
+                f"(x{both / ms['shared']:.2f} the time of an unsigned PDF)"
+            )
         if sizes:
             delivery(sizes, ms["shared"])
 
