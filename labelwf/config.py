@@ -48,6 +48,7 @@ pdfs_per_minute        LABELWF_PDFS_PER_MINUTE      service: PDF renderings one 
 login_failures_free    LABELWF_LOGIN_FAILURES_FREE  sign-in: failures per address and per name before delays (5)
 login_delay_max_seconds  …_LOGIN_DELAY_MAX_SECONDS  sign-in: the longest delay, doubling from 1 s (900)
 trusted_proxies        LABELWF_TRUSTED_PROXIES      service: proxies (addresses, CIDR) whose X-Forwarded-For is honoured
+console_theme          LABELWF_CONSOLE_THEME        the console's look: dsfr (the State's design system) or neutral
 =====================  ==========================  ==============================================
 """
 
@@ -117,6 +118,7 @@ class Settings:
     login_failures_free: int = 5
     login_delay_max_seconds: int = 900
     trusted_proxies: tuple[str, ...] = ()
+    console_theme: str = "neutral"  # labelwf.service.console_theme.THEMES
     source: Path | None = None
 
     def __repr__(self) -> str:
@@ -241,6 +243,12 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         if problem:
             raise ConfigError(key, value, "a name and function on one line, at most 200 characters")
         return text
+    if key == "console_theme":
+        theme = str(value or "").strip().lower()
+        if theme not in ("dsfr", "neutral"):
+            expected = "dsfr (the State's design system, for a State programme) or neutral"
+            raise ConfigError(key, value, expected)
+        return theme
     if key == "oidc_label":
         label = " ".join(str(value or "").split())
         if not 1 <= len(label) <= 60:

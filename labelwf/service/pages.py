@@ -25,12 +25,13 @@ from .. import accounts
 from ..errors import Overloaded
 from .api import runtime_of
 from .auth import Caller
+from .console_theme import look
 from .offload import console_work
 
 COOKIE = "labelwf_session"
 CONSOLE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "form-action 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'"
 )
 # The console's own templates, in the sandbox all the same (they render stored, typed-in text).
 _ENV = SandboxedEnvironment(
@@ -50,6 +51,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
 
     settings = runtime.settings
     defaults = {"who": None, "csrf": "", "oidc_label": settings.oidc_label if settings.oidc_enabled else ""}
+    context = {"look": look(runtime, runtime.engine.clock.now())} | context  # the theme, and who issues it today
     html = _ENV.get_template(template).render(defaults | context, local=local)
     return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CONSOLE_CSP})
 
