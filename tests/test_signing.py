@@ -257,7 +257,7 @@ def test_a_timestamp_authority_is_an_http_url_or_nothing() -> None:
 
 def test_the_chain_lookup_says_it_is_not_available_yet() -> None:
     match = find_in_chain("0" * 64)
-    assert not match.looked_up and match.letter is None and "chaîne d'audit" in match.note
+    assert not match.looked_up and match.letter is None and "recherche indisponible" in match.note
 
 
 def test_the_commands_create_a_demo_certificate_and_verify_what_it_signed(tmp_path: Path) -> None:
@@ -282,6 +282,11 @@ def test_the_commands_create_a_demo_certificate_and_verify_what_it_signed(tmp_pa
     assert good.exit_code == 0, good.output
     assert "signature valide" in good.output and "intacte" in good.output
     assert "aucune valeur juridique" in good.output and DEMO_NAME in good.output
+    assert "chaîne d'audit : recherche indisponible" in good.output
+    # And without the certificate to trust, it is intact but not valid, said without a traceback
+    untrusted = runner.invoke(main, ["letters", "verify", str(tmp_path / "lettre.pdf")])
+    assert untrusted.exit_code == EXIT_FAILURE and "certificat : non reconnu" in untrusted.output
+    assert "Traceback" not in untrusted.output
     # And one changed byte makes it exit non-zero with a French message
     altered = bytearray(signed)
     altered[len(letter_pdf()) // 2] ^= 0x01

@@ -6,6 +6,7 @@ from a file or an environment variable named on the command line, never given as
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -120,6 +121,9 @@ def letters_verify(app: App, file: Path, trusted: tuple[Path, ...], as_json: boo
     from ..letters.signing import PARIS
     from ..letters.verification import find_in_chain, verify
 
+    # pyHanko logs why a certificate is not trusted, with a traceback, on a terminal that has no
+    # logging set up; the verdict says it in French: keep its log lines for configured handlers
+    logging.getLogger("pyhanko").addHandler(logging.NullHandler())
     roots = [load_trusted(path) for path in trusted]
     verdict = verify(file.read_bytes(), roots, now=SystemClock().now())
     verdict = replace(verdict, chain=find_in_chain(verdict.sha256))

@@ -143,7 +143,7 @@ def find_in_chain(sha256: str) -> ChainMatch:
     """
     return ChainMatch(
         looked_up=False,
-        note="recherche dans la chaîne d'audit indisponible : elle ne conserve pas encore l'empreinte des PDF signés",
+        note="recherche indisponible : la chaîne ne conserve pas encore l'empreinte des PDF signés",
     )
 
 
