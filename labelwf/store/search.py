@@ -176,9 +176,16 @@ def _aware(value: Any) -> datetime | None:
 
 
 def regions(conn: Connection) -> list[str]:
-    """The regions the registered entities name, sorted."""
-    column = entity.c.attributes["region"].as_string()
-    found = conn.execute(sa.select(column).where(column.is_not(None)).distinct()).scalars()
+    """The regions the registered entities name, sorted.
+
+    Read from the region's index (migration 0014) by a skip scan: the least region, then the least
+    one above it, and so on, one index seek per distinct region (13 or so) rather than a read of
+    every entity, which a ``SELECT DISTINCT`` is on both backends at 100,000 of them."""
+    region = _region(conn.dialect.name)
+    walked = sa.select(sa.func.min(region).label("region")).cte("regions", recursive=True)
+    above = sa.select(sa.func.min(region)).where(region > walked.c.region).scalar_subquery()
+    walked = walked.union_all(sa.select(above).where(walked.c.region.is_not(None)))
+    found = conn.execute(sa.select(walked.c.region).where(walked.c.region.is_not(None))).scalars()
     return sorted({str(r) for r in found if r}, key=folded)
 
 
