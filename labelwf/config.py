@@ -48,6 +48,7 @@ pdfs_per_minute        LABELWF_PDFS_PER_MINUTE      service: PDF renderings one 
 login_failures_free    LABELWF_LOGIN_FAILURES_FREE  sign-in: failures per address and per name before delays (5)
 login_delay_max_seconds  …_LOGIN_DELAY_MAX_SECONDS  sign-in: the longest delay, doubling from 1 s (900)
 trusted_proxies        LABELWF_TRUSTED_PROXIES      service: proxies (addresses, CIDR) whose X-Forwarded-For is honoured
+locale                 LABELWF_LOCALE               language of messages: errors of the CLI and API (fr; en)
 console_theme          LABELWF_CONSOLE_THEME        the console's look: dsfr (the State's design system) or neutral
 =====================  ==========================  ==============================================
 """
@@ -67,6 +68,7 @@ import sqlalchemy.exc
 import yaml
 
 from .errors import ConfigError
+from .i18n import DEFAULT_LOCALE, available_locales
 from .text import text_problem
 
 CONFIG_FILE = "config.yaml"
@@ -118,6 +120,7 @@ class Settings:
     login_failures_free: int = 5
     login_delay_max_seconds: int = 900
     trusted_proxies: tuple[str, ...] = ()
+    locale: str = DEFAULT_LOCALE  # the language of messages (the API also honours Accept-Language)
     console_theme: str = "neutral"  # labelwf.service.console_theme.THEMES
     source: Path | None = None
 
@@ -228,6 +231,11 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(key, value, "an IANA time zone such as Europe/Paris") from None
         return str(value)
+    if key == "locale":
+        text = str(value or "").strip()
+        if text not in available_locales():
+            raise ConfigError(key, value, f"one of the locales labelwf speaks: {', '.join(available_locales())}")
+        return text
     if key in ("smtp_host", "smtp_user", "smtp_password", "smtp_sender", "oidc_client_id", "oidc_client_secret"):
         return "" if value is None else str(value)
     if key in ("oidc_issuer", "oidc_redirect_uri"):

@@ -42,10 +42,41 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from .message import N_, Message, Quoted, Term, Word, listed
+
+_NONE_FINAL_STATE = N_(
+    "none (final state)"
+)  # marked apart: pybabel extract misses a message marked inside another's call
 
 
 class LabelwfError(Exception):
-    """Raised when labelwf refuses or fails on purpose (the root of this hierarchy)."""
+    """Raised when labelwf refuses or fails on purpose (the root of this hierarchy).
+
+    Its message is a ``Message`` (an English msgid and its values, ``labelwf.message``):
+    ``str(error)`` is the English text, ``labelwf.i18n.say(error, locale)`` says it in ``locale``.
+    """
+
+    def __init__(self, message: Message | str = "") -> None:
+        self._message = message if isinstance(message, Message) else Message(str(message))
+        self._labels: Any = None  # the workflow whose labels name its states and triggers, when known
+        super().__init__(str(self._message))
+
+    @property
+    def message(self) -> Message:
+        """What this error says, to be said in any language."""
+        return self._message
+
+    @property
+    def labels(self) -> Any:
+        """The workflow (``state_label``, ``trigger_label``, ``field_label``) that names this error's terms, or None."""
+        return self._labels
+
+    def labelled(self, labels: Any) -> LabelwfError:
+        """This error, its states, triggers and fields named by ``labels`` (a workflow) where it declares labels."""
+        self._labels = labels
+        return self
 
 
 class ConfigError(LabelwfError):
@@ -53,7 +84,14 @@ class ConfigError(LabelwfError):
 
     def __init__(self, key: str, value: object, expected: str) -> None:
         self.key, self.value, self.expected = key, value, expected
-        super().__init__(f"configuration {key} = {value!r} is invalid: expected {expected}")
+        super().__init__(
+            N_(
+                "configuration %(key)s = %(value)s is invalid: expected %(expected)s",
+                key=key,
+                value=Quoted(value),
+                expected=expected,
+            )
+        )
 
 
 class AccountError(LabelwfError):
@@ -61,7 +99,14 @@ class AccountError(LabelwfError):
 
     def __init__(self, field: str, value: object, expected: str) -> None:
         self.field, self.value, self.expected = field, value, expected
-        super().__init__(f"{field} {value!r} is refused: expected {expected}")
+        super().__init__(
+            N_(
+                "%(field)s %(value)s is refused: expected %(expected)s",
+                field=Word(field),
+                value=Quoted(value),
+                expected=expected,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -81,40 +126,45 @@ class _ProblemsError(LabelwfError):
     """An error that carries every problem found in a file; its message shows the first ``SHOWN``."""
 
     SHOWN = 50
-    headline = "problems"
+    headline = N_("problems")
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         count = len(self.problems)
-        lines = [f"  {p}" for p in self.problems[: self.SHOWN]]
+        lines: list[object] = [f"  {p}" for p in self.problems[: self.SHOWN]]
         if count > self.SHOWN:
-            lines.append(f"  ... and {count - self.SHOWN} more (fix these and run again to see the rest)")
-        plural = "s" if count != 1 else ""
-        super().__init__(f"{self.headline} ({count} problem{plural}):\n" + "\n".join(lines))
+            more = count - self.SHOWN
+            lines.append(N_("  ... and %(more)s more (fix these and run again to see the rest)", more=more))
+        shown = listed(lines, "\n")
+        if count == 1:
+            super().__init__(N_("%(headline)s (1 problem):\n%(lines)s", headline=self.headline, lines=shown))
+        else:
+            said = N_("%(headline)s (%(count)s problems):\n%(lines)s", headline=self.headline, count=count, lines=shown)
+            super().__init__(said)
 
 
 class WorkflowError(_ProblemsError):
     """Raised when a workflow file is invalid; ``problems`` lists every problem found, with its line."""
 
-    headline = "invalid workflow"
+    headline = N_("invalid workflow")
 
 
 class ImportRejected(_ProblemsError):
     """Raised when a data file has bad rows; ``problems`` names each one and nothing was imported."""
 
-    headline = "nothing imported"
+    headline = N_("nothing imported")
 
 
 class ScenarioError(_ProblemsError):
     """Raised when a scenario file is invalid or a step of it is refused; ``problems`` says where."""
 
-    headline = "scenario cannot be replayed"
+    headline = N_("scenario cannot be replayed")
 
 
 class PlanRejected(_ProblemsError):
     """Raised when a plan cannot be made from its input; ``problems`` says where. Nothing was stored."""
 
-    headline = "no plan made"
+    headline = N_("no plan made")
 
 
 class DatabaseNotEmpty(LabelwfError):
@@ -123,14 +173,24 @@ class DatabaseNotEmpty(LabelwfError):
     def __init__(self, url: str, instances: int, replay_mark: str | None = None) -> None:
         self.url, self.instances, self.replay_mark = url, instances, replay_mark
         if replay_mark is None:
-            hint = (
+            hint = N_(
                 "it was not created by a replay, so --reset will not erase it: "
                 "pass --db to replay into another database"
             )
         else:
             kind = replay_mark.split(":")[0]
-            hint = f"it holds a {kind} replay: pass --reset to erase it first, or --db to replay into another database"
-        super().__init__(f"database {url} already holds {instances} instance(s); a replay needs an empty one; {hint}")
+            hint = N_(
+                "it holds a %(kind)s replay: pass --reset to erase it first, or --db to replay into another database",
+                kind=kind,
+            )
+        super().__init__(
+            N_(
+                "database %(url)s already holds %(instances)s instance(s); a replay needs an empty one; %(hint)s",
+                url=url,
+                instances=instances,
+                hint=hint,
+            )
+        )
 
 
 class ResetRefused(LabelwfError):
@@ -139,8 +199,12 @@ class ResetRefused(LabelwfError):
     def __init__(self, url: str, instances: int) -> None:
         self.url, self.instances = url, instances
         super().__init__(
-            f"refusing to erase {url}: its {instances} instance(s) were not created by a replay (the database "
-            "carries no replay mark); --reset erases only replay databases: pass --db to replay into another one"
+            N_(
+                "refusing to erase %(url)s: its %(instances)s instance(s) were not created by a replay (the database "
+                "carries no replay mark); --reset erases only replay databases: pass --db to replay into another one",
+                url=url,
+                instances=instances,
+            )
         )
 
 
@@ -150,13 +214,20 @@ class OthersActed(LabelwfError):
     def __init__(self, url: str, acted: Sequence[tuple[str, int]], erased: Mapping[str, int]) -> None:
         self.url, self.acted, self.erased = url, list(acted), dict(erased)
         who = ", ".join(f"{principal}: {count}" for principal, count in self.acted[:5])
-        more = f" and {len(self.acted) - 5} more" if len(self.acted) > 5 else ""
+        more = N_(" and %(more)s more", more=len(self.acted) - 5) if len(self.acted) > 5 else ""
         total = sum(count for _, count in self.acted)
         rows = ", ".join(f"{count} {table}(s)" for table, count in self.erased.items() if count)  # what it holds
         super().__init__(
-            f"refusing to erase {url}: besides the replay, {total} event(s) or plan(s) were recorded by others "
-            f"({who}{more}); to keep them, replay into another database (--db another.db); to erase them with "
-            f"the rest, pass --reset --force, which deletes {rows}"
+            N_(
+                "refusing to erase %(url)s: besides the replay, %(total)s event(s) or plan(s) were recorded by "
+                "others (%(who)s%(more)s); to keep them, replay into another database (--db another.db); to erase "
+                "them with the rest, pass --reset --force, which deletes %(rows)s",
+                url=url,
+                total=total,
+                who=who,
+                more=more,
+                rows=rows,
+            )
         )
 
 
@@ -165,7 +236,10 @@ class NotFound(LabelwfError):
 
     def __init__(self, kind: str, key: object, hint: str = "") -> None:
         self.kind, self.key, self.hint = kind, key, hint
-        super().__init__(f"no {kind} {key!r}" + (f"; {hint}" if hint else ""))
+        if hint:
+            super().__init__(N_("no %(kind)s %(key)s; %(hint)s", kind=Word(kind), key=Quoted(key), hint=hint))
+        else:
+            super().__init__(N_("no %(kind)s %(key)s", kind=Word(kind), key=Quoted(key)))
 
 
 class AmbiguousWorkflow(LabelwfError):
@@ -174,8 +248,13 @@ class AmbiguousWorkflow(LabelwfError):
     def __init__(self, entity: str, workflows: Sequence[str]) -> None:
         self.entity, self.workflows = entity, list(workflows)
         super().__init__(
-            f"{entity!r} has instances in several workflows ({', '.join(self.workflows)}); "
-            f"name one with --workflow (e.g. --workflow {self.workflows[0]})"
+            N_(
+                "%(entity)s has instances in several workflows (%(workflows)s); "
+                "name one with --workflow (e.g. --workflow %(first)s)",
+                entity=Quoted(entity),
+                workflows=", ".join(self.workflows),
+                first=self.workflows[0],
+            )
         )
 
 
@@ -191,9 +270,14 @@ class InvalidTransition(TransitionRefused):
 
     def __init__(self, instance: str, trigger: str, state: str, allowed: Sequence[str]) -> None:
         self.instance, self.trigger, self.state, self.allowed = instance, trigger, state, list(allowed)
-        allowed_text = ", ".join(self.allowed) if self.allowed else "none (final state)"
         super().__init__(
-            f"trigger {trigger!r} is not allowed in state {state!r} of {instance!r}; allowed: {allowed_text}"
+            N_(
+                "trigger %(trigger)s is not allowed in state %(state)s of %(instance)s; allowed: %(allowed)s",
+                trigger=Term("trigger", trigger),
+                state=Term("state", state),
+                instance=Quoted(instance),
+                allowed=listed([Term("trigger", a, quoted=False) for a in self.allowed], ", ", _NONE_FINAL_STATE),
+            )
         )
 
 
@@ -203,10 +287,15 @@ class ConditionNotMet(TransitionRefused):
     def __init__(self, instance: str, trigger: str, state: str, conditions: Sequence[str]) -> None:
         self.instance, self.trigger, self.state = instance, trigger, state
         self.conditions = list(conditions)
-        listed = "; ".join(self.conditions)
         super().__init__(
-            f"trigger {trigger!r} from state {state!r} of {instance!r} needs one of these conditions "
-            f"to hold, none does: {listed}"
+            N_(
+                "trigger %(trigger)s from state %(state)s of %(instance)s needs one of these conditions "
+                "to hold, none does: %(conditions)s",
+                trigger=Term("trigger", trigger),
+                state=Term("state", state),
+                instance=Quoted(instance),
+                conditions="; ".join(self.conditions),
+            )
         )
 
 
@@ -215,9 +304,16 @@ class MissingData(TransitionRefused):
 
     def __init__(self, instance: str, trigger: str, missing: Sequence[str]) -> None:
         self.instance, self.trigger, self.missing = instance, trigger, list(missing)
-        fields = ", ".join(self.missing)
         example = " ".join(f"--set {name}=..." for name in self.missing)
-        super().__init__(f"trigger {trigger!r} on {instance!r} requires data: {fields} (e.g. {example})")
+        super().__init__(
+            N_(
+                "trigger %(trigger)s on %(instance)s requires data: %(fields)s (e.g. %(example)s)",
+                trigger=Term("trigger", trigger),
+                instance=Quoted(instance),
+                fields=listed([Term("field", name, quoted=False) for name in self.missing]),
+                example=example,
+            )
+        )
 
 
 class InvalidData(TransitionRefused):
@@ -225,7 +321,15 @@ class InvalidData(TransitionRefused):
 
     def __init__(self, instance: str, trigger: str, field: str, problem: str) -> None:
         self.instance, self.trigger, self.field, self.problem = instance, trigger, field, problem
-        super().__init__(f"trigger {trigger!r} on {instance!r}: {problem}")
+        super().__init__(
+            N_(
+                "trigger %(trigger)s on %(instance)s: %(problem)s",
+                trigger=Term("trigger", trigger),
+                instance=Quoted(instance),
+                field=Term("field", field),
+                problem=problem,
+            )
+        )
 
 
 class RoleNotAllowed(TransitionRefused):
@@ -234,7 +338,13 @@ class RoleNotAllowed(TransitionRefused):
     def __init__(self, instance: str, trigger: str, role: str, allowed: Sequence[str]) -> None:
         self.instance, self.trigger, self.role, self.allowed = instance, trigger, role, list(allowed)
         super().__init__(
-            f"trigger {trigger!r} on {instance!r} is reserved to role(s) {', '.join(self.allowed)}; got role {role!r}"
+            N_(
+                "trigger %(trigger)s on %(instance)s is reserved to role(s) %(allowed)s; got role %(role)s",
+                trigger=Term("trigger", trigger),
+                instance=Quoted(instance),
+                allowed=listed([Word(a) for a in self.allowed]),
+                role=Word(role, quoted=True),
+            )
         )
 
 
@@ -244,8 +354,13 @@ class ReservedIdentity(TransitionRefused):
     def __init__(self, instance: str, trigger: str, field: str, value: str) -> None:
         self.instance, self.trigger, self.field, self.value = instance, trigger, field, value
         super().__init__(
-            f"{field} {value!r} is reserved to labelwf's daemon (only a due timer fires as the system); "
-            f"act on {instance!r} as an operator, under your own name"
+            N_(
+                "%(field)s %(value)s is reserved to labelwf's daemon (only a due timer fires as the system); "
+                "act on %(instance)s as an operator, under your own name",
+                field=Word(field),
+                value=Quoted(value),
+                instance=Quoted(instance),
+            )
         )
 
 
@@ -255,8 +370,13 @@ class MissingJustification(TransitionRefused):
     def __init__(self, instance: str, trigger: str, missing: Sequence[str]) -> None:
         self.instance, self.trigger, self.missing = instance, trigger, list(missing)
         super().__init__(
-            f"trigger {trigger!r} on {instance!r} needs a non-empty {' and '.join(self.missing)} "
-            "(who acts and why go into the audit trail)"
+            N_(
+                "trigger %(trigger)s on %(instance)s needs a non-empty %(missing)s "
+                "(who acts and why go into the audit trail)",
+                trigger=Term("trigger", trigger),
+                instance=Quoted(instance),
+                missing=Word(" and ".join(self.missing)),  # one word per case: the other languages agree the verb
+            )
         )
 
 
@@ -265,12 +385,25 @@ class BusinessTimeRefused(LabelwfError):
 
     def __init__(self, instance: str, at: datetime, earliest: datetime | None, latest: datetime) -> None:
         self.instance, self.at, self.earliest, self.latest = instance, at, earliest, latest
-        first = earliest.isoformat(timespec="seconds") if earliest is not None else ""
         if earliest is not None and at < earliest:
-            why = f"is before its last event ({first}): a history never runs backwards; give a date from {first} on"
+            said = N_(
+                "business time %(at)s of a decision on %(instance)s is before its last event (%(earliest)s): "
+                "a history never runs backwards; give a date from %(earliest)s on",
+                at=at,
+                instance=Quoted(instance),
+                earliest=earliest,
+                latest=latest,
+            )
         else:
-            why = f"is in the future (after {latest.isoformat(timespec='seconds')}): date a decision when it was taken"
-        super().__init__(f"business time {at.isoformat(timespec='seconds')} of a decision on {instance!r} {why}")
+            said = N_(
+                "business time %(at)s of a decision on %(instance)s is in the future (after %(latest)s): "
+                "date a decision when it was taken",
+                at=at,
+                instance=Quoted(instance),
+                earliest=earliest or "",
+                latest=latest,
+            )
+        super().__init__(said)
 
 
 class CheckpointError(LabelwfError):
@@ -278,7 +411,7 @@ class CheckpointError(LabelwfError):
 
     def __init__(self, path: str, detail: str) -> None:
         self.path, self.detail = path, detail
-        super().__init__(f"checkpoint {path}: {detail}")
+        super().__init__(N_("checkpoint %(path)s: %(detail)s", path=path, detail=detail))
 
 
 class LetterAltered(LabelwfError):
@@ -287,8 +420,13 @@ class LetterAltered(LabelwfError):
     def __init__(self, letter: int, instance: str, problem: str) -> None:
         self.letter, self.instance, self.problem = letter, instance, problem
         super().__init__(
-            f"letter {letter} of {instance!r} was altered since it was written: {problem}; its frozen copy "
-            "cannot be shown (`labelwf audit verify` names every altered letter)"
+            N_(
+                "letter %(letter)s of %(instance)s was altered since it was written: %(problem)s; its frozen copy "
+                "cannot be shown (`labelwf audit verify` names every altered letter)",
+                letter=letter,
+                instance=Quoted(instance),
+                problem=problem,
+            )
         )
 
 
@@ -297,10 +435,15 @@ class ConcurrentUpdate(LabelwfError):
 
     def __init__(self, instance: str, expected_version: int, found_version: int | None) -> None:
         self.instance, self.expected_version, self.found_version = instance, expected_version, found_version
-        found = "unknown" if found_version is None else str(found_version)
+        found = N_("unknown") if found_version is None else str(found_version)
         super().__init__(
-            f"{instance!r} was changed by someone else: expected version {expected_version}, found {found}; "
-            "reload it (labelwf show) and decide again"
+            N_(
+                "%(instance)s was changed by someone else: expected version %(expected)s, found %(found)s; "
+                "reload it (labelwf show) and decide again",
+                instance=Quoted(instance),
+                expected=expected_version,
+                found=found,
+            )
         )
 
 
@@ -309,7 +452,9 @@ class LetterError(LabelwfError):
 
     def __init__(self, template: str, detail: str) -> None:
         self.template, self.detail = template, detail
-        super().__init__(f"letter template {template!r} failed: {detail}")
+        super().__init__(
+            N_("letter template %(template)s failed: %(detail)s", template=Quoted(template), detail=detail)
+        )
 
 
 class SchemaMismatch(LabelwfError):
@@ -317,8 +462,22 @@ class SchemaMismatch(LabelwfError):
 
     def __init__(self, url: str, found: str | None, expected: str) -> None:
         self.url, self.found, self.expected = url, found, expected
-        state = "has no labelwf schema" if found is None else f"is at schema revision {found}"
-        super().__init__(f"database {url} {state}; this labelwf needs revision {expected}: run `labelwf init` first")
+        if found is None:
+            said = N_(
+                "database %(url)s has no labelwf schema; this labelwf needs revision %(expected)s: "
+                "run `labelwf init` first",
+                url=url,
+                expected=expected,
+            )
+        else:
+            said = N_(
+                "database %(url)s is at schema revision %(found)s; this labelwf needs revision %(expected)s: "
+                "run `labelwf init` first",
+                url=url,
+                found=found,
+                expected=expected,
+            )
+        super().__init__(said)
 
 
 class InvalidCursor(LabelwfError):
@@ -327,17 +486,21 @@ class InvalidCursor(LabelwfError):
     def __init__(self, cursor: str, listing: str) -> None:
         self.cursor, self.listing = cursor, listing
         super().__init__(
-            f"cursor {cursor!r} is not a {listing} cursor: pass the 'next' value of a previous page "
-            f"of the same listing (labelwf {listing} --json)"
+            N_(
+                "cursor %(cursor)s is not a %(listing)s cursor: pass the 'next' value of a previous page "
+                "of the same listing (labelwf %(listing)s --json)",
+                cursor=Quoted(cursor),
+                listing=listing,
+            )
         )
 
 
 class DatabaseError(LabelwfError):
     """Raised when the database refuses or fails a statement; ``detail`` is the driver's message."""
 
-    def __init__(self, url: str, detail: str, message: str | None = None) -> None:
+    def __init__(self, url: str, detail: str, message: Message | None = None) -> None:
         self.url, self.detail = url, detail
-        super().__init__(message or f"database {url} failed: {detail}")
+        super().__init__(message or N_("database %(url)s failed: %(detail)s", url=url, detail=detail))
 
 
 class DatabaseBusy(DatabaseError):
@@ -345,12 +508,17 @@ class DatabaseBusy(DatabaseError):
 
     def __init__(self, url: str, detail: str, timeout_ms: int | None) -> None:
         self.timeout_ms = timeout_ms
-        waited = f"after waiting {timeout_ms} ms " if timeout_ms is not None else ""
+        waited = N_("after waiting %(ms)s ms ", ms=timeout_ms) if timeout_ms is not None else ""
         super().__init__(
             url,
             detail,
-            f"database busy: another process holds the write lock of {url}; gave up {waited}({detail}). "
-            "Try again, or raise busy_timeout_ms (LABELWF_BUSY_TIMEOUT_MS)",
+            N_(
+                "database busy: another process holds the write lock of %(url)s; gave up %(waited)s(%(detail)s). "
+                "Try again, or raise busy_timeout_ms (LABELWF_BUSY_TIMEOUT_MS)",
+                url=url,
+                waited=waited,
+                detail=detail,
+            ),
         )
 
 
@@ -359,7 +527,13 @@ class DatabaseUnavailable(DatabaseError):
 
     def __init__(self, url: str, detail: str) -> None:
         super().__init__(
-            url, detail, f"cannot use {url}: {detail}; check the database setting and that the server runs"
+            url,
+            detail,
+            N_(
+                "cannot use %(url)s: %(detail)s; check the database setting and that the server runs",
+                url=url,
+                detail=detail,
+            ),
         )
 
 
@@ -370,8 +544,12 @@ class ReadOnlyDatabase(DatabaseError):
         super().__init__(
             url,
             detail,
-            f"database {url} is read-only here ({detail}): reads work, but this command writes; "
-            "use a writable copy, or ask for write access to the file and its folder",
+            N_(
+                "database %(url)s is read-only here (%(detail)s): reads work, but this command writes; "
+                "use a writable copy, or ask for write access to the file and its folder",
+                url=url,
+                detail=detail,
+            ),
         )
 
 
@@ -380,7 +558,15 @@ class ActionRefused(LabelwfError):
 
     def __init__(self, action: str, subject: str, found: str, expected: str) -> None:
         self.action, self.subject, self.found, self.expected = action, subject, found, expected
-        super().__init__(f"cannot {action} {subject}: it is {found}; expected {expected}")
+        super().__init__(
+            N_(
+                "cannot %(action)s %(subject)s: it is %(found)s; expected %(expected)s",
+                action=action,
+                subject=subject,
+                found=Word(found),
+                expected=expected,
+            )
+        )
 
 
 class RateLimited(LabelwfError):
@@ -388,7 +574,14 @@ class RateLimited(LabelwfError):
 
     def __init__(self, what: str, per_minute: int, retry_after_s: int) -> None:
         self.what, self.per_minute, self.retry_after_s = what, per_minute, retry_after_s
-        super().__init__(f"too many {what}: at most {per_minute} a minute per account; retry in {retry_after_s} s")
+        super().__init__(
+            N_(
+                "too many %(what)s: at most %(per_minute)s a minute per account; retry in %(retry)s s",
+                what=Word(what),
+                per_minute=per_minute,
+                retry=retry_after_s,
+            )
+        )
 
 
 class Overloaded(LabelwfError):
@@ -397,7 +590,13 @@ class Overloaded(LabelwfError):
     def __init__(self, what: str, at_once: int, queued: int, retry_after_s: int) -> None:
         self.what, self.at_once, self.queued, self.retry_after_s = what, at_once, queued, retry_after_s
         super().__init__(
-            f"too many {what} at once: this server runs {at_once} and queues {queued}; retry in {retry_after_s} s"
+            N_(
+                "too many %(what)s at once: this server runs %(at_once)s and queues %(queued)s; retry in %(retry)s s",
+                what=Word(what),
+                at_once=at_once,
+                queued=queued,
+                retry=retry_after_s,
+            )
         )
 
 

@@ -120,6 +120,7 @@ def audit_key_outside_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     go to the test's folder too, never to the user's state folder."""
     monkeypatch.setenv("LABELWF_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("LABELWF_LOCALE", "en")  # the messages' source text; tests/test_i18n.py says them in French
 
 
 @pytest.fixture

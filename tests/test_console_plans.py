@@ -311,7 +311,7 @@ def test_each_refused_move_is_said_and_changes_nothing(runtime: Runtime) -> None
     assert due(runtime, "mta", "contract_end") == END_2011 and len(events(runtime, "mta")) == 3
     fire_due(runtime.engine, now=END_2011)  # the deadline fires: it is no longer pending
     fired = move("2013-01-01T00:00", version="3")
-    assert fired.status_code == 422 and "son statut est « fired »" in text(fired)
+    assert fired.status_code == 422 and "son statut est « déclenché »" in text(fired)
 
 
 def test_a_plan_of_deadline_moves_shows_both_instants_and_runs_from_its_page(runtime: Runtime) -> None:

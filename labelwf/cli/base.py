@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..config import load_settings
 from ..engine.fire import Engine
 from ..errors import (
     AccountError,
@@ -47,6 +48,7 @@ from ..errors import (
     TransitionRefused,
     WorkflowError,
 )
+from ..i18n import DEFAULT_LOCALE, SOURCE_LOCALE, say
 from ..runtime import Runtime
 from ..store import Database
 from ..store.reads import MAX_PAGE
@@ -237,8 +239,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def error_json(error: LabelwfError) -> dict[str, Any]:
-    """An error as ``--json`` prints it: its class, message, exit code and fields."""
+def error_json(error: LabelwfError, locale: str = SOURCE_LOCALE) -> dict[str, Any]:
+    """An error as ``--json`` prints it: its class, message (in ``locale``), exit code and fields."""
     fields: dict[str, Any] = {}
     for key, value in vars(error).items():
         if key.startswith("_"):
@@ -249,7 +251,8 @@ def error_json(error: LabelwfError) -> dict[str, Any]:
             fields[key] = plain
         except (TypeError, ValueError):
             fields[key] = str(value)
-    return {"error": {"type": type(error).__name__, "message": str(error), "exit_code": exit_code(error), **fields}}
+    message = say(error, locale)
+    return {"error": {"type": type(error).__name__, "message": message, "exit_code": exit_code(error), **fields}}
 
 
 def usage_error_json(error: click.ClickException) -> dict[str, Any]:
@@ -289,9 +292,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except LabelwfError as exc:
+            locale = _locale(ctx)
             if wants_json:  # the error as JSON on stdout, for the script; the message on stderr, for its reader
-                _print_json(error_json(exc))
-            fail(exit_code(exc), str(exc))
+                _print_json(error_json(exc, locale))
+            fail(exit_code(exc), say(exc, locale))
         except click.ClickException as exc:
             self._usage(ctx, exc)
             raise
@@ -301,6 +305,17 @@ class _Group(click.Group):
         if ctx.meta.get("labelwf.json") and not getattr(exc, "labelwf_reported", False):
             exc.labelwf_reported = True  # type: ignore[attr-defined]  # a nested group reports it once
             _print_json(usage_error_json(exc))
+
+
+def _locale(ctx: click.Context) -> str:
+    """The language of the error line: the ``locale`` setting (its default when the settings cannot be read)."""
+    app = ctx.obj
+    if isinstance(app, App) and "runtime" in vars(app):
+        return app.runtime.settings.locale
+    try:
+        return load_settings(app._config if isinstance(app, App) else None).locale
+    except LabelwfError:
+        return DEFAULT_LOCALE
 
 
 def instant(text: str | None, zone: tzinfo, option: str) -> datetime | None:

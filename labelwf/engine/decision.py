@@ -20,6 +20,7 @@ from ..errors import (
     MissingJustification,
     ReservedIdentity,
     RoleNotAllowed,
+    TransitionRefused,
 )
 from ..store.records import Basis, Instance, Timer
 from ..text import looks_like, text_problem
@@ -85,7 +86,16 @@ def require_justification(entity: str, trigger: str, actor: str, reason: str) ->
 
 
 def decide(workflow: Workflow, current: Instance, request: Request) -> Decision:
-    """Return the transition ``request`` takes from ``current``'s state in ``workflow``, or raise why not."""
+    """Return the transition ``request`` takes from ``current``'s state in ``workflow``, or raise why not
+    (its states and triggers said by ``workflow``'s labels)."""
+    try:
+        return _decide(workflow, current, request)
+    except TransitionRefused as exc:
+        exc.labelled(workflow)
+        raise
+
+
+def _decide(workflow: Workflow, current: Instance, request: Request) -> Decision:
     entity, trigger, role = request.entity, request.trigger, request.role
     require_justification(entity, trigger, request.actor, request.reason)
     step = coerce_step(workflow, entity, current.state, trigger, role, request.data, typed=request.typed)

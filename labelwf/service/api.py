@@ -34,7 +34,7 @@ from ..operations.entity_versions import entity_as_of
 from ..runtime import Runtime
 from ..store.records import Page
 from .auth import Caller, Refused, caller, require
-from .problems import error_problem, problem, problem_responses
+from .problems import error_problem, problem, problem_responses, request_locale
 
 Who = Annotated[Caller, Depends(caller)]
 
@@ -244,4 +244,4 @@ def verify(request: Request, who: Who, entity: Annotated[str | None, Query(max_l
 def labelwf_errors(request: Request, exc: Exception) -> JSONResponse:
     """Every ``LabelwfError`` a route raises, as its problem."""
     assert isinstance(exc, LabelwfError)
-    return error_problem(exc)
+    return error_problem(exc, request_locale(request))

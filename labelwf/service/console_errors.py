@@ -9,31 +9,15 @@ blank body, whatever failed: a missing page (404), a role (403), a stale page (4
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
-from ..errors import (
-    AccountError,
-    ActionRefused,
-    BusinessTimeRefused,
-    ConcurrentUpdate,
-    ConditionNotMet,
-    DatabaseError,
-    InvalidData,
-    InvalidTransition,
-    LabelwfError,
-    MissingData,
-    MissingJustification,
-    NotFound,
-    RateLimited,
-    RoleNotAllowed,
-    SchemaMismatch,
-)
-from ..text import shown
+from ..errors import LabelwfError
+from ..i18n import Labels, render
+from .problems import public_message
 
 _TITLES = {
     400: "Demande illisible",
@@ -47,89 +31,13 @@ _TITLES = {
     500: "Erreur inattendue",
     503: "Service momentanément indisponible",
 }
-_ROLES = {
-    "viewer": "lecteur",
-    "operator": "agent",
-    "supervisor": "superviseur",
-    "admin": "administrateur",
-    "stakeholder": "partie prenante",
-    "system": "système (échéances automatiques)",
-}
-_FIELDS = {"name": "identifiant", "password": "mot de passe", "roles": "rôles", "token": "jeton", "label": "libellé"}
 
 
-def _q(value: object) -> str:
-    return f"« {shown(str(value))[:200]} »"
-
-
-def _listed(values: Sequence[str], empty: str = "aucune") -> str:
-    return ", ".join(_q(v) for v in values) if values else empty
-
-
-def _roles(values: Sequence[str]) -> str:
-    return ", ".join(_ROLES.get(v, v) for v in values)
-
-
-def _when(value: Any) -> str:
-    return value.strftime("%d/%m/%Y %H:%M") if value is not None else "—"
-
-
-def _invalid_transition(e: InvalidTransition) -> str:
-    return (
-        f"la décision {_q(e.trigger)} n'est pas possible dans l'état {_q(e.state)} du dossier {_q(e.instance)} ; "
-        f"décisions possibles : {_listed(e.allowed, 'aucune (état final)')}."
-    )
-
-
-def _refusals() -> dict[type[LabelwfError], Callable[[Any], str]]:
-    return {
-        ConcurrentUpdate: lambda e: (
-            f"le dossier {_q(e.instance)} a été modifié par quelqu'un d'autre (version "
-            f"{e.found_version if e.found_version is not None else 'inconnue'}, vous aviez la version "
-            f"{e.expected_version}) : rechargez la page et décidez à nouveau."
-        ),
-        InvalidTransition: _invalid_transition,
-        ConditionNotMet: lambda e: (
-            f"la décision {_q(e.trigger)} depuis l'état {_q(e.state)} demande qu'une de ces conditions soit "
-            f"remplie, aucune ne l'est : {'; '.join(e.conditions)}."
-        ),
-        MissingData: lambda e: (
-            f"la décision {_q(e.trigger)} demande ces champs : {_listed(e.missing)} ; remplissez-les."
-        ),
-        InvalidData: lambda e: (
-            f"la valeur du champ {_q(e.field)} est refusée pour {_q(e.trigger)} : {shown(e.problem)[:300]}."
-        ),
-        RoleNotAllowed: lambda e: (
-            f"la décision {_q(e.trigger)} est réservée au rôle {_roles(e.allowed)} ; "
-            f"vous agissez comme {_roles([e.role])}."
-        ),
-        MissingJustification: lambda e: "un motif est obligatoire : il est conservé dans l'historique du dossier.",
-        BusinessTimeRefused: lambda e: (
-            f"la date de l'acte ({_when(e.at)}) doit être entre le dernier événement du dossier "
-            f"({_when(e.earliest)}) et maintenant ({_when(e.latest)})."
-        ),
-        NotFound: lambda e: f"rien ne correspond à {_q(e.key)}.",
-        ActionRefused: lambda e: f"action impossible sur {shown(e.subject)} : son statut est {_q(e.found)}.",
-        RateLimited: lambda e: f"trop de demandes en une minute : réessayez dans {e.retry_after_s} s.",
-        DatabaseError: lambda e: "la base de données ne répond pas pour l'instant : réessayez dans un moment.",
-        SchemaMismatch: lambda e: "la base de données n'est pas à jour : un administrateur lance « labelwf init ».",
-        AccountError: lambda e: (
-            f"{_FIELDS.get(e.field, e.field)} {_q(e.value)} refusé : attendu {shown(e.expected)[:300]}."
-        ),
-    }
-
-
-_BY_TYPE = _refusals()
-
-
-def in_french(error: LabelwfError) -> str:
-    """The sentence a person reads for ``error``: what was refused, the value, what would be right."""
-    for kind in type(error).__mro__:
-        said = _BY_TYPE.get(kind)
-        if said is not None:
-            text = said(error)
-            return text[:1].upper() + text[1:]
-    return "L'opération n'a pas pu être faite : " + shown(str(error))[:300]
+def in_french(error: LabelwfError, labels: Labels | None = None) -> str:
+    """The sentence a person reads for ``error``: what was refused, the value, what would be right, said
+    through the message catalogue (``labelwf.i18n``), its states and triggers by their labels."""
+    text = render(public_message(error), "fr", labels if labels is not None else error.labels)
+    return text[:1].upper() + text[1:]
 
 
 def is_console(request: Request) -> bool:

@@ -47,7 +47,7 @@ from ..store.basis import Basis
 from . import idempotency, limits
 from .api import Instant, Who, expected_version, in_utc, plain_parameters, require_visible, runtime_of
 from .auth import Caller, require
-from .problems import error_problem, problem_responses
+from .problems import error_problem, problem_responses, request_locale
 
 
 class Transition(BaseModel):
@@ -132,7 +132,7 @@ async def fire(
             kept = await run_in_threadpool(_kept_answer, runtime, prepared)
             if kept is not None:
                 return kept
-        return error_problem(exc)
+        return error_problem(exc, request_locale(request))
     if fired:
         fires.labels(prepared.request.trigger, "fired").inc()
     return answer

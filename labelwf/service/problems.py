@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from starlette.requests import Request
 
 from ..errors import (
     AccountError,
@@ -38,6 +39,8 @@ from ..errors import (
     SchemaMismatch,
     TransitionRefused,
 )
+from ..i18n import SOURCE_LOCALE, negotiate, render
+from ..message import N_, Message
 
 PROBLEM = "application/problem+json"
 
@@ -99,8 +102,9 @@ def _encodable(value: Any) -> Any:
     return value
 
 
-def error_problem(error: LabelwfError) -> JSONResponse:
-    """The problem for a labelwf error: its status, its class as the type, its fields as members."""
+def error_problem(error: LabelwfError, locale: str = SOURCE_LOCALE) -> JSONResponse:
+    """The problem for a labelwf error: its status, its class as the type, its fields as members;
+    ``detail`` says it in ``locale`` (``labelwf.i18n``)."""
     status = next((code for kind, code in STATUS if isinstance(error, kind)), 500)
     fields = {k: v for k, v in vars(error).items() if not k.startswith("_")}
     if "instance" in fields:  # RFC 9457 reserves "instance" for a URI of the occurrence: the entity's id is "entity"
@@ -109,18 +113,33 @@ def error_problem(error: LabelwfError) -> JSONResponse:
     if isinstance(error, RateLimited | Overloaded):
         headers = {"Retry-After": str(error.retry_after_s)}
     name = type(error).__name__
-    detail = str(error)
+    detail = render(public_message(error), locale, error.labels)
     if isinstance(error, DatabaseError | SchemaMismatch):  # where the database is: nobody's business here
         fields = {"timeout_ms": fields["timeout_ms"]} if "timeout_ms" in fields else {}
-        detail = _DATABASE_DETAIL.get(name, "the database cannot be used right now")
     return problem(status, kebab(name), name, detail, fields, headers)
 
 
 _DATABASE_DETAIL = {
-    "DatabaseBusy": "the database is busy with other writes; retry in a moment",
-    "SchemaMismatch": "the database is not at this version's schema; an administrator runs `labelwf init`",
-    "ReadOnlyDatabase": "the database is read-only here: reads answer, changes cannot be made",
+    "DatabaseBusy": N_("the database is busy with other writes; retry in a moment"),
+    "SchemaMismatch": N_("the database is not at this version's schema; an administrator runs `labelwf init`"),
+    "ReadOnlyDatabase": N_("the database is read-only here: reads answer, changes cannot be made"),
 }
+_DATABASE_UNUSABLE = N_("the database cannot be used right now")
+
+
+def public_message(error: LabelwfError) -> Message:
+    """What ``error`` says to a client or a person of the console: its message, except that a database's
+    failure never names where the database is nor what its driver said."""
+    if isinstance(error, DatabaseError | SchemaMismatch):
+        return _DATABASE_DETAIL.get(type(error).__name__, _DATABASE_UNUSABLE)
+    return error.message
+
+
+def request_locale(request: Request) -> str:
+    """The language of the answers to ``request``: its ``Accept-Language`` among those labelwf speaks,
+    else the ``locale`` setting."""
+    default = request.app.state.runtime.settings.locale
+    return negotiate(request.headers.get("accept-language"), default)
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {
