@@ -25,7 +25,9 @@ from .. import accounts
 from ..errors import Overloaded
 from .api import runtime_of
 from .auth import Caller
+from .console_reading import LETTER_STATUSES
 from .console_theme import look
+from .console_words import ROLE_LABELS
 from .offload import console_work
 
 COOKIE = "labelwf_session"
@@ -52,6 +54,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     settings = runtime.settings
     defaults = {"who": None, "csrf": "", "oidc_label": settings.oidc_label if settings.oidc_enabled else ""}
     context = {"look": look(runtime, runtime.engine.clock.now())} | context  # the theme, and who issues it today
+    context = {"role_labels": ROLE_LABELS, "letter_statuses": LETTER_STATUSES} | context
     html = _ENV.get_template(template).render(defaults | context, local=local)
     return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CONSOLE_CSP})
 
