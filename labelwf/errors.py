@@ -20,6 +20,7 @@
     ├── BusinessTimeRefused      a decision dated before the instance's last event, or in the future
     ├── ConcurrentUpdate         someone else changed the instance first (optimistic concurrency)
     ├── ActionRefused            an operator's action (a letter's retry…) does not apply as things stand
+    │   └── NothingToExecute     a plan is run whose every item was refused at its preview
     ├── RateLimited              more fires or PDFs in a minute than an account's share
     ├── Overloaded               a server process already runs as many password checks (or console writes) as it takes
     ├── LetterError              a letter could not be rendered; the fire was not applied
@@ -616,3 +617,16 @@ class SignatureRefused(LabelwfError):
     def __init__(self, document: str, problem: str, expected: str) -> None:
         self.document, self.problem, self.expected = document, problem, expected
         super().__init__(f"signature de {document} impossible : {problem} ; attendu : {expected}")
+
+
+class NothingToExecute(ActionRefused):
+    """Raised when a plan is run whose every item was refused at its preview: nothing in it can be executed."""
+
+    def __init__(self, plan: int, refused: int) -> None:
+        self.plan, self.refused = plan, refused
+        super().__init__(
+            "run",
+            f"plan {plan}",
+            f"without an executable item (all {refused} refused at its preview)",
+            "a plan with at least one item to execute; cancel this one and plan what applies",
+        )

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from labelwf import Engine, EntityRow, LabelwfError, add_entities, verify
 from labelwf.clock import FrozenClock
-from labelwf.errors import ActionRefused, PlanRejected
+from labelwf.errors import ActionRefused, NothingToExecute, PlanRejected
 from labelwf.operations import plans
 from labelwf.operations.bulk import Outcome, Selection, plan_decision, read_outcomes
 from labelwf.store import fires, reads
@@ -218,7 +218,11 @@ def test_preview_and_execution_agree_entity_by_entity(
             changed.add(ids[i])
         except LabelwfError:
             pass
-    plans.run(engine, report.batch.id)
+    if report.batch.counts.get("pending"):
+        plans.run(engine, report.batch.id)
+    else:  # every item refused at its preview: the plan is refused as having nothing to execute
+        with pytest.raises(NothingToExecute):
+            plans.run(engine, report.batch.id)
     # Then each item did exactly what its preview said, or was reported changed, or stayed refused
     for item in plans.items(engine, report.batch.id):
         after = _show(engine, item.entity)

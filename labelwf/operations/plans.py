@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from ..audit.admin_chain import Action, record
 from ..engine.batch import Checks, run_batch
 from ..engine.fire import Engine
-from ..errors import ActionRefused, ConcurrentUpdate, LabelwfError, NotFound
+from ..errors import ActionRefused, ConcurrentUpdate, LabelwfError, NotFound, NothingToExecute
 from ..store import batches as sql
 from ..store.records import Batch, BatchItem, BatchStatus, ItemStatus
 from . import bulk, migration, timer_moves
@@ -72,7 +72,8 @@ def run(
     executed_by: str | None = None,
 ) -> RunReport:
     """Execute the pending items of a plan, ``size`` per transaction, calling ``progress(done, total)``
-    after each committed batch; return what this run did. Running a finished plan does nothing.
+    after each committed batch; return what this run did. Running a finished plan does nothing; a plan
+    whose every item was refused at its preview is refused (``NothingToExecute``): it never ran.
 
     ``executed_by``: who runs it (the caller's principal; default the engine's, the CLI's OS user). It
     is recorded on the plan, is the principal of the events the run writes (the planner stays on
@@ -83,6 +84,9 @@ def run(
         raise NotFound("kind of plan", plan.kind, f"known: {', '.join(sorted(EXECUTORS))}")
     if plan.status is BatchStatus.CANCELLED:
         raise ActionRefused("run", f"plan {batch_id}", "cancelled", "planned or running")
+    if plan.status is BatchStatus.PLANNED and not plan.counts.get(ItemStatus.PENDING, 0):
+        # Every item was refused at the preview: a run would only mark the plan done, as if it had acted.
+        raise NothingToExecute(batch_id, plan.counts.get(ItemStatus.REFUSED, 0))
     now = engine.clock.now()
     executed_by = executed_by or engine.principal or "(no principal given)"
     with engine.db.write() as conn:
