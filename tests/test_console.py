@@ -212,6 +212,8 @@ def test_a_supervisor_plans_a_bulk_decision_sees_the_frozen_list_and_executes_it
     assert page.locator("#plan-counts").inner_text() == "à exécuter : 2 · refusé : 1"
     shot(page, "plan")
     page.get_by_role("button", name="Exécuter").click()
+    page.get_by_text("Exécuter le plan n°").first.wait_for()  # a confirmation first
+    page.get_by_role("button", name="Confirmer").click()
     page.get_by_text("Exécution terminée").wait_for()
     assert page.locator("#plan-counts").inner_text() == "fait : 2 · refusé : 1"
     assert "fait" in rows.nth(0).inner_text() and "→ group_1" in rows.nth(1).inner_text()

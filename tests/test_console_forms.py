@@ -26,10 +26,16 @@ def test_an_admin_cannot_disable_its_own_account_from_the_console(runtime: Runti
         accounts.add_account(runtime.db, name, ["admin"], now=now, author="tests", key=None, password=PASSWORD)
     client, csrf = sign_in(runtime, "root")
     # When root disables itself
-    refused = client.post("/console/admin/disable", data={"csrf": csrf, "name": "root"})
-    # Then it is refused in French and root still works
-    assert refused.status_code == 422
-    assert "Identifiant « root » refusé : attendu another account than your own" in html.unescape(refused.text)
+    asked = client.post("/console/admin/disable", data={"csrf": csrf, "name": "root"})
+    confirmed = client.post("/console/admin/disable", data={"csrf": csrf, "name": "root", "confirm": "oui"})
+    # Then it is refused in French, before and after the confirmation, and root still works
+    assert asked.status_code == 303 and asked.headers["location"] == "/console/admin/disable?name=root"
+    refused = client.get(asked.headers["location"])
+    for answer in (refused, confirmed):
+        assert answer.status_code == 409
+        assert "Vous ne pouvez pas désactiver votre propre compte" in html.unescape(answer.text)
+    assert "Confirmer" not in refused.text
+    assert not next(a for a in accounts.accounts(runtime.db) if a.name == "root").disabled
     assert client.get("/console/admin").status_code == 200
 
 

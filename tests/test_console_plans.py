@@ -97,6 +97,14 @@ def planned(client: TestClient, csrf: str, **changes: str) -> int:
     return int(found[1])
 
 
+def executed(client: TestClient, csrf: str, plan_id: int) -> Any:
+    """The plan's page once its confirmed execution, started in the background, has ended."""
+    posted = client.post(f"/console/plans/{plan_id}/execution", data={"csrf": csrf, "confirm": "oui"})
+    assert posted.status_code == 303 and posted.headers["location"] == f"/console/plans/{plan_id}", text(posted)
+    client.app.state.plan_runs.wait(plan_id)  # type: ignore[attr-defined]  # a join, never a sleep
+    return client.get(f"/console/plans/{plan_id}")
+
+
 def a_plan(runtime: Runtime) -> int:
     report = plan_decision(
         runtime.engine,
@@ -137,10 +145,10 @@ def test_a_decision_is_planned_from_the_form_then_executed_once(runtime: Runtime
     assert 'href="/console/instances/mta"' in page.text
     assert f'action="/console/plans/{plan_id}/execution"' in page.text
     assert f'action="/console/plans/{plan_id}/cancellation"' in page.text
-    # When it is executed
-    ran = client.post(f"/console/plans/{plan_id}/execution", data={"csrf": csrf})
+    # When it is executed (confirmed, in the background)
+    ran = executed(client, csrf, plan_id)
     assert ran.status_code == 200, text(ran)
-    assert "Exécution terminée : 2 fait(s), 0 modifié(s) depuis le plan (non exécutés), 0 en échec" in text(ran)
+    assert "terminé" in text(ran) and "fait : 2 · refusé : 1" in text(ran)
     assert "/execution" not in ran.text and "/cancellation" not in ran.text  # finished: neither button
     done = items(ran)
     assert done["mta"][4] == "fait" and done["mta"][5].startswith("→ group_1 (version 1), 3 courrier(s)")
@@ -151,7 +159,7 @@ def test_a_decision_is_planned_from_the_form_then_executed_once(runtime: Runtime
     assert last["reason"] == "Décision du 30 juin 2008 : Classement de l'évaluation 2008"
     assert last["occurred_at"] == datetime(2008, 6, 18, 8, 30, tzinfo=UTC)  # 10:30 in Paris, the act's date
     # And running it again does nothing, and says why
-    again = client.post(f"/console/plans/{plan_id}/execution", data={"csrf": csrf})
+    again = client.post(f"/console/plans/{plan_id}/execution", data={"csrf": csrf, "confirm": "oui"})
     assert again.status_code == 409 and "Rien n'a été exécuté : ce plan est terminé" in text(again)
     assert len(events(runtime, "mta")) == 2
     # And the list shows it, latest first, with its counts
@@ -179,10 +187,12 @@ def test_a_long_plan_is_paged(runtime: Runtime, monkeypatch: pytest.MonkeyPatch)
 def test_a_cancelled_plan_offers_nothing_and_refuses_to_run(runtime: Runtime) -> None:
     client, csrf = sign_in(runtime, "sophie")
     plan_id = a_plan(runtime)
-    cancelled = client.post(f"/console/plans/{plan_id}/cancellation", data={"csrf": csrf})
+    posted = client.post(f"/console/plans/{plan_id}/cancellation", data={"csrf": csrf})
+    assert posted.status_code == 303
+    cancelled = client.get(posted.headers["location"])
     assert cancelled.status_code == 200 and "Plan annulé : 2 élément(s)" in text(cancelled)
     assert "annulé : 2" in text(cancelled) and "/execution" not in cancelled.text
-    ran = client.post(f"/console/plans/{plan_id}/execution", data={"csrf": csrf})
+    ran = client.post(f"/console/plans/{plan_id}/execution", data={"csrf": csrf, "confirm": "oui"})
     assert ran.status_code == 409 and "ce plan est annulé" in text(ran)
     again = client.post(f"/console/plans/{plan_id}/cancellation", data={"csrf": csrf})
     assert again.status_code == 409 and "ne peut plus être annulé : il est annulé" in text(again)
@@ -331,8 +341,8 @@ def test_a_plan_of_deadline_moves_shows_both_instants_and_runs_from_its_page(run
     rows = items(page)
     assert rows["mta"][2:5] == ["contract_end → 01/01/2013 00:00", "01/01/2012 00:00 → 01/01/2013 00:00", "à exécuter"]
     assert rows["pass"][4] == "refusé" and "pending timer" in rows["pass"][3]
-    ran = client.post(f"/console/plans/{plan.id}/execution", data={"csrf": csrf})
-    assert ran.status_code == 200 and "1 fait(s)" in text(ran)
+    ran = executed(client, csrf, plan.id)
+    assert ran.status_code == 200 and "fait : 1" in text(ran)
     assert items(ran)["mta"][5] == "échéance au 01/01/2013 00:00 (version 3)"
     assert due(runtime, "mta", "contract_end") == END_2012 and events(runtime, "mta")[-1]["batch_id"] == plan.id
 

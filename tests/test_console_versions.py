@@ -31,8 +31,9 @@ def test_an_operator_records_a_change_and_the_page_reads_each_version(
     bad_day = client.post("/console/instances/mipi/versions", data={**form, "valid_from": "31/02/2016"})
     assert bad_day.status_code == 422 and "31/02/2016" in html.unescape(bad_day.text)
     assert "n'est pas une date lisible" in html.unescape(bad_day.text)
-    done = client.post("/console/instances/mipi/versions", data=form)
-    assert done.status_code == 200, done.text
+    posted = client.post("/console/instances/mipi/versions", data=form)  # without htmx: Post/Redirect/Get
+    assert posted.status_code == 303 and posted.headers["location"] == "/console/instances/mipi", posted.text
+    done = client.get("/console/instances/mipi")
     assert "Nouvelle version enregistrée : Materalia, en vigueur depuis le 01/01/2016" in html.unescape(done.text)
     before = html.unescape(client.get("/console/instances/mipi", params={"as_of": "2015-12-31"}).text)
     assert "À la date du 31/12/2015" in before and "<dd>MIPI</dd>" in before

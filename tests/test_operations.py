@@ -131,8 +131,11 @@ def test_the_console_shows_failures_to_operators_and_records_their_retry(runtime
     assert expired.status_code == 403
     empty = client.post(f"/console/letters/{letter_id}/retry", data={"csrf": csrf, "reason": " "})
     assert empty.status_code == 422 and letters(runtime.engine)["governance"][1] == "failed"
-    done = client.post(f"/console/letters/{letter_id}/retry", data={"csrf": csrf, "reason": "adresse corrigée"})
+    posted = client.post(f"/console/letters/{letter_id}/retry", data={"csrf": csrf, "reason": "adresse corrigée"})
+    assert posted.status_code == 303 and posted.headers["location"] == "/console/failures"
+    done = client.get("/console/failures")
     assert done.status_code == 200 and "remise en file" in html.unescape(done.text)
+    assert "remise en file" not in html.unescape(client.get("/console/failures").text)  # said once
     assert letters(runtime.engine)["governance"][1] == "pending"
     with runtime.db.read() as conn:
         principal = conn.execute(sa.select(store.event.c.principal).order_by(store.event.c.id.desc())).first()
@@ -154,7 +157,9 @@ def test_each_operations_screen_is_refused_to_the_roles_it_is_not_for(runtime: R
 
 def test_a_supervisor_verifies_the_chains_and_downloads_the_export(runtime: Runtime) -> None:
     client, csrf = console(runtime, "sophie")
-    result = client.post("/console/audit/verify", data={"csrf": csrf})
+    posted = client.post("/console/audit/verify", data={"csrf": csrf})  # an older page's form: sent to the GET
+    assert posted.status_code == 303 and posted.headers["location"] == "/console/audit/verification"
+    result = client.get("/console/audit/verification")
     assert result.status_code == 200 and "Intègre" in result.text
     export = client.get("/console/audit/export")
     assert export.status_code == 200 and "attachment" in export.headers["content-disposition"]
@@ -169,17 +174,18 @@ def test_an_admin_adds_an_account_makes_it_a_token_shown_once_and_revokes_it(run
         "/console/admin/add",
         data={"csrf": csrf, "name": "luc", "roles": "viewer", "email": "luc@culture.gouv.fr", "password": ""},
     )
-    assert added.status_code == 200 and "Compte luc créé" in added.text
-    made = client.post("/console/admin/token", data={"csrf": csrf, "name": "luc", "label": "script"})
+    assert added.status_code == 303 and "Compte luc créé" in client.get("/console/admin").text
+    assert client.post("/console/admin/token", data={"csrf": csrf, "name": "luc", "label": "script"}).status_code == 303
+    made = client.get("/console/admin")
     secret = re.search(r'<code id="new-token">(lwf_[^<]+)</code>', made.text)
     assert secret is not None
     bearer = {"Authorization": f"Bearer {secret[1]}"}
     assert client.get("/api/v1/instances", headers=bearer).status_code == 200
     assert secret[1] not in client.get("/console/admin").text  # shown once
     token_id = re.findall(r'name="token_id" value="(\d+)"', client.get("/console/admin").text)[0]
-    client.post("/console/admin/revoke", data={"csrf": csrf, "token_id": token_id})
+    client.post("/console/admin/revoke", data={"csrf": csrf, "token_id": token_id, "confirm": "oui"})
     assert client.get("/api/v1/instances", headers=bearer).status_code == 401  # at once: revoked by this process
-    client.post("/console/admin/disable", data={"csrf": csrf, "name": "luc"})
+    client.post("/console/admin/disable", data={"csrf": csrf, "name": "luc", "confirm": "oui"})
     listed = client.get("/console/admin").text
     assert "désactivé" in listed
 
@@ -231,8 +237,8 @@ def test_fires_beyond_an_account_s_share_in_a_minute_are_refused_with_when_to_re
 
 def test_the_last_admin_cannot_be_disabled_and_accounts_are_checked_when_made(runtime: Runtime) -> None:
     client, csrf = console(runtime, "root")
-    refused = client.post("/console/admin/disable", data={"csrf": csrf, "name": "root"})
-    assert refused.status_code == 422 and "another account than your own" in html.unescape(refused.text)
+    refused = client.post("/console/admin/disable", data={"csrf": csrf, "name": "root", "confirm": "oui"})
+    assert refused.status_code == 409 and "votre propre compte" in html.unescape(refused.text)
     assert client.get("/console/admin").status_code == 200  # still signed in, still admin
     now = runtime.engine.clock.now()
     with pytest.raises(AccountError, match="imported entity"):

@@ -272,8 +272,9 @@ def test_an_admin_minting_a_token_for_bob_is_recorded_as_its_creator(runtime: Ru
     add_account(runtime.db, "bob", ["operator"], password=PASSWORD, **acting(runtime))
     browser, csrf = sign_in(runtime, "root")
     # When root creates a token for bob
-    made = browser.post("/console/admin/token", data={"csrf": csrf, "name": "bob", "label": "pour bob"})
-    assert made.status_code == 200, made.text
+    posted = browser.post("/console/admin/token", data={"csrf": csrf, "name": "bob", "label": "pour bob"})
+    assert posted.status_code == 303 and posted.headers["location"] == "/console/admin", posted.text
+    made = browser.get("/console/admin")
     # Then the token names root as its creator, in the console's list, the CLI's and the chain
     (token,) = [t for t in accounts.tokens(runtime.db) if t["account"] == "bob"]
     assert token["created_by"].startswith("root (password session; request ")
@@ -453,7 +454,9 @@ def test_a_console_role_change_ends_the_sessions_of_that_account(runtime: Runtim
     app = create_app(runtime)
     bob, _ = sign_in(runtime, "bob", app=app)
     root, csrf = sign_in(runtime, "root", app=app)
-    changed = root.post("/console/admin/roles", data={"csrf": csrf, "name": "bob", "roles": "viewer", "reason": "r"})
+    posted = root.post("/console/admin/roles", data={"csrf": csrf, "name": "bob", "roles": "viewer", "reason": "r"})
+    assert posted.status_code == 303
+    changed = root.get(posted.headers["location"])
     assert changed.status_code == 200 and "Rôles de bob : viewer" in changed.text
     assert bob.get("/console/instances").status_code == 303
     last = acts(runtime)[-1]

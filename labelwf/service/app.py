@@ -30,9 +30,11 @@ from . import (
     batches_api,
     bodies,
     console,
+    console_confirm,
     console_errors,
     console_letters_zip,
     console_ops,
+    console_plan_runs,
     console_plans,
     console_portfolio,
     console_search,
@@ -109,6 +111,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(console.router)
     app.include_router(console_ops.router)
     app.include_router(console_plans.router)
+    app.include_router(console_plan_runs.router)
+    app.include_router(console_confirm.router)
     app.include_router(console_portfolio.router)
     app.include_router(console_search.router)
     app.include_router(console_versions.router)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -24,7 +25,7 @@ from ..errors import ConcurrentUpdate, LabelwfError, NotFound, RateLimited
 from ..operations import timer_moves
 from ..text import shown as escaped
 from ..workflow.diagram import diagram_svg
-from . import limits
+from . import console_flash, limits
 from .api import runtime_of
 from .auth import Caller
 from .console_dated import dated_context
@@ -146,7 +147,15 @@ def _fire(request: Request, entity: str, form: FormData) -> Response:
         message = f"Refusé : {in_french(exc)}"
         return _instance_page(request, who, csrf, entity, message=message, kind="error", status=422)
     done = f"Décision enregistrée : {fired.trigger}, {fired.source} → {fired.dest} (version {fired.version})."
-    return _instance_page(request, who, csrf, entity, message=done, kind="success")
+    return settled(request, who, csrf, entity, done)
+
+
+def settled(request: Request, who: Caller, csrf: str, entity: str, done: str) -> Response:
+    """A form of the instance page that succeeded: in place for htmx (an XHR is not replayed by a
+    reload), else ``303`` to the instance's page, which says ``done`` once (Post/Redirect/Get)."""
+    if request.headers.get("hx-request") == "true":
+        return _instance_page(request, who, csrf, entity, message=done, kind="success")
+    return console_flash.redirect(f"/console/instances/{quote(entity, safe='')}", csrf, done)
 
 
 def _version_of(form: Any) -> int:
@@ -226,7 +235,7 @@ def _move_timer(request: Request, entity: str, name: str, form: FormData) -> Res
         f"Échéance {moved.timer} déplacée : du {local(moved.old_due)} au {local(moved.new_due)} "
         f"(version {moved.seq}).{late}"
     )
-    return again(done, 200, "success")
+    return settled(request, who, csrf, entity, done)
 
 
 @router.get("/letters/{letter_id}")

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import FormData
 
 from .. import accounts
@@ -20,8 +20,10 @@ from ..audit.export import export_lines
 from ..audit.trail import verify_trail
 from ..engine import actions
 from ..errors import LabelwfError, NotFound
+from . import console_flash
 from .api import runtime_of
 from .auth import Caller
+from .console_confirm import CONFIRMED, confirmation_url, lockout
 from .console_errors import in_french
 from .operations_api import failures
 from .pages import csrf_ok, off_loop, page, session, to_login
@@ -79,7 +81,7 @@ def _letter_action(request: Request, letter_id: int, action: str, form: FormData
     except LabelwfError as exc:
         return _failures_page(request, who, csrf, f"Refusé : {in_french(exc)}", "error", 422)
     done = "remise en file d'envoi" if action == "retry" else "enregistrée comme remise"
-    return _failures_page(request, who, csrf, f"Lettre {letter_id} {done}.", "success")
+    return console_flash.redirect("/console/failures", csrf, f"Lettre {letter_id} {done}.")
 
 
 @router.get("/audit")
@@ -91,18 +93,22 @@ def audit_page(request: Request) -> Response:
 
 
 @router.post("/audit/verify")
+def audit_verify_posted(request: Request) -> Response:
+    """Verifying writes nothing: a form posted by an older page is sent to the verification's page (303)."""
+    return RedirectResponse("/console/audit/verification", status_code=303)
+
+
+@router.get("/audit/verification")
 async def audit_verify(request: Request) -> Response:
-    """Verify every chain (a read of the whole trail: off the event loop)."""
-    return await off_loop(request, _audit_verify, request, await request.form())
+    """Verify every chain (a read of the whole trail, which writes nothing: a GET, reloaded at will)."""
+    return await off_loop(request, _audit_verify, request)
 
 
-def _audit_verify(request: Request, form: FormData) -> Response:
+def _audit_verify(request: Request) -> Response:
     found = _signed_in(request, "supervisor")
     if isinstance(found, Response):
         return found
     who, csrf = found
-    if not csrf_ok(csrf, form):
-        return page(request, "audit.html", 403, who=who, csrf=csrf, report=None, message="Formulaire expiré.")
     runtime = runtime_of(request)
     report = verify_trail(runtime.db, key=runtime.audit_key, folder=runtime.checkpoint_folder).as_json()
     return page(request, "audit.html", who=who, csrf=csrf, report=report, checked_at=runtime.engine.clock.now())
@@ -157,6 +163,8 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
         return _admin_page(
             request, who, csrf, 403, message="Formulaire expiré : rechargez la page.", message_kind="error"
         )
+    if what in CONFIRMED and form.get("confirm") != "oui":  # a destructive act is confirmed on its own page first
+        return RedirectResponse(confirmation_url(what, form), status_code=303)
     runtime = runtime_of(request)
     # Each act is recorded in the admin chain with the signed-in admin as its author.
     acting: dict[str, Any] = {"now": runtime.engine.clock.now(), "author": who.principal, "key": runtime.audit_key}
@@ -178,6 +186,10 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
             done, token = f"Compte {added.name} créé.", ""
         elif what in ("disable", "enable"):
             name = form.get("name", "")  # the signed-in admin never disables itself (it would be locked out)
+            everyone = accounts.accounts(runtime.db) if what == "disable" else []
+            target = next((a for a in everyone if a.name == name), None)
+            if target is not None and (locked := lockout(who, target, everyone)):
+                return _admin_page(request, who, csrf, 409, message=locked, message_kind="error")
             accounts.set_disabled(runtime.db, name, what == "disable", reason=reason, by=who.account.name, **acting)
             done = (
                 f"Compte {form.get('name')} désactivé : ses sessions sont fermées et ses jetons révoqués."
@@ -209,4 +221,4 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
     if what in ("disable", "enable", "roles", "revoke"):  # tokens revoked: the API's next request reads the database
         request.app.state.tokens.forget()
     _log.info("admin %s by %s: %s", what, who.principal, form.get("name") or form.get("token_id"))
-    return _admin_page(request, who, csrf, message=done, message_kind="success", new_token=token)
+    return console_flash.redirect("/console/admin", csrf, done, token=token)

@@ -21,7 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from ..engine.fire import Engine
-from ..errors import ActionRefused, LabelwfError, NotFound, PlanRejected, RateLimited
+from ..errors import LabelwfError, NotFound, PlanRejected, RateLimited
 from ..operations import bulk, plans
 from ..store import batches as bsql
 from ..store.records import Batch, BatchItem, BatchStatus, ItemStatus
@@ -31,6 +31,7 @@ from .auth import Caller
 from .console_ops import _signed_in
 from .console_plan_form import FORM_KEYS, MAX_IDS, choices, read_form
 from .pages import csrf_ok, off_loop, page
+from .plan_runs import runs_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE = 200  # items of a plan per page
@@ -48,6 +49,7 @@ ITEM_STATUS = {
 }
 OPEN = (BatchStatus.PLANNED, BatchStatus.RUNNING)
 EXPIRED = "Formulaire expiré : rechargez la page."
+NOTHING = "rien d'applicable"
 
 
 def _number(text: str) -> int:
@@ -61,6 +63,18 @@ def _local(value: datetime | str | None, zone: tzinfo) -> str:
         return ""
     when = datetime.fromisoformat(value) if isinstance(value, str) else value
     return when.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+
+
+def inert(plan: Batch) -> bool:
+    """Whether a plan never run has nothing to execute: every item was refused at its preview."""
+    return plan.status is BatchStatus.PLANNED and not plan.counts.get(ItemStatus.PENDING, 0)
+
+
+def progress_of(plan: Batch) -> dict[str, int]:
+    """How far a plan's execution is: items treated (done, changed, failed), items left, of those to do."""
+    treated = sum(plan.counts.get(s, 0) for s in (ItemStatus.DONE, ItemStatus.CHANGED, ItemStatus.FAILED))
+    left = plan.counts.get(ItemStatus.PENDING, 0)
+    return {"done": treated, "left": left, "total": treated + left}
 
 
 def _counts(counts: Mapping[str, int]) -> str:
@@ -81,8 +95,9 @@ def _summary(plan: Batch, zone: tzinfo) -> dict[str, Any]:
         "reason": plan.reason,
         "created_at": _local(plan.created_at, zone),
         "date": _local(plan.occurred_at, zone) or "à l'exécution de chaque élément",
-        "status": PLAN_STATUS.get(plan.status.value, plan.status.value),
+        "status": NOTHING if inert(plan) else PLAN_STATUS.get(plan.status.value, plan.status.value),
         "open": plan.status in OPEN,
+        "executable": plan.status in OPEN and not inert(plan),
         "counts": _counts(plan.counts),
         "total": sum(plan.counts.values()),
         "asked": _asked(plan, zone),
@@ -202,6 +217,8 @@ def _plan_page(
         csrf=csrf,
         plan=_summary(plan, zone),
         planned=plan.status is BatchStatus.PLANNED,
+        live=runs_of(request.app.state).running(plan.id),
+        progress=progress_of(plan),
         items=[_item(plan, i, zone) for i in listed],
         next=listed[-1].seq if len(found) > PAGE else None,
         paged=after >= 0,
@@ -295,76 +312,3 @@ def _stored(engine: Engine, plan_id: int) -> Batch | None:
         return plans.get(engine, plan_id)
     except NotFound:
         return None
-
-
-@router.post("/plans/{plan_id}/execution")
-async def execute_plan(request: Request, plan_id: str) -> Response:
-    """Run the plan's pending items in the request; the page then says what was done, changed, failed."""
-    return await off_loop(request, _execute_plan, request, plan_id, await request.form())
-
-
-def _execute_plan(request: Request, plan_id: str, form: FormData) -> Response:
-    found = _signed_in(request, "supervisor")
-    if isinstance(found, Response):
-        return found
-    who, csrf = found
-    number = _number(plan_id)
-    if not csrf_ok(csrf, form):
-        return _plan_page(request, who, csrf, number, message=EXPIRED, kind="error", status=403)
-    engine = runtime_of(request).engine
-    plan = _stored(engine, number)
-    if plan is None:
-        return _plan_page(request, who, csrf, number)
-    if plan.status not in OPEN:
-        said = PLAN_STATUS[plan.status.value]
-        why = (
-            "chaque élément a déjà son résultat" if plan.status is BatchStatus.DONE else "il ne peut plus être exécuté"
-        )
-        message = f"Rien n'a été exécuté : ce plan est {said}, {why}."
-        return _plan_page(request, who, csrf, number, message=message, kind="error", status=409)
-    try:
-        limits.take(request, who, "fires")
-        report = plans.run(engine, number, executed_by=who.principal)
-    except RateLimited as exc:
-        message = f"Trop de décisions en une minute : réessayez dans {exc.retry_after_s} s."
-        return _plan_page(request, who, csrf, number, message=message, kind="error", status=429)
-    except ActionRefused as exc:  # cancelled since the check above
-        message = f"Rien n'a été exécuté : ce plan est {PLAN_STATUS.get(exc.found, exc.found)}."
-        return _plan_page(request, who, csrf, number, message=message, kind="error", status=409)
-    said = (
-        f"{report.done} fait(s), {report.changed} modifié(s) depuis le plan (non exécutés), "
-        f"{report.failed} en échec, {report.remaining} restant(s)."
-    )
-    if report.stopped:
-        message, kind = f"Exécution arrêtée : le plan a été annulé pendant l'exécution. {said}", "error"
-    else:
-        message = f"Exécution terminée : {said}"
-        kind = "success" if not (report.changed or report.failed) else "error"
-    return _plan_page(request, who, csrf, number, message=message, kind=kind)
-
-
-@router.post("/plans/{plan_id}/cancellation")
-async def cancel_plan(request: Request, plan_id: str) -> Response:
-    """Cancel a plan not finished: its items not run yet are cancelled, those done stay done."""
-    return await off_loop(request, _cancel_plan, request, plan_id, await request.form())
-
-
-def _cancel_plan(request: Request, plan_id: str, form: FormData) -> Response:
-    found = _signed_in(request, "supervisor")
-    if isinstance(found, Response):
-        return found
-    who, csrf = found
-    number = _number(plan_id)
-    if not csrf_ok(csrf, form):
-        return _plan_page(request, who, csrf, number, message=EXPIRED, kind="error", status=403)
-    engine = runtime_of(request).engine
-    if _stored(engine, number) is None:
-        return _plan_page(request, who, csrf, number)
-    try:
-        cancelled = plans.cancel(engine, number)
-    except ActionRefused as exc:
-        message = f"Ce plan ne peut plus être annulé : il est {PLAN_STATUS.get(exc.found, exc.found)}."
-        return _plan_page(request, who, csrf, number, message=message, kind="error", status=409)
-    left = cancelled.counts.get(ItemStatus.CANCELLED.value, 0)
-    message = f"Plan annulé : {left} élément(s) non exécuté(s) annulé(s) ; ceux déjà faits le restent."
-    return _plan_page(request, who, csrf, number, message=message, kind="success")

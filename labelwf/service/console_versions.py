@@ -19,7 +19,7 @@ from ..store.basis import Basis
 from ..text import shown as escaped
 from . import limits
 from .api import runtime_of
-from .console import _instance_page
+from .console import _instance_page, settled
 from .console_dated import day_of
 from .pages import csrf_ok, off_loop, session, to_login
 
@@ -94,4 +94,6 @@ def _record_version(request: Request, entity: str, form: FormData) -> Response:
     except LabelwfError as exc:
         return again(f"Changement non enregistré : {exc}", 422)
     since = done.valid_from.astimezone(runtime.settings.zone).strftime("%d/%m/%Y")
-    return again(f"Nouvelle version enregistrée : {done.entity.name}, en vigueur depuis le {since}.", 200, "success")
+    return settled(
+        request, who, csrf, entity, f"Nouvelle version enregistrée : {done.entity.name}, en vigueur depuis le {since}."
+    )

@@ -23,6 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from .. import accounts
 from ..errors import Overloaded
+from . import console_flash
 from .api import runtime_of
 from .auth import Caller
 from .console_reading import LETTER_STATUSES
@@ -55,8 +56,15 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     defaults = {"who": None, "csrf": "", "oidc_label": settings.oidc_label if settings.oidc_enabled else ""}
     context = {"look": look(runtime, runtime.engine.clock.now())} | context  # the theme, and who issues it today
     context = {"role_labels": ROLE_LABELS, "letter_statuses": LETTER_STATUSES} | context
+    flashed = request.method == "GET" and console_flash.pending(request)  # a form's outcome, shown once
+    flash = console_flash.take(request, str(context.get("csrf", ""))) if flashed else None
+    if flash is not None and not context.get("message"):
+        context = context | {"message": flash.message, "message_kind": flash.kind, "new_token": flash.token}
     html = _ENV.get_template(template).render(defaults | context, local=local)
-    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CONSOLE_CSP})
+    response = HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CONSOLE_CSP})
+    if flashed:
+        console_flash.spent(response)
+    return response
 
 
 def session(request: Request) -> tuple[Caller, str] | None:
