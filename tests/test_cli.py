@@ -76,10 +76,11 @@ def test_listings_of_an_empty_database_say_what_would_fill_them(database_url: st
     cli = Cli(database_url)
     cli("init")
     assert cli("list").stdout.strip() == (
-        "poles-2008@1: 0 instance(s) — import entities (`labelwf import FILE`) or replay a scenario (`labelwf replay`)"
+        "poles-2008@1 : 0 dossier(s) — importez des entités (`labelwf import FICHIER`) ou rejouez un scénario"
+        " (`labelwf replay`)"
     )
-    assert cli("list", "--state", "group_1").stdout.strip() == "poles-2008@1: 0 instance(s) in group_1"
-    assert "0 pending timer(s) — timers are armed when" in cli("timers").stdout
+    assert cli("list", "--state", "group_1").stdout.strip() == "poles-2008@1 : 0 dossier(s) à l'état « Groupe 1 »"
+    assert "0 échéance(s) en cours — une échéance est posée quand" in cli("timers").stdout
     assert "0 letter(s) — letters are written when" in cli("letters").stdout
     assert cli("letters", "--status", "failed").stdout.strip() == "0 letter(s)"
 
@@ -215,12 +216,13 @@ def test_show_lists_allowed_triggers_timers_and_letters(cli: Cli) -> None:
     ]
     assert [m["recipient"] for m in info["letters"]] == ["governance", "prefet", "region"]
     text = cli("show", "enfant").stdout
-    assert "group_3" in text and "2010-01-01 00:00 CET" in text
+    assert "état : Groupe 3" in text and "01/01/2010 00:00" in text and "Terme du label maintenu" in text
+    assert "Préfet de région" in text and "à envoyer" in text and "group_3" not in text
     assert "no instance 'x'" in cli("show", "x", code=EXIT_NOT_FOUND).stderr
     delabel = ["--set", "decision_ref=CIADT du 11 mai 2010", "--set", "motif=Critères du label non remplis."]
     for trigger, data in (("start_reevaluation", []), ("delabel", delabel)):
         cli("fire", "enfant", trigger, "--actor", "a", "--reason", "r", *data)
-    assert "state: delabeled (final state) — Label retiré" in cli("show", "enfant").stdout
+    assert "état : Label retiré (état final)" in cli("show", "enfant").stdout
 
 
 def test_history_lists_every_event_with_who_and_why(cli: Cli) -> None:

@@ -105,7 +105,7 @@ def test_timers_move_and_plan_move(cli: Cli) -> None:  # noqa: F811
     )
     assert planned["counts"]["pending"] == 1 and planned["kind"] == "timer_move"
     cli("decide", "run", str(planned["id"]))
-    assert "pending timer(s)" in cli("timers").stdout
+    assert "échéance(s) en cours" in cli("timers").stdout
 
 
 def test_entities_cease_and_merge(cli: Cli) -> None:  # noqa: F811
@@ -126,4 +126,4 @@ def test_entities_cease_and_merge(cli: Cli) -> None:  # noqa: F811
         "--reason",
         "r",
     )
-    assert "successor of enfant, sporaltec" in cli("history", "nouveau").stdout
+    assert "à la suite de enfant, sporaltec" in cli("history", "nouveau").stdout

@@ -232,7 +232,7 @@ def test_names_and_actors_that_look_like_markup_are_printed_literally(database_u
     for args, expected in (
         (["list"], "[/x] Pôle [bold]gras[/bold]"),
         (["show", "crochets"], "[/x] Pôle [bold]gras[/bold]"),
-        (["history", "crochets"], "op[/i] (operator): Approved [not] by me"),
+        (["history", "crochets"], "op[/i] (agent) : Approved [not] by me"),
     ):
         result = CliRunner().invoke(main, [*base, *args])
         assert result.exit_code == 0, result.output

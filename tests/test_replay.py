@@ -217,4 +217,4 @@ def test_the_cli_refuses_to_reset_an_operators_database_and_says_so(database_url
     runner.invoke(main, [*base, "import", str(ROOT / "data" / "poles_2008.csv")])
     refused = runner.invoke(main, [*base, "replay", "--reset"])
     assert refused.exit_code == EXIT_REFUSED and "were not created by a replay" in refused.stderr
-    assert "71 instance(s)" in runner.invoke(main, [*base, "list"]).stdout
+    assert "71 dossier(s)" in runner.invoke(main, [*base, "list"]).stdout

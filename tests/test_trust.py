@@ -132,4 +132,4 @@ def test_a_decision_dated_earlier_than_its_recording_is_shown_as_backdated(datab
     fire = [*base, "fire", "enfant", "classify", "--set", "group=3", "--actor", "a", "--reason", "r"]
     assert runner.invoke(main, [*fire, "--at", "2008-07-01"]).exit_code == 0
     shown = runner.invoke(main, [*base, "history", "enfant"])
-    assert "backdated" in shown.stdout
+    assert "antidaté" in shown.stdout

@@ -18,6 +18,7 @@ from . import (  # noqa: F401  (each registers its commands)
     entity_change,
     instances,
     letters,
+    listing,
     migrate,
     plans,
     running,

@@ -141,10 +141,10 @@ class App:
             self.runtime.close()
 
     def local(self, value: datetime | None) -> str:
-        """Format an aware instant in the display time zone."""
+        """Format an aware instant in the display time zone, as people read it here: ``30/06/2008 14:05``."""
         if value is None:
             return ""
-        return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+        return value.astimezone(self.zone).strftime("%d/%m/%Y %H:%M")
 
     def emit_json(self, payload: Any) -> None:
         click.echo(json.dumps(payload, default=json_default, ensure_ascii=False, indent=2))
@@ -168,12 +168,19 @@ class App:
         """After a page's table: how many more there are and the command that shows the next page."""
         if page.next is not None:
             size = "" if len(page.items) == DEFAULT_LIMIT else f" --limit {len(page.items)}"
-            click.echo(f"... {page.more_text}: {command}{size} --after {page.next}")
+            click.echo(f"... {more_text(page)} : {command}{size} --after {page.next}")
+
+
+def more_text(page: Page[Any]) -> str:
+    """How many items follow a page: ``"12 de plus"``, ``"1000+ de plus"`` or ``""``."""
+    if page.more_capped_at is not None:
+        return f"{page.more_capped_at}+ de plus"
+    return f"{page.more} de plus" if page.more else ""
 
 
 def page_title(page: Page[Any], what: str) -> str:
-    """A page's table title: ``"50 letter(s)"``, or ``"50 letter(s), 12 more"`` when more follow."""
-    return f"{len(page.items)} {what}" + (f", {page.more_text}" if page.more_text else "")
+    """A page's table title: ``"50 courrier(s)"``, or ``"50 courrier(s), 12 de plus"`` when more follow."""
+    return f"{len(page.items)} {what}" + (f", {more_text(page)}" if page.more_text else "")
 
 
 def table(title: str, *columns: str, wrap: Sequence[str] = ()) -> Table:

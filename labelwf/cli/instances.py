@@ -1,4 +1,4 @@
-"""Instances: ``list``, ``show``, ``fire``, ``history``, ``timers`` and ``diagram``."""
+"""Instances: ``show``, ``fire``, ``history``, ``timers`` and ``diagram`` (``list`` is in ``listing``)."""
 
 from __future__ import annotations
 
@@ -12,71 +12,18 @@ from rich.text import Text
 
 from ..audit.export import event_json
 from ..engine import queries
-from ..engine.representations import fired_json, instance_json, timer_json, view_json
+from ..engine.representations import fired_json, timer_json, view_json
 from ..operations.entity_versions import entity_as_of
-from ..scenarios.replay import replay_mark
 from ..store.basis import Basis
-from ..store.records import Instance
+from ..store.records import Event
 from ..text import shown
 from ..workflow import diagram
-from .base import App, human_duration, instant, json_option, main, page_options, page_title, row, split_sets, table
+from ..workflow.definition import Workflow
+from .base import App, instant, json_option, main, page_options, page_title, row, split_sets, table
+from .wording import CATCH_UP, LETTER_STATUSES, ROLES, Labels, day, duration, said
+from .wording import when as moment
 
 WIDTH = 80  # what the human-readable output fits in
-
-
-def _label(app: App) -> str:
-    """The workflows a listing covers: ``poles-2008@1``, or every loaded one."""
-    names = [app.workflow.name] if app.workflow_name or len(app.engine.workflow_names) == 1 else None
-    shown = [w.key for w in app.engine.workflows if names is None or w.name in names]
-    return ", ".join(shown)
-
-
-@main.command("list")
-@click.option("--state", "states", multiple=True, help="Only instances in this state (one state).")
-@page_options()
-@json_option
-@click.pass_obj
-def list_(app: App, states: tuple[str, ...], limit: int, after: str | None, as_json: bool) -> None:
-    """List the instances with their state, by entity id, a page at a time.
-
-    \b
-    Examples:
-      labelwf list --state review
-      labelwf list --limit 20 --json        # then --after the "next" cursor it prints
-    """
-    if len(states) > 1:  # click would keep the last one silently
-        raise click.BadParameter(
-            f"given {len(states)} times ({', '.join(states)}); a listing takes one state: list each in turn",
-            param_hint="--state",
-        )
-    state = states[0] if states else None
-    workflow = app.workflow.name if app.workflow_name or len(app.engine.workflow_names) == 1 else None
-    page = queries.list_instances(app.engine, workflow=workflow, state=state, after=after, limit=limit)
-    if as_json:
-        return app.emit_page(page, instance_json)
-    several = workflow is None
-    paged = " on this page" if page.next is not None or after else ""
-    title = f"{_label(app)}: {len(page.items)} instance(s){paged}" + (f" in {state}" if state else "")
-    columns = ("id", "name", "state", "v", "updated", "region")
-    out = table(title, *(("workflow", *columns) if several else columns), wrap=("name", "region"))
-    for i in page.items:
-        cells = (i.entity.id, i.entity.name, i.state, i.version, app.local(i.updated_at)[:10], _region(i))
-        row(out, *((i.key, *cells) if several else cells))
-    hint = "" if state or after else "import entities (`labelwf import FILE`) or replay a scenario (`labelwf replay`)"
-    app.print_rows(out, hint)
-    app.print_more(page, "labelwf list" + (f" --state {state}" if state else ""))
-    mark = replay_mark(app.engine)
-    if mark is not None and mark.startswith("partial"):
-        click.echo(
-            f"note: this database holds an unfinished replay ({mark}); `labelwf replay --reset` replays it again",
-            err=True,
-        )
-    return None
-
-
-def _region(instance: Instance) -> str:
-    """The lead region (the first of a list such as ``Bretagne; Pays de la Loire``)."""
-    return str(instance.entity.attributes.get("region") or "").split(";")[0].strip()
 
 
 @main.command()
@@ -97,33 +44,47 @@ def show(app: App, entity: str, as_of: str | None, as_json: bool) -> None:
         view = replace(view, instance=replace(view.instance, entity=dated))
     if as_json:
         return app.emit_json(view_json(view) | ({"as_of": when.isoformat()} if when is not None else {}))
-    out, i = app.out, view.instance
+    out, i, wf, labels = app.out, view.instance, view.workflow, Labels(app.engine)
     out.print(Text.assemble((shown(i.entity.name), "bold"), f" ({i.entity.id}) — {i.key}"))
     if when is not None:
-        out.print(Text(f"à la date du {app.local(when)} : " + shown(str(i.entity.attributes.get("region") or "—"))))
-    final = " (final state)" if view.final else ""
-    out.print(Text.assemble("state: ", (i.state, "bold"), f"{final} — {view.description}"))
-    out.print(Text(f"version {i.version}, in this state since {app.local(i.entered_at)}"))
+        region = shown(str(i.entity.attributes.get("region") or "—"))
+        out.print(Text(f"à la date du {day(when, app.zone)} : {region}"))
+    state = labels.state(wf, i.state)
+    described = f" — {view.description}" if view.description and not view.description.startswith(state) else ""
+    out.print(Text.assemble("état : ", (state, "bold"), " (état final)" if view.final else "", described))
+    out.print(Text(f"version {i.version}, dans cet état depuis le {moment(i.entered_at, app.zone)}"))
     if i.data:
-        out.print(Text("data: " + shown(", ".join(f"{k}={v}" for k, v in i.data.items()))))
+        out.print(Text("données : " + shown(labels.data(wf, i.data))))
     if view.allowed:
-        allowed = table("allowed triggers", "trigger", "to", "requires", "optional", "roles", wrap=("to", "optional"))
+        allowed = table("décisions possibles", "décision", "vers", "à renseigner", "facultatif", "à saisir", wrap=_WRAP)
         for a in view.allowed:
-            row(allowed, a.trigger, ", ".join(a.to), ", ".join(a.requires), ", ".join(a.optional), ", ".join(a.roles))
+            fields = [", ".join(_field(labels, wf, f) for f in names) for names in (a.requires, a.optional)]
+            row(
+                allowed, labels.trigger(wf, a.trigger), ", ".join(labels.state(wf, t) for t in a.to), *fields, a.trigger
+            )
         out.print(allowed)
     else:
-        out.print(Text("no trigger allowed (final state)"))
+        out.print(Text("aucune décision possible (état final)"))
     if view.timers:
-        timers = table("pending timers", "timer", "fires", "due", "catch-up")
+        timers = table("échéances en cours", "échéance", "action", "date", "si dépassée", wrap=("action",))
         for t in view.timers:
-            row(timers, t.name, t.trigger, app.local(t.due_at), t.catch_up)
+            row(timers, t.name, labels.action(wf, t.trigger), moment(t.due_at, app.zone), said(CATCH_UP, t.catch_up))
         out.print(timers)
     if view.letters:
-        letters = table("letters", "id", "letter", "to", "status", "subject", wrap=("subject",))
+        letters = table("courriers", "n°", "destinataire", "statut", "objet", wrap=("destinataire", "objet"))
         for m in view.letters:
-            row(letters, m.id, m.template, m.recipient.role, m.status, m.subject)
+            row(letters, m.id, labels.recipient(m.recipient.role), said(LETTER_STATUSES, m.status), m.subject)
         out.print(letters)
     return None
+
+
+_WRAP = ("décision", "vers", "à renseigner", "facultatif")
+
+
+def _field(labels: Labels, workflow: Workflow, name: str) -> str:
+    """A field by its label, with the key ``--set`` takes: ``Rapport d'examen (review_ref)``."""
+    label = labels.field(workflow, name)
+    return f"{label} ({name})" if label != name else name
 
 
 @main.command()
@@ -200,39 +161,57 @@ def history(app: App, entity: str, limit: int, after: str | None, as_json: bool)
     page = queries.history(app.engine, entity, app.workflow_name, after=after, limit=limit)
     if as_json:
         return app.emit_page(page, event_json)
-    click.echo(f"history of {entity}: {len(page.items)} event(s)" + (" (continued)" if after else ""))
+    click.echo(f"historique de {entity} : {len(page.items)} événement(s)" + (" (suite)" if after else ""))
     wrap: Callable[[str], list[str]] = textwrap.TextWrapper(
         width=WIDTH, initial_indent="    ", subsequent_indent="      "
     ).wrap
+    labels = Labels(app.engine)
     for e in page.items:
-        late = f" (fired {human_duration(e.late_by_s)} late)" if e.late_by_s else ""
+        wf = labels.of(e.workflow)
+        late = f" (déclenché avec {duration(e.late_by_s)} de retard)" if e.late_by_s else ""
         if e.backdated:
-            late = f" (backdated: recorded {app.local(e.recorded_at)})"
-        step = f"{e.trigger}: {e.source} → {e.dest}" if e.trigger else f"created in {e.dest}"
-        if e.trigger == "(timer moved)":
-            due = e.data.get("to")
-            step = f"timer {e.data.get('timer')} moved to {app.local(datetime.fromisoformat(due)) if due else '?'}"
-        elif e.trigger and e.trigger.startswith("(timer "):
-            step = f"timer {e.data.get('timer')} closed {e.trigger[7:-1]} in {e.dest}"
-        elif e.trigger == "(successor of)":
-            step = f"created in {e.dest}, successor of {', '.join(e.data.get('successor_of', []))}"
-        elif e.trigger == "(merged into)":
-            step = f"merged into {e.data.get('successor')}: {e.source} → {e.dest}"
-        elif e.trigger == "(migrated)":
-            step = f"migrated to version {e.data.get('to_version')}: {e.source} → {e.dest}"
+            late = f" (antidaté : enregistré le {moment(e.recorded_at, app.zone)})"
         plan = f"  [plan {e.batch}]" if e.batch is not None else ""
-        click.echo(f"#{e.seq:<3} {app.local(e.occurred_at)}{late}  {step}{plan}")
-        who = f"{e.actor} ({e.role}" + (f", as {e.principal}" if e.principal else "") + ")"
-        for line in wrap(shown(f"{who}: {e.reason}")):
+        click.echo(f"#{e.seq:<3} {moment(e.occurred_at, app.zone)}{late}  {_step(app, labels, e)}{plan}")
+        who = f"{e.actor} ({said(ROLES, e.role)}" + (f", en tant que {e.principal}" if e.principal else "") + ")"
+        for line in wrap(shown(f"{who} : {e.reason}")):
             click.echo(line)
         if e.data:
-            for line in wrap(shown(", ".join(f"{k}={v}" for k, v in e.data.items()))):
+            for line in wrap(shown(labels.data(wf, e.data))):
                 click.echo(line)
         if e.basis is not None:
             for line in wrap(shown(e.basis.described)):
                 click.echo(line)
     app.print_more(page, f"labelwf history {entity}")
     return None
+
+
+def _step(app: App, labels: Labels, e: Event) -> str:
+    """What an event did, in the workflow's words: ``Classement : Évalué → Groupe 3``."""
+    wf = labels.of(e.workflow)
+    source, dest = labels.state(wf, e.source), labels.state(wf, e.dest)
+    if e.trigger is None:
+        return f"ouverture du dossier : {dest}"
+    if e.trigger == "(timer moved)":
+        due = e.data.get("to")
+        to = moment(datetime.fromisoformat(due), app.zone) if due else "?"
+        return f"échéance {e.data.get('timer')} déplacée au {to}"
+    if e.trigger.startswith("(timer "):
+        closed = e.trigger[7:-1]
+        return f"échéance {e.data.get('timer')} close ({_CLOSED.get(closed, closed)}) à l'état {dest}"
+    if e.trigger == "(successor of)":
+        return f"ouverture du dossier : {dest}, à la suite de {', '.join(e.data.get('successor_of', []))}"
+    if e.trigger == "(merged into)":
+        return f"fusionné dans {e.data.get('successor')} : {source} → {dest}"
+    if e.trigger in _LETTER_ACTIONS:
+        return f"courrier n° {e.data.get('letter')} {_LETTER_ACTIONS[e.trigger]}"
+    if e.trigger == "(migrated)":
+        return f"passé à la version {e.data.get('to_version')} du workflow : {source} → {dest}"
+    return f"{labels.trigger(wf, e.trigger)} : {source} → {dest}"
+
+
+_CLOSED = {"skipped": "ignorée", "cancelled": "annulée", "obsolete": "devenue sans objet"}
+_LETTER_ACTIONS = {"(letter retried)": "remis à envoyer", "(letter resolved as delivered)": "tenu pour envoyé"}
 
 
 @main.group(invoke_without_command=True)
@@ -255,10 +234,13 @@ def timers(ctx: click.Context, due_before: str | None, limit: int, after: str | 
     page = queries.pending_timers(app.db, due_before=before, after=after, limit=limit)
     if as_json:
         return app.emit_page(page, timer_json)
-    out = table(page_title(page, "pending timer(s)"), "entity", "timer", "fires", "due", "catch-up")
+    labels = Labels(app.engine)
+    title = page_title(page, "échéance(s) en cours")
+    out = table(title, "id", "échéance", "action", "date", "si dépassée", wrap=("action",))
     for t in page.items:
-        row(out, t.entity, t.name, t.trigger, app.local(t.due_at), t.catch_up)
-    app.print_rows(out, "timers are armed when an instance enters a state that declares them")
+        action = labels.action(labels.of(t.workflow), t.trigger)
+        row(out, t.entity, t.name, action, moment(t.due_at, app.zone), said(CATCH_UP, t.catch_up))
+    app.print_rows(out, "une échéance est posée quand un dossier entre dans un état qui en déclare")
     app.print_more(page, "labelwf timers" + (f" --due-before {due_before}" if due_before else ""))
     return None
 
