@@ -60,3 +60,10 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, old
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def refused_form(client: Any, answer: Any, to: str | None = None) -> Any:
+    """The page a refused console form sends to (``303``, Post/Redirect/Get), which says why once."""
+    assert answer.status_code == 303, (answer.status_code, answer.text[:500])
+    assert to is None or answer.headers["location"] == to, answer.headers["location"]
+    return client.get(answer.headers["location"])

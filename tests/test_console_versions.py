@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from labelwf import FrozenClock, Runtime, verify
 from labelwf.operations.entity_versions import entity_versions
+from tests.helpers import refused_form
 from tests.test_operations import console, runtime  # noqa: F401 (the console's fixture)
 
 
@@ -26,11 +27,12 @@ def test_an_operator_records_a_change_and_the_page_reads_each_version(
         "reason": "Le pôle prend le nom de Materalia",
         "source": "VIP-23",
     }
-    expired = client.post("/console/instances/mipi/versions", data={**form, "csrf": "stale"})
-    assert expired.status_code == 403 and "Formulaire expiré" in expired.text
+    expired = refused_form(client, client.post("/console/instances/mipi/versions", data={**form, "csrf": "stale"}))
+    assert "Formulaire expiré" in expired.text
     bad_day = client.post("/console/instances/mipi/versions", data={**form, "valid_from": "31/02/2016"})
-    assert bad_day.status_code == 422 and "31/02/2016" in html.unescape(bad_day.text)
-    assert "n'est pas une date lisible" in html.unescape(bad_day.text)
+    refilled = html.unescape(refused_form(client, bad_day, "/console/instances/mipi").text)
+    assert "31/02/2016" in refilled and "n'est pas une date lisible" in refilled
+    assert 'name="name" maxlength="300" value="Materalia"' in refilled  # what was typed is kept
     posted = client.post("/console/instances/mipi/versions", data=form)  # without htmx: Post/Redirect/Get
     assert posted.status_code == 303 and posted.headers["location"] == "/console/instances/mipi", posted.text
     done = client.get("/console/instances/mipi")
@@ -43,7 +45,7 @@ def test_an_operator_records_a_change_and_the_page_reads_each_version(
     unreadable = html.unescape(client.get("/console/instances/mipi", params={"as_of": "demain"}).text)
     assert "« demain » n'est pas une date lisible" in unreadable
     again = client.post("/console/instances/mipi/versions", data=form)  # nothing after the newest version
-    assert again.status_code == 422 and "Changement non enregistré" in html.unescape(again.text)
+    assert "Changement non enregistré" in html.unescape(refused_form(client, again).text)
     assert [v.entity.name for v in entity_versions(runtime.engine, "mipi")] == ["MIPI", "Materalia"]
     assert entity_versions(runtime.engine, "mipi")[-1].basis == {"kind": "record", "source": "VIP-23"}
     assert verify(runtime.db).ok

@@ -32,6 +32,7 @@ from .console_dated import dated_context
 from .console_dates import moved_line, parse_when
 from .console_errors import error_page, in_french
 from .console_reading import reading_context, theirs
+from .console_refusals import refused
 from .letters_api import checked_letter, pdf_response, shown_letter
 from .pages import csrf_ok, off_loop, page, session, to_login
 
@@ -108,25 +109,28 @@ def _fire(request: Request, entity: str, form: FormData) -> Response:
     if found is None:
         return to_login()
     who, csrf = found
-    if not csrf_ok(csrf, form):
-        return _instance_page(
-            request, who, csrf, entity, message="Formulaire expiré : rechargez la page.", kind="error", status=403
-        )
-    if not who.account.may("operator") or not who.sees(entity):
+    if not who.account.may("operator") or not who.sees(entity):  # no form offered it: said with its status
         return _instance_page(
             request, who, csrf, entity, message="Vous ne pouvez pas décider sur ce dossier.", kind="error", status=403
         )
+    trigger = str(form.get("trigger", ""))[:100]
+    typed = {str(k): str(v) for k, v in form.items() if str(k).startswith("field_") or k == "reason"}
+
+    def again(message: str, status: int) -> Response:
+        return _refused(request, who, csrf, entity, message, status, f"fire:{trigger}", typed)
+
+    if not csrf_ok(csrf, form):
+        return again("Formulaire expiré : rechargez la page.", 403)
     try:
         limits.take(request, who, "fires")
     except RateLimited as exc:
-        message = f"Trop de décisions en une minute : réessayez dans {exc.retry_after_s} s."
-        return _instance_page(request, who, csrf, entity, message=message, kind="error", status=429)
+        return again(f"Trop de décisions en une minute : réessayez dans {exc.retry_after_s} s.", 429)
     version = str(form.get("version", ""))
     fields = {str(k)[6:]: str(v) for k, v in form.items() if str(k).startswith("field_") and str(v).strip()}
     runtime = runtime_of(request)
     request_ = FireRequest(
         entity=entity,
-        trigger=str(form.get("trigger", ""))[:100],
+        trigger=trigger,
         actor=who.account.name,
         reason=str(form.get("reason", "")),
         data=fields,
@@ -142,12 +146,27 @@ def _fire(request: Request, entity: str, form: FormData) -> Response:
             f"(version {exc.found_version}, vous aviez la version {exc.expected_version}) : "
             "voici son état actuel, décidez à nouveau."
         )
-        return _instance_page(request, who, csrf, entity, message=message, kind="error", status=409)
+        return again(message, 409)
     except LabelwfError as exc:
-        message = f"Refusé : {in_french(exc)}"
-        return _instance_page(request, who, csrf, entity, message=message, kind="error", status=422)
+        return again(f"Refusé : {in_french(exc)}", 422)
     done = f"Décision enregistrée : {fired.trigger}, {fired.source} → {fired.dest} (version {fired.version})."
     return settled(request, who, csrf, entity, done)
+
+
+def _refused(
+    request: Request, who: Caller, csrf: str, entity: str, message: str, status: int, form: str, typed: Any
+) -> Response:
+    """A form of the instance page refused: in place with ``status`` for htmx, else ``303`` to the
+    instance's page saying ``message`` once, the form ``form`` refilled with ``typed``."""
+    return refused(
+        request,
+        csrf,
+        f"/console/instances/{quote(entity, safe='')}",
+        message,
+        lambda: _instance_page(request, who, csrf, entity, message=message, kind="error", status=status),
+        form=form,
+        typed=typed,
+    )
 
 
 def settled(request: Request, who: Caller, csrf: str, entity: str, done: str) -> Response:
@@ -175,13 +194,16 @@ def _move_timer(request: Request, entity: str, name: str, form: FormData) -> Res
         return to_login()
     who, csrf = found
 
-    def again(message: str, status: int, kind: str = "error") -> Response:
-        return _instance_page(request, who, csrf, entity, message=message, kind=kind, status=status)
+    if not who.account.may("operator") or not who.sees(entity):  # no form offered it: said with its status
+        message = "Vous ne pouvez pas déplacer les échéances de ce dossier."
+        return _instance_page(request, who, csrf, entity, message=message, kind="error", status=403)
+    kept = {key: str(form.get(key, "")) for key in ("to", "reason", "catch_up")}
+
+    def again(message: str, status: int) -> Response:
+        return _refused(request, who, csrf, entity, message, status, f"move:{name}", kept)
 
     if not csrf_ok(csrf, form):
         return again("Formulaire expiré : rechargez la page.", 403)
-    if not who.account.may("operator") or not who.sees(entity):
-        return again("Vous ne pouvez pas déplacer les échéances de ce dossier.", 403)
     try:
         limits.take(request, who, "fires")
     except RateLimited as exc:

@@ -4,8 +4,9 @@ A handled form answers ``303 See Other`` to a page (``redirect``) and the senten
 shown travels in a short-lived cookie (``labelwf_flash``: HttpOnly, Secure, SameSite=Strict, two
 minutes), signed with the session's CSRF token, so only the session that posted the form reads it,
 and a cookie set by anyone else is ignored. The next full page of that session shows it and deletes
-it (``take``): a reload shows neither the message again nor sends the form again. A token created
-by an admin rides along the same way, shown once. Templates escape what they show, as every text.
+it (``take``): a reload shows neither the message again nor sends the form again. What else a form
+leaves for that page — a new API token, the values of a refused form — is kept on the server
+(``console_kept``), never in the cookie. Templates escape what they show, as every text.
 """
 
 from __future__ import annotations
@@ -26,23 +27,22 @@ LONGEST = 3000  # characters of a message (a cookie holds 4 KiB)
 
 @dataclass(frozen=True, slots=True)
 class Flash:
-    """What a form's outcome shows once: its sentence, its kind (``success`` or ``error``), a new token."""
+    """What a form's outcome shows once: its sentence, its kind (``success`` or ``error``)."""
 
     message: str
     kind: str = "success"
-    token: str = ""
 
 
 def _signature(csrf: str, payload: str) -> str:
     return hmac.new(csrf.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
-def redirect(url: str, csrf: str, message: str, kind: str = "success", *, token: str = "") -> RedirectResponse:
+def redirect(url: str, csrf: str, message: str, kind: str = "success") -> RedirectResponse:
     """``303`` to ``url`` (a console path), its page then showing ``message`` once."""
     if not url.startswith("/console"):  # only ever the console's own pages
         raise ValueError(f"a flash redirects within the console, got {url!r}")
     response = RedirectResponse(url, status_code=303)
-    data = {"m": message[:LONGEST], "k": kind, "t": token}
+    data = {"m": message[:LONGEST], "k": kind}
     payload = base64.urlsafe_b64encode(json.dumps(data, ensure_ascii=False).encode()).decode()
     response.set_cookie(
         COOKIE,
@@ -68,7 +68,7 @@ def take(request: Request, csrf: str) -> Flash | None:
     if not isinstance(data, dict):
         return None
     kind = data.get("k") if data.get("k") in ("success", "error") else "success"
-    return Flash(str(data.get("m", "")), str(kind), str(data.get("t", "")))
+    return Flash(str(data.get("m", "")), str(kind))
 
 
 def pending(request: Request) -> bool:

@@ -20,11 +20,12 @@ from ..audit.export import export_lines
 from ..audit.trail import verify_trail
 from ..engine import actions
 from ..errors import LabelwfError, NotFound
-from . import console_flash
+from . import console_flash, console_kept
 from .api import runtime_of
 from .auth import Caller
 from .console_confirm import CONFIRMED, confirmation_url, lockout
 from .console_errors import in_french
+from .console_refusals import refused
 from .operations_api import failures
 from .pages import csrf_ok, off_loop, page, session, to_login
 
@@ -67,8 +68,21 @@ def _letter_action(request: Request, letter_id: int, action: str, form: FormData
     who, csrf = found
     if action not in ("retry", "resolve"):
         raise NotFound("action", action, "retry or resolve")
+    typed = {"reason": str(form.get("reason", ""))}
+
+    def again(message: str, status: int) -> Response:
+        return refused(
+            request,
+            csrf,
+            "/console/failures",
+            message,
+            lambda: _failures_page(request, who, csrf, message, "error", status),
+            form=f"{action}:{letter_id}",
+            typed=typed,
+        )
+
     if not csrf_ok(csrf, form):
-        return _failures_page(request, who, csrf, "Formulaire expiré : rechargez la page.", "error", 403)
+        return again("Formulaire expiré : rechargez la page.", 403)
     run = actions.retry_letter if action == "retry" else actions.resolve_letter
     try:
         run(
@@ -79,7 +93,7 @@ def _letter_action(request: Request, letter_id: int, action: str, form: FormData
             principal=who.principal,
         )
     except LabelwfError as exc:
-        return _failures_page(request, who, csrf, f"Refusé : {in_french(exc)}", "error", 422)
+        return again(f"Refusé : {in_french(exc)}", 422)
     done = "remise en file d'envoi" if action == "retry" else "enregistrée comme remise"
     return console_flash.redirect("/console/failures", csrf, f"Lettre {letter_id} {done}.")
 
@@ -159,10 +173,21 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
     if isinstance(found, Response):
         return found
     who, csrf = found
-    if not csrf_ok(csrf, form):
-        return _admin_page(
-            request, who, csrf, 403, message="Formulaire expiré : rechargez la page.", message_kind="error"
+
+    def again(message: str, status: int) -> Response:  # the add form refilled, its password never
+        shown = {"message": message, "message_kind": "error"}
+        return refused(
+            request,
+            csrf,
+            "/console/admin",
+            message,
+            lambda: _admin_page(request, who, csrf, status, **shown),
+            form=what,
+            typed=form if what == "add" else None,
         )
+
+    if not csrf_ok(csrf, form):
+        return again("Formulaire expiré : rechargez la page.", 403)
     if what in CONFIRMED and form.get("confirm") != "oui":  # a destructive act is confirmed on its own page first
         return RedirectResponse(confirmation_url(what, form), status_code=303)
     runtime = runtime_of(request)
@@ -189,7 +214,7 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
             everyone = accounts.accounts(runtime.db) if what == "disable" else []
             target = next((a for a in everyone if a.name == name), None)
             if target is not None and (locked := lockout(who, target, everyone)):
-                return _admin_page(request, who, csrf, 409, message=locked, message_kind="error")
+                return again(locked, 409)
             accounts.set_disabled(runtime.db, name, what == "disable", reason=reason, by=who.account.name, **acting)
             done = (
                 f"Compte {form.get('name')} désactivé : ses sessions sont fermées et ses jetons révoqués."
@@ -208,7 +233,10 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
         elif what == "token":
             name, label = form.get("name", ""), form.get("label", "console")
             _, token = accounts.create_token(runtime.db, name, label, reason=reason, **acting)
-            done = f"Jeton créé pour {form.get('name')} : copiez-le maintenant, il ne sera plus affiché."
+            done = (
+                f"Jeton créé pour {form.get('name')} : copiez-le maintenant, il ne sera plus affiché "
+                "(s'il n'apparaît pas ci-dessous, révoquez-le et créez-en un autre)."
+            )
         elif what == "revoke":
             token_id = form.get("token_id", "")
             number = int(token_id) if token_id.isdigit() and len(token_id) < 12 else -1
@@ -217,8 +245,10 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
         else:
             raise NotFound("admin action", what, "add, disable, enable, roles, token or revoke")
     except LabelwfError as exc:
-        return _admin_page(request, who, csrf, 422, message=f"Refusé : {in_french(exc)}", message_kind="error")
+        return again(f"Refusé : {in_french(exc)}", 422)
     if what in ("disable", "enable", "roles", "revoke"):  # tokens revoked: the API's next request reads the database
         request.app.state.tokens.forget()
     _log.info("admin %s by %s: %s", what, who.principal, form.get("name") or form.get("token_id"))
-    return console_flash.redirect("/console/admin", csrf, done, token=token)
+    if token:  # shown once by the next page, kept on the server: never in a cookie
+        console_kept.keep(request, csrf, "token", token=token)
+    return console_flash.redirect("/console/admin", csrf, done)

@@ -15,6 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from ..engine.wording import PLAN_KINDS as KINDS
+from ..engine.wording import PLAN_STATUSES as PLAN_STATUS
 from ..errors import ActionRefused, RateLimited
 from ..operations import plans
 from ..store.records import Batch, BatchStatus, ItemStatus
@@ -24,9 +26,7 @@ from .auth import Caller
 from .console_ops import _signed_in
 from .console_plans import (
     EXPIRED,
-    KINDS,
     OPEN,
-    PLAN_STATUS,
     _number,
     _plan_page,
     _stored,
@@ -34,6 +34,7 @@ from .console_plans import (
     inert,
     progress_of,
 )
+from .console_refusals import refused
 from .pages import csrf_ok, off_loop, page
 from .plan_runs import runs_of
 
@@ -111,7 +112,14 @@ async def execute_plan(request: Request, plan_id: str) -> Response:
 
 
 def _refused(request: Request, who: Caller, csrf: str, number: int, message: str, status: int) -> Response:
-    return _plan_page(request, who, csrf, number, message=message, kind="error", status=status)
+    """The plan's page with ``status`` for htmx, else ``303`` to it saying ``message`` once."""
+    return refused(
+        request,
+        csrf,
+        f"/console/plans/{number}",
+        message,
+        lambda: _plan_page(request, who, csrf, number, message=message, kind="error", status=status),
+    )
 
 
 def _execute_plan(request: Request, plan_id: str, form: FormData) -> Response:

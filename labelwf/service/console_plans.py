@@ -21,15 +21,19 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from ..engine.fire import Engine
+from ..engine.wording import ITEM_STATUSES as ITEM_STATUS
+from ..engine.wording import PLAN_KINDS as KINDS
+from ..engine.wording import PLAN_STATUSES as PLAN_STATUS
 from ..errors import LabelwfError, NotFound, PlanRejected, RateLimited
 from ..operations import bulk, plans
 from ..store import batches as bsql
 from ..store.records import Batch, BatchItem, BatchStatus, ItemStatus
-from . import limits
+from . import console_flash, console_kept, limits
 from .api import runtime_of
 from .auth import Caller
 from .console_ops import _signed_in
 from .console_plan_form import FORM_KEYS, MAX_IDS, choices, read_form
+from .console_refusals import refused
 from .pages import csrf_ok, off_loop, page
 from .plan_runs import runs_of
 
@@ -37,16 +41,6 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE = 200  # items of a plan per page
 LISTED = 100  # plans on the list
 MAX_SEQ = 10_000_000
-KINDS = {"decision": "décision", "timer_move": "déplacement d'échéances", "migration": "migration"}
-PLAN_STATUS = {"planned": "planifié", "running": "en cours", "done": "terminé", "cancelled": "annulé"}
-ITEM_STATUS = {
-    "pending": "à exécuter",
-    "done": "fait",
-    "refused": "refusé",
-    "changed": "modifié depuis le plan",
-    "failed": "en échec",
-    "cancelled": "annulé",
-}
 OPEN = (BatchStatus.PLANNED, BatchStatus.RUNNING)
 EXPIRED = "Formulaire expiré : rechargez la page."
 NOTHING = "rien d'applicable"
@@ -237,6 +231,10 @@ def _form_page(
     status: int = 200,
 ) -> Response:
     engine = runtime_of(request).engine
+    if typed is None and console_flash.pending(request):  # back from a refused post: refilled, problems said
+        kept = console_kept.take(request, csrf)
+        if kept is not None and kept.form == "plan":
+            typed, problems = kept.typed, kept.problems
     values = {k: "" for k in FORM_KEYS} | dict(typed or {})
     workflows = choices(engine)
     return page(
@@ -278,23 +276,35 @@ def _create_plan(request: Request, form: FormData) -> Response:
         return found
     who, csrf = found
     typed = {k: str(form.get(k, "")) for k in FORM_KEYS}
+
+    def again(problems: list[str], status: int) -> Response:
+        said = f"Le plan n'a pas été créé : {len(problems)} problème(s), dits au-dessus du formulaire."
+        return refused(
+            request,
+            csrf,
+            "/console/plans/new",
+            problems[0] if len(problems) == 1 else said,
+            lambda: _form_page(request, who, csrf, typed, problems, status),
+            form="plan",
+            typed=typed,
+            problems=problems,
+        )
+
     if not csrf_ok(csrf, form):
-        return _form_page(request, who, csrf, typed, [EXPIRED], 403)
+        return again([EXPIRED], 403)
     engine = runtime_of(request).engine
     arguments, problems = read_form(engine, typed)
     if problems:
-        return _form_page(request, who, csrf, typed, problems, 422)
+        return again(problems, 422)
     try:
         limits.take(request, who, "fires")
         report = bulk.plan_decision(engine, actor=who.account.name, principal=who.principal, **arguments)
     except RateLimited as exc:
-        return _form_page(
-            request, who, csrf, typed, [f"Trop de décisions en une minute : réessayez dans {exc.retry_after_s} s."], 429
-        )
+        return again([f"Trop de décisions en une minute : réessayez dans {exc.retry_after_s} s."], 429)
     except PlanRejected as exc:
-        return _form_page(request, who, csrf, typed, [f"Plan non créé : {p.message}" for p in exc.problems[:50]], 422)
+        return again([f"Plan non créé : {p.message}" for p in exc.problems[:50]], 422)
     except LabelwfError as exc:
-        return _form_page(request, who, csrf, typed, [f"Plan non créé : {exc}"], 422)
+        return again([f"Plan non créé : {exc}"], 422)
     return RedirectResponse(f"/console/plans/{report.batch.id}", status_code=303)
 
 

@@ -19,7 +19,7 @@ from ..store.basis import Basis
 from ..text import shown as escaped
 from . import limits
 from .api import runtime_of
-from .console import _instance_page, settled
+from .console import _instance_page, _refused, settled
 from .console_dated import day_of
 from .pages import csrf_ok, off_loop, session, to_login
 
@@ -53,13 +53,16 @@ def _record_version(request: Request, entity: str, form: FormData) -> Response:
         return to_login()
     who, csrf = found
 
-    def again(message: str, status: int, kind: str = "error") -> Response:
-        return _instance_page(request, who, csrf, entity, message=message, kind=kind, status=status)
+    if not who.account.may("operator") or who.account.entity is not None:  # no form offered it: its status
+        message = "Vous ne pouvez pas modifier le référentiel de ce dossier."
+        return _instance_page(request, who, csrf, entity, message=message, kind="error", status=403)
+    kept = {str(k): str(v) for k, v in form.items()}
+
+    def again(message: str, status: int) -> Response:
+        return _refused(request, who, csrf, entity, message, status, "version", kept)
 
     if not csrf_ok(csrf, form):
         return again("Formulaire expiré : rechargez la page.", 403)
-    if not who.account.may("operator") or who.account.entity is not None:
-        return again("Vous ne pouvez pas modifier le référentiel de ce dossier.", 403)
     try:
         limits.take(request, who, "fires")
     except RateLimited as exc:

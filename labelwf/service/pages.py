@@ -22,11 +22,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2.sandbox import SandboxedEnvironment
 
 from .. import accounts
+from ..engine.wording import LETTER_STATUSES
 from ..errors import Overloaded
-from . import console_flash
+from . import console_flash, console_kept
 from .api import runtime_of
 from .auth import Caller
-from .console_reading import LETTER_STATUSES
 from .console_theme import look
 from .console_words import ROLE_LABELS
 from .offload import console_work
@@ -53,13 +53,17 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
         return "" if value is None else value.astimezone(zone).strftime("%d/%m/%Y %H:%M")
 
     settings = runtime.settings
-    defaults = {"who": None, "csrf": "", "oidc_label": settings.oidc_label if settings.oidc_enabled else ""}
+    defaults: dict[str, Any] = {"who": None, "csrf": "", "typed": {}, "typed_for": "", "new_token": "", "message": ""}
+    defaults["oidc_label"] = settings.oidc_label if settings.oidc_enabled else ""
     context = {"look": look(runtime, runtime.engine.clock.now())} | context  # the theme, and who issues it today
     context = {"role_labels": ROLE_LABELS, "letter_statuses": LETTER_STATUSES} | context
     flashed = request.method == "GET" and console_flash.pending(request)  # a form's outcome, shown once
     flash = console_flash.take(request, str(context.get("csrf", ""))) if flashed else None
     if flash is not None and not context.get("message"):
-        context = context | {"message": flash.message, "message_kind": flash.kind, "new_token": flash.token}
+        context = context | {"message": flash.message, "message_kind": flash.kind}
+        kept = console_kept.take(request, str(context.get("csrf", "")))  # a new token, a refused form's values
+        if kept is not None:
+            context = context | {"new_token": kept.token, "typed": kept.typed, "typed_for": kept.form}
     html = _ENV.get_template(template).render(defaults | context, local=local)
     response = HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CONSOLE_CSP})
     if flashed:
