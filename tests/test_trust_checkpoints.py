@@ -200,7 +200,7 @@ def test_a_rewritten_letter_fails_verify_and_is_never_shown_as_the_frozen_one(
     signed = console.post("/console/login", data={"csrf": csrf[1], "name": "paul", "password": PASSWORD})
     assert signed.status_code == 303
     page = console.get(f"/console/letters/{letter_id}")
-    assert page.status_code == 200 and 'class="error" role="alert"' in page.text
+    assert page.status_code == 200 and re.search(r'class="error[^"]*" role="alert"', page.text)
     assert "Ce courrier a été modifié" in page.text and "retiré" not in page.text and "<iframe" not in page.text
     assert console.get(f"/console/letters/{letter_id}/html").status_code == 409
 
