@@ -315,6 +315,7 @@ def test_letters_check_holds_a_letter_unfavourable_when_any_workflow_says_so(
     monkeypatch.setattr(letters_cli, "check_letter", recording)
     # (the checks against the record read the letters' dates, regions and signatures: not this test's subject)
     monkeypatch.setattr(letters_cli, "check_record", lambda text, context: [])
+    monkeypatch.setattr(letters_cli, "check_mentions", lambda text, kind, day: [])
     checked, flagged, shown = letters_check(runner, base)
     assert (checked, flagged, shown.exit_code) == (len(flags), 0, 0)
     expected = {name for name, d in loaded.letters.items() if d.unfavourable} | {"classement_groupe_3"}

@@ -48,7 +48,7 @@ def context_for(
         entity=row.id,
         workflow=workflow.name,
         seq=4,
-        trigger="t",
+        trigger=next((t.trigger for t in workflow.transitions if name in t.letters), "t"),  # the letter's decision
         source="a",
         dest="b",
         actor="DGCIS",

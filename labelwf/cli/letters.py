@@ -15,6 +15,7 @@ from ..engine import queries
 from ..engine.delivery import LETTER_STATUSES, DeliveryReport
 from ..engine.representations import letter_json
 from ..letters.letter_check import check_letter
+from ..letters.mention_check import check_mentions, mention_kinds
 from ..letters.record_check import RecordContext, check_record, choice_codes, default_regions, load_regions
 from ..store.records import Letter
 from ..text import shown
@@ -210,7 +211,10 @@ def letters_check(app: App, entity: str | None, as_json: bool) -> None:
     letters also need their reasons, effective date and means of appeal); and, against the record,
     raw values of declared fields, English words, bare role codes in the copies, a region merged
     away before the letter's date, a signature without a name (or a note that the record gives
-    none), a step resting on an assumed or synthetic fact without its note or SPÉCIMEN mark.
+    none), a step resting on an assumed or synthetic fact without its note or SPÉCIMEN mark; a decision
+    without its legal basis or its means of appeal (Télérecours citoyens from its opening), an
+    unfavourable one without reasons in law and in fact, an addressee without address or the note
+    that the record gives none.
 
     \b
     Examples:
@@ -224,6 +228,9 @@ def letters_check(app: App, entity: str | None, as_json: bool) -> None:
         name for workflow in app.engine.workflows for name, letter in workflow.letters.items() if letter.unfavourable
     }
     declared = [(f.label or name, f.choices) for w in app.engine.workflows for name, f in w.fields.items()]
+    kinds = mention_kinds(
+        (w.letters, w.letterhead, [(t.trigger, t.letters) for t in w.transitions]) for w in app.engine.workflows
+    )
     choices = choice_codes(declared)
     directory = app.runtime.settings.directory
     region_map = directory.parent / REGION_MAP if directory is not None else None
@@ -254,6 +261,7 @@ def letters_check(app: App, entity: str | None, as_json: bool) -> None:
                 day = letter.occurred_at.astimezone(app.zone).date()
                 basis = queries.letter_basis_kind(app.db, letter.id)
                 findings += check_record(letter.text or "", RecordContext(choices, regions, day, basis))
+                findings += check_mentions(letter.text or "", kinds.get(letter.template), day)
                 checked += 1
                 if not findings:
                     continue

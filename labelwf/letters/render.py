@@ -55,6 +55,7 @@ from ..errors import LetterError
 from .address import RANKS, address, civility_of
 from .directory import Directory, kind_of
 from .filters import FILTERS, MONTHS_FR, lead, words
+from .mentions import MENTION_FILTERS, mentions_of
 from .spec import LetterDef, Letterhead
 from .template_safety import COUNTED, bounded_binop, bounded_filter, bounded_render, count_loops, counted, take_step
 from .typography import french, typeset_template
@@ -74,6 +75,8 @@ CONTEXT_NAMES = frozenset(
         "copies",
         "authority",
         "basis",  # where the step's fact comes from (the record, an assumption, synthetic data), or None
+        "mentions",  # the legal basis, the rules the reasons cite, the means of appeal (letters.mentions)
+        "signatory",  # who signs: name (or the record's note), title, delegation, at the decision's date
     }
 )
 LAYOUTS = {"text": "_layout.txt.j2", "html": "_layout.html.j2"}
@@ -239,6 +242,7 @@ def letter_environment(folder: Path, html: bool) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    env.filters.update(MENTION_FILTERS)
     env.filters = {name: bounded_filter(name, function) for name, function in env.filters.items()}
     env.globals[COUNTED] = counted
     return env
@@ -358,6 +362,7 @@ class LetterRenderer:
         context["letterhead"] = self._letterhead(context, letter)
         context["authority"] = self._authority(context, letter)
         spec = self._spec(letter)
+        self._mentions(context, spec)
         addressed = [self._addressed(found, context) for found in recipients]
         copies = bool(spec and spec.copies and len(addressed) > 1)
         context["copies"] = [forms.label for _, forms in addressed[1:]] if copies else []
@@ -408,7 +413,7 @@ class LetterRenderer:
         The same for every letter of a day (read only: the sandbox is immutable), so made once per day."""
         head = self.workflow.letterhead if self.workflow else Letterhead()
         event = context.get("event")
-        day = event.recorded_at.astimezone(self.workflow.timezone).date() if self.workflow and event else None
+        day = event.occurred_at.astimezone(self.workflow.timezone).date() if self.workflow and event else None
         made = self._letterheads.get((letter, day))
         if made is not None:
             return made
@@ -433,7 +438,7 @@ class LetterRenderer:
         directory, event = self.signers.directory, context.get("event")
         if directory is None or event is None or self.workflow is None:
             return None
-        trigger, day = str(event.trigger or ""), event.recorded_at.astimezone(self.workflow.timezone).date()
+        trigger, day = str(event.trigger or ""), event.occurred_at.astimezone(self.workflow.timezone).date()
         key = (letter, trigger, day)
         if key in self._authorities:
             return self._authorities[key]
@@ -444,6 +449,29 @@ class LetterRenderer:
         row = directory.at(kind, day) if kind else None
         made = self._authorities[key] = row.namespace() if row else None
         return made
+
+    def _mentions(self, context: dict[str, Any], spec: LetterDef | None) -> None:
+        """``mentions`` and ``signatory``: what the law asks a decision letter to say, read at the decision's
+        date (its event's business date), whatever day the letter is written or signed."""
+        event, head, authority = context.get("event"), context["letterhead"], context["authority"]
+        zone = self.workflow.timezone if self.workflow else None
+        decided = event.occurred_at.astimezone(zone) if event is not None else None
+        kind = kind_of(str(event.trigger or ""), spec.decision if spec else "") if event is not None else None
+        context["mentions"] = mentions_of(
+            (spec.legal_basis if spec else ()) or (self.workflow.letterhead.legal_basis if self.workflow else ()),
+            self.workflow.letterhead.online_recourse if self.workflow else None,
+            decided=decided.date() if decided is not None else None,
+            decided_fr=date_fr(decided, decided.tzinfo or zone) if decided is not None and zone else "",
+            decision=kind not in (None, "information", "pilotage"),
+        )
+        if authority is not None:
+            name, title, delegation = authority.signatory_name, authority.signatory, authority.delegation
+            note = "" if name else authority.note
+        else:
+            name, title, delegation, note = head.signatory_name, head.signatory, head.delegation, ""
+        context["signatory"] = SimpleNamespace(
+            name=name, title=title[:1].upper() + title[1:], delegation=delegation, note=note
+        )
 
     def _spec(self, letter: str) -> LetterDef | None:
         return self.workflow.letters.get(letter) if self.workflow else None

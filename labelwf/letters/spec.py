@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from .mentions import LegalBasis, OnlineRecourse
+
 
 @dataclass(frozen=True)
 class LetterDef:
@@ -29,6 +31,7 @@ class LetterDef:
     attachments: tuple[str, ...] = ()  # the pièces jointes it lists (P.J.)
     copies: bool = False  # the first role is the addressee; the others receive copies of that letter
     decision: str = ""  # the kind of decision it notifies (letters.directory.KINDS); empty: its trigger's
+    legal_basis: tuple[LegalBasis, ...] = ()  # the texts the decision rests on, cited by the letter
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class Letterhead:
     place: str = "Paris"
     recourse_court: str = "le tribunal administratif"
     regions: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # extends labelwf.letters.address.REGIONS
+    online_recourse: OnlineRecourse | None = None  # Télérecours citoyens, from its opening day
+    legal_basis: tuple[LegalBasis, ...] = ()  # what every letter cites, unless it declares its own
 
     def issuer_at(self, day: date) -> Issuer | None:
         """The issuer in force on ``day`` (the latest whose ``since`` is not after it), or None."""

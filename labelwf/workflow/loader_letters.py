@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from ..errors import Problem
 from ..letters.address import RANKS
 from ..letters.directory import KINDS
+from ..letters.mentions import legal_bases, online_recourse
 from ..letters.spec import Issuer, LetterDef, Letterhead
 from ..letters.template_check import check_subject, check_template
 from ..text import text_problem
@@ -24,7 +25,8 @@ from .definition import MAX_LABEL, NAME_RE
 from .yamlfile import LineDict, LineList
 
 _LETTER_KEYS = {"subject", "to", "template", "unfavourable", "attachments", "copies", "decision"}
-_LETTERHEAD_KEYS = {"issuers", "place", "recourse_court", "regions"}
+_LETTER_KEYS |= {"legal_basis"}
+_LETTERHEAD_KEYS = {"issuers", "place", "recourse_court", "regions", "online_recourse", "legal_basis"}
 _ISSUER_KEYS = {"since", "service", "signatory", "delegation"}
 
 
@@ -175,6 +177,7 @@ def letters(b: Reporter, raw: Any, line: int, folder: Path, roles: Mapping[str, 
             tuple(attachments),
             copies,
             str(decision),
+            legal_basis=legal_bases(b, spec.get("legal_basis"), spec.line_of("legal_basis") or at, str(name)),
         )
     return result
 
@@ -238,4 +241,6 @@ def letterhead(b: Reporter, raw: Any, line: int) -> Letterhead:
         str(texts["place"] or "Paris"),
         str(texts["recourse_court"] or "le tribunal administratif"),
         regions,
+        online_recourse(b, raw.get("online_recourse"), raw.line_of("online_recourse") or line),
+        legal_bases(b, raw.get("legal_basis"), raw.line_of("legal_basis") or line, "letterhead"),
     )
