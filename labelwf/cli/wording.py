@@ -1,6 +1,7 @@
 """How the command line's tables and lines speak: the workflow's labels for states, triggers, fields
 and recipients (declared in the workflow files; an id without one is shown as it is), statuses and
-policies in French, dates as JJ/MM/AAAA HH:MM in the programme's time zone. ``--json`` keeps the ids.
+policies in French (the words of ``engine.wording``, which the console says too), dates as JJ/MM/AAAA HH:MM
+in the programme's time zone. ``--json`` keeps the ids.
 """
 
 from __future__ import annotations
@@ -11,30 +12,37 @@ from typing import Any
 
 from ..engine.fire import Engine
 from ..engine.portfolio import action_label
+from ..engine.wording import (
+    CATCH_UP,
+    DATA_KEYS,
+    DATED_KEYS,
+    ITEM_STATUSES,
+    LETTER_STATUSES,
+    PLAN_KINDS,
+    PLAN_STATUSES,
+    ROLES,
+    TIMER_CLOSED,
+    counts_said,
+    said,
+)
 from ..store.records import Instance
 from ..workflow.definition import Workflow
 
-LETTER_STATUSES = {
-    "pending": "à envoyer",
-    "sending": "envoi en cours",
-    "retry": "nouvel essai prévu",
-    "delivered": "envoyé",
-    "failed": "échec de l'envoi",
-    "uncertain": "envoi à vérifier",
-}
-PLAN_STATUSES = {"planned": "planifié", "running": "en cours", "done": "terminé", "cancelled": "annulé"}
-ITEM_STATUSES = {
-    "pending": "à exécuter",
-    "done": "fait",
-    "refused": "refusé",
-    "changed": "modifié depuis le plan",
-    "failed": "en échec",
-    "cancelled": "annulé",
-}
-PLAN_KINDS = {"decision": "décision", "timer_move": "déplacement d'échéances", "migration": "migration"}
-ROLES = {"operator": "agent", "supervisor": "superviseur", "admin": "administrateur", "viewer": "lecteur"}
-ROLES |= {"system": "système", "stakeholder": "partie prenante"}
-CATCH_UP = {"fire": "déclenchée", "skip": "ignorée"}  # what is done with a deadline passed while none ran
+__all__ = [
+    "CATCH_UP",
+    "ITEM_STATUSES",
+    "LETTER_STATUSES",
+    "PLAN_KINDS",
+    "PLAN_STATUSES",
+    "ROLES",
+    "TIMER_CLOSED",
+    "Labels",
+    "counts_said",
+    "day",
+    "duration",
+    "said",
+    "when",
+]
 
 
 def when(value: datetime | None, zone: tzinfo) -> str:
@@ -57,12 +65,6 @@ def duration(seconds: float) -> str:
     if days:
         return f"{days} j {hours} h"
     return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
-
-
-def said(table: Mapping[str, str], value: Any) -> str:
-    """A status or policy in French (its value as it is when the table has none for it)."""
-    text = str(getattr(value, "value", value) or "")
-    return table.get(text, text)
 
 
 class Labels:
@@ -92,11 +94,24 @@ class Labels:
         return action_label(workflow, trigger) if workflow is not None else trigger
 
     def field(self, workflow: Workflow | None, name: str) -> str:
-        return workflow.field_label(name) if workflow is not None else name
+        """A field by its label in the workflow, else a key the engine records by its French word."""
+        label = workflow.field_label(name) if workflow is not None else name
+        return DATA_KEYS.get(name, name) if label == name else label
 
-    def data(self, workflow: Workflow | None, data: Mapping[str, Any]) -> str:
-        """``Groupe : 2, Référence : …``: the fields by their labels."""
-        return ", ".join(f"{self.field(workflow, k)} : {v}" for k, v in data.items())
+    def data(self, workflow: Workflow | None, data: Mapping[str, Any], zone: tzinfo | None = None) -> str:
+        """``Groupe : 2, Référence : …``: the fields by their labels (the engine's instants in ``zone``)."""
+        return ", ".join(f"{self.field(workflow, k)} : {self._value(k, v, zone)}" for k, v in data.items())
+
+    @staticmethod
+    def _value(key: str, value: Any, zone: tzinfo | None) -> str:
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        if zone is not None and key in DATED_KEYS and isinstance(value, str):
+            try:
+                return when(datetime.fromisoformat(value), zone)
+            except ValueError:
+                return value
+        return str(value)
 
     def recipient(self, role: str) -> str:
         """How people read a recipient role: the label the first loaded workflow declaring it gives."""

@@ -19,21 +19,13 @@ from zoneinfo import ZoneInfo
 
 from .. import accounts
 from ..engine import queries
+from ..engine.wording import LETTER_STATUSES
 from ..errors import NotFound
 from ..store import Database
-from ..store.records import Event, Letter, LetterStatus
+from ..store.records import Event, Letter
 from ..workflow.definition import DAEMON_ACTOR, SYSTEM, Workflow
 from .api import runtime_of
 from .auth import Caller
-
-LETTER_STATUSES = {
-    LetterStatus.PENDING: "à envoyer",
-    LetterStatus.SENDING: "envoi en cours",
-    LetterStatus.RETRY: "nouvel essai prévu",
-    LetterStatus.DELIVERED: "envoyé",
-    LetterStatus.FAILED: "échec de l'envoi",
-    LetterStatus.UNCERTAIN: "envoi à vérifier",
-}
 
 
 @dataclass(frozen=True)
