@@ -30,11 +30,12 @@ from sqlalchemy.engine import Connection
 
 from .audit.admin_chain import Action, record
 from .errors import AccountError, NotFound
+from .letters.directory import POST_KEY
 from .store import Database
 from .store import accounts as sql
 from .text import email_problem, text_problem
 
-ROLES = ("viewer", "operator", "supervisor", "admin", "stakeholder")
+ROLES = ("viewer", "operator", "supervisor", "admin", "stakeholder", "signatory")
 FIRES = frozenset({"operator", "supervisor", "admin"})  # roles that may fire an operator's transition
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 TOKEN_PREFIX = "lwf_"
@@ -53,6 +54,7 @@ class Account:
     disabled: bool = False
     email: str | None = None
     oidc_bound: bool = False  # an identity of the OpenID Connect provider is bound to it
+    post: str | None = None  # the post a signatory signs for (the directory's key)
     # The API token it was found by (its ``token.issue`` act names who issued it), when it was.
     token_id: int | None = field(default=None, compare=False)
 
@@ -74,10 +76,13 @@ def _account(row: Any) -> Account:
         bool(row["disabled"]),
         row["email"],
         row["oidc_subject"] is not None,
+        post=row.get("post"),
     )
 
 
-def _check(name: str, roles: Sequence[str], entity: str | None, display_name: str, email: str | None) -> None:
+def _check(
+    name: str, roles: Sequence[str], entity: str | None, display_name: str, email: str | None, post: str | None = None
+) -> None:
     if not NAME_RE.match(name):
         raise AccountError("name", name, "lower-case letters, digits, '.', '_' or '-', at most 64 characters")
     unknown = [r for r in roles if r not in ROLES]
@@ -87,6 +92,10 @@ def _check(name: str, roles: Sequence[str], entity: str | None, display_name: st
         raise AccountError("entity", entity, "an entity id for a stakeholder account, and only for one")
     if "stakeholder" in roles and len(roles) > 1:
         raise AccountError("roles", ",".join(roles), "stakeholder alone (a stakeholder sees only its entity)")
+    if ("signatory" in roles) != (post is not None):
+        raise AccountError("post", post, "a post key (--post) for a signatory account, and only for one")
+    if post is not None and not POST_KEY.fullmatch(post):
+        raise AccountError("post", post, "a post key of the directory: lower-case letters, digits and '-'")
     problem = text_problem(display_name, "display name", max_length=200)
     if problem:
         raise AccountError("display_name", display_name, problem)
@@ -108,6 +117,7 @@ def add_account(
     author: str,
     key: bytes | None,
     reason: str | None = None,
+    post: str | None = None,
 ) -> Account:
     """Register an account (a password for a local one; none for one that signs in by OIDC only).
 
@@ -118,7 +128,7 @@ def add_account(
     the OpenID Connect provider (the provider must vouch for it); from then on the provider's
     identity itself is bound to the account.
     """
-    _check(name, roles, entity, display_name or name, email)
+    _check(name, roles, entity, display_name or name, email, post)
     if password is not None and len(password) < MIN_PASSWORD:
         raise AccountError("password", "(not shown)", f"at least {MIN_PASSWORD} characters")
     with db.write() as conn:
@@ -139,6 +149,7 @@ def add_account(
                 "disabled": False,
                 "created_at": now,
                 "email": email,
+                **({"post": post} if post is not None else {}),
             },
         )
         data = {
@@ -146,10 +157,11 @@ def add_account(
             "display_name": display_name or name,
             "entity": entity,
             "email": email,
+            **({"post": post} if post is not None else {}),  # accounts of no post record what they always did
             "password": password is not None,  # whether a local password was set; never the password
         }
         record(conn, Action.ACCOUNT_CREATE, name, author=author, key=key, now=now, reason=reason, data=data)
-    return Account(name, display_name or name, tuple(roles), entity, email=email)
+    return Account(name, display_name or name, tuple(roles), entity, email=email, post=post)
 
 
 def accounts(db: Database) -> list[Account]:
@@ -235,6 +247,9 @@ def set_roles(
     """
     with db.write() as conn:
         row = _existing(conn, name)
+        if "signatory" in roles and row.get("post") is None:
+            expected = "signatory only for an account bound to a post (add a new one)"
+            raise AccountError("roles", ",".join(roles), expected)
         if ("stakeholder" in roles) != (row["entity_id"] is not None):
             raise AccountError(
                 "roles", ",".join(roles), "stakeholder for a stakeholder account and only for one (add a new account)"

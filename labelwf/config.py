@@ -50,6 +50,8 @@ login_delay_max_seconds  …_LOGIN_DELAY_MAX_SECONDS  sign-in: the longest delay
 trusted_proxies        LABELWF_TRUSTED_PROXIES      service: proxies (addresses, CIDR) whose X-Forwarded-For is honoured
 locale                 LABELWF_LOCALE               language of messages: errors of the CLI and API (fr; en)
 console_theme          LABELWF_CONSOLE_THEME        the console's look: dsfr (the State's design system) or neutral
+signature              LABELWF_SIGNATURE            required: letters wait for their post's signatory; off (default)
+signature_certificates LABELWF_SIGNATURE_CERTIFICATES folder of the posts' <post>.p12 and <post>.passphrase
 =====================  ==========================  ==============================================
 """
 
@@ -122,6 +124,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     locale: str = DEFAULT_LOCALE  # the language of messages (the API also honours Accept-Language)
     console_theme: str = "neutral"  # labelwf.service.console_theme.THEMES
+    signature: str = "off"  # required: letters wait « à signer » (labelwf.engine.signature); off: delivered as written
+    signature_certificates: Path | None = None  # <post>.p12 and its passphrase (file or environment), seal.p12
     source: Path | None = None
 
     def __repr__(self) -> str:
@@ -251,6 +255,13 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         if problem:
             raise ConfigError(key, value, "a name and function on one line, at most 200 characters")
         return text
+    if key == "signature":
+        chosen = str(value or "").strip().lower()
+        if chosen not in ("required", "off"):
+            raise ConfigError(key, value, "required (letters wait for their signatory) or off (delivered unsigned)")
+        return chosen
+    if key == "signature_certificates":
+        return (base / str(value)).resolve() if str(value or "").strip() else None
     if key == "console_theme":
         theme = str(value or "").strip().lower()
         if theme not in ("dsfr", "neutral"):

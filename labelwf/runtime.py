@@ -17,7 +17,7 @@ import pwd
 import socket
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .audit.checkpoints import Checkpointer, CheckpointSettings, default_folder
 from .audit.key import create_key, load_key
@@ -33,6 +33,10 @@ from .logs import LogFormat, configure
 from .store import Database
 from .workflow.definition import Workflow
 from .workflow.loader import load_workflows
+
+if TYPE_CHECKING:  # pyHanko loads only where letters are signed
+    from .engine.signature import SignatureDesk
+    from .letters.post_certificates import PostCertificates
 
 
 def os_principal() -> str:
@@ -99,7 +103,8 @@ class Runtime:
     def engine(self) -> Engine:
         """The engine over every loaded workflow version, hashing with the audit key when there is one."""
         workflows = self.workflows  # a broken workflow file is reported before a broken directory
-        signers = Signers(self.settings.letters_agent, self.settings.letters_signatory_name, self.directory)
+        s = self.settings
+        signers = Signers(s.letters_agent, s.letters_signatory_name, self.directory, s.signature == "required")
         return Engine(
             self.db,
             workflows,
@@ -137,7 +142,22 @@ class Runtime:
             lease_seconds=s.letters_lease_seconds,
             timezone=s.zone,
         )
-        return Outbox(self.db, delivery, clock=self.clock, audit_key=self.audit_key)
+        seal = self.certificates.seal(when=self.engine.clock.now()) if s.signature == "required" else None
+        return Outbox(self.db, delivery, clock=self.clock, audit_key=self.audit_key, seal=seal)
+
+    @cached_property
+    def certificates(self) -> PostCertificates:
+        """The posts' signing certificates (``signature_certificates``), opened when first used."""
+        from .letters.post_certificates import PostCertificates
+
+        return PostCertificates(self.settings.signature_certificates)
+
+    @cached_property
+    def signature_desk(self) -> SignatureDesk:
+        """The signature step over this database: the posts' queues, signing, sending back."""
+        from .engine.signature import SignatureDesk
+
+        return SignatureDesk(self.engine, self.certificates, directory=self.directory)
 
     @cached_property
     def checkpoint_folder(self) -> Path:

@@ -9,6 +9,8 @@ from ..letters.render import RenderedLetter
 from ..store.records import Event, LetterStatus, TimerStatus
 from .hashing import event_hash
 
+SEAL_POST = "(sceau)"  # a notice's post: signed at delivery under the service's seal (engine.signing_post)
+
 
 def timer_closed(status: TimerStatus) -> str:
     """The action recorded by the event of a timer closed without firing: ``timer obsolete``."""
@@ -49,7 +51,8 @@ def _copy(e: Event, hash_: str, letters: tuple[str, ...]) -> Event:
 
 
 def letter_row(letter: RenderedLetter, instance_id: int, event_id: int, now: datetime) -> dict[str, Any]:
-    """The outbox row of a rendered letter queued by event ``event_id``, pending delivery."""
+    """The outbox row of a rendered letter queued by event ``event_id``: pending delivery, or waiting for
+    its post's signature (``to_sign``) when it names a post (a notice under the seal is pending)."""
     return {
         "instance_id": instance_id,
         "event_id": event_id,
@@ -63,7 +66,8 @@ def letter_row(letter: RenderedLetter, instance_id: int, event_id: int, now: dat
         "body": letter.text,
         "body_html": letter.html,
         "checksum": letter.checksum,
-        "status": LetterStatus.PENDING.value,
+        "status": (LetterStatus.PENDING if letter.post in (None, SEAL_POST) else LetterStatus.TO_SIGN).value,
         "attempts": 0,
         "created_at": now,
+        "post": letter.post,
     }

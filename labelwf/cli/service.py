@@ -114,6 +114,7 @@ def users_group() -> None:
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES), help="Repeat for several.")
 @click.option("--entity", help="The one entity a stakeholder account sees.")
+@click.option("--post", help="The post a signatory signs for (a key of the directory's post column).")
 @click.option("--display-name", default="", help="The name shown in the console.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else prompted).")
 @click.option("--no-password", is_flag=True, help="No local password: the account signs in by OIDC only.")
@@ -128,18 +129,20 @@ def users_add(
     name: str,
     roles: tuple[str, ...],
     entity: str | None,
+    post: str | None,
     display_name: str,
     password_stdin: bool,
     no_password: bool,
     email: str | None,
     reason: str | None,
 ) -> None:
-    """Add an account NAME with its roles (viewer, operator, supervisor, admin, stakeholder).
+    """Add an account NAME with its roles (viewer, operator, supervisor, admin, stakeholder, signatory).
 
     \b
     Examples:
       labelwf users add marie.dupont --role operator
       labelwf users add gouvernance-enfant --role stakeholder --entity enfant
+      labelwf users add jeanne.martin --role signatory --post datar --display-name "Jeanne Martin"
       printf '%s' "$PASSWORD" | labelwf users add robot --role viewer --password-stdin
       labelwf users add marie.dupont --role operator --no-password --email marie.dupont@finances.gouv.fr
     """
@@ -157,6 +160,7 @@ def users_add(
         entity=entity,
         email=email,
         reason=reason,
+        post=post,
         **_acting(app),
     )
     click.echo(f"account {account.name} added ({', '.join(account.roles)})")

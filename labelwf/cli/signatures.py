@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from ..clock import SystemClock
+from ..errors import LabelwfError
 from .base import EXIT_FAILURE, App, json_option, main
 from .letters import letters_group
 
@@ -119,14 +120,18 @@ def letters_verify(app: App, file: Path, trusted: tuple[Path, ...], as_json: boo
     """
     from ..letters.certificates import load_trusted
     from ..letters.signing import PARIS
-    from ..letters.verification import find_in_chain, verify
+    from ..letters.verification import ChainMatch, find_in_chain, verify
 
     # pyHanko logs why a certificate is not trusted, with a traceback, on a terminal that has no
     # logging set up; the verdict says it in French: keep its log lines for configured handlers
     logging.getLogger("pyhanko").addHandler(logging.NullHandler())
     roots = [load_trusted(path) for path in trusted]
     verdict = verify(file.read_bytes(), roots, now=SystemClock().now())
-    verdict = replace(verdict, chain=find_in_chain(verdict.sha256))
+    try:
+        chain = find_in_chain(verdict.sha256, app.db)
+    except LabelwfError as unreadable:  # no database, or one of an older schema: the verdict stands alone
+        chain = ChainMatch(looked_up=False, note=f"recherche indisponible : {unreadable}")
+    verdict = replace(verdict, chain=chain)
     if as_json:
         app.emit_json({"file": str(file), **verdict.as_json()})
     else:

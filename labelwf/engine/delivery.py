@@ -32,7 +32,9 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..audit.sealing import SEAL_POST
 from ..audit.seals import letter_problem
 from ..clock import Clock, SystemClock
 from ..store import Database
@@ -46,6 +48,10 @@ from .pdf import _weasyprint as _weasyprint
 from .pdf import pdf_unavailable as pdf_unavailable  # re-exported: delivery's callers ask it
 from .pdf import render_pdf as render_pdf  # re-exported: the API renders a letter's PDF too
 from .pdf_pool import PdfPool, available_cores
+from .signed_letters import signed_bodies
+
+if TYPE_CHECKING:
+    from ..letters.certificates import Signer
 
 LETTER_STATUSES = tuple(status.value for status in LetterStatus)
 SPECIMEN_REFUSAL = (
@@ -146,9 +152,13 @@ class Outbox:
         *,
         clock: Clock | None = None,
         audit_key: bytes | None = None,
+        seal: Signer | None = None,
     ) -> None:
-        """``audit_key``: with it, a letter's checksum is also checked to be the one its keyed event sealed."""
+        """``audit_key``: with it, a letter's checksum is also checked to be the one its keyed event sealed.
+
+        ``seal``: the service's seal, which signs the notices (``signature: seal``) as they are delivered."""
         self.db, self.settings = db, settings
+        self._seal = seal
         self.clock: Clock = clock or SystemClock()
         self._key = audit_key
         self._swept = False  # leftovers of killed writes removed (once per Outbox)
@@ -286,10 +296,35 @@ class Outbox:
             report.failed += 1
             report.errors.append(f"letter {letter.id}: {error}")
             return "failed"
-        pdf = self._render(letter.html) if make_pdf and letter.html else None
+        pdf: Future[bytes] | None = None
+        if letter.signed_pdf is not None:  # signed by its signatory: those bytes are the letter, never rendered again
+            pdf = Future()
+            pdf.set_result(letter.signed_pdf)
+            letter = signed_bodies(letter, self.settings.timezone)
+        else:
+            pdf = self._render(letter.html) if make_pdf and letter.html else None
+            if pdf is not None and letter.post == SEAL_POST and self._seal is not None:
+                pdf = self._sealed(pdf)
         if self._filers is None:
             self._filers = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="letters-filing")
         return _InFlight(letter, self._filers.submit(self._file, letter, pdf))
+
+    def _sealed(self, rendered: Future[bytes]) -> Future[bytes]:
+        """A notice's PDF signed with the service's seal once rendered (signed in the filing thread)."""
+        seal, when = self._seal, self.clock.now()
+        assert seal is not None
+        sealed: Future[bytes] = Future()
+
+        def done(made: Future[bytes]) -> None:
+            from ..letters.signing import sign  # pyHanko, loaded only where a seal signs
+
+            try:
+                sealed.set_result(sign(made.result(), seal, when=when, reason="Cachet du service"))
+            except Exception as exc:  # the notice's failure alone: retried like any filing error
+                sealed.set_exception(exc)
+
+        rendered.add_done_callback(done)
+        return sealed
 
     def _render(self, html: str) -> Future[bytes]:
         if self._pool is not None:

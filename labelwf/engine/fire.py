@@ -18,6 +18,7 @@ state is in the audit trail.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -90,12 +91,18 @@ class Engine:
         """The letters of ``decision``'s step, rendered by ``wf``'s renderer (before ``event`` is sealed)."""
         return step_letters(self._renderers[wf.key], wf, current, decision, event)
 
-    def with_clock(self, clock: Clock, workflows: Iterable[Workflow] | None = None) -> Engine:
-        """This engine (same database, audit key and signers) reading another clock (a replay's simulated one)."""
+    def with_clock(
+        self, clock: Clock, workflows: Iterable[Workflow] | None = None, *, history: bool = False
+    ) -> Engine:
+        """This engine (same database, audit key and signers) reading another clock (a replay's simulated one).
+
+        ``history``: it writes the past (a replay), whose letters were signed when they were sent:
+        they never wait for a signature, whatever the service requires of today's decisions."""
         chosen = list(workflows) if workflows is not None else list(self.workflows)
-        return Engine(
-            self.db, chosen, clock=clock, audit_key=self._key, principal=self.principal, signers=self._signers
-        )
+        signers = self._signers
+        if history and signers is not None and signers.signature:
+            signers = replace(signers, signature=False)
+        return Engine(self.db, chosen, clock=clock, audit_key=self._key, principal=self.principal, signers=signers)
 
     # -- workflows -------------------------------------------------------------------------------
 

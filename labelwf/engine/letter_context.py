@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
+from ..letters.dating import UNSIGNED_DATE
 from ..letters.filters import date_fr_text
 from ..letters.render import LetterRenderer, RenderedLetter, date_fr
 from ..store.records import Entity, Event, Instance
 from ..workflow.definition import Workflow
 from .decision import Decision
+from .signing_post import SEAL_POST, signing_post
 
 
 def letter_context(wf: Workflow, entity: Entity, event: Event, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -34,6 +37,7 @@ def letter_context(wf: Workflow, entity: Entity, event: Event, data: Mapping[str
         else SimpleNamespace(kind=event.basis.kind.value, source=event.basis.source, text=event.basis.text),
         "workflow": SimpleNamespace(name=wf.name, version=wf.version, title=wf.title),
         "date_fr": date_fr(event.recorded_at, wf.timezone),  # a letter is dated the day it is written
+        "decision_date_fr": date_fr(event.occurred_at, wf.timezone),
         "facts": [
             SimpleNamespace(
                 key=k, label=wf.fields[k].label or wf.fields[k].description or k, value=_fact(wf.fields[k].type, v)
@@ -58,10 +62,14 @@ def step_letters(
     if not decision.transition.letters:
         return []
     context = letter_context(wf, current.entity, event, decision.data)
+    written = context["date_fr"]
     rendered: list[RenderedLetter] = []
     for number, name in enumerate(decision.transition.letters, 1):
         spec = wf.letters[name]
         context["reference"] = f"{wf.name.upper()}/{current.entity.id}/{event.seq:03d}-{number}"
         to = {role: wf.recipients[role] for role in spec.to}
-        rendered.extend(renderer.render(name, spec.template.name, spec.subject, to, current.entity.contacts, context))
+        post = signing_post(renderer.signers, wf, spec, event)
+        context["date_fr"] = written if post in (None, SEAL_POST) else UNSIGNED_DATE  # dated the day it is signed
+        letters = renderer.render(name, spec.template.name, spec.subject, to, current.entity.contacts, context)
+        rendered.extend(letters if post is None else [replace(letter, post=post) for letter in letters])
     return rendered

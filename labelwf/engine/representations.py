@@ -106,6 +106,9 @@ def letter_json(letter: Letter, *, bodies: bool = False) -> dict[str, Any]:
         "created_at": letter.created_at,
         "delivered_at": letter.delivered_at,
         "occurred_at": letter.occurred_at,
+        "post": letter.post,  # the post that signs it (the signature step), or None
+        "signed_at": letter.signed_at,
+        "pdf_sha256": letter.pdf_sha256,  # the signed PDF's, recorded in the chain
     }
     if bodies:
         result["body"] = letter.text

@@ -78,13 +78,17 @@ COLUMNS = (
     "source",
     "assumed",
     "note",
+    "post",
 )
+LEGACY_COLUMNS = COLUMNS[:-1]  # a directory without posts: every letter goes to the default post
+DEFAULT_POST = "service"  # the post that signs where the directory names none
 NO_NAME = "nom non donné par le dossier public"
 GENDERS = {"m": "masculin", "f": "féminin", "": "non précisé"}
 MAX_BYTES = 1_000_000
 MAX_ROWS = 5_000
 MAX_TEXT = 400
 _SOURCE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
+POST_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _FEMININE = re.compile(r"^la\s", re.IGNORECASE)
 
 
@@ -107,6 +111,12 @@ class Authority:
     source: str
     assumed: str = ""
     note: str = ""
+    post: str = ""  # the key of the post that signs (a signatory account is bound to it); empty: DEFAULT_POST
+
+    @property
+    def post_key(self) -> str:
+        """The post that signs this row's decisions: its own key, or ``DEFAULT_POST``."""
+        return self.post or DEFAULT_POST
 
     def in_force(self, day: date) -> bool:
         """Whether the row applies on ``day``."""
@@ -125,6 +135,7 @@ class Authority:
             source=self.source,
             assumed=self.assumed,
             note=self.note,
+            post=self.post_key,
         )
 
 
@@ -174,7 +185,8 @@ def parse_directory(text: str, file: str = "<directory>") -> Directory:
     """The directory of a CSV text; raise ``ImportRejected`` naming every bad row."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
-    if header is None or tuple(h.strip() for h in header) != COLUMNS:
+    columns = tuple(h.strip() for h in header or ())
+    if header is None or columns not in (COLUMNS, LEGACY_COLUMNS):
         got = ",".join(header or [])
         raise ImportRejected([Problem(file, 1, f"header {got!r} is not the expected {','.join(COLUMNS)!r}")])
     problems: list[Problem] = []
@@ -185,7 +197,9 @@ def parse_directory(text: str, file: str = "<directory>") -> Directory:
         if len(rows) >= MAX_ROWS:
             problems.append(Problem(file, line, f"more than {MAX_ROWS} rows: split the file"))
             break
-        row = _row(cells, file, line, problems)
+        if columns == LEGACY_COLUMNS and len(cells) == len(LEGACY_COLUMNS):
+            cells = [*cells, ""]  # no post: the default post signs
+        row = _row(cells, file, line, problems, columns)
         if row is not None:
             rows.append(row)
     problems += _overlaps(rows, file)
@@ -194,10 +208,12 @@ def parse_directory(text: str, file: str = "<directory>") -> Directory:
     return Directory(tuple(rows), file)
 
 
-def _row(cells: list[str], file: str, line: int, problems: list[Problem]) -> Authority | None:
-    """One row, or None after recording what is wrong with it."""
+def _row(
+    cells: list[str], file: str, line: int, problems: list[Problem], columns: tuple[str, ...] = COLUMNS
+) -> Authority | None:
+    """One row, or None after recording what is wrong with it (``columns``: the file's header)."""
     if len(cells) != len(COLUMNS):
-        problems.append(Problem(file, line, f"has {len(cells)} columns; expected {len(COLUMNS)}: {','.join(COLUMNS)}"))
+        problems.append(Problem(file, line, f"has {len(cells)} columns; expected {len(columns)}: {','.join(columns)}"))
         return None
     values = dict(zip(COLUMNS, (" ".join(c.split()) for c in cells), strict=True))
     before = len(problems)
@@ -227,6 +243,8 @@ def _row(cells: list[str], file: str, line: int, problems: list[Problem]) -> Aut
     keys = [k.strip() for k in values["source"].split(",")]
     if not values["source"] or not all(_SOURCE_KEY.fullmatch(k) for k in keys):
         bad("source", "the record's source keys, separated by ', ' (e.g. VIP-23, WTM-1213)")
+    if values["post"] and not POST_KEY.fullmatch(values["post"]):
+        bad("post", "a post key: lower-case letters, digits and '-', at most 64 (e.g. datar, premier-ministre)")
     if not values["signatory_name"] and NO_NAME not in values["note"]:
         bad("note", f"a note saying {NO_NAME!r} when signatory_name is empty (never an invented person)")
     if len(problems) > before or start is None:
@@ -243,6 +261,7 @@ def _row(cells: list[str], file: str, line: int, problems: list[Problem]) -> Aut
         ", ".join(keys),
         values["assumed"],
         values["note"],
+        values["post"],
     )
 
 

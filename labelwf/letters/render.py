@@ -26,7 +26,9 @@ Context of every template:
     copies     the functions a copy goes to (a letter declared ``copies: true``: its first recipient is
                its addressee, the others receive the same letter "pour information")
     workflow   name, version, title
-    date_fr    the letter's date (the day the step is recorded) written the French way ("11 mai 2010")
+    date_fr    the letter's date (the day the step is recorded, or the day it is signed when it waits
+               for a signature: ``letters.dating``) written the French way ("11 mai 2010")
+    decision_date_fr  the decision's date (its event's), the effective date unless the step declares one
     reference  the letter's reference (workflow, entity, event sequence, letter)
     layout     the layout the content extends (set by the renderer)
 """
@@ -77,6 +79,7 @@ CONTEXT_NAMES = frozenset(
         "basis",  # where the step's fact comes from (the record, an assumption, synthetic data), or None
         "mentions",  # the legal basis, the rules the reasons cite, the means of appeal (letters.mentions)
         "signatory",  # who signs: name (or the record's note), title, delegation, at the decision's date
+        "decision_date_fr",  # the decision's date (the event's), written the French way
     }
 )
 LAYOUTS = {"text": "_layout.txt.j2", "html": "_layout.html.j2"}
@@ -122,6 +125,7 @@ class RenderedLetter:
     text: str
     html: str
     checksum: str = field(default="")
+    post: str | None = None  # the post that must sign it (the signature step); None: delivered as written
 
 
 def letter_checksum(subject: str, text: str, html: str, name: str = "", address: str = "", email: str = "") -> str:
@@ -255,6 +259,7 @@ class Signers:
     agent: str = ""  # "Affaire suivie par": the agent's name and function, or a function alone
     signatory_name: str = ""  # first name and name of the signatory, above the title
     directory: Directory | None = None  # who decides and signs each kind of decision at each date
+    signature: bool = False  # letters wait for their post's signatory (``signature: required``)
 
 
 class LetterSource(Protocol):

@@ -31,7 +31,11 @@ class LetterDef:
     attachments: tuple[str, ...] = ()  # the pièces jointes it lists (P.J.)
     copies: bool = False  # the first role is the addressee; the others receive copies of that letter
     decision: str = ""  # the kind of decision it notifies (letters.directory.KINDS); empty: its trigger's
+    signature: str = "person"  # SIGNATURES: signed by its post's signatory, or a notice under the service's seal
     legal_basis: tuple[LegalBasis, ...] = ()  # the texts the decision rests on, cited by the letter
+
+
+SIGNATURES = ("person", "seal")  # who signs a letter: a person of its post, or the service's seal (a notice)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ A PDF is valid when its last signature is intact (not a byte changed since it wa
 signature cryptographically sound), covers the whole file (nothing added after it), and was made
 with a certificate that one of the trust roots given vouches for, valid at the moment of the
 check. A demonstration certificate is said to be one: what it signed has no legal value.
-``find_in_chain`` is where the letter's place in the audit chain is looked up by the PDF's sha256.
+``find_in_chain`` finds the letter in the audit chain by the PDF's sha256.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
 from ..clock import require_aware
+from ..store import Database, signatures
 from .certificates import is_demonstration, subject_name
 
 with warnings.catch_warnings():  # pyHanko still imports DSA, which cryptography deprecates: nothing to do here
@@ -134,17 +135,26 @@ def verify(pdf: bytes, trust_roots: Sequence[x509.Certificate], *, now: datetime
     )
 
 
-def find_in_chain(sha256: str) -> ChainMatch:
-    """The letter whose signed PDF has this sha256, in the audit chain.
+def find_in_chain(sha256: str, db: Database | None = None) -> ChainMatch:
+    """The letter whose signed PDF has this sha256, as the audit chain recorded its signature.
 
-    Not yet possible: the outbox and the audit chain keep a letter's text and HTML checksums,
-    not its PDF's (PDFs are made at delivery, unsigned). The signature step records the signed
-    PDF's sha256 in the chain; this function will then look it up (taking the database).
+    The signature step stores a letter's signed PDF and its sha256, and records that sha256 in
+    the chain event of the signature (``engine.signature``): a match is a letter whose stored
+    sha256 is this one *and* whose signature event, in its instance's chain, holds it. Without a
+    database (``db`` None) nothing is looked up.
     """
-    return ChainMatch(
-        looked_up=False,
-        note="recherche indisponible : la chaîne ne conserve pas encore l'empreinte des PDF signés",
-    )
+    if db is None:
+        return ChainMatch(looked_up=False, note="recherche indisponible : aucune base de données n'est ouverte")
+    with db.read() as conn:
+        for letter in signatures.letters_of_pdf(conn, sha256):
+            instance = signatures.instance_of_letter(conn, letter.id)
+            recorded = None if instance is None else signatures.signature_event(conn, instance, letter.id, sha256)
+            if recorded is not None:
+                seq, _ = recorded
+                day = f", signée le {letter.signed_at:%d/%m/%Y}" if letter.signed_at else ""
+                note = f"lettre {letter.id} ({letter.template}, {letter.entity}){day} : événement n° {seq} de sa chaîne"
+                return ChainMatch(looked_up=True, letter=letter.id, note=note)
+    return ChainMatch(looked_up=True, note="aucune lettre signée de cette base n'a cette empreinte")
 
 
 def _line(exc: Exception) -> str:

@@ -289,7 +289,7 @@ def replay(
 
 def _replaying(base: Engine, clock: FrozenClock, published: Sequence[Workflow]) -> Engine:
     """``base`` on the replay's clock, with the workflows in force, recording the replay's principal."""
-    engine = base.with_clock(clock, published)
+    engine = base.with_clock(clock, published, history=True)  # its letters are history: never « à signer »
     engine.principal = replay_principal(base.principal)
     return engine
 

@@ -22,10 +22,12 @@ from ..engine import queries
 from ..engine.wording import LETTER_STATUSES
 from ..errors import NotFound
 from ..store import Database
-from ..store.records import Event, Letter
+from ..store.records import Event, Letter, LetterStatus
 from ..workflow.definition import DAEMON_ACTOR, SYSTEM, Workflow
 from .api import runtime_of
 from .auth import Caller
+
+UNSIGNED = (LetterStatus.TO_SIGN, LetterStatus.RETURNED)  # a stakeholder never sees these (the service's own)
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,15 @@ def letters_for(who: Caller, workflow: Workflow, letters: Iterable[Letter]) -> l
     """The letters ``who`` may read: all for staff; for a stakeholder, those to its entity's roles."""
     if not is_stakeholder(who):
         return list(letters)
-    return [m for m in letters if m.recipient.role in workflow.entity_roles]
+    return [m for m in letters if m.recipient.role in workflow.entity_roles and m.status not in UNSIGNED]
 
 
 def letter_readable(who: Caller, workflow: Workflow, letter: Letter) -> bool:
-    """Whether ``who`` may read ``letter`` (its entity, and for a stakeholder one of its entity's roles)."""
-    return who.sees(letter.entity) and (not is_stakeholder(who) or letter.recipient.role in workflow.entity_roles)
+    """Whether ``who`` may read ``letter`` (its entity, and for a stakeholder one of its entity's roles,
+    signed or needing no signature: a letter waiting for its signatory or sent back is the service's)."""
+    if not who.sees(letter.entity):
+        return False
+    return not is_stakeholder(who) or (letter.recipient.role in workflow.entity_roles and letter.status not in UNSIGNED)
 
 
 def theirs(request: Any, who: Caller, letter_id: int) -> None:

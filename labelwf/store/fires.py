@@ -148,6 +148,7 @@ LETTER_COLUMNS = (
     "status",
     "attempts",
     "created_at",
+    "post",
 )
 
 

@@ -314,6 +314,9 @@ _LETTER_SUMMARY = (
     _l.c.created_at,
     _l.c.delivered_at,
     _e.c.occurred_at,
+    _l.c.post,
+    _l.c.signed_at,
+    _l.c.pdf_sha256,
 )
 
 

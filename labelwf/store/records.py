@@ -39,6 +39,8 @@ class LetterStatus(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"  # gave up after the last attempt
     UNCERTAIN = "uncertain"  # the sender stopped between sending and recording: a person checks
+    TO_SIGN = "to_sign"  # waits for its post's signatory; never claimed for delivery
+    RETURNED = "returned"  # sent back by its signatory with a reason; never delivered
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,10 @@ class Letter:
     delivered_at: datetime | None = None
     text: str | None = None
     html: str | None = None
+    post: str | None = None  # the post that signs it (the signature step), or None
+    signed_at: datetime | None = None
+    pdf_sha256: str | None = None  # the signed PDF's sha256
+    signed_pdf: bytes | None = None  # the signed PDF (loaded where delivered or served)
 
 
 T = TypeVar("T")
@@ -272,6 +278,10 @@ def letter_from_row(row: Mapping[Any, Any]) -> Letter:
         delivered_at=row.get("delivered_at"),
         text=row.get("body"),
         html=row.get("body_html"),
+        post=row.get("post"),
+        signed_at=row.get("signed_at"),
+        pdf_sha256=row.get("pdf_sha256"),
+        signed_pdf=row.get("signed_pdf"),
     )
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0014"
+SCHEMA_REVISION = "0015"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -196,8 +196,14 @@ letter = sa.Table(
     sa.Column("filed_at", UTCDateTime),
     sa.Column("sent_at", UTCDateTime),
     sa.Column("message_id", sa.Text),
+    sa.Column("post", sa.String(100)),  # the post that must sign it (the signature step), or None
+    sa.Column("signed_at", UTCDateTime),
+    sa.Column("signed_pdf", sa.LargeBinary),  # the signed PDF: the artefact delivered, byte for byte
+    sa.Column("pdf_sha256", sa.String(64)),  # its sha256, recorded in the chain by the signature event
     sa.Index(None, "status"),
     sa.Index(None, "instance_id"),
+    sa.Index("ix_letter_pdf_sha256", "pdf_sha256"),
+    sa.Index("ix_letter_post_status", "post", "status"),
 )
 
 # Marks the database carries about itself: ``replay`` (``partial`` until a replay finishes, then
@@ -224,6 +230,7 @@ account = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("email", sa.String(320)),  # matched once against a provider's verified e-mail
     sa.Column("oidc_subject", sa.Text, unique=True),  # "issuer subject" of the identity bound to it
+    sa.Column("post", sa.String(100)),  # the post a signatory account signs for (the directory's key)
 )
 
 # API tokens: only their sha256 is kept (a token is random and shown once).

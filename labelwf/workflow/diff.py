@@ -252,6 +252,7 @@ def _letter(letter: LetterDef) -> Properties:
         "copies": letter.copies,
         "unfavourable": letter.unfavourable,
         "attachments": letter.attachments,
+        "signature": letter.signature,
         "template": letter.template.name,  # the file; both versions read the workflow's template folder
     }
 

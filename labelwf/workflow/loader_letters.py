@@ -18,13 +18,13 @@ from ..errors import Problem
 from ..letters.address import RANKS
 from ..letters.directory import KINDS
 from ..letters.mentions import legal_bases, online_recourse
-from ..letters.spec import Issuer, LetterDef, Letterhead
+from ..letters.spec import SIGNATURES, Issuer, LetterDef, Letterhead
 from ..letters.template_check import check_subject, check_template
 from ..text import text_problem
 from .definition import MAX_LABEL, NAME_RE
 from .yamlfile import LineDict, LineList
 
-_LETTER_KEYS = {"subject", "to", "template", "unfavourable", "attachments", "copies", "decision"}
+_LETTER_KEYS = {"subject", "to", "template", "unfavourable", "attachments", "copies", "decision", "signature"}
 _LETTER_KEYS |= {"legal_basis"}
 _LETTERHEAD_KEYS = {"issuers", "place", "recourse_court", "regions", "online_recourse", "legal_basis"}
 _ISSUER_KEYS = {"since", "service", "signatory", "delegation"}
@@ -159,6 +159,14 @@ def letters(b: Reporter, raw: Any, line: int, folder: Path, roles: Mapping[str, 
         if decision not in ("", *KINDS):
             b.problem(spec.line_of("decision"), f"letter {name!r}: decision {decision!r} is not one of {_names(KINDS)}")
             decision = ""
+        signature = spec.get("signature", "person")
+        if signature not in SIGNATURES:
+            b.problem(
+                spec.line_of("signature"),
+                f"letter {name!r}: signature {signature!r} is not one of {', '.join(SIGNATURES)} "
+                "(person: its post's signatory signs it; seal: a notice that goes out under the service's seal)",
+            )
+            signature = "person"
         template = folder / str(spec.get("template", f"{name}.j2"))
         if template.resolve().parent != folder.resolve():
             b.problem(spec.line_of("template"), f"letter {name!r}: template must be a file of {folder}, got {template}")
@@ -177,6 +185,7 @@ def letters(b: Reporter, raw: Any, line: int, folder: Path, roles: Mapping[str, 
             tuple(attachments),
             copies,
             str(decision),
+            str(signature),
             legal_basis=legal_bases(b, spec.get("legal_basis"), spec.line_of("legal_basis") or at, str(name)),
         )
     return result

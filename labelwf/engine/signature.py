@@ -1,0 +1,241 @@
+"""The signature step: a post's signatory reviews the letters waiting for it, signs them, or sends one back.
+
+A decision's letters that need a signature wait « à signer » (``to_sign``) for the post the dated
+directory names (``signing_post``); delivery never claims them. Signing a letter:
+
+1. writes the signature's day into its frozen text and HTML (``letters.dating``: the day from the
+   injected clock in the programme's zone; nothing else of the letter is read again);
+2. renders that HTML as a PDF and signs it (PAdES) with the post's certificate;
+3. in one transaction, records the signature as a chain event on the letter's instance (the signed
+   PDF's sha256, the day, the post, the signatory) and stores the signed PDF, the letter now
+   pending delivery, guarded by its status (a letter signed twice at once is signed once).
+
+The letter's frozen row stays the one its decision's event sealed; the signed PDF is the
+artefact delivered, byte for byte, and its sha256 is in the chain (``letters verify`` finds it).
+Sending a letter back records the signatory's reason in the chain and keeps it from delivery.
+Each letter of a batch is its own transaction: a batch cut short leaves its signed letters signed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..audit.seals import letter_problem
+from ..errors import ActionRefused, LabelwfError, LetterAltered, NotFound, SignatureRefused
+from ..letters.certificates import Signer
+from ..letters.dating import dated
+from ..letters.directory import Directory
+from ..letters.post_certificates import PostCertificates
+from ..letters.signing import Timestamper, sign
+from ..store import fires as fires_sql
+from ..store import signatures as sql
+from ..store.records import Event, Letter, LetterStatus
+from ..store.trail import sealed_letter
+from .chain import chain_action
+from .decision import require_justification
+from .fire import Engine
+from .pdf import pdf_unavailable, render_pdf
+
+SIGNATORY = "signatory"  # the role recorded in a signature's event
+
+
+@dataclass(frozen=True, kw_only=True)
+class Signatory:
+    """Who signs: the account, the name recorded as the actor, the post it signs for, who authenticated."""
+
+    account: str
+    name: str
+    post: str
+    principal: str | None = None
+
+
+@dataclass(frozen=True)
+class Signed:
+    """One letter signed: its id, the signed PDF's sha256, when, and the chain event's sequence number."""
+
+    letter: int
+    sha256: str
+    signed_at: datetime
+    seq: int
+
+
+@dataclass
+class SignReport:
+    """What a batch did: the letters signed, and those refused with the reason (in French)."""
+
+    signed: list[Signed] = field(default_factory=list)
+    refused: list[tuple[int, str]] = field(default_factory=list)
+
+
+class SignatureDesk:
+    """A signatory's desk over ``engine``'s database: the queue of a post, signing, sending back."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        certificates: PostCertificates,
+        *,
+        directory: Directory | None = None,
+        timestamp: Timestamper | None = None,
+    ) -> None:
+        self.engine, self.certificates = engine, certificates
+        self.directory, self.timestamp = directory, timestamp
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def queue(self, post: str | None, *, limit: int = 100, after: int | None = None) -> list[Letter]:
+        """The letters waiting for ``post`` (None: every post's), oldest first, ``limit`` at most."""
+        with self.engine.db.read() as conn:
+            return sql.waiting(conn, post, limit=limit, after=after)
+
+    def count(self, post: str | None) -> int:
+        """How many letters wait for ``post`` (None: for every post)."""
+        with self.engine.db.read() as conn:
+            return sql.count_waiting(conn, post)
+
+    def waiting_ids(self, post: str) -> list[int]:
+        """The ids of every letter waiting for ``post``, oldest first (``--all``: the batch is frozen here)."""
+        with self.engine.db.read() as conn:
+            return sql.waiting_ids(conn, post)
+
+    def review(self, letter_id: int, signatory: Signatory) -> Letter:
+        """A letter of ``signatory``'s post waiting for it, with its frozen text and HTML, checked against its seal."""
+        letter, _ = self._to_sign(letter_id, signatory, "relire")
+        return letter
+
+    # -- signing ---------------------------------------------------------------------------------
+
+    def sign(
+        self,
+        letter_ids: Sequence[int],
+        signatory: Signatory,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SignReport:
+        """Sign each letter of ``letter_ids`` (one transaction each); those that cannot be are reported, not raised.
+
+        ``CertificateError`` (nothing signed) when the post has no usable certificate.
+        ``progress(done, total)`` hears of each letter handled.
+        """
+        unavailable = pdf_unavailable()
+        if unavailable is not None:
+            raise SignatureRefused("les lettres", f"PDF indisponible ({unavailable})", "WeasyPrint et Pango installés")
+        signer = self.certificates.signer(signatory.post, when=self.engine.clock.now())
+        report = SignReport()
+        for done, letter_id in enumerate(dict.fromkeys(letter_ids), 1):
+            try:
+                report.signed.append(self._sign_one(letter_id, signatory, signer))
+            except LabelwfError as refused:
+                report.refused.append((letter_id, str(refused)))
+            if progress is not None:
+                progress(done, len(letter_ids))
+        return report
+
+    def _sign_one(self, letter_id: int, signatory: Signatory, signer: Signer) -> Signed:
+        letter, sealing = self._to_sign(letter_id, signatory, "signer")
+        wf = self.engine.workflow(sealing.workflow)
+        now = self.engine.clock.now()
+        html = dated(letter.html or "", now, wf.timezone)
+        text = dated(letter.text or "", now, wf.timezone)
+        pdf = sign(
+            render_pdf(html),
+            signer,
+            when=now,
+            reason=f"Signature de la lettre {letter.id} : {letter.subject}"[:200],
+            location=wf.letterhead.place,
+            timestamp=self.timestamp,
+        )
+        sha = hashlib.sha256(pdf).hexdigest()
+        day = now.astimezone(wf.timezone).date().isoformat()
+        with self.engine.db.write() as conn:
+            current = fires_sql.load_instance(conn, letter.entity, sealing.workflow)
+            if current is None:  # pragma: no cover - a letter's instance is never deleted
+                raise NotFound("instance", letter.entity)
+            if not sql.mark_signed(conn, letter.id, signed_at=now, pdf=pdf, sha256=sha):
+                raise ActionRefused("signer", _subject(letter), "signée ou renvoyée entre-temps", "une lettre à signer")
+            data = {
+                "letter": letter.id,
+                "template": letter.template,
+                "recipient": letter.recipient.role,
+                "post": signatory.post,
+                "signed_on": day,
+                "pdf_sha256": sha,
+                "text_sha256": hashlib.sha256(f"{text}\n{html}".encode()).hexdigest(),
+                "certificate": signer.name,
+            }
+            event, _ = chain_action(
+                self.engine,
+                conn,
+                current,
+                action="letter signed",
+                data=data,
+                actor=signatory.name,
+                role=SIGNATORY,
+                reason=f"signature de la lettre {letter.id} ({letter.template})",
+                principal=signatory.principal or signatory.account,
+            )
+        return Signed(letter.id, sha, now, event.seq)
+
+    def send_back(self, letter_id: int, signatory: Signatory, *, reason: str) -> Event:
+        """Send a letter of ``signatory``'s post back, with ``reason``: never delivered; one chain event."""
+        require_justification(f"letter {letter_id}", "letter returned", signatory.name, reason)
+        letter, sealing = self._to_sign(letter_id, signatory, "renvoyer")
+        with self.engine.db.write() as conn:
+            current = fires_sql.load_instance(conn, letter.entity, sealing.workflow)
+            if current is None:  # pragma: no cover - a letter's instance is never deleted
+                raise NotFound("instance", letter.entity)
+            if not sql.mark_returned(conn, letter.id):
+                raise ActionRefused(
+                    "renvoyer", _subject(letter), "signée ou renvoyée entre-temps", "une lettre à signer"
+                )
+            data = {"letter": letter.id, "template": letter.template, "recipient": letter.recipient.role}
+            event, _ = chain_action(
+                self.engine,
+                conn,
+                current,
+                action="letter returned",
+                data=data | {"post": signatory.post},
+                actor=signatory.name,
+                role=SIGNATORY,
+                reason=reason,
+                principal=signatory.principal or signatory.account,
+            )
+        return event
+
+    def _to_sign(self, letter_id: int, signatory: Signatory, action: str) -> tuple[Letter, Event]:
+        """The letter (bodies loaded) and its sealing event, if it waits for ``signatory``'s post and is intact."""
+        if not 0 < letter_id < 2**63:
+            raise NotFound("letter", letter_id, "`labelwf letters to-sign` lists them")
+        with self.engine.db.read() as conn:
+            found = sealed_letter(conn, letter_id)
+        if found is None:
+            raise NotFound("letter", letter_id, "`labelwf letters to-sign` lists them")
+        letter, sealing = found
+        if letter.status is not LetterStatus.TO_SIGN:
+            raise ActionRefused(action, _subject(letter), _status_fr(letter.status), "une lettre à signer")
+        if letter.post != signatory.post:
+            raise ActionRefused(
+                action,
+                _subject(letter),
+                f"à signer par le poste {letter.post}",
+                f"une lettre du poste {signatory.post}",
+            )
+        problem = letter_problem(letter, sealing, self.engine.audit_key)
+        if problem is not None:
+            raise LetterAltered(letter.id, letter.entity, problem)
+        return letter, sealing
+
+
+def _subject(letter: Letter) -> str:
+    return (
+        f"lettre {letter.id} ({letter.template} à {letter.recipient.label or letter.recipient.role}, {letter.entity})"
+    )
+
+
+def _status_fr(status: LetterStatus) -> str:
+    return {LetterStatus.RETURNED: "renvoyée par son signataire"}.get(
+        status, f"déjà signée ou sans signature ({status})"
+    )

@@ -1,0 +1,18 @@
+"""What a signed letter is once delivered: its frozen text and HTML dated the day it was signed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import tzinfo
+
+from ..letters.dating import dated
+from ..store.records import Letter
+
+
+def signed_bodies(letter: Letter, zone: tzinfo) -> Letter:
+    """``letter`` with its text and HTML dated its signature's day (as its signed PDF is); unchanged if unsigned."""
+    if letter.signed_at is None:
+        return letter
+    text = dated(letter.text, letter.signed_at, zone) if letter.text is not None else None
+    html = dated(letter.html, letter.signed_at, zone) if letter.html is not None else None
+    return replace(letter, text=text, html=html)

@@ -1,0 +1,190 @@
+"""The signature step: a decision's letters wait « à signer » for their post, and only signed letters go out."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from labelwf import Database, Engine, FrozenClock, Workflow, import_entities, store, verify
+from labelwf.engine.delivery import DeliverySettings, Outbox
+from labelwf.engine.pdf import pdf_unavailable
+from labelwf.engine.signature import Signatory, SignatureDesk
+from labelwf.errors import ActionRefused
+from labelwf.letters.certificates import create_demo_certificate, load_trusted
+from labelwf.letters.directory import load_directory
+from labelwf.letters.post_certificates import PostCertificates
+from labelwf.letters.render import Signers
+from labelwf.letters.verification import find_in_chain
+from labelwf.letters.verification import verify as verify_pdf
+from labelwf.store.records import LetterStatus
+from tests.conftest import POLES_CSV, ROOT
+from tests.helpers import DELABEL, OPERATOR, drive
+
+pytestmark = pytest.mark.skipif(pdf_unavailable() is not None, reason=f"no PDF: {pdf_unavailable()}")
+
+TODAY = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+DIRECTORY = load_directory(ROOT / "data" / "directory.csv")
+DIACT = Signatory(account="jeanne", name="Jeanne Martin", post="diact")
+DATAR = Signatory(account="paul", name="Paul Durand", post="datar")
+
+
+@pytest.fixture
+def signed_engine(db: Database, workflow: Workflow, clock: FrozenClock) -> Engine:
+    """The 2008 programme with its poles, its letters waiting for their signatory (``signature: required``)."""
+    engine = Engine(db, workflow, clock=clock, signers=Signers(directory=DIRECTORY, signature=True))
+    import_entities(engine, POLES_CSV, actor="import", reason="test set-up")
+    return engine
+
+
+@pytest.fixture
+def certificates(tmp_path: Path, clock: FrozenClock) -> PostCertificates:
+    """Demonstration certificates for the posts diact and datar, valid from the clock's now."""
+    folder = tmp_path / "certificates"
+    for post in ("diact", "datar"):
+        create_demo_certificate(folder / f"{post}.p12", b"secret", when=clock.now())
+        (folder / f"{post}.passphrase").write_text("secret\n", encoding="utf-8")
+    return PostCertificates(folder)
+
+
+def desk_of(engine: Engine, certificates: PostCertificates) -> SignatureDesk:
+    return SignatureDesk(engine, certificates, directory=DIRECTORY)
+
+
+def outbox_of(engine: Engine, tmp_path: Path) -> Outbox:
+    return Outbox(engine.db, DeliverySettings(outbox=tmp_path / "outbox", pdf_workers=0), clock=engine.clock)
+
+
+def statuses(db: Database) -> dict[str, int]:
+    with db.read() as conn:
+        rows = conn.execute(sa.select(store.letter.c.status, sa.func.count()).group_by(store.letter.c.status))
+        return {str(status): int(n) for status, n in rows}
+
+
+def test_a_decisions_letters_wait_for_the_post_the_directory_names_at_the_decisions_date(signed_engine: Engine) -> None:
+    # When a pole is classified on 18 June 2008
+    signed_engine.fire("enfant", "classify", data={"group": 1}, **OPERATOR)
+    # Then its letters wait « à signer » for the DIACT, dated the day they will be signed
+    with signed_engine.db.read() as conn:
+        rows = conn.execute(sa.select(store.letter.c.status, store.letter.c.post, store.letter.c.body)).all()
+    assert rows and {(status, post) for status, post, _ in rows} == {("to_sign", "diact")}
+    assert all("le [date de la signature]" in body for _, _, body in rows)
+
+
+def test_only_signed_letters_are_delivered_with_the_signed_bytes(
+    signed_engine: Engine, certificates: PostCertificates, tmp_path: Path
+) -> None:
+    # Given a classification's letters waiting for their signatory
+    signed_engine.fire("enfant", "classify", data={"group": 1}, **OPERATOR)
+    outbox = outbox_of(signed_engine, tmp_path)
+    # When the outbox is delivered before anyone signs: nothing goes
+    assert outbox.deliver_due().delivered == 0
+    waiting = [letter.id for letter in desk_of(signed_engine, certificates).queue("diact")]
+    # Then once one is signed, that one alone goes out, its PDF the bytes signed
+    report = desk_of(signed_engine, certificates).sign(waiting[:1], DIACT)
+    assert [s.letter for s in report.signed] == waiting[:1] and not report.refused
+    assert outbox.deliver_due().delivered == 1
+    outbox.close()
+    assert statuses(signed_engine.db) == {"delivered": 1, "to_sign": len(waiting) - 1}
+    with signed_engine.db.read() as conn:
+        stored = conn.execute(sa.select(store.letter.c.signed_pdf).where(store.letter.c.id == waiting[0])).scalar()
+    (pdf,) = (tmp_path / "outbox" / "enfant").glob("*.pdf")
+    assert pdf.read_bytes() == stored
+    assert hashlib.sha256(stored).hexdigest() == report.signed[0].sha256
+    assert verify(signed_engine.db).ok
+
+
+def test_a_signatory_signs_fifty_letters_in_one_batch(signed_engine: Engine, certificates: PostCertificates) -> None:
+    # Given more than fifty letters waiting for the DIACT
+    poles = [line.split(",")[0] for line in POLES_CSV.read_text(encoding="utf-8").splitlines()[1:18]]
+    for entity in poles:
+        signed_engine.fire(entity, "classify", data={"group": 1}, **OPERATOR)
+    desk = desk_of(signed_engine, certificates)
+    batch = desk.waiting_ids("diact")[:50]
+    assert len(batch) == 50
+    # When the signatory signs them at once
+    heard: list[tuple[int, int]] = []
+    report = desk.sign(batch, DIACT, progress=lambda done, total: heard.append((done, total)))
+    # Then each is signed, with its own event in its chain, and the chains verify
+    assert len(report.signed) == 50 and not report.refused and heard[-1] == (50, 50)
+    with signed_engine.db.read() as conn:
+        events = conn.execute(sa.select(sa.func.count()).where(store.event.c.trigger == "(letter signed)")).scalar()
+    assert events == 50 and verify(signed_engine.db).ok
+
+
+def test_a_signatory_of_another_post_cannot_sign(signed_engine: Engine, certificates: PostCertificates) -> None:
+    signed_engine.fire("enfant", "classify", data={"group": 1}, **OPERATOR)
+    letter = desk_of(signed_engine, certificates).queue("diact")[0]
+    report = desk_of(signed_engine, certificates).sign([letter.id], DATAR)
+    assert not report.signed and "poste diact" in report.refused[0][1]
+    with pytest.raises(ActionRefused):
+        desk_of(signed_engine, certificates).send_back(letter.id, DATAR, reason="pas le mien")
+    assert statuses(signed_engine.db) == {"to_sign": 3}
+
+
+def test_a_letter_sent_back_keeps_its_reason_and_never_goes_out(
+    signed_engine: Engine, certificates: PostCertificates, tmp_path: Path
+) -> None:
+    signed_engine.fire("enfant", "classify", data={"group": 1}, **OPERATOR)
+    desk = desk_of(signed_engine, certificates)
+    letter = desk.queue("diact")[0]
+    event = desk.send_back(letter.id, DIACT, reason="Le groupe ne correspond pas au relevé de décisions")
+    assert event.trigger == "(letter returned)" and event.reason.startswith("Le groupe")
+    assert event.actor == "Jeanne Martin" and event.data["letter"] == letter.id
+    outbox = outbox_of(signed_engine, tmp_path)
+    assert outbox.deliver_due().delivered == 0
+    outbox.close()
+    assert statuses(signed_engine.db)["returned"] == 1
+    assert "renvoyée" in desk.sign([letter.id], DIACT).refused[0][1]  # sent back: no longer to sign
+    with pytest.raises(ActionRefused):
+        desk.send_back(letter.id, DIACT, reason="encore")
+
+
+def test_a_backdated_decision_signed_today_is_dated_today_and_takes_effect_at_its_date(
+    signed_engine: Engine, clock: FrozenClock, tmp_path: Path
+) -> None:
+    # Given a pole awaiting its decision, delabelled today with a decision of 15 December 2010
+    drive(signed_engine, "enfant", "awaiting_decision")
+    clock.set(TODAY)
+    signed_engine.fire("enfant", "delabel", data=DELABEL, at=datetime(2010, 12, 15, 10, tzinfo=UTC), **OPERATOR)
+    folder = tmp_path / "today"
+    create_demo_certificate(folder / "datar.p12", b"secret", when=TODAY)
+    (folder / "datar.passphrase").write_text("secret\n", encoding="utf-8")
+    desk = desk_of(signed_engine, PostCertificates(folder))
+    # Then its letters wait for the DATAR, the post of 2010 that took the decision
+    waiting = [letter for letter in desk.queue("datar") if letter.template == "delabellisation"]
+    assert waiting
+    # When it is signed today
+    report = desk.sign([waiting[0].id], DATAR)
+    # Then the signed letter is dated today, cites the decision's date, and takes effect on it
+    delivered = outbox_of(signed_engine, tmp_path)
+    delivered.deliver_due()
+    delivered.close()
+    (text,) = (tmp_path / "outbox" / "enfant").glob("*.txt")
+    body = " ".join(text.read_text(encoding="utf-8").replace("\u00a0", " ").replace("\u202f", " ").split())
+    assert "le 7 décembre 2026" in body and "[date de la signature]" not in body
+    assert "Décision du 15 décembre 2010" in body
+    assert "prend effet le 15 décembre 2010" in body
+    # And its PDF validates, is found in the chain by its sha256, and one byte changed fails
+    (pdf_file,) = (tmp_path / "outbox" / "enfant").glob("*.pdf")
+    pdf = pdf_file.read_bytes()
+    trusted = [load_trusted(folder / "datar.pem")]
+    verdict = verify_pdf(pdf, trusted, now=TODAY)
+    assert verdict.valid and verdict.demonstration
+    match = find_in_chain(verdict.sha256, signed_engine.db)
+    assert match.looked_up and match.letter == report.signed[0].letter
+    changed = bytearray(pdf)
+    changed[len(pdf) // 3] ^= 0x01
+    assert not verify_pdf(bytes(changed), trusted, now=TODAY).valid
+    assert find_in_chain(hashlib.sha256(bytes(changed)).hexdigest(), signed_engine.db).letter is None
+    assert verify(signed_engine.db).ok
+
+
+def test_letters_of_a_replay_or_with_signatures_off_go_out_as_written(engine: Engine) -> None:
+    import_entities(engine, POLES_CSV, actor="import", reason="test set-up")
+    engine.fire("enfant", "classify", data={"group": 1}, **OPERATOR)
+    assert set(statuses(engine.db)) == {LetterStatus.PENDING.value}
+
