@@ -10,6 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from labelwf import Database, Engine, FrozenClock, Workflow, import_entities, store, verify
+from labelwf.cli import EXIT_FAILURE, main
+from labelwf.clock import SystemClock
 from labelwf.engine.delivery import DeliverySettings, Outbox
 from labelwf.engine.pdf import pdf_unavailable
 from labelwf.engine.signature import Signatory, SignatureDesk
@@ -23,12 +25,14 @@ from labelwf.letters.verification import verify as verify_pdf
 from labelwf.store.records import LetterStatus
 from tests.conftest import POLES_CSV, ROOT
 from tests.helpers import DELABEL, OPERATOR, drive
+from tests.test_cli import CONFIG_FILE, Cli
 
 pytestmark = pytest.mark.skipif(pdf_unavailable() is not None, reason=f"no PDF: {pdf_unavailable()}")
 
 TODAY = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
 DIRECTORY = load_directory(ROOT / "data" / "directory.csv")
 DIACT = Signatory(account="jeanne", name="Jeanne Martin", post="diact")
+ACCOUNT_ARGS = ("--role", "signatory", "--post", "diact", "--display-name", "Jeanne Martin", "--password-stdin")
 DATAR = Signatory(account="paul", name="Paul Durand", post="datar")
 
 
@@ -188,3 +192,48 @@ def test_letters_of_a_replay_or_with_signatures_off_go_out_as_written(engine: En
     engine.fire("enfant", "classify", data={"group": 1}, **OPERATOR)
     assert set(statuses(engine.db)) == {LetterStatus.PENDING.value}
 
+
+def test_the_command_line_signs_fifty_letters_with_one_confirmation(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a service that requires signatures, a post's certificate and its signatory's account
+    folder = tmp_path / "certificates"
+    create_demo_certificate(folder / "diact.p12", b"secret", when=SystemClock().now())
+    monkeypatch.setenv("LABELWF_SIGNATURE_PASSPHRASE_DIACT", "secret")
+    monkeypatch.setenv("LABELWF_SIGNATURE", "required")
+    monkeypatch.setenv("LABELWF_SIGNATURE_CERTIFICATES", str(folder))
+    monkeypatch.setenv("LABELWF_OUTBOX", str(tmp_path / "outbox"))
+    cli = Cli(database_url)
+    cli("init")
+    cli("import", str(POLES_CSV), "--at", "2008-06-18")
+    poles = [line.split(",")[0] for line in POLES_CSV.read_text(encoding="utf-8").splitlines()[1:18]]
+    for entity in poles:
+        cli("fire", entity, "classify", "--set", "group=1", "--at", "2008-06-18", "--actor", "DIACT", "--reason", "r")
+    added = cli.runner.invoke(
+        main,
+        ["--config", str(CONFIG_FILE), "--db", database_url, "users", "add", "jeanne", *ACCOUNT_ARGS],
+        input="un mot de passe assez long\n",
+    )
+    assert added.exit_code == 0, added.output
+    listed = cli.json("letters", "to-sign", "--account", "jeanne")
+    assert listed["post"] == "diact" and listed["waiting"] == 51
+    assert "lettre(s) à signer du poste diact" in cli("letters", "to-sign", "--account", "jeanne").stdout
+    ids = [str(item["id"]) for item in listed["items"][:50]]
+    # When the signatory signs fifty of them, answering one question
+    signed = cli.runner.invoke(
+        main,
+        ["--config", str(CONFIG_FILE), "--db", database_url, "letters", "sign", *ids, "--account", "jeanne"],
+        input="y\n",
+    )
+    # Then all fifty are signed after a single confirmation, with their progress shown
+    assert signed.exit_code == 0, signed.output
+    assert signed.output.count("Signer 50 lettre(s) du poste diact en tant que Jeanne Martin ?") == 1
+    assert "50 lettre(s) signée(s) par Jeanne Martin" in signed.output and "50/50" in signed.stderr
+    assert cli.json("letters", "to-sign", "--post", "diact")["waiting"] == 1
+    # And the last one sent back is refused to anyone, with its reason in the chain
+    last = str(listed["items"][50]["id"]) if len(listed["items"]) > 50 else None
+    assert last is not None
+    returned = cli("letters", "return", last, "--account", "jeanne", "--reason", "Erreur de groupe")
+    assert "renvoyée par Jeanne Martin : Erreur de groupe" in returned.stdout
+    refused = cli("letters", "sign", last, "--account", "jeanne", "--yes", code=EXIT_FAILURE)
+    assert "renvoyée" in refused.stderr

@@ -24,6 +24,7 @@ from . import (  # noqa: F401  (each registers its commands)
     running,
     service,
     signatures,
+    signing,
 )
 from .base import (
     EXIT_AUDIT_BROKEN,
