@@ -81,8 +81,8 @@ def test_listings_of_an_empty_database_say_what_would_fill_them(database_url: st
     )
     assert cli("list", "--state", "group_1").stdout.strip() == "poles-2008@1 : 0 dossier(s) à l'état « Groupe 1 »"
     assert "0 échéance(s) en cours — une échéance est posée quand" in cli("timers").stdout
-    assert "0 letter(s) — letters are written when" in cli("letters").stdout
-    assert cli("letters", "--status", "failed").stdout.strip() == "0 letter(s)"
+    assert "0 courrier(s) — un courrier est écrit quand" in cli("letters").stdout
+    assert cli("letters", "--status", "failed").stdout.strip() == "0 courrier(s)"
 
 
 def test_init_migrates_a_database_of_the_first_schema(database_url: str) -> None:
@@ -138,7 +138,7 @@ def test_each_operator_path_of_the_programme_runs_through_the_cli(cli: Cli, stat
 def test_fire_prints_the_step_its_timers_and_letters(cli: Cli) -> None:
     classify = ("vegepolys", "classify", "--actor", "dgcis", "--reason", "rapport", "--set", "group=2")
     out = cli("fire", *classify, "--at", "2008-06-30").stdout
-    assert "evaluated --classify--> group_2 (version 1)" in out and "3 letter(s) queued" in out
+    assert "« Classement » — Évalué → Groupe 2 (version 1)" in out and "3 courrier(s) à envoyer" in out
     data = cli.json(
         "fire",
         "vegepolys",

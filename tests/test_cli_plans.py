@@ -28,11 +28,16 @@ def test_decide_plan_then_run_then_show_and_list(cli: Cli) -> None:  # noqa: F81
     )
     assert planned["counts"] == {"pending": 1, "refused": 1}
     text = cli("decide", "run", str(planned["id"])).stdout
-    assert "1 done now" in text
+    assert "1 fait(s) maintenant" in text and "fait : 1, refusé : 1" in text
     shown = cli.json("decide", "show", str(planned["id"]))
     assert [i["status"] for i in shown["items"]] == ["done", "refused"]
+    said = cli("decide", "show", str(planned["id"])).stdout  # people read the workflow's labels, ids stay in --json
+    assert "(décision, terminé)" in said and "Classement" in said and "→ Groupe 1" in said and "refusé" in said
+    assert "classify" not in said and "done" not in said
     listed = cli.json("decisions")
     assert listed["items"][0]["id"] == planned["id"] and listed["items"][0]["status"] == "done"
+    table = cli("decisions").stdout
+    assert "décision" in table and "terminé" in table and "refusé" in table and "done" not in table
     assert "[plan " in cli("history", "mta").stdout
 
 

@@ -88,6 +88,6 @@ def test_the_cli_shows_each_instance_in_its_own_version(
     assert "poles-2008@1" in shown.stdout and "postpone" not in shown.stdout
     assert "postpone" in runner.invoke(main, [*base, "show", "mta"]).stdout
     fired = runner.invoke(main, [*base, "fire", "mta", "postpone", "--actor", "a", "--reason", "r"])
-    assert fired.exit_code == 0 and "evaluated --postpone--> evaluated (version 1)" in fired.stdout
+    assert fired.exit_code == 0 and "Évalué → Évalué (version 1)" in fired.stdout
     listed = runner.invoke(main, [*base, "list"])
     assert "poles-2008@1, poles-2008@2 : 2 dossier(s)" in listed.stdout

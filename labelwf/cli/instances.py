@@ -143,11 +143,16 @@ def fire(
     )
     if as_json:
         return app.emit_json(fired_json(fired))
-    click.echo(f"{fired.entity}: {fired.source} --{fired.trigger}--> {fired.dest} (version {fired.version})")
+    labels = Labels(app.engine)
+    wf = labels.of(fired.workflow)
+    step = (
+        f"« {labels.trigger(wf, fired.trigger)} » — {labels.state(wf, fired.source)} → {labels.state(wf, fired.dest)}"
+    )
+    click.echo(f"Décision enregistrée pour {fired.entity} : {step} (version {fired.version})")
     for name, due in fired.timers_armed:
-        click.echo(f"  timer {name} due {app.local(due)}")
+        click.echo(f"  échéance {name} posée au {moment(due, app.zone)}")
     if fired.letters:
-        click.echo(f"  {fired.letters} letter(s) queued")
+        click.echo(f"  {fired.letters} courrier(s) à envoyer")
     return None
 
 

@@ -20,6 +20,8 @@ from ..letters.record_check import RecordContext, check_record, choice_codes, de
 from ..store.records import Letter
 from ..text import shown
 from .base import EXIT_FAILURE, App, instant, json_option, main, page_options, page_title, row, split_sets, table
+from .wording import LETTER_STATUSES as LETTER_WORDS
+from .wording import Labels, day, said
 
 ROUND = 200  # letters delivered between two progress lines
 CHECK_PAGE = 500  # letters listed per page by `letters check`
@@ -51,12 +53,15 @@ def letters_group(
         app.emit_page(page, letter_json)
         return
     errors = any(m.last_error for m in page.items)
-    columns = ("id", "pole", "letter", "to", "status", "tries", "date", *(("last error",) if errors else ()))
-    out = table(page_title(page, "letter(s)"), *columns, wrap=("pole", "letter", "last error"))
+    columns = ("n°", "dossier", "objet", "destinataire", "statut", "essais", "date", *(("dernière erreur",) * errors))
+    out = table(page_title(page, "courrier(s)"), *columns, wrap=("dossier", "objet", "destinataire", "dernière erreur"))
+    labels = Labels(app.engine)
     for m in page.items:
-        cells = [m.id, m.entity, m.template, m.recipient.role, m.status, m.attempts, app.local(m.occurred_at)[:10]]
+        to, stands = labels.recipient(m.recipient.role), said(LETTER_WORDS, m.status)
+        cells = [m.id, m.entity, m.subject or m.template, to, stands, m.attempts, day(m.occurred_at, app.zone)]
         row(out, *cells, *(((m.last_error or "")[:60],) if errors else ()))
-    app.print_rows(out, "" if entity or status or after else "letters are written when a step that sends them fires")
+    empty = "un courrier est écrit quand une étape qui en envoie a lieu"
+    app.print_rows(out, "" if entity or status or after else empty)
     filters = (f" --pole {entity}" if entity else "") + (f" --status {status}" if status else "")
     app.print_more(page, f"labelwf letters{filters}")
 

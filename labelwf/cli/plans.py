@@ -15,8 +15,11 @@ from ..operations import plans
 from ..operations.bulk import Selection, plan_decision, read_ids, read_outcomes
 from ..operations.timer_moves import Shift, move_timer, plan_moves
 from ..store.records import Batch, BatchItem, ItemStatus
+from ..workflow.definition import Workflow
 from .base import EXIT_FAILURE, App, instant, json_option, main, row, split_sets, table
 from .instances import timers
+from .wording import ITEM_STATUSES, PLAN_KINDS, PLAN_STATUSES, Labels, counts_said, said
+from .wording import when as moment
 
 SHOWN_REFUSALS = 50  # refusals printed under a plan (the rest: decide show --status refused)
 
@@ -118,22 +121,25 @@ def plan(
         return app.emit_json(batch_json(report.batch) | {"items": [batch_item_json(i) for i in report.items]})
     print_plan(app, report.batch, report.items)
     if report.batch.counts.get(ItemStatus.PENDING):
-        click.echo(f"nothing fired yet: `labelwf decide run {report.batch.id}` executes exactly this plan")
+        click.echo(f"rien n'est encore décidé : `labelwf decide run {report.batch.id}` exécute exactement ce plan")
     return None
 
 
 def print_plan(app: App, batch: Batch, items: Sequence[BatchItem]) -> None:
-    when = app.local(batch.occurred_at) if batch.occurred_at else "when run"
-    click.echo(f"plan {batch.id} ({batch.kind}, {batch.status}): {batch.reference} — dated {when}")
-    click.echo(f"  {len(items)} item(s): {plans.summary(batch.counts)}")
+    """A plan's preview as people read it: what it does, by the workflow's labels, and what it refuses."""
+    labels = Labels(app.engine)
+    wf = labels.of(batch.workflow)
+    when = moment(batch.occurred_at, app.zone) if batch.occurred_at else "à son exécution"
+    click.echo(f"plan {batch.id} ({_kind_status(batch)}) : {batch.reference} — daté {when}")
+    click.echo(f"  {len(items)} élément(s) : {counts_said(batch.counts)}")
     moving = batch.kind == "timer_move"
 
-    def shown(value: Any) -> str:  # a timer's instants in local time, a state as it is
-        return app.local(datetime.fromisoformat(value)) if moving and value else str(value)
+    def shown(value: Any) -> str:  # a timer's instants in local time, a state by its label
+        return moment(datetime.fromisoformat(value), app.zone) if moving and value else labels.state(wf, value)
 
     moves = Counter(
         (
-            str(i.action.get("timer" if moving else "trigger", "")),
+            str(i.action.get("timer", "")) if moving else labels.trigger(wf, str(i.action.get("trigger", ""))),
             shown(i.preview.get("from")),
             shown(i.preview.get("dest")),
         )
@@ -141,18 +147,24 @@ def print_plan(app: App, batch: Batch, items: Sequence[BatchItem]) -> None:
         if i.status is not ItemStatus.REFUSED
     )
     if moves:
-        out = table("what the plan does", "timer" if moving else "trigger", "from", "to", "entities")
+        out = table("ce que fait le plan", "échéance" if moving else "décision", "de", "vers", "dossiers")
         for (trigger, source, dest), count in sorted(moves.items()):
             row(out, trigger, source, dest, count)
         app.out.print(out)
     refused = [i for i in items if i.status is ItemStatus.REFUSED]
     if refused:
-        out = table(f"refused ({len(refused)})", "#", "entity", "why", wrap=("why",))
+        out = table(f"refusés ({len(refused)})", "n°", "dossier", "pourquoi", wrap=("pourquoi",))
         for i in refused[:SHOWN_REFUSALS]:
             row(out, i.seq, i.entity, i.preview.get("refused"))
         app.out.print(out)
         if len(refused) > SHOWN_REFUSALS:
-            click.echo(f"... {len(refused) - SHOWN_REFUSALS} more: labelwf decide show {batch.id} --status refused")
+            more = len(refused) - SHOWN_REFUSALS
+            click.echo(f"... {more} de plus : labelwf decide show {batch.id} --status refused")
+
+
+def _kind_status(batch: Batch) -> str:
+    """``décision, planifié``: a plan's kind and status in French."""
+    return f"{said(PLAN_KINDS, batch.kind)}, {said(PLAN_STATUSES, batch.status)}"
 
 
 @decide.command("run")
@@ -176,16 +188,16 @@ def run(app: App, plan_id: int, batch_size: int, progress: bool | None, as_json:
 
     def report_progress(done: int, total: int) -> None:
         if shown and tty:
-            click.echo(f"\r  {done:,}/{total:,} items", nl=False, err=True)
+            click.echo(f"\r  {done:,}/{total:,} éléments".replace(",", "\u202f"), nl=False, err=True)
         elif shown:
-            click.echo(f"progress: {done}/{total} items", err=True)
+            click.echo(f"progression : {done}/{total} éléments", err=True)
 
     try:
         report = plans.run(app.engine, plan_id, size=batch_size, progress=report_progress)
     except KeyboardInterrupt:
         left = plans.get(app.engine, plan_id)
         click.echo(
-            f"\ninterrupted: {plans.summary(left.counts)}; `labelwf decide run {plan_id}` does the rest", err=True
+            f"\ninterrompu : {counts_said(left.counts)} ; `labelwf decide run {plan_id}` fait le reste", err=True
         )
         sys.exit(EXIT_FAILURE)
     if shown and tty:
@@ -196,13 +208,13 @@ def run(app: App, plan_id: int, batch_size: int, progress: bool | None, as_json:
             | {"run": {"done": report.done, "changed": report.changed, "failed": report.failed}}
         )
     click.echo(
-        f"plan {plan_id}: {report.done} done now, {report.changed} changed since the preview (not fired), "
-        f"{report.failed} failed; all items: {plans.summary(report.batch.counts)}"
+        f"plan {plan_id} : {report.done} fait(s) maintenant, {report.changed} modifié(s) depuis l'aperçu "
+        f"(non exécuté(s)), {report.failed} en échec ; tous les éléments : {counts_said(report.batch.counts)}"
     )
     if report.changed or report.failed:
-        click.echo(f"  see which: labelwf decide show {plan_id} --status changed (or failed)")
+        click.echo(f"  lesquels : labelwf decide show {plan_id} --status changed (ou failed)")
     if report.stopped:
-        click.echo("  the plan was cancelled: the items not run stay undone")
+        click.echo("  le plan a été annulé : les éléments non exécutés restent à faire")
     return None
 
 
@@ -217,31 +229,30 @@ def show(app: App, plan_id: int, status: str | None, as_json: bool) -> None:
     found = plans.items(app.engine, plan_id, status=status)
     if as_json:
         return app.emit_json(batch_json(batch) | {"items": [batch_item_json(i) for i in found]})
-    click.echo(f"plan {batch.id} ({batch.kind}, {batch.status}) on {batch.workflow}: {batch.reference}")
-    click.echo(f"  by {batch.actor}: {batch.reason}")
-    click.echo(f"  planned by {batch.principal or '(unknown)'}; executed by {batch.executed_by or '(not yet)'}")
-    click.echo(f"  {plans.summary(batch.counts)}")
-    out = table("items", "#", "entity", "action", "status", "detail", wrap=("detail",))
+    labels = Labels(app.engine)
+    wf = labels.of(batch.workflow)
+    title = wf.title if wf is not None and wf.title else batch.workflow
+    click.echo(f"plan {batch.id} ({_kind_status(batch)}) sur {title} : {batch.reference}")
+    click.echo(f"  par {batch.actor} : {batch.reason}")
+    click.echo(f"  planifié par {batch.principal or '(inconnu)'} ; exécuté par {batch.executed_by or '(pas encore)'}")
+    click.echo(f"  {counts_said(batch.counts)}")
+    out = table("éléments", "n°", "dossier", "action", "statut", "détail", wrap=("action", "détail"))
     for i in found:
-        row(out, i.seq, i.entity, _action(i.action), i.status, _detail(i))
-    app.print_rows(out, "none" + (f" {status}" if status else ""))
+        action = labels.trigger(wf, str(i.action["trigger"])) if "trigger" in i.action else labels.data(wf, i.action)
+        row(out, i.seq, i.entity, action, said(ITEM_STATUSES, i.status), _detail(labels, wf, i))
+    app.print_rows(out, "aucun élément" + (f" {said(ITEM_STATUSES, status)}" if status else ""))
     return None
 
 
-def _action(action: Any) -> str:
-    if "trigger" in action:
-        return str(action["trigger"])
-    return ", ".join(f"{k}={v}" for k, v in action.items())
-
-
-def _detail(item: BatchItem) -> str:
+def _detail(labels: Labels, wf: Workflow | None, item: BatchItem) -> str:
+    """What became of an item: why it was refused or failed, else the state it went (or goes) to."""
     if item.status is ItemStatus.REFUSED:
         return str(item.preview.get("refused"))
     if item.outcome and "error" in item.outcome:
         return str(item.outcome["error"])
     if item.status is ItemStatus.DONE and item.outcome:
-        return f"→ {item.outcome.get('dest', '')} (v{item.outcome.get('seq', '')})"
-    return f"→ {item.preview.get('dest', '')}" if item.preview.get("dest") else ""
+        return f"→ {labels.state(wf, item.outcome.get('dest'))} (version {item.outcome.get('seq', '')})"
+    return f"→ {labels.state(wf, item.preview['dest'])}" if item.preview.get("dest") else ""
 
 
 @decide.command("cancel")
@@ -253,7 +264,7 @@ def cancel(app: App, plan_id: int, as_json: bool) -> None:
     batch = plans.cancel(app.engine, plan_id)
     if as_json:
         return app.emit_json(batch_json(batch))
-    click.echo(f"plan {plan_id} cancelled: {plans.summary(batch.counts)}")
+    click.echo(f"plan {plan_id} annulé : {counts_said(batch.counts)}")
     return None
 
 
@@ -266,10 +277,11 @@ def decisions(app: App, limit: int, as_json: bool) -> None:
     found = plans.listing(app.engine, limit=limit)
     if as_json:
         return app.emit_json({"items": [batch_json(b) for b in found]})
-    out = table("plans", "id", "kind", "status", "reference", "created", "items", wrap=("reference", "items"))
+    out = table("plans", "n°", "nature", "statut", "référence", "créé le", "éléments", wrap=("référence", "éléments"))
     for b in found:
-        row(out, b.id, b.kind, b.status, b.reference, app.local(b.created_at)[:16], plans.summary(b.counts))
-    app.print_rows(out, "none yet: `labelwf decide plan --help`")
+        kind, status = said(PLAN_KINDS, b.kind), said(PLAN_STATUSES, b.status)
+        row(out, b.id, kind, status, b.reference, moment(b.created_at, app.zone), counts_said(b.counts))
+    app.print_rows(out, "aucun pour l'instant : `labelwf decide plan --help`")
     return None
 
 
@@ -336,10 +348,10 @@ def move(
                 "version": moved.seq,
             }
         )
-    late = " (it had fallen due without firing)" if moved.overdue else ""
+    late = " (elle était échue sans avoir été déclenchée)" if moved.overdue else ""
     click.echo(
-        f"{moved.entity}: timer {moved.timer} moved from {app.local(moved.old_due)} to {app.local(moved.new_due)}"
-        f"{late} (version {moved.seq})"
+        f"{moved.entity} : échéance {moved.timer} déplacée du {moment(moved.old_due, app.zone)} "
+        f"au {moment(moved.new_due, app.zone)}{late} (version {moved.seq})"
     )
     return None
 
@@ -401,5 +413,5 @@ def plan_move(
         return app.emit_json(batch_json(report.batch) | {"items": [batch_item_json(i) for i in report.items]})
     print_plan(app, report.batch, report.items)
     if report.batch.counts.get(ItemStatus.PENDING):
-        click.echo(f"nothing moved yet: `labelwf decide run {report.batch.id}` executes exactly this plan")
+        click.echo(f"rien n'est encore déplacé : `labelwf decide run {report.batch.id}` exécute exactement ce plan")
     return None
