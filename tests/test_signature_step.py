@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
-from labelwf import Database, Engine, FrozenClock, Workflow, import_entities, store, verify
+from labelwf import Database, Engine, FrozenClock, Runtime, Workflow, import_entities, load_settings, store, verify
+from labelwf.accounts import add_account, create_token
 from labelwf.cli import EXIT_FAILURE, main
 from labelwf.clock import SystemClock
 from labelwf.engine.delivery import DeliverySettings, Outbox
@@ -22,6 +25,7 @@ from labelwf.letters.post_certificates import PostCertificates
 from labelwf.letters.render import Signers
 from labelwf.letters.verification import find_in_chain
 from labelwf.letters.verification import verify as verify_pdf
+from labelwf.service import create_app
 from labelwf.store.records import LetterStatus
 from tests.conftest import POLES_CSV, ROOT
 from tests.helpers import DELABEL, OPERATOR, drive
@@ -237,3 +241,61 @@ def test_the_command_line_signs_fifty_letters_with_one_confirmation(
     assert "renvoyée par Jeanne Martin : Erreur de groupe" in returned.stdout
     refused = cli("letters", "sign", last, "--account", "jeanne", "--yes", code=EXIT_FAILURE)
     assert "renvoyée" in refused.stderr
+
+
+@pytest.fixture
+def signing_service(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[tuple[Runtime, dict[str, str]]]:
+    """The service with signatures required, the DIACT's certificate, and an account per kind of person."""
+    folder = tmp_path / "certificates"
+    create_demo_certificate(folder / "diact.p12", b"secret", when=clock.now())
+    (folder / "diact.passphrase").write_text("secret\n", encoding="utf-8")
+    overrides = {"database": database_url, "signature": "required", "signature_certificates": str(folder)}
+    runtime = Runtime(load_settings(CONFIG_FILE, overrides=overrides), clock=clock)
+    runtime.db.upgrade()
+    import_entities(runtime.engine, POLES_CSV, actor="import", reason="set-up")
+    tokens = {}
+    for name, roles, entity, post in (
+        ("marie", ["operator"], None, None),
+        ("jeanne", ["signatory"], None, "diact"),
+        ("paul", ["signatory"], None, "datar"),
+        ("gouv-enfant", ["stakeholder"], "enfant", None),
+    ):
+        add_account(runtime.db, name, roles, now=clock.now(), author="t", key=None, entity=entity, post=post)
+        tokens[name] = create_token(runtime.db, name, "tests", now=clock.now(), author="t", key=None)[1]
+    yield runtime, tokens
+    runtime.close()
+
+
+def test_the_api_signs_for_the_callers_post_only_and_stakeholders_see_signed_letters_only(
+    signing_service: tuple[Runtime, dict[str, str]],
+) -> None:
+    runtime, tokens = signing_service
+    api = TestClient(create_app(runtime))
+
+    def as_(name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[name]}"}
+
+    # Given a classification whose three letters wait for the DIACT
+    runtime.engine.fire("enfant", "classify", data={"group": 1}, **OPERATOR)
+    # Then the stakeholder sees none of them, nor any by its id
+    assert api.get("/api/v1/letters", headers=as_("gouv-enfant")).json()["items"] == []
+    queue = api.get("/api/v1/signatures", headers=as_("jeanne")).json()
+    assert queue["post"] == "diact" and queue["waiting"] == 3
+    ids = [item["id"] for item in queue["items"]]
+    assert api.get(f"/api/v1/letters/{ids[0]}", headers=as_("gouv-enfant")).status_code == 404
+    # And an operator has no queue; a signatory of another post signs none of them
+    assert api.get("/api/v1/signatures", headers=as_("marie")).status_code == 403
+    other = api.post("/api/v1/signatures", json={"letters": ids}, headers=as_("paul")).json()
+    assert other["signed"] == [] and all("poste diact" in r["reason"] for r in other["refused"])
+    back = api.post(f"/api/v1/letters/{ids[0]}/return", json={"reason": "non"}, headers=as_("paul"))
+    assert back.status_code == 409 and back.headers["content-type"].startswith("application/problem+json")
+    # When the DIACT's signatory signs the three at once
+    done = api.post("/api/v1/signatures", json={"letters": ids}, headers=as_("jeanne")).json()
+    assert [s["letter"] for s in done["signed"]] == ids and done["refused"] == []
+    # Then the PDF served is the signed one, and the stakeholder now reads its own letter
+    pdf = api.get(f"/api/v1/letters/{ids[0]}/pdf", headers=as_("jeanne"))
+    assert hashlib.sha256(pdf.content).hexdigest() == done["signed"][0]["pdf_sha256"]
+    seen = api.get("/api/v1/letters", headers=as_("gouv-enfant")).json()["items"]
+    assert seen and {letter["status"] for letter in seen} == {"pending"}
+    again = api.post(f"/api/v1/letters/{ids[1]}/return", json={"reason": "trop tard"}, headers=as_("jeanne"))
+    assert again.status_code == 409

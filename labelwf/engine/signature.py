@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..audit.seals import letter_problem
-from ..errors import ActionRefused, LabelwfError, LetterAltered, NotFound, SignatureRefused
+from ..errors import ActionRefused, CertificateError, LabelwfError, LetterAltered, NotFound, SignatureRefused
 from ..letters.certificates import Signer
 from ..letters.dating import dated
 from ..letters.directory import Directory
@@ -117,25 +117,29 @@ class SignatureDesk:
     ) -> SignReport:
         """Sign each letter of ``letter_ids`` (one transaction each); those that cannot be are reported, not raised.
 
-        ``CertificateError`` (nothing signed) when the post has no usable certificate.
+        ``CertificateError`` (nothing more signed) when the post has no usable certificate.
         ``progress(done, total)`` hears of each letter handled.
         """
         unavailable = pdf_unavailable()
         if unavailable is not None:
             raise SignatureRefused("les lettres", f"PDF indisponible ({unavailable})", "WeasyPrint et Pango installés")
-        signer = self.certificates.signer(signatory.post, when=self.engine.clock.now())
+        signer: Signer | None = None  # opened at the first letter this signatory may sign
         report = SignReport()
         for done, letter_id in enumerate(dict.fromkeys(letter_ids), 1):
             try:
-                report.signed.append(self._sign_one(letter_id, signatory, signer))
+                letter, sealing = self._to_sign(letter_id, signatory, "signer")
+                if signer is None:
+                    signer = self.certificates.signer(signatory.post, when=self.engine.clock.now())
+                report.signed.append(self._sign_one(letter, sealing, signatory, signer))
+            except CertificateError:
+                raise  # the post cannot sign at all: said once, not per letter
             except LabelwfError as refused:
                 report.refused.append((letter_id, str(refused)))
             if progress is not None:
                 progress(done, len(letter_ids))
         return report
 
-    def _sign_one(self, letter_id: int, signatory: Signatory, signer: Signer) -> Signed:
-        letter, sealing = self._to_sign(letter_id, signatory, "signer")
+    def _sign_one(self, letter: Letter, sealing: Event, signatory: Signatory, signer: Signer) -> Signed:
         wf = self.engine.workflow(sealing.workflow)
         now = self.engine.clock.now()
         html = dated(letter.html or "", now, wf.timezone)

@@ -44,6 +44,7 @@ from . import (
     letters_api,
     operations_api,
     search_api,
+    signatures_api,
     signin,
     versions_api,
     workflows_api,
@@ -102,6 +103,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(fire_api.router)
     app.include_router(letters_api.router)
     app.include_router(operations_api.router)
+    app.include_router(signatures_api.router)
     app.include_router(batches_api.router)
     app.include_router(entities_api.router)
     app.include_router(versions_api.router)

@@ -22,6 +22,7 @@ from ..engine import queries
 from ..engine.delivery import LETTER_STATUSES, pdf_unavailable, render_pdf
 from ..engine.representations import letter_json
 from ..errors import LetterAltered, NotFound
+from ..store import signatures
 from ..store.records import Letter, LetterStatus
 from . import limits
 from .api import After, Limit, Who, page_json, plain_parameters, runtime_of
@@ -111,6 +112,13 @@ def letter_pdf(request: Request, who: Who, letter_id: int) -> Response:
 def pdf_response(request: Request, who: Caller, letter_id: int) -> Response:
     """The PDF of a letter ``who`` may read, or the problem that says why not now (an altered letter's none)."""
     letter = shown_letter(request, who, letter_id)
+    name = f"{letter.entity}-{letter.template}-{letter.recipient.role}.pdf"
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if letter.pdf_sha256 is not None:  # signed: the signed bytes are the letter, never rendered again
+        with runtime_of(request).db.read() as conn:
+            signed = signatures.signed_pdf(conn, letter.id)
+        if signed is not None:
+            return Response(signed, media_type="application/pdf", headers=disposition)
     limits.take(request, who, "PDF renderings")
     unavailable = pdf_unavailable()
     if unavailable is not None:

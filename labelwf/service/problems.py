@@ -20,6 +20,7 @@ from ..errors import (
     ActionRefused,
     AmbiguousWorkflow,
     BusinessTimeRefused,
+    CertificateError,
     ConcurrentUpdate,
     DatabaseBusy,
     DatabaseError,
@@ -37,6 +38,7 @@ from ..errors import (
     ReservedIdentity,
     RoleNotAllowed,
     SchemaMismatch,
+    SignatureRefused,
     TransitionRefused,
 )
 from ..i18n import SOURCE_LOCALE, negotiate, render
@@ -58,6 +60,8 @@ STATUS: list[tuple[type[LabelwfError], int]] = [
     (AccountError, 422),
     (PlanRejected, 422),
     (ActionRefused, 409),
+    (CertificateError, 503),  # the post's certificate is missing or unusable: the service cannot sign now
+    (SignatureRefused, 503),
     (RateLimited, 429),
     (Overloaded, 503),
     (ReservedIdentity, 403),
