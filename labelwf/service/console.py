@@ -31,6 +31,7 @@ from .auth import Caller
 from .console_dated import dated_context
 from .console_dates import moved_line, parse_when
 from .console_errors import error_page, in_french
+from .console_fields import engine_values
 from .console_reading import reading_context, theirs
 from .console_refusals import refused
 from .letters_api import checked_letter, pdf_response, shown_letter
@@ -128,6 +129,11 @@ def _fire(request: Request, entity: str, form: FormData) -> Response:
     version = str(form.get("version", ""))
     fields = {str(k)[6:]: str(v) for k, v in form.items() if str(k).startswith("field_") and str(v).strip()}
     runtime = runtime_of(request)
+    try:  # JJ/MM/AAAA in a date field, as every form takes it
+        wf = runtime.engine.workflow_of(queries.find(runtime.engine, entity))
+        fields = engine_values(wf, fields, wf.timezone)
+    except LabelwfError:
+        pass  # no such instance: the fire says so
     request_ = FireRequest(
         entity=entity,
         trigger=trigger,
@@ -149,7 +155,9 @@ def _fire(request: Request, entity: str, form: FormData) -> Response:
         return again(message, 409)
     except LabelwfError as exc:
         return again(f"Refusé : {in_french(exc)}", 422)
-    done = f"Décision enregistrée : {fired.trigger}, {fired.source} → {fired.dest} (version {fired.version})."
+    wf = runtime.engine.workflow_of(queries.find(runtime.engine, entity))  # said in the workflow's words
+    moved = f"{wf.state_label(fired.source)} → {wf.state_label(fired.dest)}"
+    done = f"Décision enregistrée : {wf.trigger_label(fired.trigger)}, {moved} (version {fired.version})."
     return settled(request, who, csrf, entity, done)
 
 
