@@ -501,5 +501,8 @@ def test_audit_acts_lists_who_did_what_to_an_account(runtime: Runtime, database_
     assert listed.exit_code == 0, listed.output
     assert '"action": "account.roles"' in listed.stdout and '"author": "alice (tests)"' in listed.stdout
     shown = CliRunner().invoke(main, [*base, "--last", "1"])
-    assert shown.exit_code == 0 and "1 act(s)" in shown.stdout and "account.roles" in shown.stdout
-    assert "account.create" not in shown.stdout
+    assert shown.exit_code == 0 and "1 acte(s)" in shown.stdout and "rôles changés" in shown.stdout
+    assert "compte créé" not in shown.stdout and "account.roles" not in shown.stdout  # the id stays in --json
+    users = CliRunner().invoke(main, ["--config", str(CONFIG_FILE), "--db", database_url, "users", "list"])
+    assert users.exit_code == 0 and "bob" in users.stdout and "agent" in users.stdout
+    assert "operator" not in users.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from labelwf.accounts import ROLES as ACCOUNT_ROLES
+from labelwf.audit.admin_chain import Action
 from labelwf.cli import wording as cli_wording
 from labelwf.engine import wording
 from labelwf.service import console_plans, console_reading, console_words
@@ -20,8 +21,9 @@ def test_every_status_of_letters_plans_and_items_has_its_french_word() -> None:
         assert all(table[s] != s.value for s in enum)
 
 
-def test_every_account_role_has_its_french_word() -> None:
+def test_every_account_role_and_administrative_act_has_its_french_word() -> None:
     assert [r for r in ACCOUNT_ROLES if r not in wording.ROLES] == []
+    assert [a.value for a in Action if a.value not in wording.ADMIN_ACTIONS] == []
 
 
 def test_the_command_line_and_the_console_say_the_same_words() -> None:

@@ -15,6 +15,7 @@ from ..audit.export import export_lines
 from ..audit.trail import verify_trail
 from ..errors import ConfigError
 from .base import EXIT_AUDIT_BROKEN, App, json_option, main, row, table
+from .wording import ADMIN_ACTIONS, said
 
 
 @main.group("audit")
@@ -262,8 +263,9 @@ def audit_acts(app: App, subject: str | None, last: int, as_json: bool) -> None:
                 for a in found
             ]
         )
-    out = table(f"{len(found)} act(s)", "#", "when", "action", "subject", "author", "reason", wrap=("author", "reason"))
+    out = table(f"{len(found)} acte(s)", "n°", "date", "acte", "objet", "auteur", "motif", wrap=("auteur", "motif"))
     for a in found:
-        row(out, a.seq, app.local(a.occurred_at)[:16], a.action, a.subject, a.author, a.reason or "")
-    app.print_rows(out, "none recorded" + (f" on {subject}" if subject else ""))
+        act = said(ADMIN_ACTIONS, a.action)
+        row(out, a.seq, app.local(a.occurred_at), act, a.subject, a.author, a.reason or "")
+    app.print_rows(out, "aucun enregistré" + (f" pour {subject}" if subject else ""))
     return None

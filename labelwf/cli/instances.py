@@ -20,7 +20,7 @@ from ..text import shown
 from ..workflow import diagram
 from ..workflow.definition import Workflow
 from .base import App, instant, json_option, main, page_options, page_title, row, split_sets, table
-from .wording import CATCH_UP, LETTER_STATUSES, ROLES, Labels, day, duration, said
+from .wording import CATCH_UP, LETTER_STATUSES, ROLES, TIMER_CLOSED, Labels, day, duration, said
 from .wording import when as moment
 
 WIDTH = 80  # what the human-readable output fits in
@@ -182,7 +182,7 @@ def history(app: App, entity: str, limit: int, after: str | None, as_json: bool)
         for line in wrap(shown(f"{who} : {e.reason}")):
             click.echo(line)
         if e.data:
-            for line in wrap(shown(labels.data(wf, e.data))):
+            for line in wrap(shown(labels.data(wf, e.data, app.zone))):
                 click.echo(line)
         if e.basis is not None:
             for line in wrap(shown(e.basis.described)):
@@ -203,7 +203,7 @@ def _step(app: App, labels: Labels, e: Event) -> str:
         return f"échéance {e.data.get('timer')} déplacée au {to}"
     if e.trigger.startswith("(timer "):
         closed = e.trigger[7:-1]
-        return f"échéance {e.data.get('timer')} close ({_CLOSED.get(closed, closed)}) à l'état {dest}"
+        return f"échéance {e.data.get('timer')} close ({TIMER_CLOSED.get(closed, closed)}) à l'état {dest}"
     if e.trigger == "(successor of)":
         return f"ouverture du dossier : {dest}, à la suite de {', '.join(e.data.get('successor_of', []))}"
     if e.trigger == "(merged into)":
@@ -215,7 +215,6 @@ def _step(app: App, labels: Labels, e: Event) -> str:
     return f"{labels.trigger(wf, e.trigger)} : {source} → {dest}"
 
 
-_CLOSED = {"skipped": "ignorée", "cancelled": "annulée", "obsolete": "devenue sans objet"}
 _LETTER_ACTIONS = {"(letter retried)": "remis à envoyer", "(letter resolved as delivered)": "tenu pour envoyé"}
 
 

@@ -17,6 +17,8 @@ import click
 from .. import accounts
 from ..accounts import ROLES
 from .base import App, json_option, main, row, table
+from .wording import ROLES as ROLE_WORDS
+from .wording import said
 
 reason_option = click.option("--reason", help="Why (recorded with the act in the admin chain).")
 
@@ -213,11 +215,12 @@ def users_list(app: App, as_json: bool) -> None:
     found = accounts.accounts(app.db)
     if as_json:
         return app.emit_json([a.__dict__ for a in found])
-    out = table(f"{len(found)} account(s)", "name", "display name", "roles", "entity", "e-mail (OIDC)", "disabled")
+    out = table(f"{len(found)} compte(s)", "nom", "nom affiché", "rôles", "dossier", "courriel (OIDC)", "désactivé")
     for a in found:
-        oidc = f"{a.email or ''}{' (bound)' if a.oidc_bound else ''}"
-        row(out, a.name, a.display_name, ", ".join(a.roles), a.entity or "", oidc, "yes" if a.disabled else "")
-    app.print_rows(out, "`labelwf users add NAME --role ROLE`, or `labelwf serve` creates admin on first start")
+        oidc = f"{a.email or ''}{' (lié)' if a.oidc_bound else ''}"
+        roles = ", ".join(said(ROLE_WORDS, r) for r in a.roles)
+        row(out, a.name, a.display_name, roles, a.entity or "", oidc, "oui" if a.disabled else "")
+    app.print_rows(out, "`labelwf users add NAME --role ROLE`, ou `labelwf serve` crée admin au premier démarrage")
     return None
 
 
@@ -274,10 +277,10 @@ def tokens_list(app: App, account: str | None, as_json: bool) -> None:
     found = accounts.tokens(app.db, account)
     if as_json:
         return app.emit_json(found)
-    out = table(f"{len(found)} token(s)", "id", "account", "label", "created", "created by", "revoked")
+    out = table(f"{len(found)} jeton(s)", "n°", "compte", "libellé", "créé le", "créé par", "révoqué le")
     for t in found:
         created, revoked = app.local(t["created_at"]), app.local(t["revoked_at"])
-        row(out, t["id"], t["account"], t["label"], created, t["created_by"] or "(not recorded)", revoked)
+        row(out, t["id"], t["account"], t["label"], created, t["created_by"] or "(non enregistré)", revoked)
     app.print_rows(out, "`labelwf tokens create ACCOUNT --label WHAT`")
     return None
 

@@ -13,6 +13,7 @@ from typing import Any
 from ..engine.fire import Engine
 from ..engine.portfolio import action_label
 from ..engine.wording import (
+    ADMIN_ACTIONS,
     CATCH_UP,
     DATA_KEYS,
     DATED_KEYS,
@@ -29,6 +30,7 @@ from ..store.records import Instance
 from ..workflow.definition import Workflow
 
 __all__ = [
+    "ADMIN_ACTIONS",
     "CATCH_UP",
     "ITEM_STATUSES",
     "LETTER_STATUSES",

@@ -67,6 +67,18 @@ DATA_KEYS: Mapping[str, str] = {
     "to_version": "nouvelle version",
     "timers": "échéances",
 }
+ADMIN_ACTIONS: Mapping[str, str] = {
+    "account.create": "compte créé",
+    "account.roles": "rôles changés",
+    "account.disable": "compte désactivé",
+    "account.enable": "compte réactivé",
+    "account.password": "mot de passe changé",
+    "account.identity": "identité OIDC liée",
+    "token.issue": "jeton d'API créé",
+    "token.revoke": "jeton d'API révoqué",
+    "plan.execute": "plan exécuté",
+}
+BASIS_KINDS: Mapping[str, str] = {"record": "dossier public", "assumed": "supposé", "synthetic": "fictif"}
 DATED_KEYS = frozenset({"due_at", "from", "to"})  # engine keys whose value is an ISO instant
 
 
