@@ -123,6 +123,7 @@ def test_a_console_refusal_is_a_french_sentence_with_the_labels(runtime: Runtime
     refused = client.post(
         "/console/instances/vegepolys/fire",
         data={"csrf": csrf, "trigger": "sign_contract", "reason": "essai", "version": version[1]},
+        headers={"hx-request": "true"},  # in place, with its status (a plain post redirects to the page saying it)
     )
     text = html.unescape(refused.text)
     assert refused.status_code == 422, text[:500]
