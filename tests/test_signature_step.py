@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +36,7 @@ from tests.test_cli import CONFIG_FILE, Cli
 pytestmark = pytest.mark.skipif(pdf_unavailable() is not None, reason=f"no PDF: {pdf_unavailable()}")
 
 TODAY = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+PASSWORD = "correct horse battery"
 DIRECTORY = load_directory(ROOT / "data" / "directory.csv")
 DIACT = Signatory(account="jeanne", name="Jeanne Martin", post="diact")
 ACCOUNT_ARGS = ("--role", "signatory", "--post", "diact", "--display-name", "Jeanne Martin", "--password-stdin")
@@ -260,7 +263,18 @@ def signing_service(database_url: str, clock: FrozenClock, tmp_path: Path) -> It
         ("paul", ["signatory"], None, "datar"),
         ("gouv-enfant", ["stakeholder"], "enfant", None),
     ):
-        add_account(runtime.db, name, roles, now=clock.now(), author="t", key=None, entity=entity, post=post)
+        add_account(
+            runtime.db,
+            name,
+            roles,
+            now=clock.now(),
+            author="t",
+            key=None,
+            entity=entity,
+            post=post,
+            password=PASSWORD,
+            display_name="Jeanne Martin" if name == "jeanne" else "",
+        )
         tokens[name] = create_token(runtime.db, name, "tests", now=clock.now(), author="t", key=None)[1]
     yield runtime, tokens
     runtime.close()
@@ -299,3 +313,52 @@ def test_the_api_signs_for_the_callers_post_only_and_stakeholders_see_signed_let
     assert seen and {letter["status"] for letter in seen} == {"pending"}
     again = api.post(f"/api/v1/letters/{ids[1]}/return", json={"reason": "trop tard"}, headers=as_("jeanne"))
     assert again.status_code == 409
+
+
+def console_of(runtime: Runtime, name: str) -> tuple[TestClient, str]:
+    """A client signed in through the console's form, and its session's CSRF token."""
+    client = TestClient(create_app(runtime), base_url="https://testserver", follow_redirects=False)
+    login = re.search(r'name="csrf" value="([^"]+)"', client.get("/console/login").text)
+    assert login is not None
+    signed = client.post("/console/login", data={"csrf": login[1], "name": name, "password": PASSWORD})
+    assert signed.status_code == 303
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/console", follow_redirects=True).text)
+    assert csrf is not None
+    return client, csrf[1]
+
+
+def test_the_console_signs_a_batch_after_one_confirmation_and_sends_a_letter_back(
+    signing_service: tuple[Runtime, dict[str, str]],
+) -> None:
+    runtime, _ = signing_service
+    runtime.engine.fire("enfant", "classify", data={"group": 1}, **OPERATOR)
+    runtime.engine.fire("pass", "classify", data={"group": 1}, **OPERATOR)
+    client, csrf = console_of(runtime, "jeanne")
+    # Given the signatory's page: six letters, and the link to it in the menu
+    listing = html.unescape(client.get("/console/signatures").text)
+    assert "6 lettre(s) attendent votre signature" in listing and 'href="/console/signatures">À signer' in listing
+    ids = [int(i) for i in re.findall(r'name="letter" value="(\d+)"', listing)]
+    assert len(ids) == 6
+    # When one is reviewed, then sent back with a reason
+    review = html.unescape(client.get(f"/console/signatures/{ids[0]}").text)
+    assert "le [date de la signature]" in review and "Renvoyer" in review
+    back = client.post(f"/console/signatures/{ids[0]}/return", data={"csrf": csrf, "reason": "Erreur de groupe"})
+    assert back.status_code == 303 and back.headers["location"] == "/console/signatures"
+    assert f"Lettre {ids[0]} renvoyée" in html.unescape(client.get("/console/signatures").text)
+    # And the rest are chosen with « Tout signer »: one confirmation page names them all
+    confirm = html.unescape(client.get("/console/signatures/confirm?all=oui").text)
+    assert "Signer 5 lettre(s) du poste diact en tant que Jeanne Martin" in confirm
+    frozen = re.findall(r'name="letter" value="(\d+)"', confirm)
+    assert [int(i) for i in frozen] == ids[1:]
+    unconfirmed = client.post("/console/signatures/sign", data={"csrf": csrf, "letter": frozen})
+    assert unconfirmed.status_code == 303 and "/confirm" in unconfirmed.headers["location"]
+    signed = client.post("/console/signatures/sign", data={"csrf": csrf, "letter": frozen, "confirm": "oui"})
+    # Then the five are signed, said once after the redirect, and none waits any longer
+    assert signed.status_code == 303 and signed.headers["location"] == "/console/signatures"
+    after = html.unescape(client.get("/console/signatures").text)
+    assert "5 lettre(s) signée(s)." in after and "0 lettre(s) attendent" in after
+    assert "signée(s)" not in html.unescape(client.get("/console/signatures").text)  # a reload says nothing again
+    assert statuses(runtime.db) == {"pending": 5, "returned": 1}
+    # And someone who is no signatory is refused the page
+    operator, _ = console_of(runtime, "marie")
+    assert operator.get("/console/signatures").status_code == 403

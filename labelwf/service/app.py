@@ -38,6 +38,7 @@ from . import (
     console_plans,
     console_portfolio,
     console_search,
+    console_signatures,
     console_versions,
     entities_api,
     fire_api,
@@ -114,6 +115,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(console_ops.router)
     app.include_router(console_plans.router)
     app.include_router(console_plan_runs.router)
+    app.include_router(console_signatures.router)
     app.include_router(console_confirm.router)
     app.include_router(console_portfolio.router)
     app.include_router(console_search.router)

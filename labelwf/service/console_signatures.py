@@ -1,0 +1,161 @@
+"""The signatory's console page: the letters waiting for their post, one reviewed, a batch signed, one sent back.
+
+``/console/signatures`` lists the letters waiting for the signatory's post, each with a box to
+tick; « Signer la sélection » (or « Tout signer ») leads to a confirmation page that names how
+many letters, of which post, signed as whom (one confirmation for the whole batch), whose
+« Confirmer » posts the batch; the answer is a redirect to the list, which says once what was
+signed and what was refused (Post/Redirect/Get). ``/console/signatures/{id}`` shows one letter
+as it will be signed (its frozen text and HTML, dated the day it is signed) and a form to send it
+back with a reason. Only an account of the role ``signatory`` bound to a post sees these pages.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from ..engine.signature import Signatory
+from ..errors import LabelwfError
+from ..letters.dating import UNSIGNED_DATE
+from . import console_flash
+from .api import runtime_of
+from .auth import Caller
+from .console_errors import in_french
+from .pages import csrf_ok, off_loop, page, session, to_login
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+LISTED = 200  # letters listed at once (the page says how many more wait)
+HOME = "/console/signatures"
+
+
+def _signatory(request: Request) -> tuple[Caller, str, Signatory] | Response:
+    found = session(request)
+    if found is None:
+        return to_login()
+    who, csrf = found
+    account = who.account
+    if "signatory" not in account.roles or account.post is None:
+        return page(request, "base.html", 403, who=who, csrf=csrf, denied="signataire (lié à un poste)")
+    signatory = Signatory(account=account.name, name=account.display_name, post=account.post, principal=who.principal)
+    return who, csrf, signatory
+
+
+@router.get("/signatures")
+def signatures(request: Request) -> Response:
+    """The letters waiting for the signatory's post, oldest first."""
+    found = _signatory(request)
+    if isinstance(found, Response):
+        return found
+    who, csrf, signatory = found
+    desk = runtime_of(request).signature_desk
+    letters = desk.queue(signatory.post, limit=LISTED)
+    waiting = desk.count(signatory.post)
+    return page(request, "signatures.html", who=who, csrf=csrf, signatory=signatory, letters=letters, waiting=waiting)
+
+
+@router.get("/signatures/confirm")
+def confirm(request: Request) -> Response:
+    """« Signer 12 lettres du poste datar en tant que Jeanne Martin », to confirm or cancel."""
+    found = _signatory(request)
+    if isinstance(found, Response):
+        return found
+    who, csrf, signatory = found
+    desk = runtime_of(request).signature_desk
+    every = request.query_params.get("all") == "oui"
+    chosen = [v for v in request.query_params.getlist("letter") if v.isdigit()]
+    ids = [str(i) for i in desk.waiting_ids(signatory.post)] if every else chosen
+    title = "Signer des lettres"
+    if not ids:
+        refused = "Aucune lettre choisie : cochez les lettres à signer, ou choisissez « Tout signer »."
+        return page(request, "confirm.html", 400, who=who, csrf=csrf, title=title, refused=refused, back=HOME)
+    what = (
+        f"Signer {len(ids)} lettre(s) du poste {signatory.post} en tant que {signatory.name} : chacune sera "
+        "datée d'aujourd'hui, signée avec le certificat du poste et enregistrée dans la chaîne d'audit, "
+        "puis envoyée. Une lettre signée ne peut plus être renvoyée."
+    )
+    return page(
+        request,
+        "confirm.html",
+        who=who,
+        csrf=csrf,
+        title=title,
+        refused="",
+        what=what,
+        action="/console/signatures/sign",
+        fields=[("letter", i) for i in ids],
+        reason=False,
+        back=HOME,
+    )
+
+
+@router.post("/signatures/sign")
+async def sign(request: Request) -> Response:
+    """Sign the confirmed batch (off the event loop), then back to the list, which says what was done."""
+    return await off_loop(request, _sign, request, await request.form())
+
+
+def _sign(request: Request, form: FormData) -> Response:
+    found = _signatory(request)
+    if isinstance(found, Response):
+        return found
+    _, csrf, signatory = found
+    if not csrf_ok(csrf, form):
+        return console_flash.redirect(HOME, csrf, "Formulaire expiré : rien n'a été signé ; recommencez.", "error")
+    typed = [str(v) for v in form.getlist("letter")]
+    ids = [int(v) for v in typed if v.isdigit() and 0 < int(v) < 2**63]
+    if form.get("confirm") != "oui":  # a batch is signed only once confirmed
+        query = "&".join(f"letter={i}" for i in ids)
+        return console_flash.redirect(f"{HOME}/confirm?{query}", csrf, "Confirmez la signature du lot.", "info")
+    try:
+        report = runtime_of(request).signature_desk.sign(ids, signatory)
+    except LabelwfError as exc:
+        return console_flash.redirect(HOME, csrf, f"Rien n'a été signé : {in_french(exc)}", "error")
+    said = f"{len(report.signed)} lettre(s) signée(s)."
+    if report.refused:
+        first, why = report.refused[0]
+        said += f" {len(report.refused)} refusée(s), dont la lettre {first} : {why}"
+    return console_flash.redirect(HOME, csrf, said, "error" if report.refused else "success")
+
+
+@router.get("/signatures/{letter_id}")
+def review(request: Request, letter_id: int) -> Response:
+    """One letter as it will be signed, and the form that sends it back."""
+    found = _signatory(request)
+    if isinstance(found, Response):
+        return found
+    who, csrf, signatory = found
+    try:
+        letter = runtime_of(request).signature_desk.review(letter_id, signatory)
+    except LabelwfError as exc:
+        return console_flash.redirect(HOME, csrf, f"Lettre {letter_id} : {in_french(exc)}", "error")
+    return page(
+        request,
+        "signatures.html",
+        who=who,
+        csrf=csrf,
+        signatory=signatory,
+        letter=letter,
+        unsigned_date=UNSIGNED_DATE,
+    )
+
+
+@router.post("/signatures/{letter_id}/return")
+async def send_back(request: Request, letter_id: int) -> Response:
+    """Send a letter back with a reason (off the event loop), then back to the list."""
+    return await off_loop(request, _send_back, request, letter_id, await request.form())
+
+
+def _send_back(request: Request, letter_id: int, form: FormData) -> Response:
+    found = _signatory(request)
+    if isinstance(found, Response):
+        return found
+    _, csrf, signatory = found
+    here = f"{HOME}/{letter_id}"
+    if not csrf_ok(csrf, form):
+        return console_flash.redirect(here, csrf, "Formulaire expiré : rechargez la page.", "error")
+    try:
+        runtime_of(request).signature_desk.send_back(letter_id, signatory, reason=str(form.get("reason", "")))
+    except LabelwfError as exc:
+        return console_flash.redirect(here, csrf, f"Refusé : {in_french(exc)}", "error")
+    return console_flash.redirect(HOME, csrf, f"Lettre {letter_id} renvoyée : elle ne partira pas.")
