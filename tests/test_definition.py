@@ -190,6 +190,22 @@ CASES = [
         'label: "Tri"',
     ),
     (
+        "timer-label-not-a-text",
+        '{name: review_18_months, label: "Examen à 18 mois",',
+        "{name: review_18_months, label: [Examen],",
+        "timer 'review_18_months': label must be one line of text",
+        "label: [Examen]",
+    ),
+    (
+        "two-labels-for-one-timer",
+        '{name: label_term, label: "Terme du label", at: "2010-01-01T00:00", trigger: end_label_term, catch_up: fire}\n'
+        "  contract:",
+        '{name: label_term, label: "Échéance", at: "2010-01-01T00:00", trigger: end_label_term, catch_up: fire}\n'
+        "  contract:",
+        "timer 'label_term' is labelled 'Terme du label' in state 'reevaluation' but 'Échéance' in state 'group_3'",
+        None,
+    ),
+    (
         "recipient-entity-not-a-bool",
         'label: "Gouvernance du pôle", entity: true}',
         'label: "Gouvernance du pôle", entity: oui}',
@@ -326,7 +342,7 @@ def test_a_deadline_s_notice_must_be_a_declared_letter(tmp_path: Path) -> None:
     assert found.line and "notify names letter 'avis_inconnu', which letters does not declare" in found.message
 
 
-def test_the_shipped_workflows_label_every_state_trigger_and_recipient_in_french() -> None:
+def test_the_shipped_workflows_label_every_state_trigger_recipient_and_timer_in_french() -> None:
     """Labels are declared at the source: people read "Évalué" and "Classement"; ids stay ids."""
     shipped = [
         load_workflow(ROOT / "workflows" / "poles-2008.yaml"),
@@ -336,7 +352,9 @@ def test_the_shipped_workflows_label_every_state_trigger_and_recipient_in_french
         assert all(s.label and "_" not in s.label for s in workflow.states.values()), workflow.key
         assert all(workflow.trigger_label(t) != t for t in workflow.all_triggers), workflow.key
         assert all(workflow.recipient_label(r) != r for r in workflow.recipients), workflow.key
+        assert all(t.label for s in workflow.states.values() for t in s.timers), workflow.key
         assert workflow.entity_roles == {"governance"}, workflow.key
     first = shipped[0]
     assert first.state_label("evaluated") == "Évalué" and first.trigger_label("classify") == "Classement"
     assert first.state_label("nowhere") == "nowhere" and first.trigger_label("nothing") == "nothing"
+    assert first.timer_label("review_18_months") == "Examen à 18 mois" and first.timer_label("nothing") == "nothing"

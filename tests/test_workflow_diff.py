@@ -19,7 +19,8 @@ from tests.conftest import ROOT
 from tests.helpers import drive
 
 TIMER_V1 = (
-    'Sous contrat de performance\n    timers:\n      - {name: contract_end, at: data.contract_end, default: "2012'
+    'Sous contrat de performance\n    timers:\n      - {name: contract_end, label: "Fin du contrat de performance", '
+    'at: data.contract_end, default: "2012'
 )
 TIMER_V2 = TIMER_V1.replace('"2012', '"2013')
 SUBJECT_V1 = "échéance du contrat de performance et prochaine évaluation"

@@ -210,3 +210,16 @@ class Workflow:
     def recipient_label(self, role: str) -> str:
         """How people read the recipient ``role``: its declared label, else its id."""
         return self.recipient_labels.get(role) or role
+
+    @cached_property
+    def _timer_labels(self) -> dict[str, str]:
+        labels: dict[str, str] = {}
+        for state in self.states.values():
+            for timer in state.timers:
+                if timer.label:
+                    labels.setdefault(timer.name, timer.label)
+        return labels
+
+    def timer_label(self, name: str) -> str:
+        """How people name the deadline ``name``: the label its timers declare, else its id."""
+        return self._timer_labels.get(name, name)

@@ -325,6 +325,7 @@ class _Builder:
                 takes.setdefault(source, set()).add(transition.trigger)
                 roles.setdefault((source, transition.trigger), set()).update(transition.roles)
         result = {}
+        timer_labels: dict[str, tuple[str, str]] = {}  # timer → its label and the state that first gave it
         for name, spec in raw.items():
             at = raw.line_of(name)
             if not NAME_RE.match(str(name)):
@@ -348,6 +349,13 @@ class _Builder:
                 spec.get("timers", []), spec.line_of("timers"), str(name), takes.get(name, set())
             )
             for timer in timers:
+                first = timer_labels.setdefault(timer.name, (timer.label, str(name))) if timer.label else None
+                if first is not None and first[0] != timer.label:
+                    self.problem(
+                        spec.line_of("timers"),
+                        f"timer {timer.name!r} is labelled {timer.label!r} in state {name!r} but {first[0]!r} in "
+                        f"state {first[1]!r}: a timer has one label (give it once, or the same in each state)",
+                    )
                 allowed = roles.get((str(name), timer.trigger), set())
                 if allowed and SYSTEM not in allowed:
                     self.problem(

@@ -17,9 +17,10 @@ import heapq
 import math
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from .definition import NAME_RE, StateDef, TransitionDef
+from .loader_letters import Reporter, label_of
 from .timers import CATCH_UP_POLICIES, ENTERED, OFFSET_UNITS, Offset, TimerSpec, parse_local
 from .yamlfile import LineDict
 
@@ -28,15 +29,7 @@ MAX_OFFSET = timedelta(days=365_000)  # a delay longer than this is a typing err
 _UNIT_SECONDS = {"months": 28 * 86_400, "days": 86_400, "hours": 3_600, "minutes": 60, "seconds": 1}
 
 
-class Reporter(Protocol):
-    """Where problems go: the loader of the file, which collects them all."""
-
-    def problem(self, line: int | None, message: str) -> None: ...
-
-    def unknown_keys(self, mapping: LineDict, allowed: set[str], what: str) -> None: ...
-
-
-_TIMER_KEYS = {"name", "trigger", "at", "default", "after", "from", "catch_up", "notify"}
+_TIMER_KEYS = {"name", "trigger", "at", "default", "after", "from", "catch_up", "notify", "label"}
 
 
 class TimerReader:
@@ -87,10 +80,13 @@ class TimerReader:
                     f"timer {name!r}: notify names letter {notify!r}, which letters does not declare; "
                     f"letters: {', '.join(sorted(self._letters)) or 'none'}",
                 )
+            label = label_of(self._report, item, f"timer {name!r}")  # how people name it ("Examen à 18 mois")
             spec = self._timer_when(item, name)
             if spec is not None:
                 notified = str(notify) if notify is not None else None
-                result.append(TimerSpec(name=name, trigger=str(trigger), catch_up=catch_up, notify=notified, **spec))
+                result.append(
+                    TimerSpec(name=name, trigger=str(trigger), catch_up=catch_up, notify=notified, label=label, **spec)
+                )
         return result
 
     def _timer_when(self, item: LineDict, name: str) -> dict[str, Any] | None:

@@ -59,6 +59,7 @@ class TimerSpec:
     after: Offset | None = None
     anchor: str = ENTERED
     notify: str | None = None  # the letter sent when an operator moves this deadline
+    label: str = ""  # how people name the deadline ("Examen à 18 mois"); the id stays in the API and --json
 
     def data_fields(self) -> list[str]:
         """Return the data fields this timer reads (to check that transitions provide them)."""
