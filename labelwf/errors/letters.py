@@ -49,7 +49,9 @@ class CertificateError(LabelwfError):
 
     def __init__(self, source: str, problem: str, expected: str) -> None:
         self.source, self.problem, self.expected = source, problem, expected
-        super().__init__(f"{source} : {problem} ; attendu : {expected}")
+        super().__init__(
+            N_("%(source)s: %(problem)s; expected: %(expected)s", source=source, problem=problem, expected=expected)
+        )
 
 
 class SignatureRefused(LabelwfError):
@@ -57,4 +59,11 @@ class SignatureRefused(LabelwfError):
 
     def __init__(self, document: str, problem: str, expected: str) -> None:
         self.document, self.problem, self.expected = document, problem, expected
-        super().__init__(f"signature de {document} impossible : {problem} ; attendu : {expected}")
+        super().__init__(
+            N_(
+                "cannot sign %(document)s: %(problem)s; expected: %(expected)s",
+                document=document,
+                problem=problem,
+                expected=expected,
+            )
+        )

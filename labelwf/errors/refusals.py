@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from ..message import N_, Quoted, Term, Word, listed
+from ..message import N_, Message, Quoted, Term, Word, listed
 from .base import LabelwfError
 
 
@@ -211,17 +211,16 @@ class ConcurrentUpdate(LabelwfError):
 class ActionRefused(LabelwfError):
     """Raised when an operator's action does not apply to what it names as it stands (nothing was written)."""
 
-    def __init__(self, action: str, subject: str, found: str, expected: str) -> None:
+    def __init__(self, action: str, subject: str, found: str, expected: str, message: Message | None = None) -> None:
         self.action, self.subject, self.found, self.expected = action, subject, found, expected
-        super().__init__(
-            N_(
-                "cannot %(action)s %(subject)s: it is %(found)s; expected %(expected)s",
-                action=action,
-                subject=subject,
-                found=Word(found),
-                expected=expected,
-            )
+        said = N_(
+            "cannot %(action)s %(subject)s: it is %(found)s; expected %(expected)s",
+            action=action,
+            subject=subject,
+            found=Word(found),
+            expected=expected,
         )
+        super().__init__(message or said)
 
 
 class NothingToExecute(ActionRefused):
@@ -234,6 +233,12 @@ class NothingToExecute(ActionRefused):
             f"plan {plan}",
             f"without an executable item (all {refused} refused at its preview)",
             "a plan with at least one item to execute; cancel this one and plan what applies",
+            N_(
+                "cannot run plan %(plan)s: it is without an executable item (all %(refused)s refused at its "
+                "preview); expected a plan with at least one item to execute; cancel this one and plan what applies",
+                plan=plan,
+                refused=refused,
+            ),
         )
 
 
