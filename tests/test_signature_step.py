@@ -6,23 +6,34 @@ import hashlib
 import html
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from labelwf import Database, Engine, FrozenClock, Runtime, Workflow, import_entities, load_settings, store, verify
+from labelwf import (
+    Database,
+    Engine,
+    FrozenClock,
+    Runtime,
+    Workflow,
+    import_entities,
+    load_settings,
+    load_workflow,
+    store,
+    verify,
+)
 from labelwf.accounts import add_account, create_token
 from labelwf.cli import EXIT_FAILURE, main
 from labelwf.clock import SystemClock
 from labelwf.engine.delivery import DeliverySettings, Outbox
 from labelwf.engine.pdf import pdf_unavailable
 from labelwf.engine.signature import Signatory, SignatureDesk
-from labelwf.errors import ActionRefused
+from labelwf.errors import ActionRefused, ImportRejected, WorkflowError
 from labelwf.letters.certificates import create_demo_certificate, load_trusted
-from labelwf.letters.directory import load_directory
+from labelwf.letters.directory import COLUMNS, DEFAULT_POST, LEGACY_COLUMNS, load_directory, parse_directory
 from labelwf.letters.post_certificates import PostCertificates
 from labelwf.letters.render import Signers
 from labelwf.letters.verification import find_in_chain
@@ -30,7 +41,7 @@ from labelwf.letters.verification import verify as verify_pdf
 from labelwf.service import create_app
 from labelwf.store.records import LetterStatus
 from tests.conftest import POLES_CSV, ROOT
-from tests.helpers import DELABEL, OPERATOR, drive
+from tests.helpers import DELABEL, OPERATOR, drive, edit
 from tests.test_cli import CONFIG_FILE, Cli
 
 pytestmark = pytest.mark.skipif(pdf_unavailable() is not None, reason=f"no PDF: {pdf_unavailable()}")
@@ -194,10 +205,23 @@ def test_a_backdated_decision_signed_today_is_dated_today_and_takes_effect_at_it
     assert verify(signed_engine.db).ok
 
 
-def test_letters_of_a_replay_or_with_signatures_off_go_out_as_written(engine: Engine) -> None:
-    import_entities(engine, POLES_CSV, actor="import", reason="test set-up")
-    engine.fire("enfant", "classify", data={"group": 1}, **OPERATOR)
-    assert set(statuses(engine.db)) == {LetterStatus.PENDING.value}
+def test_letters_of_a_replay_or_with_signatures_off_go_out_as_written(
+    signed_engine: Engine, workflow: Workflow, clock: FrozenClock
+) -> None:
+    # Signatures off: delivered as written
+    Engine(signed_engine.db, workflow, clock=clock).fire("enfant", "classify", data={"group": 1}, **OPERATOR)
+    # Signatures required, but the engine writes history (a replay's): its letters never wait
+    history = signed_engine.with_clock(clock, history=True)
+    history.fire("pass", "classify", data={"group": 1}, **OPERATOR)
+    assert statuses(signed_engine.db) == {LetterStatus.PENDING.value: 6}
+
+
+def test_a_workflow_declaring_an_unknown_signature_is_refused_naming_what_is_allowed(programme: Path) -> None:
+    declared = "    to: [governance, prefet, region]"
+    edit(programme / "workflows" / "poles-2008.yaml", declared, declared + "\n    signature: stamp")
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow(programme / "workflows" / "poles-2008.yaml", programme / "templates")
+    assert "signature 'stamp' is not one of person, seal" in str(refused.value)
 
 
 def test_the_command_line_signs_fifty_letters_with_one_confirmation(
@@ -362,3 +386,17 @@ def test_the_console_signs_a_batch_after_one_confirmation_and_sends_a_letter_bac
     # And someone who is no signatory is refused the page
     operator, _ = console_of(runtime, "marie")
     assert operator.get("/console/signatures").status_code == 403
+
+
+def test_the_directory_names_each_rows_post_and_a_file_without_posts_still_loads() -> None:
+    # The shipped directory: the DATAR signs the review of 15 December 2010, the Prime Minister a label of 2023
+    assert (DIRECTORY.at("revue", date(2010, 12, 15)) or pytest.fail()).post_key == "datar"
+    assert (DIRECTORY.at("labellisation", date(2023, 3, 27)) or pytest.fail()).post_key == "premier-ministre"
+    # A file of the older form (no post column) loads, its rows signed by the default post
+    legacy = ",".join(LEGACY_COLUMNS) + "\nrevue,2010-01-01,,l'État,le ministre,m,A B,,VIP-23,,\n"
+    assert parse_directory(legacy).rows[0].post_key == DEFAULT_POST
+    # A bad post key is refused, naming it and what a key is
+    bad = ",".join(COLUMNS) + "\nrevue,2010-01-01,,l'État,le ministre,m,A B,,VIP-23,,,Le Ministre\n"
+    with pytest.raises(ImportRejected) as refused:
+        parse_directory(bad, "directory.csv")
+    assert "post 'Le Ministre' is invalid" in refused.value.problems[0].message
