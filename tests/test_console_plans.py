@@ -289,10 +289,13 @@ def test_an_operator_moves_a_pending_deadline_from_the_instance_page(runtime: Ru
     moved = client.post("/console/instances/mta/timers/contract_end/move", data=form, headers={"hx-request": "true"})
     assert moved.status_code == 200, text(moved)
     assert moved.text.startswith('<section id="instance"')  # swapped in place by htmx
-    assert "Échéance contract_end déplacée : du 01/01/2012 00:00 au 01/01/2013 00:00 (version 3)" in text(moved)
+    shown = "Échéance « Fin du contrat de performance » déplacée : du 01/01/2012 00:00 au 01/01/2013 00:00 (version 3)"
+    assert shown in text(moved)
     assert due(runtime, "mta", "contract_end") == END_2012
     history = text(client.get("/console/instances/mta"))
-    assert "échéance contract_end déplacée du 01/01/2012 au 01/01/2013" in history and "Phase 2 prolongée" in history
+    moved_line = "Échéance « Fin du contrat de performance » déplacée du 01/01/2012 au 01/01/2013 par marie le"
+    assert moved_line in history and "motif : Phase 2 prolongée" in history
+    assert "(compte marie, console)" in history and "request" not in history
     last = events(runtime, "mta")[-1]
     assert last["trigger"] == "(timer moved)" and last["actor"] == "marie"
     assert last["principal"].startswith("marie (password session; request ")

@@ -63,7 +63,7 @@ def test_a_stakeholder_reads_its_decisions_without_the_staffs_names_reasons_or_r
     page = client.get("/console/instances/enfant")
     assert page.status_code == 200
     shown = html.unescape(page.text)
-    assert "Décision : Classement → Groupe 3" in shown and "le 18/06/2008" in shown
+    assert "« Classement » le 18/06/2008 : Évalué → Groupe 3 (3 courriers émis)" in shown
     for internal in ("marie", "Note interne", "request ", "session", "(par "):
         assert internal not in shown, internal
 
@@ -114,8 +114,9 @@ def test_staff_read_states_decisions_and_recipients_by_their_labels(runtime: Run
     page = html.unescape(client.get("/console/instances/enfant").text)
     shown = re.sub(r"<[^>]+>", " ", page.split("</details>", 1)[1])  # after the diagram (its ids are its own)
     assert 'id="state">Groupe 3<' in page and "Décider : Ouverture de la nouvelle évaluation" in page
-    assert "Décision : Classement → Groupe 3, par marie, le 18/06/2008" in shown
-    assert "Note interne de marie" in shown and "Préfet de région" in shown
+    said = "« Classement » par marie le 18/06/2008 : Évalué → Groupe 3 (3 courriers émis), motif : Note interne de marie"
+    assert said in shown
+    assert "Préfet de région" in shown
     workflow = runtime.engine.workflow()
     for state, definition in workflow.states.items():
         if definition.label:

@@ -29,7 +29,7 @@ from . import console_flash, limits
 from .api import runtime_of
 from .auth import Caller
 from .console_dated import dated_context
-from .console_dates import moved_line, parse_when
+from .console_dates import parse_when
 from .console_errors import error_page, in_french
 from .console_fields import engine_values
 from .console_reading import reading_context, theirs
@@ -63,7 +63,6 @@ def _instance_page(
     drawn = Markup(diagram_svg(wf, current=view.instance.state, legend=LEGEND))  # escaped as it is drawn
     # A deadline's move form starts at its due instant, as the local wall time its workflow's zone reads.
     moves = {t.id: t.due_at.astimezone(wf.timezone).strftime("%d/%m/%Y %H:%M") for t in view.timers}
-    moved = {e.seq: line for e in history if (line := moved_line(e, runtime.settings.zone)) is not None}
     return page(
         request,
         template,
@@ -81,7 +80,6 @@ def _instance_page(
         diagram=drawn,
         move_values=moves,
         move_zone=wf.timezone.key,
-        moved_lines=moved,
         may_change=who.account.may("operator") and who.account.entity is None,
         **dated_context(runtime.engine, entity, as_of, runtime.settings.zone),
         **reading_context(runtime.db, who, wf, view, history, runtime.settings.zone),
@@ -262,7 +260,8 @@ def _move_timer(request: Request, entity: str, name: str, form: FormData) -> Res
     if moved.new_due < today:
         late += " Rattrapage : la nouvelle échéance est passée, elle sera traitée aussitôt."
     done = (
-        f"Échéance {moved.timer} déplacée : du {local(moved.old_due)} au {local(moved.new_due)} "
+        f"Échéance « {runtime.engine.workflow_of(current).timer_label(moved.timer)} » déplacée : "
+        f"du {local(moved.old_due)} au {local(moved.new_due)} "
         f"(version {moved.seq}).{late}"
     )
     return settled(request, who, csrf, entity, done)

@@ -1,11 +1,10 @@
 """Dates as the console's forms take and show them: JJ/MM/AAAA (with an optional HH:MM) or ISO,
-read as the wall time of a zone; a moved deadline's history line with both dates.
+read as the wall time of a zone.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import Any
 
 from ..workflow.timers import localize, parse_local
 
@@ -26,22 +25,3 @@ def parse_when(text: str, zone: tzinfo) -> datetime:
     except ValueError:
         raise ValueError(f"« {raw} » n'est pas une date lisible : attendu {EXPECTED}.") from None
     return value if value.tzinfo is not None else localize(value, zone)
-
-
-def day_fr(value: datetime, zone: tzinfo) -> str:
-    """``value`` as a French day of ``zone`` (``01/01/2013``)."""
-    return value.astimezone(zone).strftime("%d/%m/%Y")
-
-
-def moved_line(event: Any, zone: tzinfo) -> str | None:
-    """The history line of a moved deadline (``échéance … déplacée du 01/01/2012 au 01/01/2013``), or
-    None for any other event."""
-    data = event.data or {}
-    if event.trigger != "(timer moved)" or "from" not in data or "to" not in data:
-        return None
-    try:
-        old, new = datetime.fromisoformat(str(data["from"])), datetime.fromisoformat(str(data["to"]))
-    except ValueError:
-        return None
-    late = " (elle était dépassée)" if data.get("overdue") else ""
-    return f"échéance {data.get('timer', '')} déplacée du {day_fr(old, zone)} au {day_fr(new, zone)}{late}"

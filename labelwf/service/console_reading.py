@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +25,7 @@ from ..store.records import Event, Letter, LetterStatus
 from ..workflow.definition import DAEMON_ACTOR, SYSTEM, Workflow
 from .api import runtime_of
 from .auth import Caller
+from .console_history import Reader, detail, sentence
 
 UNSIGNED = (LetterStatus.TO_SIGN, LetterStatus.RETURNED)  # a stakeholder never sees these (the service's own)
 
@@ -35,8 +35,7 @@ class HistoryLine:
     """One event as a sentence, and what staff see beside it (empty for a stakeholder)."""
 
     sentence: str
-    reason: str = ""
-    principal: str = ""
+    principal: str = ""  # the staff's detail of who acted on the machine, in French
     batch: int | None = None
     basis: Any = None
 
@@ -73,46 +72,21 @@ def theirs(request: Any, who: Caller, letter_id: int) -> None:
         raise NotFound("letter", letter_id, "")
 
 
-def _day(value: datetime, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%d/%m/%Y")
-
-
-def _instant(value: datetime, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%d/%m/%Y à %H:%M")
-
-
-def sentence(event: Event, workflow: Workflow, zone: ZoneInfo, *, authority: str) -> str:
-    """The event as a sentence: "Décision : Classement → Groupe 2, par Gouvernement, le 30/06/2008"."""
-    to = workflow.state_label(event.dest)
-    by = f", par {authority}" if authority else ""
-    if event.trigger is None:
-        return f"Ouverture du dossier : {to}{by}, le {_day(event.occurred_at, zone)}"
-    decision = workflow.trigger_label(event.trigger)
-    if event.actor == DAEMON_ACTOR:
-        return f"Échéance atteinte le {_instant(event.occurred_at, zone)} : {decision} → {to}"
-    return f"Décision : {decision} → {to}{by}, le {_day(event.occurred_at, zone)}"
-
-
 def history_lines(
     db: Database, who: Caller, workflow: Workflow, events: Sequence[Event], zone: ZoneInfo
 ) -> list[HistoryLine]:
-    """The history as people read it; a stakeholder's without the staff's names, principals and reasons."""
+    """The history as people read it (``console_history``); a stakeholder's without the staff's names,
+    the machine's principals and the staff's reasons."""
     if not is_stakeholder(who):
+        reader = Reader(staff=True)
         return [
             HistoryLine(
-                sentence(e, workflow, zone, authority=e.actor if e.actor != DAEMON_ACTOR else ""),
-                reason=e.reason,
-                principal=e.principal or "",
-                batch=e.batch,
-                basis=e.basis,
+                sentence(e, workflow, zone, reader), principal=detail(e.principal), batch=e.batch, basis=e.basis
             )
             for e in events
         ]
-    staff = {a.name for a in accounts.accounts(db)} | {DAEMON_ACTOR, SYSTEM}
-    return [
-        HistoryLine(sentence(e, workflow, zone, authority="" if e.actor in staff else e.actor), basis=e.basis)
-        for e in events
-    ]
+    staff = Reader(staff=False, hidden=frozenset({a.name for a in accounts.accounts(db)} | {DAEMON_ACTOR, SYSTEM}))
+    return [HistoryLine(sentence(e, workflow, zone, staff), basis=e.basis) for e in events]
 
 
 def reading_context(
