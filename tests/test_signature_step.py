@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import re
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -335,6 +337,12 @@ def test_the_api_signs_for_the_callers_post_only_and_stakeholders_see_signed_let
     assert hashlib.sha256(pdf.content).hexdigest() == done["signed"][0]["pdf_sha256"]
     seen = api.get("/api/v1/letters", headers=as_("gouv-enfant")).json()["items"]
     assert seen and {letter["status"] for letter in seen} == {"pending"}
+    read = api.get(f"/api/v1/letters/{seen[0]['id']}", headers=as_("gouv-enfant")).json()
+    assert "Paris, le 18 juin 2008" in read["body"] and "[date de la signature]" not in read["body_html"]
+    stakeholder, _ = console_of(runtime, "gouv-enfant")
+    archive = zipfile.ZipFile(io.BytesIO(stakeholder.get("/console/instances/enfant/letters.zip").content))
+    (inside,) = archive.namelist()
+    assert hashlib.sha256(archive.read(inside)).hexdigest() == seen[0]["pdf_sha256"]
     again = api.post(f"/api/v1/letters/{ids[1]}/return", json={"reason": "trop tard"}, headers=as_("jeanne"))
     assert again.status_code == 409
 

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from ..engine import queries
 from ..engine.delivery import pdf_unavailable, render_pdf
 from ..errors import NotFound
+from ..store import signatures
 from .api import runtime_of
 from .console_reading import letters_for
 from .letters_api import shown_letter
@@ -56,7 +57,13 @@ def letters_zip(request: Request, entity: str) -> Response:
             letter = shown_letter(request, who, listed.id)
             day = letter.occurred_at.astimezone(zone).strftime("%Y-%m-%d")
             html = letter.html or ""
-            if pdf:
+            signed = None
+            if letter.pdf_sha256 is not None:  # signed: the very bytes its signatory signed
+                with runtime.db.read() as conn:
+                    signed = signatures.signed_pdf(conn, letter.id)
+            if signed is not None:
+                archive.writestr(_file_name(day, letter.subject, "pdf", taken), signed)
+            elif pdf:
                 archive.writestr(_file_name(day, letter.subject, "pdf", taken), render_pdf(html))
             else:
                 archive.writestr(_file_name(day, letter.subject, "html", taken), html.encode("utf-8"))

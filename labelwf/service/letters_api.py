@@ -21,6 +21,7 @@ from ..audit.seals import verified_letter
 from ..engine import queries
 from ..engine.delivery import LETTER_STATUSES, pdf_unavailable, render_pdf
 from ..engine.representations import letter_json
+from ..engine.signed_letters import signed_bodies
 from ..errors import LetterAltered, NotFound
 from ..store import signatures
 from ..store.records import Letter, LetterStatus
@@ -54,6 +55,8 @@ def checked_letter(request: Request, who: Caller, letter_id: int) -> tuple[Lette
     if not who.sees(letter.entity):
         raise NotFound("letter", letter_id, "")
     theirs(request, who, letter_id)  # a stakeholder: only the letters to the roles that stand for its entity
+    if problem is None:  # a signed letter reads as it was signed: dated its signature's day, as its PDF is
+        letter = signed_bodies(letter, runtime.settings.zone)
     return letter, problem
 
 
