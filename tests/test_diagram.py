@@ -86,16 +86,21 @@ def test_every_state_and_trigger_is_drawn_and_described(shipped: Workflow) -> No
     root = ET.fromstring(diagram_svg(shipped))
     assert root.tag == f"{SVG}svg"
     assert (root.get("role"), root.get("width")) == ("img", "100%")
-    assert [lines(g)[0] for g in groups(root, "state")] == list(shipped.states)
+    assert [lines(g)[0] for g in groups(root, "state")] == [shipped.state_label(s) for s in shipped.states]
     labelled = {line for g in groups(root, "label") for line in lines(g)}
-    assert labelled == set(shipped.all_triggers)
+    assert labelled == {shipped.trigger_label(t) for t in shipped.all_triggers}
     title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
     assert title is not None and desc is not None
     assert shipped.name in (title.text or "") and f"version {shipped.version}" in (title.text or "")
     assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
     described = desc.text or ""
-    assert all(f"- {name}" in described for name in shipped.states)
-    assert all(f"- {trigger}: " in described for trigger in shipped.all_triggers)
+    assert all(f"- {shipped.state_label(name)}" in described for name in shipped.states)
+    assert all(f"- {shipped.trigger_label(trigger)} : " in described for trigger in shipped.all_triggers)
+    assert "Décisions (décision : de → vers, qui la prend) :" in described
+    ids = [*shipped.states, *shipped.all_triggers, "timer", "operator", "system"]  # drawn and said by their labels
+    ids.remove("label")  # a trigger's id, and a French word its labels say ("Terme du label")
+    said = " ".join(e.text or "" for e in root.iter())
+    assert not [i for i in ids if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", said)]
     assert len(groups(root, "edge")) >= len(shipped.transitions)
 
 
@@ -105,10 +110,13 @@ def test_arrows_the_daemon_fires_are_dashed_and_the_operators_solid() -> None:
         path = edge.find(f"{SVG}path")
         assert path is not None
         assert ("timer" in edge.get("class", "").split()) == (path.get("stroke-dasharray") is not None)
+    workflow = load_workflow(WORKFLOW_FILE)
+    said = workflow.trigger_label
     timed = {line for g in groups(root, "label") if "timer" in g.get("class", "") for line in lines(g)}
-    assert timed == {"open_review", "end_label_term", "end_contract"}  # by a state's timer
+    assert timed == {said("open_review"), said("end_label_term"), said("end_contract")}  # by a state's timer
     by_hand = {line for g in groups(root, "label") if "timer" not in g.get("class", "") for line in lines(g)}
-    assert "open_review" not in by_hand and {"classify", "sign_contract", "renew", "delabel"} <= by_hand
+    assert said("open_review") not in by_hand
+    assert {said("classify"), said("sign_contract"), said("renew"), said("delabel")} <= by_hand
 
 
 def test_the_current_state_alone_is_marked(shipped: Workflow) -> None:
@@ -116,9 +124,9 @@ def test_the_current_state_alone_is_marked(shipped: Workflow) -> None:
     for name in shipped.states:
         root = ET.fromstring(diagram_svg(shipped, current=name))
         marked = [e for e in root.iter() if e.get("aria-current")]
-        assert [lines(g)[0] for g in marked] == [name]
+        assert [lines(g)[0] for g in marked] == [shipped.state_label(name)]
         assert marked[0].get("aria-current") == "true" and marked == groups(root, "current")
-        assert f"Current state: {name}." in (root.findtext(f"{SVG}desc") or "")
+        assert f"État actuel : {shipped.state_label(name)}." in (root.findtext(f"{SVG}desc") or "")
         [rect, *_] = marked[0].iter(f"{SVG}rect")
         plain = next(g for g in groups(root, "state") if g is not marked[0]).find(f"{SVG}rect")
         assert plain is not None and (rect.get("fill"), rect.get("stroke")) != (plain.get("fill"), plain.get("stroke"))
@@ -163,10 +171,10 @@ def test_hostile_text_is_escaped_and_every_kind_of_arrow_drawn(hostile: Workflow
     assert "<script" not in svg and "<b>" not in svg and "<![CDATA[" not in svg and "\a" not in svg
     root = ET.fromstring(svg)  # well-formed: what the definition says is text, never markup
     assert root.findtext(f"{SVG}title") == f"{HOSTILE_TITLE} (hostile.test, version 2)"
-    [start] = [g for g in groups(root, "state") if lines(g)[0] == "start"]
-    assert start.findtext(f"{SVG}title") == f"start — {HOSTILE_START}"
+    [start] = [g for g in groups(root, "state") if g.get("id") == "wf-hostile-test-2-state-start"]
+    assert start.findtext(f"{SVG}title") == HOSTILE_START  # no label: its description
     assert HOSTILE_START in (root.findtext(f"{SVG}desc") or "")
-    assert {line for g in groups(root, "label") for line in lines(g)} == set(hostile.all_triggers)
+    assert {line for g in groups(root, "label") for line in lines(g)} == set(hostile.all_triggers)  # no labels
     ids = {e.get("id", "") for e in root.iter() if e.get("id")}
     assert all(i.startswith("wf-hostile-test-2-") for i in ids)
     # a self-loop, an arc within a layer and a back arrow over two layers each get a path of their own

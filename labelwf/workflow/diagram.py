@@ -80,7 +80,8 @@ _Box = tuple[float, float, float, float]  # left, top, width, height
 
 @dataclass
 class _Arrow:
-    """One drawn arrow: the triggers taking ``source`` to ``dest``, all by an operator or all by the daemon."""
+    """One drawn arrow: the decisions (their labels) taking ``source`` to ``dest``, all by an operator or all by
+    the daemon."""
 
     source: str
     dest: str
@@ -89,7 +90,8 @@ class _Arrow:
     notes: list[str] = field(default_factory=list)
 
 
-LEGEND = ("operator", "timer or daemon")
+LEGEND = ("décision d'un agent", "échéance (service)")
+_WHO = {OPERATOR: "un agent", SYSTEM: "le service"}  # who may take a transition, as its description says it
 
 
 def diagram_svg(workflow: Workflow, *, current: str | None = None, legend: tuple[str, str] = LEGEND) -> str:
@@ -97,7 +99,9 @@ def diagram_svg(workflow: Workflow, *, current: str | None = None, legend: tuple
 
     Deterministic and self-contained (no script, no external reference, ids prefixed by the
     workflow's key) so that a page may hold several; every text of the definition is escaped.
-    ``legend``: the words for an operator's arrow and the daemon's (the console's are French).
+    Boxes and arrows say the workflow's labels (its ids are only the elements' ids), and the
+    description for screen readers is in French. ``legend``: the words for an operator's arrow and
+    the daemon's.
     """
     if current is not None and current not in workflow.states:
         raise ValueError(f"unknown current state {current!r}; states: {', '.join(workflow.states)}")
@@ -129,16 +133,18 @@ def _layers(workflow: Workflow) -> dict[str, int]:
 def _arrows(workflow: Workflow) -> list[_Arrow]:
     """The arrows, in file order: transitions between the same two states by the same hand share one."""
     arrows: dict[tuple[str, str, bool], _Arrow] = {}
+    label, state = workflow.trigger_label, workflow.state_label
     for transition in workflow.transitions:
-        when = f" when {transition.condition.source}" if transition.condition is not None else ""
+        when = f" si {transition.condition.source}" if transition.condition is not None else ""
         for source in transition.sources:
             timers = [t.name for t in workflow.states[source].timers if t.trigger == transition.trigger]
             daemon = SYSTEM in transition.roles and (bool(timers) or OPERATOR not in transition.roles)
             arrow = arrows.setdefault((source, transition.dest, daemon), _Arrow(source, transition.dest, daemon))
-            if transition.trigger not in arrow.triggers:
-                arrow.triggers.append(transition.trigger)
-            by = ", ".join(transition.roles) + "".join(f"; timer {name}" for name in timers)
-            arrow.notes.append(f"{transition.trigger}: {source} → {transition.dest}{when} ({by})")
+            if label(transition.trigger) not in arrow.triggers:
+                arrow.triggers.append(label(transition.trigger))
+            by = " ou ".join(_WHO.get(r, r) for r in transition.roles)
+            by += "".join(f" ; échéance « {workflow.timer_label(name)} »" for name in timers)
+            arrow.notes.append(f"{label(transition.trigger)} : {state(source)} → {state(transition.dest)}{when} ({by})")
     return list(arrows.values())
 
 
@@ -218,7 +224,7 @@ class _Drawing:
         self.points = [p for b in self.boxes for p in ((b[0], b[1]), (b[0] + b[2], b[1] + _H))]
 
     def width(self, node: str) -> float:
-        return _LANE if node.startswith("#") else max(_W, 8.0 * len(node) + 24)
+        return _LANE if node.startswith("#") else max(_W, 8.0 * len(self.wf.state_label(node)) + 24)
 
     def top(self, node: str) -> float:
         return self.layer[node] * (_H + _GAP_Y)
@@ -300,23 +306,28 @@ class _Drawing:
         return box
 
     def _state(self, name: str) -> str:
-        """A state's box: its name, its description (shortened; whole in the tooltip) and its timers."""
+        """A state's box: its label, its description (shortened; whole in the tooltip) and its timers."""
         state, w, here = self.wf.states[name], self.width(name), name == self.current
+        shown = self.wf.state_label(name)
+        described = state.description if state.description != shown else ""
         left, y, chars = self.x[name] - w / 2, self.top(name), int((w - 20) / 5.7)
         fill, stroke, thick = ("#fef3c7", "#b45309", 3.0) if here else ("#f9fafb", _INK, 1.4)
-        tip = name + f" — {state.description}" * bool(state.description)
-        tip += "".join(f"\ntimer {t.name} fires {t.trigger}" for t in state.timers)
+        tip = shown + f" — {described}" * bool(described)
+        tip += "".join(
+            f"\néchéance « {self.wf.timer_label(t.name)} » : {self.wf.trigger_label(t.trigger)}" for t in state.timers
+        )
         rect: dict[str, str | float] = {"x": left, "y": y, "width": w, "height": _H, "rx": 8}
         parts = [_el("title", _text(tip)), _el("rect", fill=fill, stroke=stroke, stroke_width=thick, **rect)]
         if state.final:
             rect.update(x=left + 4, y=y + 4, width=w - 8, height=_H - 8, rx=5)
             parts.append(_el("rect", fill="none", stroke=stroke, stroke_width=1, **rect))
         text: dict[str, str | float] = {"x": self.x[name], "text_anchor": "middle"}
-        parts.append(_el("text", _text(name), y=y + 22, font_size=13, font_weight="600", fill=_INK, **text))
-        for k, line in enumerate(textwrap.wrap(state.description, chars, max_lines=2, placeholder=" …")):
+        parts.append(_el("text", _text(shown), y=y + 22, font_size=13, font_weight="600", fill=_INK, **text))
+        for k, line in enumerate(textwrap.wrap(described, chars, max_lines=2, placeholder=" …")):
             parts.append(_el("text", _text(line), y=y + 39 + 14 * k, font_size=11, fill=_MUTED, **text))
         if state.timers:
-            timers = "timer" + "s" * (len(state.timers) > 1) + " " + ", ".join(t.name for t in state.timers)
+            labels = ", ".join(self.wf.timer_label(t.name) for t in state.timers)
+            timers = "échéance" + "s" * (len(state.timers) > 1) + " : " + labels
             timers = textwrap.shorten(timers, chars, placeholder=" …")
             parts.append(_el("text", _text(timers), class_="timer", y=y + 69, font_size=10.5, fill=_TIMER, **text))
         classes = "state" + " initial" * (name == self.wf.initial) + " final" * state.final + " current" * here
@@ -325,13 +336,16 @@ class _Drawing:
         )
 
     def _description(self) -> str:
-        """The diagram in words, for screen readers: every state and transition."""
-        lines = [f"{self.wf.title or self.wf.name}: workflow {self.wf.name}, version {self.wf.version}."]
-        lines += [f"Current state: {self.current}."] * (self.current is not None) + ["States:"]
+        """The diagram in words, for screen readers: every state and decision, in French."""
+        lines = [f"{self.wf.title or self.wf.name} : parcours {self.wf.name}, version {self.wf.version}."]
+        current = self.wf.state_label(self.current)
+        lines += [f"État actuel : {current}."] * (self.current is not None) + ["États :"]
         for name, state in self.wf.states.items():
             kind = " (initial)" if name == self.wf.initial else " (final)" if state.final else ""
-            lines.append(f"- {name}{kind}" + f": {state.description}" * bool(state.description))
-        lines.append("Transitions (trigger: from → to, who may fire it):")
+            shown = self.wf.state_label(name)
+            described = state.description if state.description != shown else ""
+            lines.append(f"- {shown}{kind}" + f" : {described}" * bool(described))
+        lines.append("Décisions (décision : de → vers, qui la prend) :")
         return "\n".join(lines + [f"- {note}" for arrow in self.arrows for note in arrow.notes])
 
     def svg(self) -> str:
