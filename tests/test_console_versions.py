@@ -63,3 +63,24 @@ def test_a_viewer_sees_the_versions_but_cannot_record_a_change(
     refused = client.post("/console/instances/mipi/versions", data=form)
     assert refused.status_code == 403 and "Vous ne pouvez pas modifier le référentiel" in html.unescape(refused.text)
     assert len(entity_versions(runtime.engine, "mipi")) == 1
+
+
+def test_a_contact_is_changed_by_choosing_its_recipient_by_label_and_is_read_by_label(
+    runtime: Runtime,  # noqa: F811
+    clock: FrozenClock,
+) -> None:
+    # Given an operator on a pole's page
+    clock.set(datetime(2017, 1, 10, 12, tzinfo=UTC))
+    client, csrf = console(runtime, "marie")
+    page = html.unescape(client.get("/console/instances/mipi").text)
+    # Then the contact's role is chosen among the workflow's recipients, said by their labels (ids as values)
+    assert '<option value="prefet">Préfet de région</option>' in page
+    assert '<option value="governance">Gouvernance du pôle</option>' in page and "(president, prefet…)" not in page
+    # When it records the préfet's name
+    form = {"csrf": csrf, "valid_from": "2016-01-01", "contact_role": "prefet", "contact_name": "Jean Dupont"}
+    posted = client.post("/console/instances/mipi/versions", data={**form, "reason": "Nouveau préfet"})
+    assert posted.status_code == 303, posted.text
+    # Then the version holds the contact by its id, and the page reads it by its label
+    assert entity_versions(runtime.engine, "mipi")[-1].entity.contacts[-1] == {"role": "prefet", "name": "Jean Dupont"}
+    after = html.unescape(client.get("/console/instances/mipi", params={"as_of": "2016-01-01"}).text)
+    assert "<dt>Contact (Préfet de région)</dt>" in after
