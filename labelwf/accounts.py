@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 from .audit.admin_chain import Action, record
 from .errors import AccountError, NotFound
 from .letters.directory import POST_KEY
+from .message import N_, Word, listed
 from .store import Database
 from .store import accounts as sql
 from .text import email_problem, text_problem
@@ -84,24 +85,26 @@ def _check(
     name: str, roles: Sequence[str], entity: str | None, display_name: str, email: str | None, post: str | None = None
 ) -> None:
     if not NAME_RE.match(name):
-        raise AccountError("name", name, "lower-case letters, digits, '.', '_' or '-', at most 64 characters")
+        raise AccountError("name", name, N_("lower-case letters, digits, '.', '_' or '-', at most 64 characters"))
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
-        raise AccountError("roles", ",".join(roles), f"one or more of {', '.join(ROLES)}")
+        raise AccountError(
+            "roles", ",".join(roles), N_("one or more of %(roles)s", roles=listed([Word(r) for r in ROLES]))
+        )
     if ("stakeholder" in roles) != (entity is not None):
-        raise AccountError("entity", entity, "an entity id for a stakeholder account, and only for one")
+        raise AccountError("entity", entity, N_("an entity id for a stakeholder account, and only for one"))
     if "stakeholder" in roles and len(roles) > 1:
-        raise AccountError("roles", ",".join(roles), "stakeholder alone (a stakeholder sees only its entity)")
+        raise AccountError("roles", ",".join(roles), N_("stakeholder alone (a stakeholder sees only its entity)"))
     if ("signatory" in roles) != (post is not None):
-        raise AccountError("post", post, "a post key (--post) for a signatory account, and only for one")
+        raise AccountError("post", post, N_("a post key (--post) for a signatory account, and only for one"))
     if post is not None and not POST_KEY.fullmatch(post):
-        raise AccountError("post", post, "a post key of the directory: lower-case letters, digits and '-'")
+        raise AccountError("post", post, N_("a post key of the directory: lower-case letters, digits and '-'"))
     problem = text_problem(display_name, "display name", max_length=200)
     if problem:
         raise AccountError("display_name", display_name, problem)
     problem = email_problem(email, "e-mail") if email is not None else None
     if problem:
-        raise AccountError("email", email, "one plain address such as marie.dupont@finances.gouv.fr")
+        raise AccountError("email", email, N_("one plain address such as marie.dupont@finances.gouv.fr"))
 
 
 def add_account(
@@ -130,14 +133,14 @@ def add_account(
     """
     _check(name, roles, entity, display_name or name, email, post)
     if password is not None and len(password) < MIN_PASSWORD:
-        raise AccountError("password", "(not shown)", f"at least {MIN_PASSWORD} characters")
+        raise AccountError("password", "(not shown)", N_("at least %(count)s characters", count=MIN_PASSWORD))
     with db.write() as conn:
         if sql.get_account(conn, name) is not None:
-            raise AccountError("name", name, "a name no other account has")
+            raise AccountError("name", name, N_("a name no other account has"))
         if entity is not None and not sql.entity_exists(conn, entity):
-            raise AccountError("entity", entity, "the id of an imported entity (`labelwf list` shows them)")
+            raise AccountError("entity", entity, N_("the id of an imported entity (`labelwf list` shows them)"))
         if email is not None and sql.accounts_of_email(conn, email):
-            raise AccountError("email", email, "an address no other account has (a sign-in must find one account)")
+            raise AccountError("email", email, N_("an address no other account has (a sign-in must find one account)"))
         sql.insert_account(
             conn,
             {
@@ -178,7 +181,7 @@ def _end_access(conn: Connection, name: str, now: datetime) -> dict[str, Any]:
 def _existing(conn: Connection, name: str) -> Any:
     row = sql.get_account(conn, name)
     if row is None:
-        raise NotFound("account", name, "`labelwf users list` shows the accounts")
+        raise NotFound("account", name, N_("`labelwf users list` shows the accounts"))
     return row
 
 
@@ -201,11 +204,13 @@ def set_disabled(
     be locked out in one click). Recorded in the admin chain with ``author``.
     """
     if disabled and by is not None and by == name:
-        raise AccountError("name", name, "another account than your own (ask another admin to disable it)")
+        raise AccountError("name", name, N_("another account than your own (ask another admin to disable it)"))
     with db.write() as conn:
         _existing(conn, name)
         if disabled and sql.enabled_admins(conn) == [name]:
-            raise AccountError("name", name, "another account than the last enabled admin (add another admin first)")
+            raise AccountError(
+                "name", name, N_("another account than the last enabled admin (add another admin first)")
+            )
         sql.update_account(conn, name, disabled=disabled)
         ended = _end_access(conn, name, now)
         action = Action.ACCOUNT_DISABLE if disabled else Action.ACCOUNT_ENABLE
@@ -220,7 +225,7 @@ def set_password(
     Recorded in the admin chain with ``author`` (never the password).
     """
     if len(password) < MIN_PASSWORD:
-        raise AccountError("password", "(not shown)", f"at least {MIN_PASSWORD} characters")
+        raise AccountError("password", "(not shown)", N_("at least %(count)s characters", count=MIN_PASSWORD))
     hashed = _HASHER.hash(password)  # before the write transaction: it takes a tenth of a second
     with db.write() as conn:
         _existing(conn, name)
@@ -248,15 +253,17 @@ def set_roles(
     with db.write() as conn:
         row = _existing(conn, name)
         if "signatory" in roles and row.get("post") is None:
-            expected = "signatory only for an account bound to a post (add a new one)"
+            expected = N_("signatory only for an account bound to a post (add a new one)")
             raise AccountError("roles", ",".join(roles), expected)
         if ("stakeholder" in roles) != (row["entity_id"] is not None):
             raise AccountError(
-                "roles", ",".join(roles), "stakeholder for a stakeholder account and only for one (add a new account)"
+                "roles",
+                ",".join(roles),
+                N_("stakeholder for a stakeholder account and only for one (add a new account)"),
             )
         _check(name, roles, row["entity_id"], row["display_name"], row["email"])
         if "admin" not in roles and sql.enabled_admins(conn) == [name]:
-            raise AccountError("roles", ",".join(roles), "admin among them: this is the last enabled admin")
+            raise AccountError("roles", ",".join(roles), N_("admin among them: this is the last enabled admin"))
         before = list(row["roles"])
         sql.update_account(conn, name, roles=list(roles))
         data = {"before": before, "after": list(roles)} | _end_access(conn, name, now)
@@ -315,7 +322,7 @@ def create_token(
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.write() as conn:
         if sql.get_account(conn, owner) is None:
-            raise NotFound("account", owner, "`labelwf users list` shows the accounts")
+            raise NotFound("account", owner, N_("`labelwf users list` shows the accounts"))
         token_id = sql.insert_token(conn, owner, label, digest(token), now, author)
         data = {"owner": owner, "label": label}
         record(conn, Action.TOKEN_ISSUE, f"token {token_id}", author=author, key=key, now=now, reason=reason, data=data)
@@ -346,7 +353,7 @@ def revoke_token(
     with db.write() as conn:
         found = sql.get_token(conn, token_id) if 0 < token_id < 2**63 else None
         if found is None or not sql.revoke_token(conn, token_id, now):
-            raise NotFound("live token", token_id, "`labelwf tokens list` shows them")
+            raise NotFound("live token", token_id, N_("`labelwf tokens list` shows them"))
         data = {"owner": found["account"], "label": found["label"], "created_by": found["created_by"]}
         subject = f"token {token_id}"
         record(conn, Action.TOKEN_REVOKE, subject, author=author, key=key, now=now, reason=reason, data=data)

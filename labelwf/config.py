@@ -71,6 +71,7 @@ import yaml
 
 from .errors import ConfigError
 from .i18n import DEFAULT_LOCALE, available_locales
+from .message import N_
 from .text import text_problem
 
 CONFIG_FILE = "config.yaml"
@@ -157,7 +158,7 @@ def find_config(explicit: str | Path | None, env: Mapping[str, str]) -> Path | N
     if chosen:
         path = Path(chosen)
         if not path.is_file():
-            raise ConfigError("config", str(chosen), "an existing YAML file")
+            raise ConfigError("config", str(chosen), N_("an existing YAML file"))
         return path
     for candidate in (Path.cwd() / CONFIG_FILE, PROJECT_ROOT / CONFIG_FILE):
         if candidate.is_file():
@@ -188,9 +189,9 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError("config", str(path), f"a readable YAML mapping ({exc})") from None
+        raise ConfigError("config", str(path), N_("a readable YAML mapping (%(problem)s)", problem=str(exc))) from None
     if not isinstance(document, dict):
-        raise ConfigError("config", str(path), "a YAML mapping of settings")
+        raise ConfigError("config", str(path), N_("a YAML mapping of settings"))
     return document
 
 
@@ -200,7 +201,11 @@ def _apply(settings: Settings, values: Mapping[str, Any], *, base: Path, origin:
     for key, value in values.items():
         if key not in known:
             if origin.endswith(".yaml") or origin.endswith(".yml"):
-                raise ConfigError(key, value, f"a known setting ({', '.join(sorted(known))}) in {origin}")
+                raise ConfigError(
+                    key,
+                    value,
+                    N_("a known setting (%(known)s) in %(origin)s", known=", ".join(sorted(known)), origin=origin),
+                )
             continue
         changes[key] = _coerce(key, value, base)
     return replace(settings, **changes)
@@ -219,7 +224,7 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         return text
     if key == "workflows" and isinstance(value, list | tuple):
         if not value:
-            raise ConfigError(key, value, "a folder of workflow files, or a list of folders and files")
+            raise ConfigError(key, value, N_("a folder of workflow files, or a list of folders and files"))
         return tuple((base / str(v)).resolve() for v in value)
     if key == "workflows" and isinstance(value, str) and os.pathsep in value:  # LABELWF_WORKFLOWS=a:b
         return tuple((base / v).resolve() for v in value.split(os.pathsep) if v)
@@ -233,12 +238,14 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         try:
             ZoneInfo(str(value))
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(key, value, "an IANA time zone such as Europe/Paris") from None
+            raise ConfigError(key, value, N_("an IANA time zone such as Europe/Paris")) from None
         return str(value)
     if key == "locale":
         text = str(value or "").strip()
         if text not in available_locales():
-            raise ConfigError(key, value, f"one of the locales labelwf speaks: {', '.join(available_locales())}")
+            raise ConfigError(
+                key, value, N_("one of the locales labelwf speaks: %(locales)s", locales=", ".join(available_locales()))
+            )
         return text
     if key in ("smtp_host", "smtp_user", "smtp_password", "smtp_sender", "oidc_client_id", "oidc_client_secret"):
         return "" if value is None else str(value)
@@ -247,36 +254,36 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
     if key == "oidc_scopes":
         scopes = str(value or "").split()
         if "openid" not in scopes or not all(s.isascii() and s.isprintable() for s in scopes):
-            raise ConfigError(key, value, 'space-separated scopes including openid, e.g. "openid email"')
+            raise ConfigError(key, value, N_('space-separated scopes including openid, e.g. "openid email"'))
         return " ".join(scopes)
     if key in ("letters_agent", "letters_signatory_name"):
         text = " ".join(str(value or "").split())
         problem = text_problem(text, key, max_length=200)
         if problem:
-            raise ConfigError(key, value, "a name and function on one line, at most 200 characters")
+            raise ConfigError(key, value, N_("a name and function on one line, at most 200 characters"))
         return text
     if key == "signature":
         chosen = str(value or "").strip().lower()
         if chosen not in ("required", "off"):
-            raise ConfigError(key, value, "required (letters wait for their signatory) or off (delivered unsigned)")
+            raise ConfigError(key, value, N_("required (letters wait for their signatory) or off (delivered unsigned)"))
         return chosen
     if key == "signature_certificates":
         return (base / str(value)).resolve() if str(value or "").strip() else None
     if key == "console_theme":
         theme = str(value or "").strip().lower()
         if theme not in ("dsfr", "neutral"):
-            expected = "dsfr (the State's design system, for a State programme) or neutral"
+            expected = N_("dsfr (the State's design system, for a State programme) or neutral")
             raise ConfigError(key, value, expected)
         return theme
     if key == "oidc_label":
         label = " ".join(str(value or "").split())
         if not 1 <= len(label) <= 60:
-            raise ConfigError(key, value, "the provider's name, 1 to 60 characters (e.g. ProConnect)")
+            raise ConfigError(key, value, N_("the provider's name, 1 to 60 characters (e.g. ProConnect)"))
         return label
     if key in ("smtp_starttls", "smtp_allow_plain_login", "oidc_email_verified_by_issuer"):
         text = str(value).strip().lower()
         if text not in ("true", "false", "yes", "no", "1", "0"):
-            raise ConfigError(key, value, "true or false")
+            raise ConfigError(key, value, N_("true or false"))
         return text in ("true", "yes", "1")
     if key in ("smtp_port", "letters_max_attempts"):
         try:
@@ -284,7 +291,9 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         except (TypeError, ValueError):
             count = 0
         if count < 1 or (key == "smtp_port" and count > 65535):
-            raise ConfigError(key, value, "a port number 1-65535" if key == "smtp_port" else "a whole number >= 1")
+            raise ConfigError(
+                key, value, N_("a port number 1-65535") if key == "smtp_port" else N_("a whole number >= 1")
+            )
         return count
     if key in ("fires_per_minute", "pdfs_per_minute"):
         try:
@@ -292,22 +301,24 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         except (TypeError, ValueError):
             rate = -1
         if not 0 <= rate <= 1_000_000:
-            raise ConfigError(key, value, "a whole number per minute, 0 for no limit")
+            raise ConfigError(key, value, N_("a whole number per minute, 0 for no limit"))
         return rate
     if key in ("login_failures_free", "login_delay_max_seconds"):
         text = str(value).strip()
         number = int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
         if key == "login_failures_free" and not 1 <= number <= 1_000_000:
-            raise ConfigError(key, value, "a whole number of failed sign-ins >= 1 (e.g. 5)")
+            raise ConfigError(key, value, N_("a whole number of failed sign-ins >= 1 (e.g. 5)"))
         if key == "login_delay_max_seconds" and not 1 <= number <= 3600:
-            raise ConfigError(key, value, "a whole number of seconds from 1 to 3600 (e.g. 900)")
+            raise ConfigError(key, value, N_("a whole number of seconds from 1 to 3600 (e.g. 900)"))
         return number
     if key == "trusted_proxies":  # env: "127.0.0.1, 10.0.0.0/8"; each kept as its network's text
         listed = list(value) if isinstance(value, list | tuple) else str(value or "").replace(",", " ").split()
         try:
             return tuple(str(ipaddress.ip_network(str(v).strip(), strict=False)) for v in listed)
         except ValueError:
-            expected = "addresses or CIDR networks of the proxies in front of the service, e.g. [127.0.0.1, 10.0.0.0/8]"
+            expected = N_(
+                "addresses or CIDR networks of the proxies in front of the service, e.g. [127.0.0.1, 10.0.0.0/8]"
+            )
             raise ConfigError(key, value, expected) from None
     if key in ("busy_timeout_ms", "daemon_batch_size"):
         try:
@@ -315,9 +326,9 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         except (TypeError, ValueError):
             number = -1
         if key == "daemon_batch_size" and number < 1:
-            raise ConfigError(key, value, "a whole number of timers >= 1")
+            raise ConfigError(key, value, N_("a whole number of timers >= 1"))
         if number < 0:
-            raise ConfigError(key, value, "a whole number of milliseconds >= 0")
+            raise ConfigError(key, value, N_("a whole number of milliseconds >= 0"))
         return number
     if key == "letters_lease_seconds":
         try:
@@ -325,7 +336,7 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         except (TypeError, ValueError):
             lease = 0.0
         if not 10 <= lease <= 86_400:
-            raise ConfigError(key, value, "a number of seconds from 10 to 86400 (longer than sending one letter)")
+            raise ConfigError(key, value, N_("a number of seconds from 10 to 86400 (longer than sending one letter)"))
         return lease
     if key in ("checkpoint_interval_minutes", "checkpoint_min_seconds"):
         try:
@@ -333,9 +344,9 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         except (TypeError, ValueError):
             amount = -1.0
         if key == "checkpoint_interval_minutes" and not 0 <= amount <= 10_080:  # NaN fails too
-            raise ConfigError(key, value, "a number of minutes from 0 (no automatic checkpoints) to 10080 (a week)")
+            raise ConfigError(key, value, N_("a number of minutes from 0 (no automatic checkpoints) to 10080 (a week)"))
         if key == "checkpoint_min_seconds" and not 1 <= amount <= 86_400:
-            raise ConfigError(key, value, "a number of seconds from 1 to 86400 (e.g. 60)")
+            raise ConfigError(key, value, N_("a number of seconds from 1 to 86400 (e.g. 60)"))
         return amount
     if key == "checkpoint_command":
         import shlex
@@ -344,7 +355,7 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         try:
             shlex.split(command)
         except ValueError:
-            expected = "a command line with balanced quotes, e.g. 'aws s3 cp - s3://bucket/labelwf/'"
+            expected = N_("a command line with balanced quotes, e.g. 'aws s3 cp - s3://bucket/labelwf/'")
             raise ConfigError(key, value, expected) from None
         return command
     if key in ("daemon_poll_seconds", "daemon_grace_seconds"):
@@ -353,7 +364,11 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         except (TypeError, ValueError):
             seconds = -1.0
         if seconds < 0 or (key == "daemon_poll_seconds" and seconds == 0):
-            raise ConfigError(key, value, "a number of seconds" + (" > 0" if key == "daemon_poll_seconds" else " >= 0"))
+            raise ConfigError(
+                key,
+                value,
+                N_("a number of seconds > 0") if key == "daemon_poll_seconds" else N_("a number of seconds >= 0"),
+            )
         return seconds
     if key == "body_timeout_seconds":
         try:
@@ -361,7 +376,7 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         except (TypeError, ValueError):
             seconds = 0.0
         if not 0 < seconds <= 600:  # NaN fails too
-            raise ConfigError(key, value, "a number of seconds > 0 and at most 600 (e.g. 20)")
+            raise ConfigError(key, value, N_("a number of seconds > 0 and at most 600 (e.g. 20)"))
         return seconds
     return value  # pragma: no cover - every key is handled above
 
@@ -380,9 +395,9 @@ def _url(key: str, value: Any) -> str:
         parts, host = None, ""
     loopback = host in ("127.0.0.1", "localhost", "::1")
     if parts is None or not host or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not loopback):
-        raise ConfigError(key, value, "an https:// URL (http:// only on 127.0.0.1 or localhost)")
+        raise ConfigError(key, value, N_("an https:// URL (http:// only on 127.0.0.1 or localhost)"))
     if parts.query or parts.fragment or parts.username:
-        raise ConfigError(key, value, "a URL without query, fragment or user name")
+        raise ConfigError(key, value, N_("a URL without query, fragment or user name"))
     return text.rstrip("/") if key == "oidc_issuer" else text
 
 

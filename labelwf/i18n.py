@@ -39,7 +39,10 @@ VOCABULARY = (
     N_("supervisor"),
     N_("admin"),
     N_("stakeholder"),
+    N_("signatory"),
     N_("system"),
+    N_("data field"),  # FieldDef.coerce: what a refused value was given as
+    N_("attribute"),
     N_("actor"),  # MissingJustification: what is missing, with its verb in the other languages
     N_("reason"),
     N_("actor and reason"),

@@ -15,6 +15,9 @@ The values a placeholder takes:
 - ``Listed(items, sep, empty)``: a list of such values, ``empty`` (a message) when there are none;
 - a nested ``Message``; a ``datetime``; anything else as ``str``.
 
+A check that refuses a value in a module below the errors raises ``Refused(N_("…"))``, a ``ValueError``
+carrying its message; the error that wraps it keeps the message (``said(exc)``), not its English text.
+
 This module is the ground floor: it imports nothing of labelwf.
 """
 
@@ -76,6 +79,20 @@ class Message:
         if not self.params:
             return self.msgid
         return self.msgid % {name: english(value) for name, value in self.params.items()}
+
+
+class Refused(ValueError):
+    """A ``ValueError`` that says why in a ``Message``: ``str()`` is its English text; a caller that wraps
+    it into a labelwf error passes ``said(exc)`` on, so the other languages say it too."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        super().__init__(str(message))
+
+
+def said(exc: Exception) -> Message | str:
+    """What ``exc`` says: its ``Message`` when it is ``Refused``, else its text."""
+    return exc.message if isinstance(exc, Refused) else str(exc)
 
 
 def N_(msgid: str, **params: object) -> Message:

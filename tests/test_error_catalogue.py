@@ -97,3 +97,21 @@ def test_the_errors_once_written_in_french_are_english_when_english_is_asked() -
     )
     assert say(nothing, "fr").startswith("impossible d'exécuter le plan 7 : aucun de ses éléments n'est exécutable")
     assert (nothing.action, nothing.subject, nothing.plan) == ("run", "plan 7", 7)  # the fields stay
+
+
+def test_what_a_refused_value_expected_is_said_in_french_too() -> None:
+    from labelwf.errors import AccountError, InvalidData, NotFound
+    from labelwf.message import N_, said
+    from labelwf.workflow.definition import FieldDef
+
+    short = AccountError("password", "(not shown)", N_("at least %(count)s characters", count=12))
+    assert str(short) == "password '(not shown)' is refused: expected at least 12 characters"  # the English of old
+    assert short.expected == "at least 12 characters"  # the field stays English text (API, --json)
+    assert say(short, "fr") == "mot de passe « (not shown) » refusé : attendu au moins 12 caractères."
+    with pytest.raises(ValueError) as refused:
+        FieldDef("decided_on", "date").coerce("01/13/2010")
+    bad_date = InvalidData("vegepolys", "classify", "decided_on", said(refused.value))
+    assert "data field 'decided_on' must be a date YYYY-MM-DD, got '01/13/2010'" in str(bad_date)
+    assert "le champ « decided_on » attend une date AAAA-MM-JJ ; reçu : « 01/13/2010 »" in say(bad_date, "fr")
+    hint = NotFound("instance", "atlantis", N_("`labelwf list` shows the instances"))
+    assert say(hint, "fr") == "rien ne correspond à « atlantis » ; « labelwf list » montre les dossiers"

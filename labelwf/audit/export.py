@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import NotFound
+from ..message import N_
 from ..store import Database
 from ..store.reads import chain_rows, count_chains
 from ..store.records import Event, event_from_row
@@ -26,7 +27,7 @@ def exported_events(db: Database, *, entity: str | None = None) -> Iterator[dict
     if entity is not None:
         with db.read() as conn:
             if not count_chains(conn, entity):
-                raise NotFound("instance", entity, "`labelwf list` shows the instances")
+                raise NotFound("instance", entity, N_("`labelwf list` shows the instances"))
     return _events(db, entity)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from ..errors import LetterAltered, NotFound
 from ..letters.render import content_checksum, letter_checksum
+from ..message import N_
 from ..store import Database
 from ..store.records import Event, Letter
 from ..store.trail import sealed_letter
@@ -75,11 +76,11 @@ def verified_letter(db: Database, letter_id: int, key: bytes | None) -> tuple[Le
     One read: the letter and its event come in one statement.
     """
     if not 0 < letter_id < 2**63:  # no such id in a 64-bit column (and the driver would refuse to send it)
-        raise NotFound("letter", letter_id, "`labelwf letters` lists them")
+        raise NotFound("letter", letter_id, N_("`labelwf letters` lists them"))
     with db.read() as conn:
         found = sealed_letter(conn, letter_id)
     if found is None:
-        raise NotFound("letter", letter_id, "`labelwf letters` lists them")
+        raise NotFound("letter", letter_id, N_("`labelwf letters` lists them"))
     letter, event = found
     return letter, letter_problem(letter, event, key)
 

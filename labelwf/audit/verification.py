@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from ..errors import NotFound
+from ..message import N_
 from ..store import Database
 from ..store.reads import chain_rows, chains_without_events, count_chains
 from ..store.records import event_from_row
@@ -110,7 +111,7 @@ def verify(
     with db.read() as conn:
         instances = count_chains(conn, entity)
         if entity is not None and not instances and not covered:
-            raise NotFound("instance", entity, "`labelwf list` shows the instances")
+            raise NotFound("instance", entity, N_("`labelwf list` shows the instances"))
         current: int | None = None
         head = _Head("", "", 0, GENESIS)
         state = _ChainState()

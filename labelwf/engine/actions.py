@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ActionRefused, NotFound, ReservedIdentity
+from ..message import N_
 from ..store import fires as sql
 from ..store import outbox
 from ..store.records import Event, LetterStatus
@@ -47,11 +48,11 @@ def _letter_action(
         raise ReservedIdentity(f"letter {letter_id}", f"letter {action}", "actor", actor)
     require_justification(f"letter {letter_id}", f"letter {action}", actor, reason)
     if not 0 < letter_id < 2**63:
-        raise NotFound("letter", letter_id, "`labelwf letters` lists them")
+        raise NotFound("letter", letter_id, N_("`labelwf letters` lists them"))
     with engine.db.write() as conn:
         found = outbox.letter_for_action(conn, letter_id)
         if found is None:
-            raise NotFound("letter", letter_id, "`labelwf letters` lists them")
+            raise NotFound("letter", letter_id, N_("`labelwf letters` lists them"))
         subject = f"letter {letter_id} ({found['template']} to {found['recipient']} of {found['entity_id']})"
         if found["status"] not in allowed:
             raise ActionRefused(action, subject, found["status"], " or ".join(s.value for s in allowed))

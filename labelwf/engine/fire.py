@@ -29,6 +29,7 @@ from ..audit.sealing import letter_row, seal, timer_closed
 from ..clock import Clock, SystemClock, require_aware
 from ..errors import AmbiguousWorkflow, BusinessTimeRefused, ConcurrentUpdate, MissingData, NotFound
 from ..letters.render import LetterRenderer, RenderedLetter, Signers
+from ..message import N_
 from ..store import Database
 from ..store import fires as sql
 from ..store.entity_versions import dated
@@ -91,9 +92,7 @@ class Engine:
         """The letters of ``decision``'s step, rendered by ``wf``'s renderer (before ``event`` is sealed)."""
         return step_letters(self._renderers[wf.key], wf, current, decision, event)
 
-    def with_clock(
-        self, clock: Clock, workflows: Iterable[Workflow] | None = None, *, history: bool = False
-    ) -> Engine:
+    def with_clock(self, clock: Clock, workflows: Iterable[Workflow] | None = None, *, history: bool = False) -> Engine:
         """This engine (same database, audit key and signers) reading another clock (a replay's simulated one).
 
         ``history``: it writes the past (a replay), whose letters were signed when they were sent:
@@ -120,14 +119,22 @@ class Engine:
         """Return a loaded workflow: by name (latest version, or ``version``) or the only one loaded."""
         if name is None:
             if len(self._latest) != 1:
-                raise NotFound("default workflow", None, f"several are loaded; name one of {', '.join(self._latest)}")
+                raise NotFound(
+                    "default workflow",
+                    None,
+                    N_("several are loaded; name one of %(names)s", names=", ".join(self._latest)),
+                )
             name = next(iter(self._latest))
         found = self._latest.get(name) if version is None else self._versions.get((name, version))
         if found is None:
             if version is None:  # a name is asked for: the names loaded, not their versions
-                raise NotFound("workflow", name, f"a workflow name without @version; loaded: {', '.join(self._latest)}")
+                raise NotFound(
+                    "workflow",
+                    name,
+                    N_("a workflow name without @version; loaded: %(names)s", names=", ".join(self._latest)),
+                )
             loaded = ", ".join(f"{n}@{v}" for n, v in self._versions)
-            raise NotFound("workflow", f"{name}@{version}", f"loaded: {loaded}")
+            raise NotFound("workflow", f"{name}@{version}", N_("loaded: %(names)s", names=loaded))
         return found
 
     def workflow_of(self, instance: Instance) -> Workflow:
@@ -145,7 +152,9 @@ class Engine:
         if len(names) > 1:
             raise AmbiguousWorkflow(entity, names)
         if not names:
-            raise NotFound("instance", entity, f"in none of the loaded workflows ({', '.join(self._latest)})")
+            raise NotFound(
+                "instance", entity, N_("in none of the loaded workflows (%(names)s)", names=", ".join(self._latest))
+            )
         return names[0]
 
     # -- creating instances ----------------------------------------------------------------------
@@ -498,6 +507,6 @@ class Engine:
             if current is not None:
                 current = dated(conn, current, when, now)
         if current is None:
-            raise NotFound("instance", entity, "`labelwf list` shows the instances")
+            raise NotFound("instance", entity, N_("`labelwf list` shows the instances"))
         wf = self.workflow_of(current)
         return preview(wf, self._renderers[wf.key], current, letter, when, data)

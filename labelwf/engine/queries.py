@@ -13,13 +13,14 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from ..errors import NotFound
+from ..message import N_
 from ..store import Database, reads
 from ..store.records import Event, Instance, Letter, LetterStatus, Page, Timer
 from ..workflow.definition import Workflow
 from .fire import Engine
 
 DEFAULT_PAGE = 100
-NOT_LISTED = "`labelwf list` shows the instances"
+NOT_LISTED = N_("`labelwf list` shows the instances")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ def list_instances(
 ) -> Page[Instance]:
     """Instances by entity id, of one workflow (or all) and optionally in one state."""
     if workflow is not None and workflow not in engine.workflow_names:
-        raise NotFound("workflow", workflow, f"loaded: {', '.join(engine.workflow_names)}")
+        raise NotFound("workflow", workflow, N_("loaded: %(names)s", names=", ".join(engine.workflow_names)))
     if state is not None:
         names = [workflow] if workflow is not None else list(engine.workflow_names)
         known = {s for name in names for w in engine.workflows if w.name == name for s in w.states}
@@ -150,11 +151,11 @@ def list_letters(
 def get_letter(db: Database, letter_id: int) -> Letter:
     """One letter with its frozen text and HTML."""
     if not 0 < letter_id < 2**63:  # no such id in a 64-bit column (and the driver would refuse to send it)
-        raise NotFound("letter", letter_id, "`labelwf letters` lists them")
+        raise NotFound("letter", letter_id, N_("`labelwf letters` lists them"))
     with db.read() as conn:
         found = reads.get_letter(conn, letter_id)
     if found is None:
-        raise NotFound("letter", letter_id, "`labelwf letters` lists them")
+        raise NotFound("letter", letter_id, N_("`labelwf letters` lists them"))
     return found
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..errors import NotFound
+from ..message import N_
 from ..store import search as store
 from ..store.search import SORTS, Criteria, Found, Results
 from .fire import Engine
@@ -42,11 +43,11 @@ def search(
 ) -> Results:
     """The instances matching, sorted, from ``offset`` (at most ``limit``), with how many match in all."""
     if workflow is not None and workflow not in engine.workflow_names:
-        raise NotFound("workflow", workflow, f"loaded: {', '.join(engine.workflow_names)}")
+        raise NotFound("workflow", workflow, N_("loaded: %(names)s", names=", ".join(engine.workflow_names)))
     if state is not None and state not in states_of(engine, workflow):
         raise NotFound("state", state, f"{workflow or 'the workflows'} has: {', '.join(states_of(engine, workflow))}")
     if sort not in SORTS:
-        raise NotFound("sort", sort, f"sorts: {', '.join(SORTS)}")
+        raise NotFound("sort", sort, N_("sorts: %(names)s", names=", ".join(SORTS)))
     criteria = Criteria(
         text=text[:200],
         workflow=workflow,

@@ -7,15 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..message import N_, Quoted, Word, listed
+from ..message import N_, Message, Quoted, Word, listed
 from .base import LabelwfError
 
 
 class ConfigError(LabelwfError):
     """Raised when a configuration value is missing or malformed."""
 
-    def __init__(self, key: str, value: object, expected: str) -> None:
-        self.key, self.value, self.expected = key, value, expected
+    def __init__(self, key: str, value: object, expected: str | Message) -> None:
+        self.key, self.value, self.expected = key, value, str(expected)  # the field in English; said in any language
         super().__init__(
             N_(
                 "configuration %(key)s = %(value)s is invalid: expected %(expected)s",
@@ -29,8 +29,12 @@ class ConfigError(LabelwfError):
 class AccountError(LabelwfError):
     """Raised when an account or token request is malformed: the field, the value, what is expected."""
 
-    def __init__(self, field: str, value: object, expected: str) -> None:
-        self.field, self.value, self.expected = field, value, expected
+    def __init__(self, field: str, value: object, expected: str | Message) -> None:
+        self.field, self.value, self.expected = (
+            field,
+            value,
+            str(expected),
+        )  # the field in English; said in any language
         super().__init__(
             N_(
                 "%(field)s %(value)s is refused: expected %(expected)s",

@@ -14,8 +14,8 @@ from .base import LabelwfError
 class NotFound(LabelwfError):
     """Raised when an instance, entity or letter does not exist."""
 
-    def __init__(self, kind: str, key: object, hint: str = "") -> None:
-        self.kind, self.key, self.hint = kind, key, hint
+    def __init__(self, kind: str, key: object, hint: str | Message = "") -> None:
+        self.kind, self.key, self.hint = kind, key, str(hint)  # the field in English; said in any language
         if hint:
             super().__init__(N_("no %(kind)s %(key)s; %(hint)s", kind=Word(kind), key=Quoted(key), hint=hint))
         else:
@@ -104,8 +104,8 @@ class MissingData(TransitionRefused):
 class InvalidData(TransitionRefused):
     """Raised when data given to a transition is unknown to it or malformed."""
 
-    def __init__(self, instance: str, trigger: str, field: str, problem: str) -> None:
-        self.instance, self.trigger, self.field, self.problem = instance, trigger, field, problem
+    def __init__(self, instance: str, trigger: str, field: str, problem: str | Message) -> None:
+        self.instance, self.trigger, self.field, self.problem = instance, trigger, field, str(problem)
         super().__init__(
             N_(
                 "trigger %(trigger)s on %(instance)s: %(problem)s",
@@ -211,8 +211,10 @@ class ConcurrentUpdate(LabelwfError):
 class ActionRefused(LabelwfError):
     """Raised when an operator's action does not apply to what it names as it stands (nothing was written)."""
 
-    def __init__(self, action: str, subject: str, found: str, expected: str, message: Message | None = None) -> None:
-        self.action, self.subject, self.found, self.expected = action, subject, found, expected
+    def __init__(
+        self, action: str, subject: str, found: str, expected: str | Message, message: Message | None = None
+    ) -> None:
+        self.action, self.subject, self.found, self.expected = action, subject, found, str(expected)
         said = N_(
             "cannot %(action)s %(subject)s: it is %(found)s; expected %(expected)s",
             action=action,

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..letters.spec import LetterDef, Letterhead
+from ..message import N_, Quoted, Refused, Term, Word
 from ..text import text_problem
 from .conditions import Condition
 from .timers import TimerSpec, parse_local
@@ -62,14 +63,28 @@ class FieldDef:
         except (TypeError, ValueError, OverflowError):
             expected = {
                 "integer": _WHOLE_TYPED if typed else _WHOLE,
-                "date": "a date YYYY-MM-DD",
-                "datetime": "a date-time YYYY-MM-DDTHH:MM (local time)",
-                "string": f"a non-empty text of at most {MAX_FIELD_TEXT:,} characters, without control characters",
+                "date": N_("a date YYYY-MM-DD"),
+                "datetime": N_("a date-time YYYY-MM-DDTHH:MM (local time)"),
+                "string": _TEXT,
             }[self.type]
-            raise ValueError(f"{what} {self.name!r} must be {expected}, got {value!r}") from None
+            said = N_(
+                "%(what)s %(name)s must be %(expected)s, got %(value)s",
+                what=Word(what),
+                name=Term("field", self.name),
+                expected=expected,
+                value=Quoted(value),
+            )
+            raise Refused(said) from None
         if self.choices and result not in self.choices:
             allowed = ", ".join(str(c) for c in self.choices)
-            raise ValueError(f"{what} {self.name!r} must be one of {allowed}, got {value!r}")
+            said = N_(
+                "%(what)s %(name)s must be one of %(allowed)s, got %(value)s",
+                what=Word(what),
+                name=Term("field", self.name),
+                allowed=allowed,
+                value=Quoted(value),
+            )
+            raise Refused(said)
         return result
 
 
@@ -79,8 +94,11 @@ def _fail() -> Any:
 
 _DIGITS = re.compile(r"-?[0-9]{1,18}")  # ASCII only, and within a 64-bit integer
 _LARGEST = 2**63 - 1
-_WHOLE = "a whole number: ASCII digits 0-9 with an optional minus, at most 18 digits (not a decimal, not true/false)"
-_WHOLE_TYPED = "a whole number written as a JSON integer, such as 3 (not a text, a decimal or true/false)"
+_WHOLE = N_(
+    "a whole number: ASCII digits 0-9 with an optional minus, at most 18 digits (not a decimal, not true/false)"
+)
+_WHOLE_TYPED = N_("a whole number written as a JSON integer, such as 3 (not a text, a decimal or true/false)")
+_TEXT = N_("a non-empty text of at most %(count)s characters, without control characters", count=f"{MAX_FIELD_TEXT:,}")
 
 
 def _whole(value: Any, typed: bool) -> int:
