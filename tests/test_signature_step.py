@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from labelwf import (
     Database,
@@ -198,6 +199,9 @@ def test_a_backdated_decision_signed_today_is_dated_today_and_takes_effect_at_it
     trusted = [load_trusted(folder / "datar.pem")]
     verdict = verify_pdf(pdf, trusted, now=TODAY)
     assert verdict.valid and verdict.demonstration
+    (signature,) = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
+    left, bottom, right, top = (float(v) for v in signature.sig_field["/Rect"])
+    assert right - left > 100 and top - bottom > 50  # visible, in the layout's box for it
     match = find_in_chain(verdict.sha256, signed_engine.db)
     assert match.looked_up and match.letter == report.signed[0].letter
     changed = bytearray(pdf)

@@ -29,7 +29,7 @@ from ..letters.certificates import Signer
 from ..letters.dating import dated
 from ..letters.directory import Directory
 from ..letters.post_certificates import PostCertificates
-from ..letters.signing import Timestamper, sign
+from ..letters.signing import Timestamper, VisibleSignature, sign
 from ..store import fires as fires_sql
 from ..store import signatures as sql
 from ..store.records import Event, Letter, LetterStatus
@@ -37,7 +37,8 @@ from ..store.trail import sealed_letter
 from .chain import chain_action
 from .decision import require_justification
 from .fire import Engine
-from .pdf import pdf_unavailable, render_pdf
+from .pdf import pdf_unavailable
+from .pdf_field import render_with_field
 
 SIGNATORY = "signatory"  # the role recorded in a signature's event
 
@@ -144,12 +145,20 @@ class SignatureDesk:
         now = self.engine.clock.now()
         html = dated(letter.html or "", now, wf.timezone)
         text = dated(letter.text or "", now, wf.timezone)
+        rendered, field = render_with_field(html)
+        visible = None
+        if field is not None:  # the layout's empty box: the signature shows there, with name and title
+            page, box = field
+            visible = VisibleSignature(
+                page=page, box=box, signatory=signatory.name, title=self._title(signatory.post, sealing)
+            )
         pdf = sign(
-            render_pdf(html),
+            rendered,
             signer,
             when=now,
             reason=f"Signature de la lettre {letter.id} : {letter.subject}"[:200],
             location=wf.letterhead.place,
+            visible=visible,
             timestamp=self.timestamp,
         )
         sha = hashlib.sha256(pdf).hexdigest()
@@ -182,6 +191,15 @@ class SignatureDesk:
                 principal=signatory.principal or signatory.account,
             )
         return Signed(letter.id, sha, now, event.seq)
+
+    def _title(self, post: str, sealing: Event) -> str:
+        """The signature's title of ``post`` at the decision's date, as the directory gives it, else the post."""
+        if self.directory is not None:
+            day = sealing.occurred_at.date()
+            rows = [row for row in self.directory.rows if row.post_key == post and row.in_force(day)]
+            if rows:
+                return rows[0].signatory
+        return f"poste {post}"
 
     def send_back(self, letter_id: int, signatory: Signatory, *, reason: str) -> Event:
         """Send a letter of ``signatory``'s post back, with ``reason``: never delivered; one chain event."""
