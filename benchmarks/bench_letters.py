@@ -374,7 +374,7 @@ def main() -> None:
             cpu_ms, wall_ms = step
             print(
                 f"the signature step ({args.sign:,} letters signed by SignatureDesk, one transaction each: seal "
-                f"checked, dated, rendered, PAdES B-B, chain event and signed PDF stored; SQLite WAL, "
+                f"checked, dated, laid out, PAdES B-B in its box, chain event and signed PDF stored; SQLite WAL, "
                 f"synchronous=FULL): {cpu_ms:.1f} ms CPU per letter, {1000 / cpu_ms:,.1f} letters/s per core "
                 f"({1000 / wall_ms:,.1f} letters/s wall), against {1000 / ms['shared']:,.1f} unsigned PDFs/s"
             )
