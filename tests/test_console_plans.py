@@ -358,7 +358,11 @@ def test_a_viewer_is_offered_no_move_and_refused_if_it_posts_one(runtime: Runtim
     under_contract(runtime, "mta")
     viewer, csrf = sign_in(runtime, "paul")
     page = viewer.get("/console/instances/mta").text
-    assert "contract_end" in page and "/timers/contract_end/move" not in page and "Déplacer" not in page
+    assert (
+        "« Fin du contrat de performance » le 01/01/2012" in html.unescape(page)
+        and "/timers/contract_end/move" not in page
+        and "Déplacer" not in page
+    )
     form = {"csrf": csrf, "version": "2", "to": "2013-01-01T00:00", "reason": "x"}
     refused = viewer.post("/console/instances/mta/timers/contract_end/move", data=form)
     assert refused.status_code == 403 and "Vous ne pouvez pas déplacer les échéances" in text(refused)
@@ -366,3 +370,15 @@ def test_a_viewer_is_offered_no_move_and_refused_if_it_posts_one(runtime: Runtim
     stale = operator.post("/console/instances/mta/timers/contract_end/move", data=form | {"csrf": "stale"})
     assert "Formulaire expiré" in text(refused_form(operator, stale, "/console/instances/mta"))
     assert due(runtime, "mta", "contract_end") == END_2011 and len(events(runtime, "mta")) == 3
+
+
+def test_the_plan_form_offers_decisions_states_and_field_types_by_their_french_words(runtime: Runtime) -> None:
+    # Given a supervisor on the plan form
+    client, _ = sign_in(runtime, "sophie")
+    form = html.unescape(client.get("/console/plans/new").text)
+    # Then decisions and states are said by their labels, their ids only the options' values
+    assert '<option value="classify" >Classement</option>' in form
+    assert '<option value="evaluated" >Évalué</option>' in form
+    # And each field by its label and its type in French
+    assert "Groupe attribué à l'issue de l'évaluation de 2008 : <code>group</code>, nombre entier (1, 2, 3)" in form
+    assert "date</li>" in form and "string" not in form and "integer" not in form

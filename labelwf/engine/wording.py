@@ -48,6 +48,12 @@ ROLES: Mapping[str, str] = {
     "signatory": "signataire",
     "system": "système",
 }
+FIELD_TYPES: Mapping[str, str] = {  # a workflow field's type (workflow.definition.FIELD_TYPES)
+    "string": "texte",
+    "integer": "nombre entier",
+    "date": "date",
+    "datetime": "date et heure",
+}
 CATCH_UP: Mapping[str, str] = {"fire": "déclenchée", "skip": "ignorée"}  # a deadline passed while none ran
 TIMER_CLOSED: Mapping[str, str] = {"skipped": "ignorée", "cancelled": "annulée", "obsolete": "devenue sans objet"}
 DATA_KEYS: Mapping[str, str] = {

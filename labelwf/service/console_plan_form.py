@@ -11,6 +11,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from ..engine.fire import Engine
+from ..engine.wording import FIELD_TYPES, said
 from ..operations import bulk
 from ..text import shown, text_problem
 from ..workflow.definition import OPERATOR, Workflow
@@ -35,12 +36,20 @@ def choices(engine: Engine) -> list[dict[str, Any]]:
             {
                 "name": f.name,
                 "label": f.label or f.description,
-                "type": f.type,
+                "type": said(FIELD_TYPES, f.type),
                 "choices": ", ".join(map(str, f.choices)),
             }
             for f in wf.fields.values()
         ]
-        found.append({"name": name, "states": list(wf.states), "triggers": operator_triggers(wf), "fields": fields})
+        found.append(
+            {
+                "name": name,
+                "title": wf.title or name,
+                "states": [(s, wf.state_label(s)) for s in wf.states],  # (id as the value, label as people read it)
+                "triggers": [(t, wf.trigger_label(t)) for t in operator_triggers(wf)],
+                "fields": fields,
+            }
+        )
     return found
 
 
