@@ -184,7 +184,7 @@ def test_an_admin_sees_the_diagram_failures_audit_and_accounts_screens(server: s
     shot(page, "audit")
     page.get_by_role("link", name="Comptes").click()
     page.get_by_label("Identifiant").fill("luc")
-    page.get_by_label("Rôles (viewer, operator, supervisor, admin, stakeholder)").fill("viewer")
+    page.get_by_role("group", name="Rôles du nouveau compte").get_by_label("Lecteur").check()
     page.get_by_role("button", name="Créer le compte").click()
     page.get_by_text("Compte luc créé").wait_for()
     shot(page, "accounts")

@@ -19,6 +19,7 @@ from .. import accounts
 from ..audit.export import export_lines
 from ..audit.trail import verify_trail
 from ..engine import actions
+from ..engine.wording import ROLES, said
 from ..errors import LabelwfError, NotFound
 from . import console_flash, console_kept
 from .api import runtime_of
@@ -150,6 +151,8 @@ def _admin_page(request: Request, who: Caller, csrf: str, status: int = 200, **s
         csrf=csrf,
         accounts=accounts.accounts(db),
         tokens=accounts.tokens(db),
+        roles=[(r, said(ROLES, r)) for r in accounts.ROLES],  # offered by their French words, ids as values
+        role_words=ROLES,
         **context,
     )
 
@@ -164,7 +167,10 @@ def admin_page(request: Request) -> Response:
 async def admin_action(request: Request, what: str) -> Response:
     """An account or token act of an admin, off the event loop (a new account's password is hashed
     there: an admin's form, checked for its session and CSRF token first, not an anonymous one)."""
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    raw = await request.form()
+    form = {k: str(v) for k, v in raw.items()}
+    if "roles" in raw:  # the roles' checkboxes, a value each (or one typed list, as the API's clients send)
+        form["roles"] = " ".join(str(v) for v in raw.getlist("roles"))
     return await off_loop(request, _admin_action, request, what, form)
 
 
@@ -226,7 +232,7 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
             roles = [r for r in form.get("roles", "").replace(",", " ").split() if r]
             changed = accounts.set_roles(runtime.db, form.get("name", ""), roles, reason=reason, **acting)
             done = (
-                f"Rôles de {changed.name} : {', '.join(changed.roles)} ; "
+                f"Rôles de {changed.name} : {', '.join(said(ROLES, r) for r in changed.roles)} ; "
                 "ses sessions sont fermées et ses jetons révoqués."
             )
             token = ""
