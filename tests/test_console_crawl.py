@@ -39,15 +39,8 @@ ENGINE_WORDS = frozenset(
 )  # fmt: skip
 # Pages where engine words are still said, by their shape (see ``shape``), with where the fix belongs:
 # found there, they are counted apart (``test_the_known_leftovers_are_gone`` lists them) and not failed.
-KNOWN = {
-    r"/console/instances/[^/?]+\?": (
-        {"timer", "prefet"},
-        "the history repeats a deadline's recorded reason ('timer review_18_months due 2010-06-30T22:00:00+00:00');"
-        " the change form asks for a contact's role by id ('president, prefet…')",
-    ),
-    r"/console/plans/new\?": (None, "the plan form offers triggers, states and field types by id"),
-    r"/console/admin\?": (None, "accounts' roles are typed and listed by id in the admin form"),
-}
+# None is left: the history, the forms, the admin page and the diagram say the workflow's labels.
+KNOWN: dict[str, tuple[set[str] | None, str]] = {}
 # What is not text a person reads: scripts, styles, the letter frame's own copy, attributes (stripped with tags)
 _HIDDEN = re.compile(r"<(script|style|template)\b.*?</\1>", re.S | re.I)
 _DIAGRAM = re.compile(r'<svg [^>]*class="workflow-diagram".*?</svg>', re.S)
@@ -175,7 +168,6 @@ def test_a_stakeholder_reaches_nothing_of_another_pole(runtime: Runtime) -> None
             assert answer.status_code in (403, 404), (url, answer.status_code)
 
 
-@pytest.mark.xfail(strict=True, reason="leftovers whose fix belongs elsewhere (KNOWN); remove this mark when they go")
 def test_the_known_leftovers_are_gone(runtime: Runtime) -> None:
     # Given the pages of the roles that see the most, and the state diagram of an instance
     leftovers = crawl(signed_in(runtime, "root"), engine_tokens(runtime)).known
@@ -185,5 +177,5 @@ def test_the_known_leftovers_are_gone(runtime: Runtime) -> None:
     said = sorted(
         set(re.findall(r"\b(classify|review_satisfactory|evaluated|operator|timer)\b", visible_text(diagram[0])))
     )
-    # Then none of them says an engine word any more (the diagram draws states and arrows by id)
+    # Then none of them says an engine word (the diagram draws states and arrows by their labels)
     assert leftovers == [] and said == []
