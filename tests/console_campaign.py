@@ -36,7 +36,12 @@ ROLES = {name: roles[0] for name, roles, _ in ACCOUNTS}
 def campaign(folder: Path, theme: str) -> Runtime:
     """The campaign replayed into ``folder``'s SQLite file, the clock after it, in ``theme``."""
     settings = load_settings(
-        CONFIG_FILE, overrides={"database": f"sqlite:///{folder}/campaign.db", "console_theme": theme}
+        CONFIG_FILE,
+        overrides={
+            "database": f"sqlite:///{folder}/campaign.db",
+            "console_theme": theme,
+            "audit_key_file": str(folder / "audit.key"),  # never a key left in the checkout
+        },
     )
     clock = FrozenClock(NOW)
     runtime = Runtime(settings, clock=clock)
