@@ -153,6 +153,23 @@ def test_the_cli_error_line_is_in_the_configured_locale_and_json_keeps_its_field
     assert error["message"].startswith("rien ne correspond à « atlantis »")
 
 
+def test_the_cli_s_own_lines_are_in_the_configured_locale_and_json_keeps_its_ids(runtime: Runtime) -> None:  # noqa: F811
+    url = runtime.settings.database
+    code, out, _ = _cli(url, "fr", "users", "roles", "paul", "--role", "supervisor", "--role", "viewer")
+    assert code == 0 and out.startswith("le compte paul a désormais les rôles superviseur, lecteur ; ses sessions")
+    code, token, said = _cli(url, "fr", "tokens", "create", "marie", "--label", "relance")
+    number = re.search(r"^jeton (\d+) pour marie : affiché une seule fois, gardez-le secret", said)
+    assert code == 0 and number is not None and token.strip() and "shown once" not in said
+    code, out, _ = _cli(url, "fr", "tokens", "revoke", number[1])
+    assert (code, out) == (0, f"jeton {number[1]} révoqué\n")
+    code, out, _ = _cli(url, "fr", "workflows", "list")
+    assert code == 0 and re.search(r"^poles-2008@1  .*\(.*poles-2008\.yaml, \d+ états\)$", out, re.M)
+    code, out, _ = _cli(url, "fr", "workflows", "list", "--json")
+    assert "poles-2008@1" in {w["key"] for w in json.loads(out)} and "états" not in out
+    code, out, _ = _cli(url, "en", "users", "roles", "paul", "--role", "viewer")
+    assert out.startswith("account paul now holds viewer; its console sessions ended")
+
+
 def test_the_locale_setting_names_the_locales_labelwf_speaks() -> None:
     assert available_locales() == ("en", "fr")
     assert load_settings(CONFIG_FILE, env={"LABELWF_LOCALE": "en"}).locale == "en"

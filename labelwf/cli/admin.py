@@ -11,12 +11,14 @@ import click
 from rich.console import Console
 
 from ..errors import WorkflowError
+from ..message import N_
 from ..operations.importer import import_entities
 from ..store import reads
 from ..workflow.definition import Workflow
 from ..workflow.diff import Changed, diff, diff_json, touched
 from ..workflow.loader import load_workflow
 from .base import EXIT_BAD_INPUT, App, instant, json_option, main, row, table
+from .saying import echo
 
 
 @main.command()
@@ -24,13 +26,24 @@ from .base import EXIT_BAD_INPUT, App, instant, json_option, main, row, table
 def init(app: App) -> None:
     """Create the database, or migrate it to this version's schema."""
     before, after = app.db.upgrade()
-    state = "created" if before is None else ("already at" if before == after else f"migrated from {before} to")
-    click.echo(f"database {app.db.display_url}: {state} schema revision {after}")
-    key_file = app.runtime.settings.audit_key_file
-    if app.runtime.create_audit_key():
-        click.echo(f"audit key: created {key_file} (keep it secret, and outside the database's backups)")
+    url, key_file = app.db.display_url, str(app.runtime.settings.audit_key_file)
+    if before is None:
+        echo(N_("database %(url)s: created schema revision %(after)s", url=url, after=after))
+    elif before == after:
+        echo(N_("database %(url)s: already at schema revision %(after)s", url=url, after=after))
     else:
-        click.echo(f"audit key: {key_file}")
+        echo(
+            N_(
+                "database %(url)s: migrated from %(before)s to schema revision %(after)s",
+                url=url,
+                before=before,
+                after=after,
+            )
+        )
+    if app.runtime.create_audit_key():
+        echo(N_("audit key: created %(file)s (keep it secret, and outside the database's backups)", file=key_file))
+    else:
+        echo(N_("audit key: %(file)s", file=key_file))
 
 
 @main.command("import")
@@ -72,7 +85,14 @@ def import_(app: App, file: str, actor: str, reason: str | None, contacts: str |
             contacts=contacts,
             at=instant(at, app.engine.workflow(app.workflow_name).timezone, "--at"),
         )
-    click.echo(f"imported {report.entities} entities from {report.file} into {report.workflow}")
+    echo(
+        N_(
+            "imported %(count)s entities from %(file)s into %(workflow)s",
+            count=report.entities,
+            file=str(report.file),
+            workflow=report.workflow,
+        )
+    )
 
 
 @main.group("workflows")
@@ -107,9 +127,16 @@ def workflows_validate(files: Sequence[str], templates: str | None, as_json: boo
     else:
         for r in results:
             if r["ok"]:
-                click.echo(f"{r['file']}: ok ({r['workflow']}, {r['states']} states, {r['transitions']} transitions)")
+                said = N_(
+                    "%(file)s: ok (%(workflow)s, %(states)s states, %(transitions)s transitions)",
+                    file=r["file"],
+                    workflow=r["workflow"],
+                    states=r["states"],
+                    transitions=r["transitions"],
+                )
+                echo(said)
             else:
-                click.echo(f"{r['file']}: {len(r['problems'])} problem(s)", err=True)
+                echo(N_("%(file)s: %(count)s problem(s)", file=r["file"], count=len(r["problems"])), err=True)
                 for p in r["problems"]:
                     click.echo(f"  {p}", err=True)
     if not all(r["ok"] for r in results):
@@ -135,7 +162,15 @@ def workflows_list(app: App, as_json: bool) -> None:
     if as_json:
         return app.emit_json(rows)
     for r in rows:
-        click.echo(f"{r['key']}  {r['title']}  ({r['file']}, {r['states']} states)")
+        echo(
+            N_(
+                "%(key)s  %(title)s  (%(file)s, %(states)s states)",
+                key=r["key"],
+                title=r["title"],
+                file=r["file"],
+                states=r["states"],
+            )
+        )
     return None
 
 
@@ -165,10 +200,17 @@ def workflows_diff(app: App, first: str, second: str, as_json: bool) -> None:
     if as_json:
         return app.emit_json(diff_json(found, counts))
     if found.empty:
-        click.echo(f"{a.key} → {b.key}: no change")
+        echo(N_("%(a)s → %(b)s: no change", a=a.key, b=b.key))
         return None
-    click.echo(
-        f"{a.key} → {b.key}: {found.total} change(s); counts of the {sum(counts.values())} instance(s) on {a.key}"
+    total, live = found.total, sum(counts.values())
+    echo(
+        N_(
+            "%(a)s → %(b)s: %(total)s change(s); counts of the %(live)s instance(s) on %(a)s",
+            a=a.key,
+            b=b.key,
+            total=total,
+            live=live,
+        )
     )
     if found.settings:
         out = table("settings", "", "setting", "instances", "change", wrap=("change",))

@@ -14,7 +14,10 @@ from ..audit import verification as audit
 from ..audit.export import export_lines
 from ..audit.trail import verify_trail
 from ..errors import ConfigError
+from ..message import N_, Message
+from . import saying
 from .base import EXIT_AUDIT_BROKEN, App, json_option, main, row, table
+from .saying import echo
 from .wording import ADMIN_ACTIONS, said
 
 
@@ -23,13 +26,13 @@ def audit_group() -> None:
     """Check the tamper-evident audit trail, and take checkpoints of it to keep elsewhere."""
 
 
-def _key(app: App, what: str) -> bytes:
+def _key(app: App, what: Message) -> bytes:
     key = app.runtime.audit_key
     if key is None:
         raise ConfigError(
             "audit_key_file",
             str(app.runtime.settings.audit_key_file),
-            f"the audit key, which {what} (`labelwf init` creates it)",
+            N_("the audit key, which %(what)s (`labelwf init` creates it)", what=what),
         )
     return key
 
@@ -77,7 +80,7 @@ def audit_verify(
     if checkpoint_file is not None and no_checkpoint:
         raise click.UsageError("--checkpoint FILE and --no-checkpoint contradict each other: give one")
     if checkpoint_file is not None:
-        _key(app, "authenticates a checkpoint")
+        _key(app, N_("authenticates a checkpoint"))
     found = verify_trail(
         app.db,
         key=app.runtime.audit_key,
@@ -91,26 +94,44 @@ def audit_verify(
     if no_checkpoint:
         note = f"--no-checkpoint: {note}"
     guarantee = (
-        "authenticity checked with the audit key"
+        N_("authenticity checked with the audit key")
         if report.keyed
-        else f"structure only: no audit key at {app.runtime.settings.audit_key_file}"
+        else N_("structure only: no audit key at %(file)s", file=str(app.runtime.settings.audit_key_file))
     )
     if as_json:
-        warnings = [w for w in (note, _unkeyed_warning(report, allow_unkeyed)) if w]
+        warnings = [str(w) for w in (note, _unkeyed_warning(report, allow_unkeyed)) if w]
         app.emit_json(found.as_json() | {"warnings": warnings})
     elif report.ok:
-        click.echo(f"audit trail intact: {report.events} events in {report.instances} instances verified ({guarantee})")
-        click.echo(f"  {report.letters} letter(s) are the ones their events sealed")
+        echo(
+            N_(
+                "audit trail intact: %(events)s events in %(instances)s instances verified (%(guarantee)s)",
+                events=report.events,
+                instances=report.instances,
+                guarantee=guarantee,
+            )
+        )
+        echo(N_("  %(count)s letter(s) are the ones their events sealed", count=report.letters))
         if taken is not None:
-            click.echo(
-                f"  checkpoint of {app.local(taken.created_at)}: its {report.checkpoint} instance(s) still pass "
-                "through the heads it recorded"
+            echo(
+                N_(
+                    "  checkpoint of %(when)s: its %(count)s instance(s) still pass through the heads it recorded",
+                    when=app.local(taken.created_at),
+                    count=report.checkpoint,
+                )
             )
         if report.unauthenticated:
-            what = "keyed events checked for structure only" if not report.keyed else "events written without the key"
-            click.echo(f"  {report.unauthenticated} {what}: their content is not authenticated")
+            count = report.unauthenticated
+            if report.keyed:
+                echo(N_("  %(count)s events written without the key: their content is not authenticated", count=count))
+            else:
+                echo(
+                    N_(
+                        "  %(count)s keyed events checked for structure only: their content is not authenticated",
+                        count=count,
+                    )
+                )
     else:
-        click.echo(f"audit trail BROKEN in {len(report.breaks)} instance(s):", err=True)
+        echo(N_("audit trail BROKEN in %(count)s instance(s):", count=len(report.breaks)), err=True)
         for item in report.breaks:
             click.echo(f"  {item}", err=True)
         for line in report.missing:
@@ -120,7 +141,8 @@ def audit_verify(
             click.echo(f"  {note}", err=True)
         warning = _unkeyed_warning(report, allow_unkeyed)
         if warning:
-            click.secho(f"WARNING: {warning}", fg="red", bold=True, err=True)  # colour on a terminal only
+            warned = saying.line(N_("WARNING: %(warning)s", warning=warning))
+            click.secho(warned, fg="red", bold=True, err=True)  # colour on a terminal only
     if admin is not None and not as_json:
         for line in admin.lines():
             click.echo(line, err=not admin.ok)
@@ -128,13 +150,14 @@ def audit_verify(
         sys.exit(EXIT_AUDIT_BROKEN)
 
 
-def _unkeyed_warning(report: audit.VerifyReport, allow_unkeyed: bool) -> str | None:
+def _unkeyed_warning(report: audit.VerifyReport, allow_unkeyed: bool) -> Message | None:
     if not allow_unkeyed or not report.keyed:
         return None
-    return (
-        f"--allow-unkeyed accepted {report.unkeyed_accepted} event(s) hashed without the audit key. Their content "
+    return N_(
+        "--allow-unkeyed accepted %(count)s event(s) hashed without the audit key. Their content "
         "is NOT authenticated: anyone who could write to the database could have written, changed or recomputed "
-        "them. Only a checkpoint taken before such a change, kept out of that person's reach, shows it."
+        "them. Only a checkpoint taken before such a change, kept out of that person's reach, shows it.",
+        count=report.unkeyed_accepted,
     )
 
 
@@ -163,7 +186,7 @@ def audit_checkpoint(app: App, output: Path | None, as_json: bool) -> None:
       labelwf audit checkpoint
       labelwf audit checkpoint -o /mnt/archive/labelwf-2026-12-01.json
     """
-    key = _key(app, "signs a checkpoint")
+    key = _key(app, N_("signs a checkpoint"))
     app.db.check_schema()
     now = app.engine.clock.now()
     if output is None:
@@ -177,8 +200,15 @@ def audit_checkpoint(app: App, output: Path | None, as_json: bool) -> None:
     if as_json:
         app.emit_json({"file": str(path), "instances": taken.instances, "events": taken.events, "created_at": now})
         return
-    click.echo(f"checkpoint written to {path}: {taken.instances} instance(s), {taken.events} event(s), signed")
-    click.echo("  keep it elsewhere; `labelwf audit verify --checkpoint FILE` checks the database against it")
+    echo(
+        N_(
+            "checkpoint written to %(file)s: %(instances)s instance(s), %(events)s event(s), signed",
+            file=str(path),
+            instances=taken.instances,
+            events=taken.events,
+        )
+    )
+    echo(N_("  keep it elsewhere; `labelwf audit verify --checkpoint FILE` checks the database against it"))
 
 
 @audit_group.command("export")
@@ -227,7 +257,7 @@ def audit_export(app: App, entity: str | None, output: Path | None) -> None:
         partial.rename(output)
     finally:
         partial.unlink(missing_ok=True)
-    click.echo(f"{count} event(s) exported to {output}")
+    echo(N_("%(count)s event(s) exported to %(file)s", count=count, file=str(output)))
 
 
 @audit_group.command("acts")

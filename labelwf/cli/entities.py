@@ -6,9 +6,11 @@ from collections.abc import Sequence
 
 import click
 
+from ..message import N_
 from ..operations.entity_changes import cease, merge
 from ..operations.entity_versions import entity_versions, version_json
 from .base import App, instant, json_option, main, row, table
+from .saying import echo
 
 
 @main.group("entities")
@@ -40,7 +42,12 @@ def cease_(app: App, entity: str, actor: str, reason: str, at: str | None, as_js
     )
     if as_json:
         return app.emit_json({"ended": list(change.ended)})
-    click.echo(f"{entity}: label ended with the entity (ceased); its pending deadlines cancelled, no letter")
+    echo(
+        N_(
+            "%(entity)s: label ended with the entity (ceased); its pending deadlines cancelled, no letter",
+            entity=entity,
+        )
+    )
     return None
 
 
@@ -86,7 +93,13 @@ def merge_(
     )
     if as_json:
         return app.emit_json({"ended": list(change.ended), "successor": change.successor})
-    click.echo(f"{', '.join(change.ended)} merged into {into}: their instances ended (merged), the label goes on")
+    echo(
+        N_(
+            "%(ended)s merged into %(into)s: their instances ended (merged), the label goes on",
+            ended=", ".join(change.ended),
+            into=into,
+        )
+    )
     return None
 
 

@@ -17,9 +17,11 @@ from ..engine.representations import letter_json
 from ..letters.letter_check import check_letter
 from ..letters.mention_check import check_mentions, mention_kinds
 from ..letters.record_check import RecordContext, check_record, choice_codes, default_regions, load_regions
+from ..message import N_
 from ..store.records import Letter
 from ..text import shown
 from .base import EXIT_FAILURE, App, instant, json_option, main, page_options, page_title, row, split_sets, table
+from .saying import echo, line, named
 from .wording import LETTER_STATUSES as LETTER_WORDS
 from .wording import Labels, day, said
 
@@ -79,12 +81,20 @@ def letters_show(app: App, letter_id: int, as_html: bool, as_json: bool) -> None
     if as_html:
         click.echo(letter.html or "", nl=False)
         return None
-    click.echo(
-        f"letter {letter.id} — {letter.template} to {letter.recipient.role} ({letter.status}, "
-        f"checksum {letter.checksum[:12]}…)",
+    labels = Labels(app.engine)
+    echo(
+        N_(
+            "letter %(id)s — %(template)s to %(recipient)s (%(status)s, checksum %(checksum)s…)",
+            id=letter.id,
+            template=letter.template,
+            recipient=named(letter.recipient.role, labels.recipient(letter.recipient.role)),
+            status=named(letter.status, said(LETTER_WORDS, letter.status)),
+            checksum=letter.checksum[:12],
+        ),
         err=True,
     )
-    click.echo(f"Subject: {letter.subject}\n")
+    echo(N_("Subject: %(subject)s", subject=letter.subject or ""))
+    click.echo("")
     click.echo(letter.text or "", nl=False)
     return None
 
@@ -139,14 +149,27 @@ def letters_send(app: App, limit: int | None) -> None:
                     break
                 if not console.is_terminal:
                     expected = max(expected, total.handled)
-                    click.echo(f"... {total.handled:,}/{expected:,} letter(s) handled, {rate()}", err=True)
+                    handled_so_far = N_(
+                        "... %(handled)s/%(expected)s letter(s) handled, %(rate)s",
+                        handled=f"{total.handled:,}",
+                        expected=f"{expected:,}",
+                        rate=rate(),
+                    )
+                    echo(handled_so_far, err=True)
         finally:
             outbox.close()
     if total.leftovers:
-        click.echo(f"removed {total.leftovers} temporary file(s) that a killed sender left", err=True)
-    click.echo(
-        f"delivered {total.delivered}, to retry {total.retried}, failed {total.failed}, "
-        f"uncertain {total.uncertain}; outbox {app.runtime.settings.outbox}"
+        echo(N_("removed %(count)s temporary file(s) that a killed sender left", count=total.leftovers), err=True)
+    echo(
+        N_(
+            "delivered %(delivered)s, to retry %(retried)s, failed %(failed)s, uncertain %(uncertain)s; "
+            "outbox %(outbox)s",
+            delivered=total.delivered,
+            retried=total.retried,
+            failed=total.failed,
+            uncertain=total.uncertain,
+            outbox=str(app.runtime.settings.outbox),
+        )
     )
     if total.pdf_skipped:
         click.echo(total.pdf_skipped, err=True)
@@ -154,7 +177,7 @@ def letters_send(app: App, limit: int | None) -> None:
         click.echo(f"  {error}", err=True)
     remaining = outbox.due_count()
     if remaining:
-        click.echo(f"{remaining} more letter(s) due: run `labelwf letters send` again (or raise --limit)")
+        echo(N_("%(count)s more letter(s) due: run `labelwf letters send` again (or raise --limit)", count=remaining))
     if total.failed:
         sys.exit(EXIT_FAILURE)
 
@@ -199,8 +222,10 @@ def letters_preview(
             raise click.BadParameter(
                 f"{template!r} is not sent to {recipient!r}; it goes to: {', '.join(roles)}", param_hint="--recipient"
             )
+    labels = Labels(app.engine)
     for letter in rendered:
-        click.echo(f"--- to {letter.recipient.role}: {letter.subject}", err=True)
+        to = named(letter.recipient.role, labels.recipient(letter.recipient.role))
+        echo(N_("--- to %(recipient)s: %(subject)s", recipient=to, subject=letter.subject), err=True)
         click.echo(letter.html if as_html else letter.text)
 
 
@@ -240,6 +265,7 @@ def letters_check(app: App, entity: str | None, as_json: bool) -> None:
     directory = app.runtime.settings.directory
     region_map = directory.parent / REGION_MAP if directory is not None else None
     regions = load_regions(region_map) if region_map is not None and region_map.is_file() else default_regions()
+    labels = Labels(app.engine)
     console = Console(stderr=True)
     live = console.is_terminal
     above_bar = live and sys.stdout.isatty()  # then lines are printed above the bar, not through it
@@ -284,7 +310,15 @@ def letters_check(app: App, entity: str | None, as_json: bool) -> None:
                         }
                     )
                 else:
-                    say(shown(f"letter {letter.id}: {letter.entity}, {letter.template} to {letter.recipient.role}"))
+                    to = named(letter.recipient.role, labels.recipient(letter.recipient.role))
+                    heading = N_(
+                        "letter %(id)s: %(entity)s, %(template)s to %(recipient)s",
+                        id=letter.id,
+                        entity=letter.entity,
+                        template=letter.template,
+                        recipient=to,
+                    )
+                    say(shown(line(heading)))
                     for f in findings:
                         say(f"  {f.code}: {shown(f.message)}" + (f"\n      {shown(f.excerpt)}" if f.excerpt else ""))
             progress.update(task, completed=checked)
@@ -295,7 +329,8 @@ def letters_check(app: App, entity: str | None, as_json: bool) -> None:
         app.emit_json({"checked": checked, "letters": reported})
     else:
         if codes:
-            click.echo("findings: " + ", ".join(f"{code} {n}" for code, n in sorted(codes.items())))
-        click.echo(f"{checked} letter(s) checked, {with_findings} with findings")
+            counted = ", ".join(f"{code} {n}" for code, n in sorted(codes.items()))
+            echo(N_("findings: %(counts)s", counts=counted))
+        echo(N_("%(checked)s letter(s) checked, %(found)s with findings", checked=checked, found=with_findings))
     if with_findings:
         sys.exit(EXIT_FAILURE)

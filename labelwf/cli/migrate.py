@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 from ..engine.representations import batch_item_json, batch_json
+from ..message import N_, Term, listed
 from ..operations.migration import load_migration, plan_migration
 from ..store.records import ItemStatus
 from .base import App, instant, json_option, main, row, table
 from .plans import print_plan, run
+from .saying import echo
 
 
 @main.group()
@@ -45,11 +47,12 @@ def plan(app: App, file: str, actor: str, reason: str, at: str | None, as_json: 
     print_plan(app, report.batch, report.items)
     left = report.batch.spec.get("left") or {}
     if left:
-        click.echo(
-            "  left on version "
-            + str(migration.source.version)
-            + ": "
-            + ", ".join(f"{n} in {s}" for s, n in left.items())
+        labels = migration.source
+        where = listed(
+            [N_("%(count)s in %(state)s", count=n, state=Term("state", s, quoted=False)) for s, n in left.items()]
+        )
+        echo(
+            N_("  left on version %(version)s: %(where)s", version=migration.source.version, where=where), labels=labels
         )
     timers = table("timers", "how", "timer", "instances")
     counts: dict[tuple[str, str], int] = {}
@@ -61,7 +64,12 @@ def plan(app: App, file: str, actor: str, reason: str, at: str | None, as_json: 
     if counts:
         app.out.print(timers)
     if report.batch.counts.get(ItemStatus.PENDING):
-        click.echo(f"nothing migrated yet: `labelwf migrate run {report.batch.id}` executes exactly this plan")
+        echo(
+            N_(
+                "nothing migrated yet: `labelwf migrate run %(id)s` executes exactly this plan",
+                id=report.batch.id,
+            )
+        )
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,12 @@ import click
 from ..audit import checkpoints
 from ..errors import ScenarioError
 from ..logs import LOG_FORMATS
+from ..message import N_
 from ..scenarios.replay import replay
 from ..scenarios.scenario import load_scenario
+from ..workflow.definition import Workflow
 from .base import EXIT_FAILURE, App, instant, json_option, main
+from .saying import echo, english, line, state
 
 
 @main.command("daemon")
@@ -60,8 +63,14 @@ def daemon_(
     app.db.check_schema()
     if once:
         report = daemon.run_once()
-        click.echo(
-            f"fired {report.fired}, obsolete {report.obsolete}, skipped {report.skipped}, failed {report.failed}"
+        echo(
+            N_(
+                "fired %(fired)s, obsolete %(obsolete)s, skipped %(skipped)s, failed %(failed)s",
+                fired=report.fired,
+                obsolete=report.obsolete,
+                skipped=report.skipped,
+                failed=report.failed,
+            )
         )
         if report.failed:
             sys.exit(EXIT_FAILURE)
@@ -119,22 +128,24 @@ def replay_(
     zone = app.engine.workflow(loaded.workflow).timezone
     end = instant(until, zone, "--until")
     app.db.check_schema()
-    partial = f"{app.db.display_url} holds a partial replay (marked so): `labelwf replay --reset` starts it again"
+    partial = N_(
+        "%(url)s holds a partial replay (marked so): `labelwf replay --reset` starts it again", url=app.db.display_url
+    )
     try:
         report = replay(
             app.engine, loaded, until=end, synthetic=split, reset=reset, force=force, on_erased=_archiver(app)
         )
     except KeyboardInterrupt:
-        click.echo(f"replay interrupted: {partial}", err=True)
+        echo(N_("replay interrupted: %(partial)s", partial=partial), err=True)
         sys.exit(130)
     except ScenarioError:
-        click.echo(f"replay stopped: {partial}", err=True)
+        echo(N_("replay stopped: %(partial)s", partial=partial), err=True)
         raise
     if not as_json and report.erased:
-        click.echo(f"erased {report.erased} instance(s) from {app.db.display_url}", err=True)
+        echo(N_("erased %(count)s instance(s) from %(url)s", count=report.erased, url=app.db.display_url), err=True)
     if as_json:
         return app.emit_json(report.__dict__ | {"timeline": [m.__dict__ for m in report.timeline]})
-    _print_replay(app, loaded.title, report, zone)
+    _print_replay(app, loaded.title, report, zone, loaded.workflow)
     return None
 
 
@@ -154,20 +165,28 @@ def _archiver(app: App) -> Callable[[int], None]:
         folder = app.runtime.checkpoint_folder
         moved, target = checkpoints.archive(folder, app.engine.clock.now())
         if moved:
-            click.echo(f"{moved} checkpoint(s) of the erased database archived in {target}", err=True)
+            archived = N_(
+                "%(count)s checkpoint(s) of the erased database archived in %(folder)s", count=moved, folder=str(target)
+            )
+            echo(archived, err=True)
 
     return archive
 
 
-def _print_replay(app: App, title: str, report: Any, zone: tzinfo) -> None:
-    kind = "synthetic cohort" if report.synthetic else "public record"
-    click.echo(f"replay of {report.scenario} ({kind}): {title}")
-    click.echo(
-        f"database {app.db.display_url}, simulated clock {report.start.astimezone(zone):%Y-%m-%d} → "
-        f"{report.until.astimezone(zone):%Y-%m-%d}\n"
+def _print_replay(app: App, title: str, report: Any, zone: tzinfo, workflow: str) -> None:
+    kind = N_("synthetic cohort") if report.synthetic else N_("public record")
+    echo(N_("replay of %(scenario)s (%(kind)s): %(title)s", scenario=report.scenario, kind=kind, title=title))
+    echo(
+        N_(
+            "database %(url)s, simulated clock %(start)s → %(until)s",
+            url=app.db.display_url,
+            start=_day(report.start, zone),
+            until=_day(report.until, zone),
+        )
     )
+    click.echo("")
     for moment in report.timeline:
-        when = moment.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        when = _minute(moment.at, zone)
         if moment.kind in ("import", "note", "publish") and not moment.dests:
             click.echo(f"{when}  {moment.kind:<8} {moment.what}")
         else:
@@ -179,24 +198,68 @@ def _print_replay(app: App, title: str, report: Any, zone: tzinfo) -> None:
         if moment.note and moment.kind not in ("decision", "note", "timer", "import"):
             click.echo(f"{'':18}  {moment.note}")
         if moment.assumed:
-            click.echo(f"{'':18}  ASSUMED: {moment.assumed}")
+            assumed = line(N_("ASSUMED:"))
+            click.echo(f"{'':18}  {assumed} {moment.assumed}")  # the note whole, never cut
     several = len(report.by_workflow) > 1
     for name, counts in report.by_workflow.items() if several else [("", report.counts)]:
-        click.echo(f"\nfinal count per state{f' of {name}' if name else ''}:")
-        for state, count in counts.items():
-            if count:
-                click.echo(f"  {state:<20} {count:>4}")
+        labels = _workflow(app, name or workflow)
+        click.echo("")
+        if name:
+            echo(N_("final count per state of %(workflow)s:", workflow=name))
+        else:
+            echo(N_("final count per state:"))
+        named = {state(state_id, labels): count for state_id, count in counts.items() if count}
+        width = max((20, *(len(name) for name in named)))
+        for name_shown, count in named.items():
+            click.echo(f"  {name_shown:<{width}} {count:>4}")
     if report.unclassified:
-        what = "entities" if report.synthetic else "poles"
-        click.echo(
-            f"\n{len(report.unclassified)} {what} had no decision in the scenario and stay in their initial "
-            "state: their 2008 group is not in the public record, and none is invented."
-        )
+        click.echo("")
+        if report.synthetic:
+            echo(
+                N_(
+                    "%(count)s entities had no decision in the scenario and stay in their initial state: their 2008 "
+                    "group is not in the public record, and none is invented.",
+                    count=len(report.unclassified),
+                )
+            )
+        else:
+            echo(
+                N_(
+                    "%(count)s poles had no decision in the scenario and stay in their initial state: their 2008 "
+                    "group is not in the public record, and none is invented.",
+                    count=len(report.unclassified),
+                )
+            )
     if report.pending_after:
-        click.echo(
-            f"\n{report.pending_after} deadline(s) still pending after the end of the replay, the next on "
-            f"{report.next_deadline.astimezone(zone):%Y-%m-%d %H:%M} (labelwf timers lists them)"
+        click.echo("")
+        echo(
+            N_(
+                "%(count)s deadline(s) still pending after the end of the replay, the next on %(when)s "
+                "(labelwf timers lists them)",
+                count=report.pending_after,
+                when=_minute(report.next_deadline, zone),
+            )
         )
     total = sum(report.letters.values())
-    click.echo(f"\n{total} letters queued: " + ", ".join(f"{k} {v}" for k, v in sorted(report.letters.items())))
-    click.echo("see them with: labelwf list, labelwf history ID, labelwf timers, labelwf letters, labelwf show ID")
+    queued = ", ".join(f"{k} {v}" for k, v in sorted(report.letters.items()))
+    click.echo("")
+    echo(N_("%(total)s letters queued:", total=total), nl=False)
+    click.echo(f" {queued}")  # the whole list, never cut
+    echo(N_("see them with: labelwf list, labelwf history ID, labelwf timers, labelwf letters, labelwf show ID"))
+
+
+def _workflow(app: App, name: str) -> Workflow | None:
+    """The loaded workflow ``name`` (its newest version), whose labels name the states; None if not loaded."""
+    return next((w for w in reversed(app.engine.workflows) if w.name == name), None)
+
+
+def _day(value: datetime, zone: tzinfo) -> str:
+    """A day as the replay's lines say it: ``2008-07-01`` in English, ``01/07/2008`` otherwise."""
+    return f"{value.astimezone(zone):%Y-%m-%d}" if english() else f"{value.astimezone(zone):%d/%m/%Y}"
+
+
+def _minute(value: datetime | None, zone: tzinfo) -> str:
+    """``2010-12-31 23:00`` in English, ``31/12/2010 23:00`` otherwise."""
+    if value is None:
+        return ""
+    return f"{value.astimezone(zone):%Y-%m-%d %H:%M}" if english() else f"{value.astimezone(zone):%d/%m/%Y %H:%M}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TypedDict
 
@@ -16,9 +17,17 @@ import click
 
 from .. import accounts
 from ..accounts import ROLES
+from ..message import N_
 from .base import App, json_option, main, row, table
+from .saying import echo, line, named
 from .wording import ROLES as ROLE_WORDS
 from .wording import said
+
+
+def _roles(roles: Sequence[str]) -> str:
+    """An account's roles as a line says them: their ids in English, their French names otherwise."""
+    return ", ".join(named(role, said(ROLE_WORDS, role)) for role in roles)
+
 
 reason_option = click.option("--reason", help="Why (recorded with the act in the admin chain).")
 
@@ -71,14 +80,22 @@ def serve(app: App, host: str, port: int, workers: int) -> None:
         accounts.add_account(
             app.db, "admin", ["admin"], password=password, reason="first start of the service", **_acting(app)
         )
-        click.echo(
-            f"first start: account admin created, password {password} (shown once; change it with "
-            "`labelwf users password admin`)",
+        echo(
+            N_(
+                "first start: account admin created, password %(password)s (shown once; change it with "
+                "`labelwf users password admin`)",
+                password=password,
+            ),
             err=True,
         )
-    click.echo(
-        f"serving {app.db.display_url}: console http://{host}:{port}/console, API http://{host}:{port}/api/v1 "
-        "(Ctrl-C stops)",
+    echo(
+        N_(
+            "serving %(url)s: console http://%(host)s:%(port)s/console, API http://%(host)s:%(port)s/api/v1 "
+            "(Ctrl-C stops)",
+            url=app.db.display_url,
+            host=host,
+            port=port,
+        ),
         err=True,
     )
     if workers == 1:
@@ -152,7 +169,7 @@ def users_add(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     elif not no_password:
-        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(line(N_("password")), hide_input=True, confirmation_prompt=True)
     account = accounts.add_account(
         app.db,
         name,
@@ -165,7 +182,7 @@ def users_add(
         post=post,
         **_acting(app),
     )
-    click.echo(f"account {account.name} added ({', '.join(account.roles)})")
+    echo(N_("account %(name)s added (%(roles)s)", name=account.name, roles=_roles(account.roles)))
 
 
 @users_group.command("password")
@@ -183,9 +200,9 @@ def users_password(app: App, name: str, password_stdin: bool, reason: str | None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(line(N_("new password")), hide_input=True, confirmation_prompt=True)
     accounts.set_password(app.db, name, password, reason=reason, **_acting(app))
-    click.echo(f"password of {name} changed; its console sessions ended and its API tokens were revoked")
+    echo(N_("password of %(name)s changed; its console sessions ended and its API tokens were revoked", name=name))
 
 
 @users_group.command("roles")
@@ -201,9 +218,12 @@ def users_roles(app: App, name: str, roles: tuple[str, ...], reason: str | None)
       labelwf users roles marie.dupont --role supervisor --reason "chef de bureau depuis le 1er mars"
     """
     account = accounts.set_roles(app.db, name, list(roles), reason=reason, **_acting(app))
-    click.echo(
-        f"account {name} now holds {', '.join(account.roles)}; its console sessions ended and its API tokens "
-        "were revoked"
+    echo(
+        N_(
+            "account %(name)s now holds %(roles)s; its console sessions ended and its API tokens were revoked",
+            name=name,
+            roles=_roles(account.roles),
+        )
     )
 
 
@@ -231,7 +251,7 @@ def users_list(app: App, as_json: bool) -> None:
 def users_disable(app: App, name: str, reason: str | None) -> None:
     """Disable an account: it can no longer sign in; its sessions end and its tokens are revoked."""
     accounts.set_disabled(app.db, name, True, reason=reason, **_acting(app))
-    click.echo(f"account {name} disabled; its console sessions ended and its API tokens were revoked")
+    echo(N_("account %(name)s disabled; its console sessions ended and its API tokens were revoked", name=name))
 
 
 @users_group.command("enable")
@@ -241,7 +261,7 @@ def users_disable(app: App, name: str, reason: str | None) -> None:
 def users_enable(app: App, name: str, reason: str | None) -> None:
     """Enable a disabled account again: it signs in afresh (no session or token of before comes back)."""
     accounts.set_disabled(app.db, name, False, reason=reason, **_acting(app))
-    click.echo(f"account {name} enabled (create new tokens for it: the old ones stay revoked)")
+    echo(N_("account %(name)s enabled (create new tokens for it: the old ones stay revoked)", name=name))
 
 
 @main.group("tokens")
@@ -265,7 +285,14 @@ def tokens_create(app: App, account: str, label: str, reason: str | None) -> Non
     """
     token_id, token = accounts.create_token(app.db, account, label, reason=reason, **_acting(app))
     click.echo(token)
-    click.echo(f"token {token_id} for {account}: shown once, keep it secret (Authorization: Bearer …)", err=True)
+    echo(
+        N_(
+            "token %(id)s for %(account)s: shown once, keep it secret (Authorization: Bearer …)",
+            id=token_id,
+            account=account,
+        ),
+        err=True,
+    )
 
 
 @tokens_group.command("list")
@@ -292,4 +319,4 @@ def tokens_list(app: App, account: str | None, as_json: bool) -> None:
 def tokens_revoke(app: App, token_id: int, reason: str | None) -> None:
     """Revoke token TOKEN_ID for good (the admin chain records who revoked it)."""
     accounts.revoke_token(app.db, token_id, reason=reason, **_acting(app))
-    click.echo(f"token {token_id} revoked")
+    echo(N_("token %(id)s revoked", id=token_id))
