@@ -34,7 +34,7 @@ from .letters.directory import POST_KEY
 from .message import N_, Word, listed
 from .store import Database
 from .store import accounts as sql
-from .text import email_problem, text_problem
+from .text import email_problem, text_refusal
 
 ROLES = ("viewer", "operator", "supervisor", "admin", "stakeholder", "signatory")
 FIRES = frozenset({"operator", "supervisor", "admin"})  # roles that may fire an operator's transition
@@ -99,9 +99,9 @@ def _check(
         raise AccountError("post", post, N_("a post key (--post) for a signatory account, and only for one"))
     if post is not None and not POST_KEY.fullmatch(post):
         raise AccountError("post", post, N_("a post key of the directory: lower-case letters, digits and '-'"))
-    problem = text_problem(display_name, "display name", max_length=200)
-    if problem:
-        raise AccountError("display_name", display_name, problem)
+    refusal = text_refusal(display_name, N_("display name"), max_length=200)
+    if refusal:
+        raise AccountError("display_name", display_name, refusal)
     problem = email_problem(email, "e-mail") if email is not None else None
     if problem:
         raise AccountError("email", email, N_("one plain address such as marie.dupont@finances.gouv.fr"))
@@ -316,7 +316,7 @@ def create_token(
     ``author`` issues it (an admin may issue one for another account): the token row keeps it as
     its creator, and the admin chain records the issue with the owner and the label.
     """
-    problem = text_problem(label, "token label", max_length=200)
+    problem = text_refusal(label, N_("token label"), max_length=200)
     if problem:
         raise AccountError("label", label, problem)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -30,6 +30,7 @@ from .errors import ConfigError
 from .letters.directory import Directory, load_directory
 from .letters.render import Signers
 from .logs import LogFormat, configure
+from .message import N_
 from .store import Database
 from .workflow.definition import Workflow
 from .workflow.loader import load_workflows
@@ -123,8 +124,10 @@ class Runtime:
             raise ConfigError(
                 "smtp_starttls",
                 False,
-                "true when smtp_user is set: a login without TLS sends the password in clear "
-                "(set smtp_allow_plain_login: true only for a server on this machine)",
+                N_(
+                    "true when smtp_user is set: a login without TLS sends the password in clear "
+                    "(set smtp_allow_plain_login: true only for a server on this machine)"
+                ),
             )
         if s.smtp_host:
             smtp = SmtpSettings(

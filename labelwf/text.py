@@ -22,6 +22,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from .message import N_, Message, Quoted
+
 _BIDI = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
 _CONTROL_ONE_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_BIDI}]")
 _CONTROL_MULTI_LINE = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BIDI}]")
@@ -40,30 +42,65 @@ _IS_SELECTOR = re.compile(f"[{_SELECTORS}]")
 _SHOWN_ESCAPED = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BIDI}{_INVISIBLE}{_SELECTORS}]")
 
 
-def text_problem(value: str, what: str, *, max_length: int, multiline: bool = False) -> str | None:
-    """Why ``value`` cannot be taken as ``what``, or None when it can."""
+def text_problem(value: str, what: str | Message, *, max_length: int, multiline: bool = False) -> str | None:
+    """Why ``value`` cannot be taken as ``what``, or None when it can (the English text of ``text_refusal``)."""
+    refusal = text_refusal(value, what, max_length=max_length, multiline=multiline)
+    return None if refusal is None else str(refusal)
+
+
+def text_refusal(value: str, what: str | Message, *, max_length: int, multiline: bool = False) -> Message | None:
+    """Why ``value`` cannot be taken as ``what``, as a message said in any language; None when it can."""
     if len(value) > max_length:
-        return f"{what} is {len(value):,} characters long; at most {max_length:,} are allowed"
+        return N_(
+            "%(what)s is %(length)s characters long; at most %(most)s are allowed",
+            what=what,
+            length=f"{len(value):,}",
+            most=f"{max_length:,}",
+        )
     found = (_CONTROL_MULTI_LINE if multiline else _CONTROL_ONE_LINE).search(value)
     if found is not None:
-        return (
-            f"{what} contains the control character {_named(found.group())} at position {found.start()} "
-            "(control and bidirectional-override characters are refused): "
-            "type it without control characters" + ("" if multiline else " or line breaks")
+        named, at = _named(found.group()), found.start()
+        if multiline:
+            return N_(
+                "%(what)s contains the control character %(character)s at position %(at)s (control and "
+                "bidirectional-override characters are refused): type it without control characters",
+                what=what,
+                character=named,
+                at=at,
+            )
+        return N_(
+            "%(what)s contains the control character %(character)s at position %(at)s (control and "
+            "bidirectional-override characters are refused): type it without control characters or line breaks",
+            what=what,
+            character=named,
+            at=at,
         )
     if value.isascii():
         return None
     found = next((f for f in _SUSPECT.finditer(value) if not _modifies(value, f.start())), None)
     if found is not None:
         character = found.group()
-        kind = "line separator" if character in "\u2028\u2029" else "invisible character"
-        kind = "unpaired surrogate" if "\ud800" <= character <= "\udfff" else kind
-        return (
-            f"{what} contains the {kind} {_named(character)} at position {found.start()} "
-            "(characters that show nothing or break lines unseen are refused): "
-            "type it without control characters" + (", using a plain line break" if multiline else " or line breaks")
+        kind = N_("line separator") if character in "\u2028\u2029" else N_("invisible character")
+        kind = N_("unpaired surrogate") if "\ud800" <= character <= "\udfff" else kind
+        named, at = _named(character), found.start()
+        if multiline:
+            return N_(
+                "%(what)s contains the %(kind)s %(character)s at position %(at)s (characters that show nothing or "
+                "break lines unseen are refused): type it without control characters, using a plain line break",
+                what=what,
+                kind=kind,
+                character=named,
+                at=at,
+            )
+        return N_(
+            "%(what)s contains the %(kind)s %(character)s at position %(at)s (characters that show nothing or "
+            "break lines unseen are refused): type it without control characters or line breaks",
+            what=what,
+            kind=kind,
+            character=named,
+            at=at,
         )
-    return None if multiline else mixed_script_problem(value, what)
+    return None if multiline else mixed_script_refusal(value, what)
 
 
 def _modifies(value: str, position: int) -> bool:
@@ -96,7 +133,13 @@ def _script(character: str) -> str | None:
     return next((w for w in words[:3] if w in _LOOK_ALIKE_SCRIPTS), None)
 
 
-def mixed_script_problem(value: str, what: str) -> str | None:
+def mixed_script_problem(value: str, what: str | Message) -> str | None:
+    """Why ``value`` mixes look-alike alphabets within one word, or None (the English of ``mixed_script_refusal``)."""
+    refusal = mixed_script_refusal(value, what)
+    return None if refusal is None else str(refusal)
+
+
+def mixed_script_refusal(value: str, what: str | Message) -> Message | None:
     """Why ``value`` mixes look-alike alphabets within one word (``lаbelwf`` with a Cyrillic ``а``), or None.
 
     Words are runs of letters; a word may be Cyrillic beside a Latin one (``Jean Иванов``), but
@@ -112,10 +155,16 @@ def mixed_script_problem(value: str, what: str) -> str | None:
         if script is None:
             script, start = found, position
         elif found != script:
-            return (
-                f"{what} mixes alphabets within one word: {_named(character)} at position {position} is "
-                f"{found.title()}, the word started at position {start} is {script.title()}; "
-                "write the word in one alphabet (look-alike letters pass for others)"
+            return N_(
+                "%(what)s mixes alphabets within one word: %(character)s at position %(at)s is %(found)s, the word "
+                "started at position %(start)s is %(script)s; write the word in one alphabet (look-alike letters pass "
+                "for others)",
+                what=what,
+                character=_named(character),
+                at=position,
+                found=found.title(),
+                start=start,
+                script=script.title(),
             )
     return None
 
@@ -181,15 +230,23 @@ _EMAIL = re.compile(
 MAX_EMAIL = 254
 
 
-def email_problem(value: str, what: str) -> str | None:
+def email_problem(value: str, what: str | Message) -> str | None:
+    """Why ``value`` is not one plain e-mail address, or None (the English text of ``email_refusal``)."""
+    refusal = email_refusal(value, what)
+    return None if refusal is None else str(refusal)
+
+
+def email_refusal(value: str, what: str | Message) -> Message | None:
     """Why ``value`` is not exactly one plain e-mail address (``name@example.fr``), or None when it is.
 
     No display name, no list, no comment, no quoted or IP-literal part: a contact's address goes
     into a ``To:`` header, where ``a@x.fr,root`` would be two recipients.
     """
     if len(value) > MAX_EMAIL or not _EMAIL.match(value):
-        return (
-            f"{what} {value!r} is not one e-mail address: give exactly one address such as "
-            "contact@pole.fr (no name, comma, space or angle brackets)"
+        return N_(
+            "%(what)s %(value)s is not one e-mail address: give exactly one address such as contact@pole.fr (no name, "
+            "comma, space or angle brackets)",
+            what=what,
+            value=Quoted(value),
         )
     return None

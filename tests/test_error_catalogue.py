@@ -107,7 +107,7 @@ def test_what_a_refused_value_expected_is_said_in_french_too() -> None:
     short = AccountError("password", "(not shown)", N_("at least %(count)s characters", count=12))
     assert str(short) == "password '(not shown)' is refused: expected at least 12 characters"  # the English of old
     assert short.expected == "at least 12 characters"  # the field stays English text (API, --json)
-    assert say(short, "fr") == "mot de passe « (not shown) » refusé : attendu au moins 12 caractères."
+    assert say(short, "fr") == "mot de passe « (masqué) » refusé : attendu au moins 12 caractères."
     with pytest.raises(ValueError) as refused:
         FieldDef("decided_on", "date").coerce("01/13/2010")
     bad_date = InvalidData("vegepolys", "classify", "decided_on", said(refused.value))
@@ -115,3 +115,33 @@ def test_what_a_refused_value_expected_is_said_in_french_too() -> None:
     assert "le champ « decided_on » attend une date AAAA-MM-JJ ; reçu : « 01/13/2010 »" in say(bad_date, "fr")
     hint = NotFound("instance", "atlantis", N_("`labelwf list` shows the instances"))
     assert say(hint, "fr") == "rien ne correspond à « atlantis » ; « labelwf list » montre les dossiers"
+
+
+def test_the_last_english_details_inside_french_sentences_are_said_in_french() -> None:
+    from labelwf.errors import AccountError, ActionRefused, ConfigError, NotFound
+    from labelwf.message import N_, Word, listed
+    from labelwf.text import text_problem, text_refusal
+
+    long_name = text_refusal("x" * 201, N_("display name"), max_length=200)
+    assert long_name is not None
+    assert text_problem("x" * 201, "display name", max_length=200) == str(long_name)  # the English of old
+    assert str(long_name) == "display name is 201 characters long; at most 200 are allowed"
+    said_fr = say(AccountError("display_name", "x", long_name), "fr")
+    assert "le nom affiché compte 201 caractères ; 200 au plus sont admis" in said_fr
+    hidden = text_refusal("a\u200bb", N_("token label"), max_length=200)
+    assert hidden is not None and "is refused" not in say(AccountError("label", "a", hidden), "fr")
+    assert "le libellé du jeton contient le caractère invisible U+200B" in say(AccountError("label", "a", hidden), "fr")
+    statuses = listed([Word("pending"), Word("failed")], sep=N_(" or "))
+    either = N_("%(statuses)s", statuses=statuses)
+    refused = ActionRefused("retry", "letter 3", "delivered", either)
+    assert str(refused) == "cannot retry letter 3: it is delivered; expected pending or failed"
+    assert say(refused, "fr").endswith("attendu : en attente ou en échec.")
+    missing = NotFound(
+        "instance",
+        "vege",
+        N_("no %(workflow)s instance for it; `labelwf list` shows the instances", workflow="poles-2023"),
+    )
+    assert "aucun dossier poles-2023 pour lui" in say(missing, "fr")
+    key = ConfigError("audit_key_file", "audit.key", N_("a file holding %(count)s hexadecimal digits", count=64))
+    assert str(key).endswith("expected a file holding 64 hexadecimal digits")
+    assert say(key, "fr").endswith("un fichier de 64 chiffres hexadécimaux.")

@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..message import N_
 
 KEY_BYTES = 32
 
@@ -24,13 +25,17 @@ def load_key(path: Path) -> bytes | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("audit_key_file", str(path), f"a readable key file ({exc})") from None
+        raise ConfigError(
+            "audit_key_file", str(path), N_("a readable key file (%(problem)s)", problem=str(exc))
+        ) from None
     try:
         key = bytes.fromhex(text)
     except ValueError:
         key = b""
     if len(key) != KEY_BYTES:
-        raise ConfigError("audit_key_file", str(path), f"a file holding {KEY_BYTES * 2} hexadecimal digits")
+        raise ConfigError(
+            "audit_key_file", str(path), N_("a file holding %(count)s hexadecimal digits", count=KEY_BYTES * 2)
+        )
     return key
 
 

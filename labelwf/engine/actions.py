@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ActionRefused, NotFound, ReservedIdentity
-from ..message import N_
+from ..message import N_, Message, Word, listed
 from ..store import fires as sql
 from ..store import outbox
 from ..store.records import Event, LetterStatus
@@ -34,6 +34,12 @@ def resolve_letter(engine: Engine, letter_id: int, *, actor: str, reason: str, p
     return _letter_action(engine, letter_id, "resolve", RESOLVABLE, actor=actor, reason=reason, principal=principal)
 
 
+def _either(statuses: tuple[LetterStatus, ...]) -> Message:
+    """The statuses an action expects, said in any language: ``pending or failed`` (« en attente ou en échec »)."""
+    either = listed([Word(s.value) for s in statuses], sep=N_(" or "))
+    return N_("%(statuses)s", statuses=either)
+
+
 def _letter_action(
     engine: Engine,
     letter_id: int,
@@ -55,7 +61,7 @@ def _letter_action(
             raise NotFound("letter", letter_id, N_("`labelwf letters` lists them"))
         subject = f"letter {letter_id} ({found['template']} to {found['recipient']} of {found['entity_id']})"
         if found["status"] not in allowed:
-            raise ActionRefused(action, subject, found["status"], " or ".join(s.value for s in allowed))
+            raise ActionRefused(action, subject, found["status"], _either(allowed))
         current = sql.load_instance(conn, found["entity_id"], found["workflow"])
         if current is None:  # pragma: no cover - a letter's instance is never deleted
             raise NotFound("instance", found["entity_id"])
@@ -67,7 +73,7 @@ def _letter_action(
             values = {"status": LetterStatus.DELIVERED.value, "delivered_at": now, "filed_at": now}
             done = "letter resolved as delivered"
         if not outbox.set_letter_status(conn, letter_id, found["status"], **values):  # a sender took it meanwhile
-            raise ActionRefused(action, subject, "being delivered", " or ".join(s.value for s in allowed))
+            raise ActionRefused(action, subject, "being delivered", _either(allowed))
         data = {"letter": letter_id, "template": found["template"], "recipient": found["recipient"]}
         event, _ = chain_action(
             engine,

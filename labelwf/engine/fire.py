@@ -365,7 +365,9 @@ class Engine:
         current = sql.load_instance(conn, request.entity, wf_name)
         if current is None:
             raise NotFound(
-                "instance", request.entity, f"no {wf_name} instance for it; `labelwf list` shows the instances"
+                "instance",
+                request.entity,
+                N_("no %(workflow)s instance for it; `labelwf list` shows the instances", workflow=wf_name),
             )
         if request.expected_version is not None and current.version != request.expected_version:
             raise ConcurrentUpdate(request.entity, request.expected_version, current.version)

@@ -26,6 +26,9 @@ class ConfigError(LabelwfError):
         )
 
 
+NOT_SHOWN = "(not shown)"  # the value an AccountError names for a secret (a password): never its text
+
+
 class AccountError(LabelwfError):
     """Raised when an account or token request is malformed: the field, the value, what is expected."""
 
@@ -39,7 +42,7 @@ class AccountError(LabelwfError):
             N_(
                 "%(field)s %(value)s is refused: expected %(expected)s",
                 field=Word(field),
-                value=Quoted(value),
+                value=N_("'(not shown)'") if value == NOT_SHOWN else Quoted(value),
                 expected=expected,
             )
         )

@@ -27,6 +27,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 
 from ..clock import require_aware
 from ..errors import ConfigError, SignatureRefused
+from ..message import N_
 from .certificates import Signer
 
 with warnings.catch_warnings():  # pyHanko still imports DSA, which cryptography deprecates: nothing to do here
@@ -78,7 +79,10 @@ def timestamp_url(value: str | None) -> str | None:
         raise ConfigError(
             "signature_timestamp_url",
             value,
-            "the http:// or https:// URL of an RFC 3161 timestamp authority, or nothing (signatures without timestamp)",
+            N_(
+                "the http:// or https:// URL of an RFC 3161 timestamp authority, or nothing (signatures without "
+                "timestamp)"
+            ),
         )
     return value.strip()
 
