@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 
 from .audit.admin_chain import Action, record
 from .errors import AccountError, NotFound
+from .letters.agent import telephone_problem
 from .letters.directory import POST_KEY
 from .message import N_, Word, listed
 from .store import Database
@@ -56,6 +57,7 @@ class Account:
     email: str | None = None
     oidc_bound: bool = False  # an identity of the OpenID Connect provider is bound to it
     post: str | None = None  # the post a signatory signs for (the directory's key)
+    telephone: str | None = None  # the telephone its decisions' letters give (« Affaire suivie par »)
     # The API token it was found by (its ``token.issue`` act names who issued it), when it was.
     token_id: int | None = field(default=None, compare=False)
 
@@ -78,6 +80,7 @@ def _account(row: Any) -> Account:
         row["email"],
         row["oidc_subject"] is not None,
         post=row.get("post"),
+        telephone=row.get("telephone"),
     )
 
 
@@ -107,6 +110,11 @@ def _check(
         raise AccountError("email", email, N_("one plain address such as marie.dupont@finances.gouv.fr"))
 
 
+def _check_telephone(telephone: str | None) -> None:
+    if telephone is not None and (expected := telephone_problem(telephone)) is not None:
+        raise AccountError("telephone", telephone, expected)
+
+
 def add_account(
     db: Database,
     name: str,
@@ -121,6 +129,7 @@ def add_account(
     key: bytes | None,
     reason: str | None = None,
     post: str | None = None,
+    telephone: str | None = None,
 ) -> Account:
     """Register an account (a password for a local one; none for one that signs in by OIDC only).
 
@@ -129,9 +138,10 @@ def add_account(
 
     ``email``: the address by which the account is found the first time its person signs in through
     the OpenID Connect provider (the provider must vouch for it); from then on the provider's
-    identity itself is bound to the account.
+    identity itself is bound to the account. ``telephone``: the number its decisions' letters give.
     """
     _check(name, roles, entity, display_name or name, email, post)
+    _check_telephone(telephone)
     if password is not None and len(password) < MIN_PASSWORD:
         raise AccountError("password", "(not shown)", N_("at least %(count)s characters", count=MIN_PASSWORD))
     with db.write() as conn:
@@ -153,6 +163,7 @@ def add_account(
                 "created_at": now,
                 "email": email,
                 **({"post": post} if post is not None else {}),
+                **({"telephone": telephone} if telephone is not None else {}),
             },
         )
         data = {
@@ -161,10 +172,11 @@ def add_account(
             "entity": entity,
             "email": email,
             **({"post": post} if post is not None else {}),  # accounts of no post record what they always did
+            **({"telephone": telephone} if telephone is not None else {}),
             "password": password is not None,  # whether a local password was set; never the password
         }
         record(conn, Action.ACCOUNT_CREATE, name, author=author, key=key, now=now, reason=reason, data=data)
-    return Account(name, display_name or name, tuple(roles), entity, email=email, post=post)
+    return Account(name, display_name or name, tuple(roles), entity, email=email, post=post, telephone=telephone)
 
 
 def accounts(db: Database) -> list[Account]:
@@ -268,6 +280,39 @@ def set_roles(
         sql.update_account(conn, name, roles=list(roles))
         data = {"before": before, "after": list(roles)} | _end_access(conn, name, now)
         record(conn, Action.ACCOUNT_ROLES, name, author=author, key=key, now=now, reason=reason, data=data)
+        changed = sql.get_account(conn, name)
+    return _account(changed)
+
+
+def set_contact(
+    db: Database,
+    name: str,
+    *,
+    display_name: str | None = None,
+    email: str | None = None,
+    telephone: str | None = None,
+    now: datetime,
+    author: str,
+    key: bytes | None,
+    reason: str | None = None,
+) -> Account:
+    """Change what the letters of an account's decisions say of its person: display name, e-mail, telephone
+    (None: unchanged; "": none). Letters already written keep what they said. Recorded in the admin
+    chain with ``author``, the values before and after."""
+    given = {"display_name": display_name, "email": email, "telephone": telephone}
+    with db.write() as conn:
+        row = _existing(conn, name)
+        changes = {k: v or (name if k == "display_name" else None) for k, v in given.items() if v is not None}
+        changes = {k: v for k, v in changes.items() if v != row.get(k)}
+        if changes.get("email") and sql.accounts_of_email(conn, str(changes["email"])):
+            raise AccountError("email", email, N_("an address no other account has (a sign-in must find one account)"))
+        after = {**row, **changes}
+        _check(name, list(row["roles"]), row["entity_id"], after["display_name"], after["email"], row.get("post"))
+        _check_telephone(after["telephone"])
+        if changes:
+            sql.update_account(conn, name, **changes)
+            data = {"before": {k: row.get(k) for k in changes}, "after": changes}
+            record(conn, Action.ACCOUNT_CONTACT, name, author=author, key=key, now=now, reason=reason, data=data)
         changed = sql.get_account(conn, name)
     return _account(changed)
 

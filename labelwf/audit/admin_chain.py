@@ -51,6 +51,7 @@ class Action(StrEnum):
     ACCOUNT_ENABLE = "account.enable"
     ACCOUNT_PASSWORD = "account.password"
     ACCOUNT_IDENTITY = "account.identity"  # an OIDC identity bound to the account at its first sign-in
+    ACCOUNT_CONTACT = "account.contact"  # display name, e-mail or telephone changed (what its letters name)
     TOKEN_ISSUE = "token.issue"
     TOKEN_REVOKE = "token.revoke"
     PLAN_EXECUTE = "plan.execute"

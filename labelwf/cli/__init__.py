@@ -25,6 +25,7 @@ from . import (  # noqa: F401  (each registers its commands)
     service,
     signatures,
     signing,
+    users_contact,
 )
 from .base import (
     EXIT_AUDIT_BROKEN,

@@ -22,6 +22,7 @@ from ..errors import (
     RoleNotAllowed,
     TransitionRefused,
 )
+from ..letters.agent import Agent
 from ..message import N_, Quoted, Term, listed, said
 from ..store.records import Basis, Instance, Timer
 from ..text import looks_like, text_problem
@@ -54,6 +55,7 @@ class Request:
     batch: int | None = None  # the plan this fire executes (a bulk decision), recorded in the event
     basis: Basis | None = None  # where the decision comes from (the record, an assumption…), hashed with it
     typed: bool = False  # ``data`` came typed (a JSON body): an integer field then takes numbers only
+    agent: Agent | None = None  # the account that decides, named by its letters; None: the service's desk
 
 
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the engine's clock a decision may be dated

@@ -402,7 +402,7 @@ class Engine:
             basis=request.basis,
         )
         dated_current = dated(conn, current, occurred, now)  # a letter names the entity as it was then
-        rendered = step_letters(self._renderers[wf.key], wf, dated_current, decision, event)
+        rendered = step_letters(self._renderers[wf.key], wf, dated_current, decision, event, agent=request.agent)
         return Draft(current, wf, decision, event, tuple(rendered), now, occurred, late_by)
 
     def _write_event(

@@ -7,6 +7,7 @@ from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
+from ..letters.agent import Agent
 from ..letters.dating import UNSIGNED_DATE
 from ..letters.filters import date_fr_text
 from ..letters.render import LetterRenderer, RenderedLetter, date_fr
@@ -16,9 +17,15 @@ from .decision import Decision
 from .signing_post import SEAL_POST, signing_post
 
 
-def letter_context(wf: Workflow, entity: Entity, event: Event, data: Mapping[str, Any]) -> dict[str, Any]:
-    """The context of a step's letters (see ``letters``): namespaces, not dicts, as Jinja tries getattr first."""
+def letter_context(
+    wf: Workflow, entity: Entity, event: Event, data: Mapping[str, Any], agent: Agent | None = None
+) -> dict[str, Any]:
+    """The context of a step's letters (see ``letters``): namespaces, not dicts, as Jinja tries getattr first.
+
+    ``agent``: the account that took the decision, written into its letters now (« Affaire suivie
+    par »); None for the daemon, a replay or the command line, whose letters name the service's desk."""
     return {
+        "agent": None if agent is None else agent.namespace(),
         "entity": SimpleNamespace(
             id=entity.id, name=entity.name, attributes=entity.attributes, contacts=entity.contacts
         ),  # as of the step's date (the fire reads the version in force then)
@@ -56,12 +63,19 @@ def _fact(kind: str, value: Any) -> str:
 
 
 def step_letters(
-    renderer: LetterRenderer, wf: Workflow, current: Instance, decision: Decision, event: Event
+    renderer: LetterRenderer,
+    wf: Workflow,
+    current: Instance,
+    decision: Decision,
+    event: Event,
+    *,
+    agent: Agent | None = None,
 ) -> list[RenderedLetter]:
-    """A step's letters, rendered for every recipient (before its event is sealed), each with its reference."""
+    """A step's letters, rendered for every recipient (before its event is sealed), each with its reference;
+    ``agent``: who took the decision, named in them (None: the service's desk)."""
     if not decision.transition.letters:
         return []
-    context = letter_context(wf, current.entity, event, decision.data)
+    context = letter_context(wf, current.entity, event, decision.data, agent)
     written = context["date_fr"]
     rendered: list[RenderedLetter] = []
     for number, name in enumerate(decision.transition.letters, 1):

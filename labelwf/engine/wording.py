@@ -80,6 +80,7 @@ ADMIN_ACTIONS: Mapping[str, str] = {
     "account.enable": "compte réactivé",
     "account.password": "mot de passe changé",
     "account.identity": "identité OIDC liée",
+    "account.contact": "coordonnées changées",
     "token.issue": "jeton d'API créé",
     "token.revoke": "jeton d'API révoqué",
     "plan.execute": "plan exécuté",

@@ -80,6 +80,7 @@ CONTEXT_NAMES = frozenset(
         "mentions",  # the legal basis, the rules the reasons cite, the means of appeal (letters.mentions)
         "signatory",  # who signs: name (or the record's note), title, delegation, at the decision's date
         "decision_date_fr",  # the decision's date (the event's), written the French way
+        "agent",  # who took the decision (« Affaire suivie par »), or None: the service's desk (letters.agent)
     }
 )
 LAYOUTS = {"text": "_layout.txt.j2", "html": "_layout.html.j2"}

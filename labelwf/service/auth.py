@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from .. import accounts
 from ..accounts import Account
 from ..clock import Clock
+from ..letters.agent import Agent
 from ..store import Database
 
 TOKEN_REMEMBERED = timedelta(seconds=1)
@@ -43,6 +44,12 @@ class Caller:
         """What the audit trail records of who acted: ``alice (token 7; request 3f2a…)`` (token 7's
         ``token.issue`` act says who issued it)."""
         return f"{self.account.name} ({self.method}; request {self.request_id})"
+
+    @property
+    def agent(self) -> Agent:
+        """Who the letters of this caller's decisions name (« Affaire suivie par »): the account's person
+        as it reads now, written into the letters at the fire."""
+        return Agent(self.account.display_name, self.account.email or "", self.account.telephone or "")
 
     def sees(self, entity: str) -> bool:
         """Whether this caller may see ``entity`` (a stakeholder sees its own entity only)."""

@@ -140,6 +140,7 @@ def _fire(request: Request, entity: str, form: FormData) -> Response:
         data=fields,
         expected_version=int(version) if version.isdigit() and len(version) < 12 else -1,
         principal=who.principal,
+        agent=who.agent,  # its letters name the agent signed in (« Affaire suivie par »)
     )
     try:
         with runtime.db.write() as conn:

@@ -175,6 +175,7 @@ def _prepare(
         expected_version=version,
         workflow=body.workflow,
         principal=who.principal,
+        agent=who.agent,  # its letters name the account's person (« Affaire suivie par »), not on_behalf_of
         typed=True,
         basis=body.basis,
     )

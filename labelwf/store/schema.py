@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0015"
+SCHEMA_REVISION = "0016"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -231,6 +231,7 @@ account = sa.Table(
     sa.Column("email", sa.String(320)),  # matched once against a provider's verified e-mail
     sa.Column("oidc_subject", sa.Text, unique=True),  # "issuer subject" of the identity bound to it
     sa.Column("post", sa.String(100)),  # the post a signatory account signs for (the directory's key)
+    sa.Column("telephone", sa.String(40)),  # the number its decisions' letters give (« Affaire suivie par »)
 )
 
 # API tokens: only their sha256 is kept (a token is random and shown once).
