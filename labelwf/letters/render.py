@@ -29,6 +29,13 @@ Context of every template:
     date_fr    the letter's date (the day the step is recorded, or the day it is signed when it waits
                for a signature: ``letters.dating``) written the French way ("11 mai 2010")
     decision_date_fr  the decision's date (its event's), the effective date unless the step declares one
+    mentions   what the law asks a decision letter to say, at the decision's date (``letters.mentions``):
+               legal_basis (the texts cited), rules (what they provide, cited « en droit »), online
+               (Télérecours citoyens once open, or None), decision (whether the step is a decision)
+    signatory  who signs, at the decision's date: name (or the record's note when it gives none), title,
+               delegation
+    agent      « Affaire suivie par »: name, email, telephone of the account that took the decision,
+               written at the fire (``letters.agent``); None for the daemon, a replay or the CLI (the desk)
     reference  the letter's reference (workflow, entity, event sequence, letter)
     layout     the layout the content extends (set by the renderer)
 """

@@ -26,6 +26,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
+from ..letters.mentions import LegalBasis
 from ..letters.spec import LetterDef
 from .definition import FieldDef, StateDef, TransitionDef, Workflow
 from .timers import Offset, TimerSpec
@@ -253,6 +254,7 @@ def _letter(letter: LetterDef) -> Properties:
         "unfavourable": letter.unfavourable,
         "attachments": letter.attachments,
         "signature": letter.signature,
+        "legal_basis": _bases(letter.legal_basis),
         "template": letter.template.name,  # the file; both versions read the workflow's template folder
     }
 
@@ -302,7 +304,16 @@ def _settings(workflow: Workflow) -> Properties:
             for i in head.issuers
         ),
         "letterhead.regions": tuple(f"{code}: {', '.join(names)}" for code, names in sorted(head.regions.items())),
+        "letterhead.legal_basis": _bases(head.legal_basis),
+        "letterhead.online_recourse": ""
+        if head.online_recourse is None
+        else f"{head.online_recourse.since.isoformat()}: {head.online_recourse.name}, {head.online_recourse.address}",
     }
+
+
+def _bases(bases: Iterable[LegalBasis]) -> tuple[str, ...]:
+    """The texts a decision rests on, as a version change shows them: the text and its source keys."""
+    return tuple(f"{basis.text} [{basis.source}]" for basis in bases)
 
 
 # -- comparing ----------------------------------------------------------------------------------
