@@ -114,7 +114,9 @@ def test_staff_read_states_decisions_and_recipients_by_their_labels(runtime: Run
     page = html.unescape(client.get("/console/instances/enfant").text)
     shown = re.sub(r"<[^>]+>", " ", page.split("</details>", 1)[1])  # after the diagram (its ids are its own)
     assert 'id="state">Groupe 3<' in page and "Décider : Ouverture de la nouvelle évaluation" in page
-    said = "« Classement » par marie le 18/06/2008 : Évalué → Groupe 3 (3 courriers émis), motif : Note interne de marie"
+    said = (
+        "« Classement » par marie le 18/06/2008 : Évalué → Groupe 3 (3 courriers émis), motif : Note interne de marie"
+    )
     assert said in shown
     assert "Préfet de région" in shown
     workflow = runtime.engine.workflow()

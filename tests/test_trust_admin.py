@@ -457,7 +457,7 @@ def test_a_console_role_change_ends_the_sessions_of_that_account(runtime: Runtim
     posted = root.post("/console/admin/roles", data={"csrf": csrf, "name": "bob", "roles": "viewer", "reason": "r"})
     assert posted.status_code == 303
     changed = root.get(posted.headers["location"])
-    assert changed.status_code == 200 and "Rôles de bob : viewer" in changed.text
+    assert changed.status_code == 200 and "Rôles de bob : lecteur" in changed.text
     assert bob.get("/console/instances").status_code == 303
     last = acts(runtime)[-1]
     assert last.action == "account.roles" and last.author.startswith("root (password session") and last.reason == "r"
