@@ -14,10 +14,13 @@ from rich.console import Console
 from ..engine import queries
 from ..engine.delivery import LETTER_STATUSES, DeliveryReport
 from ..engine.representations import letter_json
+from ..engine.signed_letters import signed_bodies
+from ..letters.demonstration import check_demonstration
 from ..letters.letter_check import check_letter
 from ..letters.mention_check import check_mentions, mention_kinds
 from ..letters.record_check import RecordContext, check_record, choice_codes, default_regions, load_regions
 from ..message import N_
+from ..store import signatures
 from ..store.records import Letter
 from ..text import shown
 from .base import EXIT_FAILURE, App, instant, json_option, main, page_options, page_title, row, split_sets, table
@@ -244,7 +247,8 @@ def letters_check(app: App, entity: str | None, as_json: bool) -> None:
     none), a step resting on an assumed or synthetic fact without its note or SPÉCIMEN mark; a decision
     without its legal basis or its means of appeal (Télérecours citoyens from its opening), an
     unfavourable one without reasons in law and in fact, an addressee without address or the note
-    that the record gives none.
+    that the record gives none; a letter signed with a demonstration certificate that does not say
+    it has no legal value.
 
     \b
     Examples:
@@ -293,6 +297,11 @@ def letters_check(app: App, entity: str | None, as_json: bool) -> None:
                 basis = queries.letter_basis_kind(app.db, letter.id)
                 findings += check_record(letter.text or "", RecordContext(choices, regions, day, basis))
                 findings += check_mentions(letter.text or "", kinds.get(letter.template), day)
+                if letter.pdf_sha256 is not None:  # signed: as it reads signed, and what its signature recorded
+                    with app.db.read() as conn:
+                        certificate = signatures.signature_certificate(conn, letter)
+                    signed = signed_bodies(letter, app.zone).text or ""
+                    findings += check_demonstration(signed, certificate)
                 checked += 1
                 if not findings:
                     continue

@@ -27,6 +27,7 @@ from ..audit.seals import letter_problem
 from ..errors import ActionRefused, CertificateError, LabelwfError, LetterAltered, NotFound, SignatureRefused
 from ..letters.certificates import Signer
 from ..letters.dating import dated
+from ..letters.demonstration import STAMP_NOTE, with_mention_html, with_mention_text
 from ..letters.directory import Directory
 from ..letters.post_certificates import PostCertificates
 from ..letters.signing import Timestamper, VisibleSignature, sign
@@ -145,12 +146,19 @@ class SignatureDesk:
         now = self.engine.clock.now()
         html = dated(letter.html or "", now, wf.timezone)
         text = dated(letter.text or "", now, wf.timezone)
+        demonstration = signer.demonstration  # what it signs has no legal value: the letter says so
+        if demonstration:
+            html, text = with_mention_html(html), with_mention_text(text)
         rendered, field = render_with_field(html)
         visible = None
         if field is not None:  # the layout's empty box: the signature shows there, with name and title
             page, box = field
             visible = VisibleSignature(
-                page=page, box=box, signatory=signatory.name, title=self._title(signatory.post, sealing)
+                page=page,
+                box=box,
+                signatory=signatory.name,
+                title=self._title(signatory.post, sealing),
+                note=STAMP_NOTE if demonstration else "",
             )
         pdf = sign(
             rendered,
@@ -167,7 +175,7 @@ class SignatureDesk:
             current = fires_sql.load_instance(conn, letter.entity, sealing.workflow)
             if current is None:  # pragma: no cover - a letter's instance is never deleted
                 raise NotFound("instance", letter.entity)
-            if not sql.mark_signed(conn, letter.id, signed_at=now, pdf=pdf, sha256=sha):
+            if not sql.mark_signed(conn, letter.id, signed_at=now, pdf=pdf, sha256=sha, demonstration=demonstration):
                 raise ActionRefused("signer", _subject(letter), "signée ou renvoyée entre-temps", "une lettre à signer")
             data = {
                 "letter": letter.id,
@@ -179,6 +187,8 @@ class SignatureDesk:
                 "text_sha256": hashlib.sha256(f"{text}\n{html}".encode()).hexdigest(),
                 "certificate": signer.name,
             }
+            if demonstration:
+                data["demonstration"] = True
             event, _ = chain_action(
                 self.engine,
                 conn,

@@ -1,4 +1,5 @@
-"""What a signed letter is once delivered: its frozen text and HTML dated the day it was signed."""
+"""What a signed letter is once delivered: its frozen text and HTML dated the day it was signed, saying so
+when a demonstration certificate signed it."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ from dataclasses import replace
 from datetime import tzinfo
 
 from ..letters.dating import dated
+from ..letters.demonstration import with_mention_html, with_mention_text
 from ..store.records import Letter
 
 
 def signed_bodies(letter: Letter, zone: tzinfo) -> Letter:
-    """``letter`` with its text and HTML dated its signature's day (as its signed PDF is); unchanged if unsigned."""
+    """``letter`` with its text and HTML dated its signature's day (as its signed PDF is), and the mention of
+    a demonstration certificate when one signed it; unchanged if unsigned."""
     if letter.signed_at is None:
         return letter
     text = dated(letter.text, letter.signed_at, zone) if letter.text is not None else None
     html = dated(letter.html, letter.signed_at, zone) if letter.html is not None else None
+    if letter.signed_demonstration:
+        text = with_mention_text(text) if text is not None else None
+        html = with_mention_html(html) if html is not None else None
     return replace(letter, text=text, html=html)

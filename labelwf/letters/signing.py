@@ -50,12 +50,14 @@ Timestamper = timestamps.TimeStamper
 @dataclass(frozen=True, kw_only=True)
 class VisibleSignature:
     """Where the signature shows, and what it says: ``page`` (0 the first, -1 the last), ``box``
-    (left, bottom, right, top, in points from the page's bottom left), the signatory's name and title."""
+    (left, bottom, right, top, in points from the page's bottom left), the signatory's name and title, and
+    a ``note`` under them (a demonstration certificate's: it has no legal value), if any."""
 
     page: int
     box: tuple[int, int, int, int]
     signatory: str
     title: str
+    note: str = ""
 
     def __post_init__(self) -> None:
         left, bottom, right, top = self.box
@@ -124,9 +126,12 @@ def sign(
     params: dict[str, Any] | None = None
     if visible is not None:
         spec = fields.SigFieldSpec(field_name, on_page=visible.page, box=visible.box)
-        style = TextStampStyle(stamp_text=STAMP_TEXT, border_width=1)
+        stamp = STAMP_TEXT + "\n%(note)s" if visible.note else STAMP_TEXT
+        style = TextStampStyle(stamp_text=stamp, border_width=1)
         day = when.astimezone(zone).strftime("%d/%m/%Y à %H:%M")
         params = {"signatory": latin(visible.signatory), "title": latin(visible.title), "date": day}
+        if visible.note:
+            params["note"] = latin(visible.note)
     dated = _DatedSigner(meta, signer.pyhanko, when=when, timestamper=timestamp, stamp_style=style, new_field_spec=spec)
     reserve = None if timestamp is not None else _reserve(signer)  # with a timestamp, pyHanko measures it
     try:

@@ -317,6 +317,7 @@ _LETTER_SUMMARY = (
     _l.c.post,
     _l.c.signed_at,
     _l.c.pdf_sha256,
+    _l.c.signed_demonstration,
 )
 
 

@@ -161,6 +161,7 @@ class Letter:
     signed_at: datetime | None = None
     pdf_sha256: str | None = None  # the signed PDF's sha256
     signed_pdf: bytes | None = None  # the signed PDF (loaded where delivered or served)
+    signed_demonstration: bool = False  # signed with a demonstration certificate: its bodies say so
 
 
 T = TypeVar("T")
@@ -282,6 +283,7 @@ def letter_from_row(row: Mapping[Any, Any]) -> Letter:
         signed_at=row.get("signed_at"),
         pdf_sha256=row.get("pdf_sha256"),
         signed_pdf=row.get("signed_pdf"),
+        signed_demonstration=bool(row.get("signed_demonstration")),
     )
 
 

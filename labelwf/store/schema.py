@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0016"
+SCHEMA_REVISION = "0017"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -200,6 +200,7 @@ letter = sa.Table(
     sa.Column("signed_at", UTCDateTime),
     sa.Column("signed_pdf", sa.LargeBinary),  # the signed PDF: the artefact delivered, byte for byte
     sa.Column("pdf_sha256", sa.String(64)),  # its sha256, recorded in the chain by the signature event
+    sa.Column("signed_demonstration", sa.Boolean),  # signed with a demonstration certificate: it says so
     sa.Index(None, "status"),
     sa.Index(None, "instance_id"),
     sa.Index("ix_letter_pdf_sha256", "pdf_sha256"),

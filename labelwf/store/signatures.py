@@ -38,12 +38,22 @@ def waiting_ids(conn: Connection, post: str) -> list[int]:
     return [int(i) for i in conn.execute(query.order_by(_l.c.id)).scalars()]
 
 
-def mark_signed(conn: Connection, letter_id: int, *, signed_at: datetime, pdf: bytes, sha256: str) -> int:
-    """A letter still ``to_sign`` becomes pending delivery with its signed PDF; how many rows changed."""
+def mark_signed(
+    conn: Connection, letter_id: int, *, signed_at: datetime, pdf: bytes, sha256: str, demonstration: bool = False
+) -> int:
+    """A letter still ``to_sign`` becomes pending delivery with its signed PDF; how many rows changed.
+
+    ``demonstration``: signed with a demonstration certificate (its bodies then say so)."""
     statement = (
         _l.update()
         .where(_l.c.id == letter_id, _l.c.status == LetterStatus.TO_SIGN.value)
-        .values(status=LetterStatus.PENDING.value, signed_at=signed_at, signed_pdf=pdf, pdf_sha256=sha256)
+        .values(
+            status=LetterStatus.PENDING.value,
+            signed_at=signed_at,
+            signed_pdf=pdf,
+            pdf_sha256=sha256,
+            signed_demonstration=demonstration,
+        )
     )
     return int(conn.execute(statement).rowcount)
 
@@ -81,6 +91,18 @@ def signature_event(conn: Connection, instance_id: int, letter_id: int, sha256: 
         data = row["data"] or {}
         if data.get("letter") == letter_id and data.get("pdf_sha256") == sha256:
             return int(row["seq"]), str(row["hash"])
+    return None
+
+
+def signature_certificate(conn: Connection, letter: Letter) -> str | None:
+    """The certificate's name that the chain event of ``letter``'s signature recorded, or None (unsigned)."""
+    instance_id = instance_of_letter(conn, letter.id) if letter.pdf_sha256 is not None else None
+    if instance_id is None or letter.pdf_sha256 is None:
+        return None
+    query = sa.select(_e.c.data).where(_e.c.instance_id == instance_id, _e.c.trigger == SIGNED_TRIGGER)
+    for data in conn.execute(query.order_by(_e.c.seq.desc())).scalars():
+        if (data or {}).get("letter") == letter.id and data.get("pdf_sha256") == letter.pdf_sha256:
+            return str(data.get("certificate") or "")
     return None
 
 
