@@ -50,6 +50,9 @@ def bash_blocks(page: Path) -> list[str]:
 def fresh_copy(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """A copy of the checkout as a fresh clone has it (sharing this .venv), and an environment
     whose labelwf settings are the copy's own and whose state folder is in ``tmp_path``."""
+    # the shared .venv is brought up to date from this checkout first, so that ./run in the copy
+    # never reinstalls labelwf from the copy's path (which goes away with tmp_path)
+    subprocess.run([str(ROOT / "run"), "labelwf", "--help"], check=True, capture_output=True)
     copy = tmp_path / "labelwf"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(*COPY_IGNORED), symlinks=True)
     (copy / ".venv").symlink_to(ROOT / ".venv")
