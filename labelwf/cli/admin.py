@@ -22,9 +22,20 @@ from .saying import echo
 
 
 @main.command()
+@click.option(
+    "--demo-certificates",
+    is_flag=True,
+    help="Also create a demonstration certificate (no legal value) for each post of the directory that has none.",
+)
 @click.pass_obj
-def init(app: App) -> None:
-    """Create the database, or migrate it to this version's schema."""
+def init(app: App, demo_certificates: bool) -> None:
+    """Create the database, or migrate it to this version's schema.
+
+    With --demo-certificates, each post of the directory without a certificate in the folder
+    signature_certificates gets a self-signed demonstration one (<post>.p12, its passphrase in
+    <post>.passphrase, both readable by their owner only, and <post>.pem for whoever verifies);
+    its name says it has no legal value, and so do the letters it signs. Posts that have one keep it.
+    """
     before, after = app.db.upgrade()
     url, key_file = app.db.display_url, str(app.runtime.settings.audit_key_file)
     if before is None:
@@ -44,6 +55,10 @@ def init(app: App) -> None:
         echo(N_("audit key: created %(file)s (keep it secret, and outside the database's backups)", file=key_file))
     else:
         echo(N_("audit key: %(file)s", file=key_file))
+    if demo_certificates:
+        from .demo_certificates import create_demo_certificates
+
+        create_demo_certificates(app)
 
 
 @main.command("import")
