@@ -25,9 +25,9 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from ..audit.hashing import BATCH_FORMATS, GENESIS, HASH_FORMAT, KEYED_FORMAT, format_for
-from ..audit.sealing import letter_row, seal, timer_closed
+from ..audit.sealing import letter_row, seal
 from ..clock import Clock, SystemClock, require_aware
-from ..errors import AmbiguousWorkflow, BusinessTimeRefused, ConcurrentUpdate, MissingData, NotFound
+from ..errors import AmbiguousWorkflow, BusinessTimeRefused, ConcurrentUpdate, NotFound
 from ..letters.render import LetterRenderer, RenderedLetter, Signers
 from ..message import N_
 from ..store import Database
@@ -35,10 +35,10 @@ from ..store import fires as sql
 from ..store.entity_versions import dated
 from ..store.reads import find_instances
 from ..store.records import Basis, Event, Instance, Timer, TimerStatus
-from ..workflow.definition import DAEMON_ACTOR, SYSTEM, Workflow
-from ..workflow.timers import MissingAnchor, due_at
+from ..workflow.definition import SYSTEM, Workflow
+from . import timer_steps
 from .batch import IMMEDIATE, Checks
-from .chain import chain_action, write_link
+from .chain import write_link
 from .decision import CLOCK_SKEW, Decision, Request, business_time, decide, refuse_reserved, require_justification
 from .fired import Draft, Fired
 from .letter_context import step_letters
@@ -214,7 +214,7 @@ class Engine:
             now=now,
         )
         eid = sql.insert_event(conn, iid, event)
-        armed = self._arm_timers(conn, wf, wf.initial, iid, eid, entity, CREATE, occurred, {})
+        armed = timer_steps.arm(conn, wf, wf.initial, iid, eid, entity, CREATE, occurred, {})
         return Fired(entity, wf.name, CREATE, "", wf.initial, 0, eid, event.hash, occurred, armed, 0)
 
     # -- firing ----------------------------------------------------------------------------------
@@ -325,8 +325,8 @@ class Engine:
         )
         event = seal(event, self._key, tuple(letter.checksum for letter in rendered))
         eid = self._write_event(conn, current, decision, event, now, checks)
-        self._close_timers(conn, wf, current, eid, now, timer, checks)
-        armed = self._arm_timers(
+        timer_steps.close_pending(conn, current, eid, now, timer, wf, checks)
+        armed = timer_steps.arm(
             conn, wf, decision.dest, current.id, eid, request.entity, request.trigger, occurred, decision.data
         )
         if rendered:
@@ -411,82 +411,14 @@ class Engine:
         """Step 2: the instance's new state and version, guarded by the version seen; the event stored."""
         return write_link(conn, current, event, decision.dest, decision.data, event.occurred_at, now, checks)
 
-    def _close_timers(
-        self,
-        conn: Connection,
-        wf: Workflow,
-        current: Instance,
-        eid: int,
-        now: datetime,
-        timer: Timer | None,
-        checks: Checks,
-    ) -> None:
-        """Step 3a: the pending timers of the state left are cancelled; a firing timer is marked fired."""
-        if timer is not None:
-            # The sweep claimed this timer under the write lock, so it is among the pending ones.
-            closed = sql.close_pending_timers(conn, current.id, eid, now, fired=timer.id)
-            checks.expect(lambda: closed.rowcount >= 1, ConcurrentUpdate(current.entity.id, current.version, None))
-        elif wf.states[current.state].timers:
-            sql.close_pending_timers(conn, current.id, eid, now)
-
-    def _arm_timers(
-        self,
-        conn: Connection,
-        wf: Workflow,
-        state: str,
-        iid: int,
-        eid: int,
-        entity: str,
-        trigger: str,
-        entered: datetime,
-        data: Mapping[str, Any],
-    ) -> tuple[tuple[str, datetime], ...]:
-        """Step 3b: the timers of the state entered, due in the workflow's time zone."""
-        specs = wf.states[state].timers
-        if not specs:
-            return ()
-        rows = []
-        for spec in specs:
-            try:
-                rows.append((spec.name, spec.trigger, due_at(spec, tz=wf.timezone, entered_at=entered, data=data)))
-            except MissingAnchor as exc:
-                raise MissingData(entity, trigger, [exc.field]) from None
-        sql.insert_timers(conn, iid, eid, [(n, t, d, s.catch_up) for (n, t, d), s in zip(rows, specs, strict=True)])
-        return tuple((name, due) for name, _, due in rows)
-
     # -- timers closed without firing ------------------------------------------------------------
 
     def close_timer(
         self, conn: Connection, timer: Timer, status: TimerStatus, note: str, *, checks: Checks = IMMEDIATE
     ) -> Event:
-        """Close a timer the sweep claimed without firing it (``obsolete``, ``skipped``), as a chain event.
-
-        The event keeps the instance in its state (source = dest), is recorded as the system's
-        with ``note`` as its reason, and occurs when the timer fell due; it moves the instance one
-        version on, so that the audit trail holds every change of recorded state.
-        """
-        current = sql.load_instance(conn, timer.entity, timer.workflow)
-        if current is None:
-            raise NotFound("instance", timer.entity, f"the instance of timer {timer.name!r} is gone")
-        now = self.clock.now()
-        occurred = timer.due_at if current.entered_at is None or timer.due_at >= current.entered_at else now
-        event, eid = chain_action(
-            self,
-            conn,
-            current,
-            action=timer_closed(status),
-            data={"timer": timer.name, "timer_trigger": timer.trigger, "due_at": timer.due_at.isoformat()},
-            actor=DAEMON_ACTOR,
-            role=SYSTEM,
-            reason=note,
-            principal=self.principal,
-            occurred_at=occurred,
-            late_by_s=round((now - timer.due_at).total_seconds(), 6),
-            checks=checks,
-        )
-        closed = sql.close_timer(conn, timer.id, status, note, now, eid)
-        checks.expect(lambda: closed.rowcount == 1, ConcurrentUpdate(current.entity.id, current.version, None))
-        return event
+        """Close a timer the sweep claimed without firing it (``obsolete``, ``skipped``), as a chain
+        event (``timer_steps.close_without_firing``)."""
+        return timer_steps.close_without_firing(self, conn, timer, status, note, checks)
 
     # -- letters without a fire ---------------------------------------------------------------
 
