@@ -189,7 +189,7 @@ def test_reloading_after_each_form_of_an_instance_sends_nothing(runtime: Runtime
     reloaded(page, runtime)
     page.get_by_text("Enregistrer un changement").click()
     version = page.locator("form.version")
-    version.locator("#version-from").fill("2010-11-01")
+    version.locator("#version-from").fill("01/11/2010")
     version.locator("#version-region").fill("Pays de la Loire")
     version.locator("#version-reason").fill("Nouvelle région")
     version.get_by_role("button").click()

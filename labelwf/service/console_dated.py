@@ -70,7 +70,7 @@ def dated_context(engine: Engine, entity: str, as_of: str, zone: tzinfo) -> dict
     found = in_force(versions, when)
     dated: Entity | None = found.entity if found is not None else None
     return context | {
-        "as_of": when.astimezone(zone).strftime("%Y-%m-%d"),
+        "as_of": when.astimezone(zone).strftime("%d/%m/%Y"),
         "as_of_fr": when.astimezone(zone).strftime("%d/%m/%Y"),
         "as_of_entity": dated,
     }
