@@ -52,6 +52,7 @@ locale                 LABELWF_LOCALE               language of messages: errors
 console_theme          LABELWF_CONSOLE_THEME        the console's look: dsfr (the State's design system) or neutral
 signature              LABELWF_SIGNATURE            required: letters wait for their post's signatory; off (default)
 signature_certificates LABELWF_SIGNATURE_CERTIFICATES folder of the posts' <post>.p12 and <post>.passphrase
+signature_timestamp_url  …_SIGNATURE_TIMESTAMP_URL  RFC 3161 timestamp authority: signatures PAdES B-T (empty: B-B)
 =====================  ==========================  ==============================================
 """
 
@@ -127,6 +128,7 @@ class Settings:
     console_theme: str = "neutral"  # labelwf.service.console_theme.THEMES
     signature: str = "off"  # required: letters wait « à signer » (labelwf.engine.signature); off: delivered as written
     signature_certificates: Path | None = None  # <post>.p12 and its passphrase (file or environment), seal.p12
+    signature_timestamp_url: str = ""  # an RFC 3161 authority: signatures are PAdES B-T; empty: B-B
     source: Path | None = None
 
     def __repr__(self) -> str:
@@ -269,6 +271,8 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
         return chosen
     if key == "signature_certificates":
         return (base / str(value)).resolve() if str(value or "").strip() else None
+    if key == "signature_timestamp_url":
+        return _timestamp_url(key, value)
     if key == "console_theme":
         theme = str(value or "").strip().lower()
         if theme not in ("dsfr", "neutral"):
@@ -399,6 +403,26 @@ def _url(key: str, value: Any) -> str:
     if parts.query or parts.fragment or parts.username:
         raise ConfigError(key, value, N_("a URL without query, fragment or user name"))
     return text.rstrip("/") if key == "oidc_issuer" else text
+
+
+def _timestamp_url(key: str, value: Any) -> str:
+    """A timestamp authority's http:// or https:// URL with a host, or empty (no timestamp)."""
+    from urllib.parse import urlsplit
+
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return ""
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme not in ("http", "https") or not host or any(c.isspace() for c in text):
+        expected = N_(
+            "the http:// or https:// URL of an RFC 3161 timestamp authority, or nothing (signatures without timestamp)"
+        )
+        raise ConfigError(key, value, expected)
+    return text
 
 
 def masked_url(text: str) -> str:

@@ -38,6 +38,7 @@ from .workflow.loader import load_workflows
 if TYPE_CHECKING:  # pyHanko loads only where letters are signed
     from .engine.signature import SignatureDesk
     from .letters.post_certificates import PostCertificates
+    from .letters.signing import Timestamper
 
 
 def os_principal() -> str:
@@ -146,7 +147,8 @@ class Runtime:
             timezone=s.zone,
         )
         seal = self.certificates.seal(when=self.engine.clock.now()) if s.signature == "required" else None
-        return Outbox(self.db, delivery, clock=self.clock, audit_key=self.audit_key, seal=seal)
+        timestamp = self.timestamper if seal is not None else None
+        return Outbox(self.db, delivery, clock=self.clock, audit_key=self.audit_key, seal=seal, timestamp=timestamp)
 
     @cached_property
     def certificates(self) -> PostCertificates:
@@ -160,7 +162,14 @@ class Runtime:
         """The signature step over this database: the posts' queues, signing, sending back."""
         from .engine.signature import SignatureDesk
 
-        return SignatureDesk(self.engine, self.certificates, directory=self.directory)
+        return SignatureDesk(self.engine, self.certificates, directory=self.directory, timestamp=self.timestamper)
+
+    @cached_property
+    def timestamper(self) -> Timestamper | None:
+        """The timestamp authority of ``signature_timestamp_url`` (signatures PAdES B-T), or None (B-B)."""
+        from .letters.signing import timestamper
+
+        return timestamper(self.settings.signature_timestamp_url or None)
 
     @cached_property
     def checkpoint_folder(self) -> Path:

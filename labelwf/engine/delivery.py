@@ -52,6 +52,7 @@ from .signed_letters import signed_bodies
 
 if TYPE_CHECKING:
     from ..letters.certificates import Signer
+    from ..letters.signing import Timestamper
 
 LETTER_STATUSES = tuple(status.value for status in LetterStatus)
 SPECIMEN_REFUSAL = (
@@ -153,12 +154,14 @@ class Outbox:
         clock: Clock | None = None,
         audit_key: bytes | None = None,
         seal: Signer | None = None,
+        timestamp: Timestamper | None = None,
     ) -> None:
         """``audit_key``: with it, a letter's checksum is also checked to be the one its keyed event sealed.
 
-        ``seal``: the service's seal, which signs the notices (``signature: seal``) as they are delivered."""
+        ``seal``: the service's seal, which signs the notices (``signature: seal``) as they are delivered;
+        ``timestamp``: the authority that timestamps its signatures (PAdES B-T), or None (B-B)."""
         self.db, self.settings = db, settings
-        self._seal = seal
+        self._seal, self._timestamp = seal, timestamp
         self.clock: Clock = clock or SystemClock()
         self._key = audit_key
         self._swept = False  # leftovers of killed writes removed (once per Outbox)
@@ -319,7 +322,8 @@ class Outbox:
             from ..letters.signing import sign  # pyHanko, loaded only where a seal signs
 
             try:
-                sealed.set_result(sign(made.result(), seal, when=when, reason="Cachet du service"))
+                signed = sign(made.result(), seal, when=when, reason="Cachet du service", timestamp=self._timestamp)
+                sealed.set_result(signed)
             except Exception as exc:  # the notice's failure alone: retried like any filing error
                 sealed.set_exception(exc)
 

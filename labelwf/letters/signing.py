@@ -37,6 +37,7 @@ with warnings.catch_warnings():  # pyHanko still imports DSA, which cryptography
     from pyhanko.sign import fields, signers, timestamps
     from pyhanko.sign.general import SigningError
     from pyhanko.sign.signers.pdf_signer import PdfSigner, PdfSigningSession
+    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
     from pyhanko.stamp import TextStampStyle
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -137,6 +138,12 @@ def sign(
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         out = dated.sign_pdf(writer, bytes_reserved=reserve, appearance_text_params=params)
+    except TimestampRequestError as exc:  # the authority did not answer, or not with a token
+        raise SignatureRefused(
+            "l'autorité d'horodatage",
+            _first_line(exc),
+            "une autorité qui répond à signature_timestamp_url, ou ce réglage vide (signature sans horodatage)",
+        ) from None
     except (PdfError, SigningError, ValueError) as exc:
         raise SignatureRefused(
             "ce PDF", _first_line(exc), "un PDF lisible, sans champ de signature de ce nom"
