@@ -97,10 +97,11 @@ def test_a_signatory_and_a_sender_killed_deliver_each_letter_once_with_its_signe
     db = engine.db
     letters = count(db)
     assert letters == 3 * POLES and count(db, store.letter.c.status == "to_sign") == letters
-    # Given a signatory's batch killed after its first ten letters
-    assert run_killed(sign_command(db.url), env, "lettre(s) traitée(s)", 1)
+    # Given a signatory's batch killed after its first twenty letters (enough for several senders to be
+    # killed mid-delivery below, even when a busy machine lets each deliver more before its kill lands)
+    assert run_killed(sign_command(db.url), env, "lettre(s) traitée(s)", 2)
     signed_first = count(db, store.letter.c.pdf_sha256.is_not(None))
-    assert 10 <= signed_first < letters
+    assert 20 <= signed_first < letters
     # When senders are killed while delivering, and started again until nothing is due
     sender = daemon_command(db.url, "--once")
     sender.remove("--no-letters")
@@ -109,7 +110,7 @@ def test_a_signatory_and_a_sender_killed_deliver_each_letter_once_with_its_signe
         kills += run_killed(sender, env, "event=letter ", wanted)
         release_claims(db)
     # Then what was delivered is what was signed, and nothing unsigned went out
-    assert kills >= 3
+    assert kills >= 2
     assert count(db, store.letter.c.status == "delivered") == signed_first
     assert count(db, store.letter.c.status == "to_sign") == letters - signed_first
     # When the rest is signed and delivered
