@@ -26,6 +26,7 @@ from .config import Settings, load_settings
 from .engine.daemon import Daemon, DaemonSettings
 from .engine.delivery import DeliverySettings, Outbox, SmtpSettings
 from .engine.fire import Engine
+from .engine.sealed_notices import NoticeRecorder
 from .errors import ConfigError
 from .letters.directory import Directory, load_directory
 from .letters.render import Signers
@@ -148,7 +149,16 @@ class Runtime:
         )
         seal = self.certificates.seal(when=self.engine.clock.now()) if s.signature == "required" else None
         timestamp = self.timestamper if seal is not None else None
-        return Outbox(self.db, delivery, clock=self.clock, audit_key=self.audit_key, seal=seal, timestamp=timestamp)
+        recorder = NoticeRecorder(self.engine) if seal is not None else None  # a sealed notice's sha256 in its chain
+        return Outbox(
+            self.db,
+            delivery,
+            clock=self.clock,
+            audit_key=self.audit_key,
+            seal=seal,
+            timestamp=timestamp,
+            recorder=recorder,
+        )
 
     @cached_property
     def certificates(self) -> PostCertificates:

@@ -15,7 +15,7 @@ from labelwf.letters.directory import load_directory
 from tests.conftest import ROOT
 from tests.test_cli import Cli
 
-POSTS = directory_posts(load_directory(ROOT / "data" / "directory.csv"))
+POSTS = [*directory_posts(load_directory(ROOT / "data" / "directory.csv")), "seal"]  # the seal signs notices
 
 
 def test_init_creates_a_demonstration_certificate_for_each_post_once(

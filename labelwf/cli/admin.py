@@ -25,7 +25,10 @@ from .saying import echo
 @click.option(
     "--demo-certificates",
     is_flag=True,
-    help="Also create a demonstration certificate (no legal value) for each post of the directory that has none.",
+    help=(
+        "Also create a demonstration certificate (no legal value) for each post of the directory "
+        "and for the service's seal, each that has none."
+    ),
 )
 @click.pass_obj
 def init(app: App, demo_certificates: bool) -> None:
@@ -34,7 +37,8 @@ def init(app: App, demo_certificates: bool) -> None:
     With --demo-certificates, each post of the directory without a certificate in the folder
     signature_certificates gets a self-signed demonstration one (<post>.p12, its passphrase in
     <post>.passphrase, both readable by their owner only, and <post>.pem for whoever verifies);
-    its name says it has no legal value, and so do the letters it signs. Posts that have one keep it.
+    its name says it has no legal value, and so do the letters it signs. The service's seal, which
+    signs the notices, gets one too (seal.p12). Posts that have one keep it.
     """
     before, after = app.db.upgrade()
     url, key_file = app.db.display_url, str(app.runtime.settings.audit_key_file)

@@ -12,13 +12,15 @@ from .saying import echo
 def create_demo_certificates(app: App) -> None:
     """Create the missing posts' demonstration certificates in ``signature_certificates`` and say each post's."""
     from ..letters.demo_posts import create_missing, directory_posts
+    from ..letters.post_certificates import SEAL
 
     folder = app.runtime.settings.signature_certificates
     if folder is None:
         expected = N_("the folder where init --demo-certificates writes each post's <post>.p12 and <post>.passphrase")
         raise ConfigError("signature_certificates", None, expected)
     clock = app.runtime.clock or SystemClock()
-    for made in create_missing(folder, directory_posts(app.runtime.directory), when=clock.now()):
+    posts = [*directory_posts(app.runtime.directory), SEAL]  # the service's seal signs the notices
+    for made in create_missing(folder, posts, when=clock.now()):
         if made.created and made.valid_until is not None:
             echo(
                 N_(

@@ -27,7 +27,7 @@ import ssl
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING
 from ..audit.sealing import SEAL_POST
 from ..audit.seals import letter_problem
 from ..clock import Clock, SystemClock
+from ..errors import ConcurrentUpdate
+from ..letters.demonstration import with_mention_html, with_mention_text
 from ..store import Database
 from ..store import outbox as sql
 from ..store.outbox import message_id as message_id  # re-exported: a letter's Message-ID
@@ -48,6 +50,7 @@ from .pdf import _weasyprint as _weasyprint
 from .pdf import pdf_unavailable as pdf_unavailable  # re-exported: delivery's callers ask it
 from .pdf import render_pdf as render_pdf  # re-exported: the API renders a letter's PDF too
 from .pdf_pool import PdfPool, available_cores
+from .sealed_notices import SealedNotice, SealRecorder
 from .signed_letters import signed_bodies
 
 if TYPE_CHECKING:
@@ -141,6 +144,8 @@ class _InFlight:
 
     letter: Letter
     filing: Future[None]
+    sealed: Future[bytes] | None = None  # a notice's PDF as the seal signed it, recorded when delivered
+    sealed_at: datetime | None = None
 
 
 class Outbox:
@@ -155,13 +160,16 @@ class Outbox:
         audit_key: bytes | None = None,
         seal: Signer | None = None,
         timestamp: Timestamper | None = None,
+        recorder: SealRecorder | None = None,
     ) -> None:
         """``audit_key``: with it, a letter's checksum is also checked to be the one its keyed event sealed.
 
         ``seal``: the service's seal, which signs the notices (``signature: seal``) as they are delivered;
-        ``timestamp``: the authority that timestamps its signatures (PAdES B-T), or None (B-B)."""
+        ``timestamp``: the authority that timestamps its signatures (PAdES B-T), or None (B-B);
+        ``recorder``: stores a sealed notice's PDF and records its sha256 in its chain as it is marked
+        delivered (``sealed_notices.NoticeRecorder``, given by the runtime; None: neither)."""
         self.db, self.settings = db, settings
-        self._seal, self._timestamp = seal, timestamp
+        self._seal, self._timestamp, self._recorder = seal, timestamp, recorder
         self.clock: Clock = clock or SystemClock()
         self._key = audit_key
         self._swept = False  # leftovers of killed writes removed (once per Outbox)
@@ -300,21 +308,28 @@ class Outbox:
             report.errors.append(f"letter {letter.id}: {error}")
             return "failed"
         pdf: Future[bytes] | None = None
+        sealed, sealed_at = None, None
         if letter.signed_pdf is not None:  # signed by its signatory: those bytes are the letter, never rendered again
             pdf = Future()
             pdf.set_result(letter.signed_pdf)
             letter = signed_bodies(letter, self.settings.timezone)
         else:
+            seal = self._seal if make_pdf and letter.html and letter.post == SEAL_POST else None
+            if seal is not None and seal.demonstration:  # what a demonstration seal signs says it has no legal value
+                letter = replace(
+                    letter, text=with_mention_text(letter.text or ""), html=with_mention_html(letter.html or "")
+                )
             pdf = self._render(letter.html) if make_pdf and letter.html else None
-            if pdf is not None and letter.post == SEAL_POST and self._seal is not None:
-                pdf = self._sealed(pdf)
+            if pdf is not None and seal is not None:
+                sealed_at = self.clock.now()
+                pdf = sealed = self._sealed(pdf, sealed_at)
         if self._filers is None:
             self._filers = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="letters-filing")
-        return _InFlight(letter, self._filers.submit(self._file, letter, pdf))
+        return _InFlight(letter, self._filers.submit(self._file, letter, pdf), sealed, sealed_at)
 
-    def _sealed(self, rendered: Future[bytes]) -> Future[bytes]:
+    def _sealed(self, rendered: Future[bytes], when: datetime) -> Future[bytes]:
         """A notice's PDF signed with the service's seal once rendered (signed in the filing thread)."""
-        seal, when = self._seal, self.clock.now()
+        seal = self._seal
         assert seal is not None
         sealed: Future[bytes] = Future()
 
@@ -367,7 +382,11 @@ class Outbox:
         filed = []
         for flying in finished:
             problem = flying.filing.exception()
-            if problem is None:
+            if problem is None and flying.sealed is not None and self._recorder is not None:
+                self._record_sealed(flying)  # its own transaction: delivered and recorded together
+                report.delivered += 1
+                outcomes.append((flying.letter, "delivered"))
+            elif problem is None:
                 filed.append(flying.letter)
             else:  # a file, the PDF, its worker, the mail server, a header: this letter's failure alone
                 outcomes.append((flying.letter, self._failed(flying.letter, problem, report)))
@@ -381,6 +400,27 @@ class Outbox:
         if observer is not None:
             for letter, outcome in outcomes:
                 observer(letter, outcome)
+
+    def _record_sealed(self, flying: _InFlight, tries: int = 3) -> None:
+        """Mark a sealed notice delivered with its sealed PDF and its chain event, in one transaction.
+
+        A decision on its instance meanwhile has the chain read again (``tries`` times in all); any other
+        error is raised as a failure to record a plain letter delivered is: the notice stays claimed and
+        its lease's end decides (filed again and sealed again, or uncertain when it was e-mailed)."""
+        assert self._recorder is not None and self._seal is not None
+        assert flying.sealed is not None and flying.sealed_at is not None
+        notice = SealedNotice(
+            flying.letter, flying.sealed.result(), flying.sealed_at, self._seal.name, self._seal.demonstration
+        )
+        for attempt in range(1, tries + 1):
+            try:
+                with self.db.write() as conn:
+                    self._recorder(conn, notice)
+                    sql.mark_delivered(conn, flying.letter, self.clock.now())
+                return
+            except ConcurrentUpdate:
+                if attempt == tries:
+                    raise
 
     def _failed(self, letter: Letter, exc: BaseException, report: DeliveryReport) -> str:
         attempts = letter.attempts

@@ -20,6 +20,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
+from ..audit.sealing import SEAL_POST
 from ..clock import require_aware
 from ..store import Database, signatures
 from .certificates import is_demonstration, subject_name
@@ -151,7 +152,8 @@ def find_in_chain(sha256: str, db: Database | None = None) -> ChainMatch:
             recorded = None if instance is None else signatures.signature_event(conn, instance, letter.id, sha256)
             if recorded is not None:
                 seq, _ = recorded
-                day = f", signée le {letter.signed_at:%d/%m/%Y}" if letter.signed_at else ""
+                done = "scellée du cachet du service" if letter.post == SEAL_POST else "signée"
+                day = f", {done} le {letter.signed_at:%d/%m/%Y}" if letter.signed_at else ""
                 note = f"lettre {letter.id} ({letter.template}, {letter.entity}){day} : événement n° {seq} de sa chaîne"
                 return ChainMatch(looked_up=True, letter=letter.id, note=note)
     return ChainMatch(looked_up=True, note="aucune lettre signée de cette base n'a cette empreinte")

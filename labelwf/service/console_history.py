@@ -135,6 +135,7 @@ _LETTER_ACTS = {
     "(letter resolved as delivered)": "constaté envoyé",
     "(letter signed)": "signé",
     "(letter returned)": "renvoyé par le signataire",
+    "(letter sealed)": "scellé du cachet du service",
 }
 _ENTITY_ACTS = {
     "(merged into)": "Fusion dans « {successor} »",

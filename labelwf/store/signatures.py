@@ -81,10 +81,11 @@ def letters_of_pdf(conn: Connection, sha256: str) -> list[Letter]:
 
 
 def signature_event(conn: Connection, instance_id: int, letter_id: int, sha256: str) -> tuple[int, str] | None:
-    """The (seq, hash) of the chain event that recorded this letter's signature with this sha256, or None."""
+    """The (seq, hash) of the chain event that recorded this letter's signature (or a notice's seal) with this
+    sha256, or None."""
     query = (
         sa.select(_e.c.seq, _e.c.hash, _e.c.data)
-        .where(_e.c.instance_id == instance_id, _e.c.trigger == SIGNED_TRIGGER)
+        .where(_e.c.instance_id == instance_id, _e.c.trigger.in_(SIGNATURE_TRIGGERS))
         .order_by(_e.c.seq.desc())
     )
     for row in conn.execute(query).mappings():
@@ -99,7 +100,7 @@ def signature_certificate(conn: Connection, letter: Letter) -> str | None:
     instance_id = instance_of_letter(conn, letter.id) if letter.pdf_sha256 is not None else None
     if instance_id is None or letter.pdf_sha256 is None:
         return None
-    query = sa.select(_e.c.data).where(_e.c.instance_id == instance_id, _e.c.trigger == SIGNED_TRIGGER)
+    query = sa.select(_e.c.data).where(_e.c.instance_id == instance_id, _e.c.trigger.in_(SIGNATURE_TRIGGERS))
     for data in conn.execute(query.order_by(_e.c.seq.desc())).scalars():
         if (data or {}).get("letter") == letter.id and data.get("pdf_sha256") == letter.pdf_sha256:
             return str(data.get("certificate") or "")
@@ -114,3 +115,5 @@ def instance_of_letter(conn: Connection, letter_id: int) -> int | None:
 
 SIGNED_TRIGGER = "(letter signed)"  # the chain event of a signature (engine.chain names actions in parentheses)
 RETURNED_TRIGGER = "(letter returned)"
+SEALED_TRIGGER = "(letter sealed)"  # a notice sealed as it was delivered (engine.sealed_notices)
+SIGNATURE_TRIGGERS = (SIGNED_TRIGGER, SEALED_TRIGGER)
