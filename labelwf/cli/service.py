@@ -139,8 +139,12 @@ def users_group() -> None:
 @click.option("--no-password", is_flag=True, help="No local password: the account signs in by OIDC only.")
 @click.option(
     "--email",
-    help="The person's address at the OIDC provider: their first OIDC sign-in with it binds them to this account.",
+    help=(
+        "The e-mail the letters of its decisions give (« Affaire suivie par »), also the person's address at the "
+        "OIDC provider: their first OIDC sign-in with it binds them to this account."
+    ),
 )
+@click.option("--telephone", help="The telephone the letters of its decisions give (6 to 15 digits).")
 @reason_option
 @click.pass_obj
 def users_add(
@@ -153,6 +157,7 @@ def users_add(
     password_stdin: bool,
     no_password: bool,
     email: str | None,
+    telephone: str | None,
     reason: str | None,
 ) -> None:
     """Add an account NAME with its roles (viewer, operator, supervisor, admin, stakeholder, signatory).
@@ -162,6 +167,7 @@ def users_add(
       labelwf users add marie.dupont --role operator
       labelwf users add gouvernance-enfant --role stakeholder --entity enfant
       labelwf users add jeanne.martin --role signatory --post datar --display-name "Jeanne Martin"
+      labelwf users add marie.dupont --role operator --email marie.dupont@finances.gouv.fr --telephone "01 44 87 17 17"
       printf '%s' "$PASSWORD" | labelwf users add robot --role viewer --password-stdin
       labelwf users add marie.dupont --role operator --no-password --email marie.dupont@finances.gouv.fr
     """
@@ -177,7 +183,8 @@ def users_add(
         password=password,
         display_name=display_name,
         entity=entity,
-        email=email,
+        email=email or None,  # '' as users contact reads it: none
+        telephone=telephone or None,
         reason=reason,
         post=post,
         **_acting(app),

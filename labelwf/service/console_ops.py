@@ -209,6 +209,7 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
                 roles,
                 display_name=form.get("display_name", "").strip(),
                 email=form.get("email", "").strip() or None,
+                telephone=form.get("telephone", "").strip() or None,
                 entity=form.get("entity", "").strip() or None,
                 password=form.get("password") or None,
                 reason=reason,
