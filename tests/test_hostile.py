@@ -11,6 +11,7 @@ import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -54,6 +55,9 @@ ESCAPE = (
 )
 LABEL_TERM = datetime(2009, 12, 31, 23, 0, tzinfo=UTC)
 
+# the event a letter is written for, as much of it as the renderer reads
+EVENT = SimpleNamespace(reason="", trigger="", occurred_at=datetime(2010, 1, 1, tzinfo=UTC))
+
 
 # -- templates run in the sandbox ---------------------------------------------------------------
 
@@ -87,8 +91,8 @@ def test_the_sandbox_refuses_the_escape_at_render_time_too(tmp_path: Path) -> No
         encoding="utf-8",
     )
     renderer = LetterRenderer(tmp_path)
-    context = {"entity": {"name": "x"}, "facts": [], "event": {"reason": ""}, "workflow": {"title": "t"}}
-    context |= {"date_fr": "1er janvier 2010", "reference": "r", "data": {}}
+    context = {"entity": {"name": "x"}, "facts": [], "event": EVENT, "workflow": {"title": "t"}}
+    context |= {"date_fr": "1er janvier 2010", "decision_date_fr": "1er janvier 2010", "reference": "r", "data": {}}
     with pytest.raises(LetterError, match=r"unsafe|access to attribute"):
         renderer.render("evil", "evil.j2", "objet", {"prefet": "le préfet"}, [], context)
 

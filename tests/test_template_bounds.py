@@ -5,7 +5,9 @@ from values is refused when the letter renders, naming the bound; nothing is wri
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -22,6 +24,9 @@ HUGE_CONSTANTS = {
     "filter width": "{{ 'x' | center(1000000000) }}",
     "range": "{% for i in range(100000000) %}{% endfor %}",
 }
+
+# the event a letter is written for, as much of it as the renderer reads
+EVENT = SimpleNamespace(reason="", trigger="", occurred_at=datetime(2010, 1, 1, tzinfo=UTC))
 
 
 def broken(programme: Path, body: str) -> list[tuple[str, int | None, str]]:
@@ -70,8 +75,13 @@ def render(folder: Path, body: str, subject: str = "x") -> None:
         "{% extends layout %}{% block objet %}" + subject + "{% endblock %}{% block corps %}" + body + "{% endblock %}",
         encoding="utf-8",
     )
-    context = {"entity": {"name": "Pôle x"}, "facts": [], "event": {"reason": ""}, "workflow": {"title": "t"}}
-    context |= {"date_fr": "1er janvier 2010", "reference": "r", "data": {"n": 1000000000}}
+    context = {"entity": {"name": "Pôle x"}, "facts": [], "event": EVENT, "workflow": {"title": "t"}}
+    context |= {
+        "date_fr": "1er janvier 2010",
+        "decision_date_fr": "1er janvier 2010",
+        "reference": "r",
+        "data": {"n": 1000000000},
+    }
     LetterRenderer(folder).render("big", "big.j2", "objet", {"prefet": "le préfet"}, [], context)
 
 
@@ -119,8 +129,8 @@ def test_a_subject_that_loops_too_long_is_stopped_at_the_same_budget(unchecked: 
     (unchecked / "plain.j2").write_text(
         "{% extends layout %}{% block objet %}x{% endblock %}{% block corps %}corps{% endblock %}", encoding="utf-8"
     )
-    context = {"entity": {"name": "Pôle x"}, "facts": [], "event": {"reason": ""}, "workflow": {"title": "t"}}
-    context |= {"date_fr": "1er janvier 2010", "reference": "r", "data": {}}
+    context = {"entity": {"name": "Pôle x"}, "facts": [], "event": EVENT, "workflow": {"title": "t"}}
+    context |= {"date_fr": "1er janvier 2010", "decision_date_fr": "1er janvier 2010", "reference": "r", "data": {}}
     subject = "{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}"
     with pytest.raises(LetterError, match="more than 100,000 loop turns and calls"):
         LetterRenderer(unchecked).render("plain", "plain.j2", subject, {"prefet": "le préfet"}, [], context)
