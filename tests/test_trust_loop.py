@@ -392,7 +392,7 @@ def test_a_console_fire_waiting_for_another_process_s_write_lock_does_not_hold_t
                     requests.post(
                         f"{base}/console/instances/enfant/fire",
                         data=form,
-                        headers={"Cookie": f"labelwf_session={cookie}"},
+                        headers={"Cookie": f"labelwf_session={cookie}", "HX-Request": "true"},  # answered in place
                         timeout=60,
                     )
                 )
@@ -451,7 +451,7 @@ def test_a_console_form_beyond_the_console_s_pool_gets_a_page_saying_to_retry_wi
             app.state.console = Gate("console forms", 1, 0)
             monkeypatch.setattr(runtime.db, "write", held_write)
             form = {"csrf": csrf, "version": version, "trigger": "classify", "field_group": "3", "reason": "CIADT"}
-            headers = {"Cookie": f"labelwf_session={cookie}"}
+            headers = {"Cookie": f"labelwf_session={cookie}", "HX-Request": "true"}  # answered in place
             url = f"{base}/console/instances/enfant/fire"
             first: list[requests.Response] = []
             holder = threading.Thread(

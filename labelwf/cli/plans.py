@@ -11,11 +11,13 @@ from typing import Any
 import click
 
 from ..engine.representations import batch_item_json, batch_json
+from ..message import N_
 from ..operations import plans
 from ..operations.bulk import Selection, plan_decision, read_ids, read_outcomes
 from ..operations.timer_moves import Shift, move_timer, plan_moves
 from ..store.records import Batch, BatchItem, ItemStatus
 from ..workflow.definition import Workflow
+from . import saying
 from .base import EXIT_FAILURE, App, instant, json_option, main, row, split_sets, table
 from .instances import timers
 from .wording import ITEM_STATUSES, PLAN_KINDS, PLAN_STATUSES, Labels, counts_said, said
@@ -189,8 +191,8 @@ def run(app: App, plan_id: int, batch_size: int, progress: bool | None, as_json:
     def report_progress(done: int, total: int) -> None:
         if shown and tty:
             click.echo(f"\r  {done:,}/{total:,} éléments".replace(",", "\u202f"), nl=False, err=True)
-        elif shown:
-            click.echo(f"progression : {done}/{total} éléments", err=True)
+        elif shown:  # a line per batch, for logs: said in the configured language
+            saying.echo(N_("progress: %(done)s/%(total)s items", done=done, total=total), err=True)
 
     try:
         report = plans.run(app.engine, plan_id, size=batch_size, progress=report_progress)

@@ -51,7 +51,9 @@ def signatory_of(who: Caller) -> Signatory:
     return Signatory(account=account.name, name=account.display_name, post=account.post, principal=who.principal)
 
 
-@router.get("/signatures", summary="The letters waiting for the caller's signature", responses=problem_responses(403))
+@router.get(
+    "/signatures", summary="The letters waiting for the caller's signature", responses=problem_responses(403, 422)
+)
 def queue(
     request: Request,
     who: Who,
