@@ -149,7 +149,15 @@ def launch(url: str, count: int, batch: int, config: Path) -> None:
     ]
     start = time.perf_counter()
     procs = [
-        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for _ in range(count)
+        # the daemon's summary line is read below: asked in the msgids' language, whatever the locale setting
+        subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "LABELWF_LOCALE": "en"},
+        )
+        for _ in range(count)
     ]
     fired, peak, wall, cpu = [], 0.0, 0.0, 0.0
     for proc in procs:
