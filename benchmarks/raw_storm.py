@@ -8,14 +8,17 @@ same two templates (the letter's content through the text and the HTML layout) a
 in Jinja2's immutable sandbox, compiled once, with the same filters, the same ``finalize`` (French
 typography of every printed value), the template's own words typeset once when compiled, and the
 same context (namespaces: the entity, the event, the data, the workflow, the letterhead, the
-recipient with its forms of address, the copies, the reference, the date). The letter row holds
-its checksum (sha256 of the letter and its recipient). No decision, no event hashing, no loop
-budget, no size bound: the floor of the same work. ``bench_timers.py`` checks that the letters it
-writes are byte for byte labelwf's.
+recipient with its forms of address, the copies, the reference, the dates, the mentions, the
+signatory, no agent, no basis). The letter row holds its checksum (sha256 of the letter and its
+recipient). No decision, no event hashing, no loop budget, no size bound: the floor of the same
+work. ``bench_timers.py`` checks that the letters it writes are byte for byte labelwf's.
 
 ``bench_timers.py`` prepares the database with ``prepare`` and times ``python raw_storm.py DB
 BATCH STATIC.json`` as a process, like the daemons; ``STATIC.json`` holds what is the same for
-every fire (the workflow's title, the letterhead of the day, the templates folder, the ranks).
+every fire (the workflow's title, the templates folder, the ranks, the configured people). What
+the storm's single decision date gives every letter (the letterhead of that day, the directory's
+row, the mentions, the signatory) is read once before the first fire (``Decided``), with labelwf's
+pure helpers, as a hand-written program would precompute it.
 """
 
 from __future__ import annotations
@@ -34,10 +37,14 @@ import jinja2
 from jinja2.ext import Extension
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from labelwf.config import load_settings
 from labelwf.letters.address import RANKS, address
-from labelwf.letters.filters import FILTERS
+from labelwf.letters.directory import kind_of, load_directory
+from labelwf.letters.filters import FILTERS, lead
+from labelwf.letters.mentions import MENTION_FILTERS, mentions_of
 from labelwf.letters.render import date_fr, letter_checksum, printable
 from labelwf.letters.typography import typeset_template
+from labelwf.workflow.loader import load_workflow
 
 SCHEMA = """
 CREATE TABLE entity (id TEXT PRIMARY KEY, name TEXT NOT NULL, attributes TEXT NOT NULL, contacts TEXT NOT NULL);
@@ -63,6 +70,8 @@ CREATE INDEX ix_letter_instance_id ON letter (instance_id);
 DUE = "2009-12-31 23:00:00.000000"
 DUE_AT = datetime(2009, 12, 31, 23, tzinfo=UTC)
 ROLES = ("governance", "prefet")  # the storm letter's addressee, then the copy
+TRIGGER, LETTER = "end_label_term", "fin_label_maintenu"
+CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"  # the configuration bench_timers' storm runs with
 WORDS = re.compile(r"[ \t\n]+")
 
 
@@ -116,7 +125,54 @@ def environment(folder: Path, html: bool) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    env.filters.update(MENTION_FILTERS)
     return env
+
+
+class Decided:
+    """What the storm's single decision date (every timer is due at ``DUE_AT``) gives each of its letters,
+    read once: the letterhead in force that day, the directory's row for the step's kind of decision, the
+    mentions the law asks and the signatory, the decision's date in French, the recipients' regions."""
+
+    def __init__(self, static: dict[str, Any], config: Path = CONFIG) -> None:
+        settings = load_settings(config)
+        workflow = load_workflow(config.parent / "workflows" / "poles-2008.yaml")
+        spec, head = workflow.letters[LETTER], workflow.letterhead
+        decided = DUE_AT.astimezone(workflow.timezone)
+        issuer = head.issuer_at(decided.date())
+        people = static["letterhead"]  # the configured agent and signatory's name, the letter's attachments
+        self.letterhead = SimpleNamespace(
+            service=issuer.service if issuer else "",
+            signatory=issuer.signatory if issuer else "",
+            delegation=issuer.delegation if issuer else "",
+            place=head.place,
+            recourse_court=head.recourse_court,
+            agent=people["agent"],
+            signatory_name=people["signatory_name"],
+            attachments=tuple(people["attachments"]),
+        )
+        kind = kind_of(TRIGGER, spec.decision)
+        directory = load_directory(settings.directory) if settings.directory is not None else None
+        row = directory.at(kind, decided.date()) if directory is not None and kind else None
+        self.authority = row.namespace() if row else None
+        self.date_fr = date_fr(decided, decided.tzinfo or workflow.timezone)
+        self.mentions = mentions_of(
+            spec.legal_basis or head.legal_basis,
+            head.online_recourse,
+            decided=decided.date(),
+            decided_fr=self.date_fr,
+            decision=kind not in (None, "information", "pilotage"),
+        )
+        if row is not None:
+            name, title, delegation = row.signatory_name, row.signatory, row.delegation
+            note = "" if name else row.note
+        else:
+            day = self.letterhead
+            name, title, delegation, note = day.signatory_name, day.signatory, day.delegation, ""
+        self.signatory = SimpleNamespace(
+            name=name, title=title[:1].upper() + title[1:], delegation=delegation, note=note
+        )
+        self.regions = head.regions
 
 
 class Letters:
@@ -126,23 +182,28 @@ class Letters:
         folder = Path(static["templates"])
         text_env, html_env = environment(folder, False), environment(folder, True)
         self.subject = text_env.from_string(static["subject"])
-        self.text = text_env.get_template("fin_label_maintenu.j2")
-        self.html = html_env.get_template("fin_label_maintenu.j2")
+        self.text = text_env.get_template(f"{LETTER}.j2")
+        self.html = html_env.get_template(f"{LETTER}.j2")
         self.ranks = {role: RANKS[rank] for role, rank in static["ranks"].items()}
         self.workflow = SimpleNamespace(name="poles-2008", version=1, title=static["title"])
-        self.letterhead = SimpleNamespace(**static["letterhead"])
+        self.decided = Decided(static)
         self.date = date_fr(now, ZoneInfo(static["timezone"]))
         self.now = now
 
     def render(self, entity: str, name: str, attributes: dict[str, Any], data: dict[str, Any], seq: int) -> list[Any]:
         """(role, label, subject, text, html, checksum) of each recipient."""
-        region = FILTERS["lead"](attributes.get("region"))
-        forms = {role: address(rank, "", entity=name, region=region or None) for role, rank in self.ranks.items()}
+        decided = self.decided
+        region = lead(attributes.get("region")) or None
+        forms = {
+            role: address(rank, "", entity=name, region=region, regions=decided.regions)
+            for role, rank in self.ranks.items()
+        }
         recipient = forms[ROLES[0]]
         context = {
-            "entity": SimpleNamespace(id=entity, name=name, attributes=attributes),
+            "agent": None,  # a timer's fire: no account took it, the service's desk follows the letters
+            "entity": SimpleNamespace(id=entity, name=name, attributes=attributes, contacts=[]),  # storm poles: none
             "event": SimpleNamespace(
-                trigger="end_label_term",
+                trigger=TRIGGER,
                 source="group_3",
                 dest="awaiting_decision",
                 occurred_at=DUE_AT,
@@ -150,11 +211,16 @@ class Letters:
                 data={},
             ),
             "data": data,
+            "basis": None,  # the storm's timers rest on no assumed or synthetic fact
             "workflow": self.workflow,
             "date_fr": self.date,
+            "decision_date_fr": decided.date_fr,
             "facts": [],
             "reference": f"POLES-2008/{entity}/{seq:03d}-1",
-            "letterhead": self.letterhead,
+            "letterhead": decided.letterhead,
+            "authority": decided.authority,
+            "mentions": decided.mentions,
+            "signatory": decided.signatory,
             "copies": [forms[role].label for role in ROLES[1:]],
             "recipient": SimpleNamespace(
                 role=ROLES[0],
