@@ -223,9 +223,9 @@ def latest_decisions(engine: Engine, limit: int = DECISIONS) -> tuple[Decision, 
 
 
 def letter_counts(engine: Engine) -> dict[str, int]:
-    """How many letters are in each delivery status (one GROUP BY over the status index)."""
+    """How many letters wait in each status but delivered (one GROUP BY over the status index's ranges)."""
     with engine.db.read() as conn:
-        return reads.letter_status_counts(conn)
+        return reads.letter_status_counts(conn, waiting_only=True)
 
 
 def portfolio(engine: Engine, *, days: int = DEFAULT_WINDOW, grace_s: float = 0.0, shown: int = SHOWN) -> Portfolio:

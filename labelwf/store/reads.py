@@ -425,9 +425,12 @@ def chains_without_events(conn: Connection, entity_id: str | None = None) -> lis
     return [(str(e), str(w)) for e, w in conn.execute(query)]
 
 
-def letter_status_counts(conn: Connection) -> dict[str, int]:
-    """How many letters are in each delivery status."""
+def letter_status_counts(conn: Connection, *, waiting_only: bool = False) -> dict[str, int]:
+    """How many letters are in each delivery status; ``waiting_only``: all but the delivered ones, read
+    from the status index's other ranges, so the count follows the backlog, not the outbox's history."""
     query = sa.select(_l.c.status, sa.func.count()).group_by(_l.c.status)
+    if waiting_only:
+        query = query.where(_l.c.status.in_([s.value for s in LetterStatus if s is not LetterStatus.DELIVERED]))
     return {str(status): int(count) for status, count in conn.execute(query)}
 
 
