@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0017"
+SCHEMA_REVISION = "0018"
 
 
 def _to_utc(value: datetime) -> datetime:

@@ -107,7 +107,7 @@ def _matching(word: str, dialect: str) -> sa.ColumnElement[bool]:
 
 
 def _region(dialect: str) -> sa.ColumnElement[Any]:
-    """The entity's region, spelt as its index is (migration 0014)."""
+    """The entity's region, spelt as its index is (region, name, id: migration 0018)."""
     if dialect == "sqlite":
         return sa.func.json_extract(entity.c.attributes, sa.literal_column("'$.region'"))
     return entity.c.attributes.op("->>")(sa.literal_column("'region'"))
@@ -116,7 +116,10 @@ def _region(dialect: str) -> sa.ColumnElement[Any]:
 def _filters(criteria: Criteria, dialect: str) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = []
     if criteria.workflow is not None:
-        where.append(instance.c.workflow == criteria.workflow)
+        workflow: sa.ColumnElement[str] = instance.c.workflow
+        if criteria.region and dialect == "sqlite":  # compared as an expression: SQLite then walks the region's
+            workflow = workflow.concat("")  # index (0018) rather than every instance of the workflow for a count
+        where.append(workflow == criteria.workflow)
     if criteria.states:
         where.append(instance.c.state.in_(list(criteria.states)))
     where.extend(_matching(w, dialect) for w in folded(criteria.text).split())
@@ -178,7 +181,7 @@ def _aware(value: Any) -> datetime | None:
 def regions(conn: Connection) -> list[str]:
     """The regions the registered entities name, sorted.
 
-    Read from the region's index (migration 0014) by a skip scan: the least region, then the least
+    Read from the region's index (migration 0018) by a skip scan: the least region, then the least
     one above it, and so on, one index seek per distinct region (13 or so) rather than a read of
     every entity, which a ``SELECT DISTINCT`` is on both backends at 100,000 of them."""
     region = _region(conn.dialect.name)
