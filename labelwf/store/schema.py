@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0018"
+SCHEMA_REVISION = "0019"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -167,7 +167,7 @@ timer = sa.Table(
     sa.Column("closed_by_event", Id, sa.ForeignKey("event.id")),
     sa.Column("closed_at", UTCDateTime),
     sa.Column("note", sa.Text),
-    sa.Index(None, "status", "due_at"),
+    sa.Index(None, "status", "due_at", "id"),  # the deadlines in their order (due instant, then id)
     sa.Index(None, "instance_id", "status"),
 )
 
