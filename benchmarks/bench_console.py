@@ -7,11 +7,11 @@ twenty is classified (one in three of those into group 3, which arms a deadline,
 clock and the deadlines are of 2010) and decisions to show; every pole has a region (one of 13), and
 one in 500 is called "Végépolys …". The classifications' letters are then marked delivered but the
 last 30 (the state of a database a daemon serves: its outbox holds history and a small backlog), and
-PostgreSQL's planner statistics gathered, as autovacuum does within minutes of a bulk load. ``labelwf serve`` in its own process on each in turn; an
-operator's session reads the portfolio page, the counts' fragment the page polls and three search
-pages ("vege", a region, a state) R times each (200 by default); the p95 of each at both sizes and
-their ratio are printed. The budget: p95 under 100 ms at BIG instances, within 1.5x of the same
-page at N.
+PostgreSQL's planner statistics gathered, as autovacuum does within minutes of a bulk load.
+``labelwf serve`` in its own process on each in turn; an operator's session reads the portfolio
+page, the counts' fragment the page polls and three search pages ("vege", a region, a state) R
+times each (200 by default); the p95 of each at both sizes and their ratio are printed. The
+budget: p95 under 100 ms at BIG instances, within 1.5x of the same page at N.
 
     python benchmarks/bench_console.py                          # N = 1,000 and BIG = 100,000 on SQLite
     python benchmarks/bench_console.py --n 200 --big 2000       # a smoke run
