@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 
 from labelwf import FrozenClock, Runtime, import_entities, load_settings, store, verify
 from labelwf.accounts import add_account, create_token
-from labelwf.audit.sealing import SEAL_POST
 from labelwf.engine.pdf import pdf_unavailable
 from labelwf.letters.certificates import create_demo_certificate, load_trusted
 from labelwf.letters.demonstration import MENTION
@@ -25,6 +24,7 @@ from labelwf.letters.verification import find_in_chain
 from labelwf.letters.verification import verify as verify_pdf
 from labelwf.service import create_app
 from labelwf.store import Database
+from labelwf.store.records import SEAL_POST
 from tests.conftest import CONFIG_FILE, POLES_CSV
 from tests.daemon_helpers import daemon_command
 from tests.helpers import OPERATOR, edit

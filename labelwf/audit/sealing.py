@@ -6,10 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from ..letters.render import RenderedLetter
-from ..store.records import Event, LetterStatus, TimerStatus
+from ..store.records import SEAL_POST, Event, LetterStatus, TimerStatus
 from .hashing import event_hash
-
-SEAL_POST = "(sceau)"  # a notice's post: signed at delivery under the service's seal (engine.signing_post)
 
 
 def timer_closed(status: TimerStatus) -> str:

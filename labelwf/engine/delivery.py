@@ -34,7 +34,6 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..audit.sealing import SEAL_POST
 from ..audit.seals import letter_problem
 from ..clock import Clock, SystemClock
 from ..errors import ConcurrentUpdate
@@ -42,7 +41,7 @@ from ..letters.demonstration import with_mention_html, with_mention_text
 from ..store import Database
 from ..store import outbox as sql
 from ..store.outbox import message_id as message_id  # re-exported: a letter's Message-ID
-from ..store.records import BasisKind, Letter, LetterStatus
+from ..store.records import SEAL_POST, BasisKind, Letter, LetterStatus
 from .outbox_files import remove_leftovers
 from .outbox_files import write_atomically as _write_atomically
 from .pdf import _data_only as _data_only

@@ -22,11 +22,10 @@ from typing import Protocol
 
 from sqlalchemy.engine import Connection
 
-from ..audit.sealing import SEAL_POST
 from ..errors import ActionRefused, NotFound
 from ..store import fires as fires_sql
 from ..store import sealed_notices as sql
-from ..store.records import Event, Letter
+from ..store.records import SEAL_POST, Event, Letter
 from ..workflow.definition import DAEMON_ACTOR, SYSTEM
 from .chain import Writer, chain_action
 

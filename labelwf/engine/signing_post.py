@@ -9,10 +9,10 @@ names none (no directory, a kind it does not cover, a date before its rows), ``D
 
 from __future__ import annotations
 
-from ..audit.sealing import SEAL_POST as SEAL_POST  # a notice's post: signed at delivery, never queued
 from ..letters.directory import DEFAULT_POST, kind_of
 from ..letters.render import Signers
 from ..letters.spec import LetterDef
+from ..store.records import SEAL_POST as SEAL_POST  # a notice's post: signed at delivery, never queued
 from ..store.records import Event
 from ..workflow.definition import Workflow
 

@@ -20,9 +20,9 @@ from typing import Any
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
-from ..audit.sealing import SEAL_POST
 from ..clock import require_aware
 from ..store import Database, signatures
+from ..store.records import SEAL_POST
 from .certificates import is_demonstration, subject_name
 
 with warnings.catch_warnings():  # pyHanko still imports DSA, which cryptography deprecates: nothing to do here

@@ -30,6 +30,9 @@ class TimerStatus(StrEnum):
     SKIPPED = "skipped"  # fell due while no daemon ran, and its catch-up policy is skip
 
 
+SEAL_POST = "(sceau)"  # a notice's post: signed at delivery under the service's seal (engine.signing_post)
+
+
 class LetterStatus(StrEnum):
     """Where a letter of the outbox stands."""
 
