@@ -272,7 +272,7 @@ def _coerce(key: str, value: Any, base: Path) -> Any:
     if key == "signature_certificates":
         return (base / str(value)).resolve() if str(value or "").strip() else None
     if key == "signature_timestamp_url":
-        return _timestamp_url(key, value)
+        return timestamp_authority_url(key, value)
     if key == "console_theme":
         theme = str(value or "").strip().lower()
         if theme not in ("dsfr", "neutral"):
@@ -405,7 +405,7 @@ def _url(key: str, value: Any) -> str:
     return text.rstrip("/") if key == "oidc_issuer" else text
 
 
-def _timestamp_url(key: str, value: Any) -> str:
+def timestamp_authority_url(key: str, value: Any) -> str:
     """A timestamp authority's http:// or https:// URL with a host, or empty (no timestamp)."""
     from urllib.parse import urlsplit
 

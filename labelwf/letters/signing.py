@@ -19,15 +19,14 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
 
 from ..clock import require_aware
-from ..errors import ConfigError, SignatureRefused
-from ..message import N_
+from ..config import timestamp_authority_url
+from ..errors import SignatureRefused
 from .certificates import Signer
 
 with warnings.catch_warnings():  # pyHanko still imports DSA, which cryptography deprecates: nothing to do here
@@ -73,21 +72,9 @@ class VisibleSignature:
 def timestamp_url(value: str | None) -> str | None:
     """A timestamp authority's URL from the configuration (``None`` or empty: no timestamp, baseline B-B).
 
-    ``ConfigError`` for anything but an http:// or https:// URL with a host.
+    ``ConfigError`` for anything but an http:// or https:// URL with a host: the setting's own check.
     """
-    if value is None or not value.strip():
-        return None
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            "signature_timestamp_url",
-            value,
-            N_(
-                "the http:// or https:// URL of an RFC 3161 timestamp authority, or nothing (signatures without "
-                "timestamp)"
-            ),
-        )
-    return value.strip()
+    return timestamp_authority_url("signature_timestamp_url", value) or None
 
 
 def timestamper(url: str | None) -> Timestamper | None:
