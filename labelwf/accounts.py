@@ -99,7 +99,8 @@ def _check(
     if "stakeholder" in roles and len(roles) > 1:
         raise AccountError("roles", ",".join(roles), N_("stakeholder alone (a stakeholder sees only its entity)"))
     if ("signatory" in roles) != (post is not None):
-        raise AccountError("post", post, N_("a post key (--post) for a signatory account, and only for one"))
+        expected = N_("a post for a signatory account (the post whose letters it signs), and only for one")
+        raise AccountError("post", post or "", expected)
     if post is not None and not POST_KEY.fullmatch(post):
         raise AccountError("post", post, N_("a post key of the directory: lower-case letters, digits and '-'"))
     refusal = text_refusal(display_name, N_("display name"), max_length=200)

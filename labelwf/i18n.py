@@ -54,6 +54,7 @@ VOCABULARY = (
     N_("label"),
     N_("instance"),
     N_("entity"),
+    N_("post"),  # a signatory's post (accounts)
     N_("letter"),
     N_("plan"),
     N_("workflow"),

@@ -32,3 +32,41 @@ def test_an_admin_reads_and_chooses_roles_by_their_french_words(runtime: Runtime
     # And no role ticked is refused in French, on the page
     none = client.post("/console/admin/roles", data={"csrf": csrf, "name": "luc", "reason": "r"})
     assert refused_form(client, none, "/console/admin").status_code == 200
+
+
+def test_an_admin_binds_a_new_signatory_to_a_post_of_the_directory(runtime: Runtime) -> None:  # noqa: F811
+    # Given an admin on the accounts' page: the posts of the directory are offered, and the default post
+    client, csrf = console(runtime, "root")
+    page = html.unescape(client.get("/console/admin").text)
+    assert '<label class="fr-label" for="add-post">Poste de signature' in page
+    offered = page.split('id="add-post"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="">Aucun (pas un compte signataire)</option>' in offered
+    assert all(f'<option value="{post}">{post}</option>' in offered for post in ("diact", "datar", "service"))
+    assert '<th scope="col">Poste de signature</th>' in page
+    # When it creates a signatory of the DATAR
+    form = {"csrf": csrf, "name": "jeanne", "display_name": "Jeanne Martin", "roles": ["signatory"], "post": "datar"}
+    assert client.post("/console/admin/add", data=form).status_code == 303
+    # Then the account is bound to the post, which the accounts' table shows
+    assert {a.name: a.post for a in accounts.accounts(runtime.db)}["jeanne"] == "datar"
+    assert "<td>jeanne</td><td>Jeanne Martin</td><td>signataire</td><td></td><td>datar</td>" in html.unescape(
+        client.get("/console/admin").text
+    )
+
+
+def test_a_signatory_without_a_post_or_a_post_without_the_role_is_refused_in_french(
+    runtime: Runtime,  # noqa: F811
+) -> None:
+    client, csrf = console(runtime, "root")
+    # When a signatory is added with no post chosen
+    alone = {"csrf": csrf, "name": "jeanne", "roles": ["signatory"], "post": ""}
+    said = html.unescape(refused_form(client, client.post("/console/admin/add", data=alone), "/console/admin").text)
+    # Then it is refused in French, saying what is expected, and the form is refilled
+    assert "Refusé : Poste «  » refusé : attendu un poste pour un compte signataire" in said
+    assert 'id="add-name" name="name" required maxlength="64" value="jeanne"' in said
+    assert 'id="add-roles-signatory" name="roles" value="signatory" checked' in said
+    # And a post chosen for an account that is no signatory is refused too, the post chosen again
+    agent = {"csrf": csrf, "name": "luc", "roles": ["operator"], "post": "diact"}
+    said = html.unescape(refused_form(client, client.post("/console/admin/add", data=agent), "/console/admin").text)
+    assert "Refusé : Poste « diact » refusé : attendu un poste pour un compte signataire" in said
+    assert '<option value="diact" selected>diact</option>' in said
+    assert {a.name for a in accounts.accounts(runtime.db)}.isdisjoint({"jeanne", "luc"})

@@ -21,6 +21,7 @@ from ..audit.trail import verify_trail
 from ..engine import actions
 from ..engine.wording import ROLES, said
 from ..errors import LabelwfError, NotFound
+from ..letters.directory import DEFAULT_POST, Directory
 from . import console_flash, console_kept
 from .api import runtime_of
 from .auth import Caller
@@ -153,8 +154,15 @@ def _admin_page(request: Request, who: Caller, csrf: str, status: int = 200, **s
         tokens=accounts.tokens(db),
         roles=[(r, said(ROLES, r)) for r in accounts.ROLES],  # offered by their French words, ids as values
         role_words=ROLES,
+        posts=signing_posts(runtime_of(request).directory),
         **context,
     )
+
+
+def signing_posts(directory: Directory | None) -> list[str]:
+    """The posts a signatory may be bound to: those of the directory's rows, and the default post, sorted."""
+    found = {row.post_key for row in directory.rows} if directory is not None else set()
+    return sorted(found | {DEFAULT_POST})
 
 
 @router.get("/admin")
@@ -211,6 +219,7 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
                 email=form.get("email", "").strip() or None,
                 telephone=form.get("telephone", "").strip() or None,
                 entity=form.get("entity", "").strip() or None,
+                post=form.get("post", "").strip() or None,  # refused by the library unless a signatory's
                 password=form.get("password") or None,
                 reason=reason,
                 **acting,
