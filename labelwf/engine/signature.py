@@ -25,12 +25,14 @@ from datetime import datetime
 
 from ..audit.seals import letter_problem
 from ..errors import ActionRefused, CertificateError, LabelwfError, LetterAltered, NotFound, SignatureRefused
+from ..i18n import DEFAULT_LOCALE, say
 from ..letters.certificates import Signer
 from ..letters.dating import dated
 from ..letters.demonstration import STAMP_NOTE, with_mention_html, with_mention_text
 from ..letters.directory import Directory
 from ..letters.post_certificates import PostCertificates
 from ..letters.signing import Timestamper, VisibleSignature, sign
+from ..message import N_, Message
 from ..store import fires as fires_sql
 from ..store import signatures as sql
 from ..store.records import Event, Letter, LetterStatus
@@ -42,6 +44,9 @@ from .pdf import pdf_unavailable
 from .pdf_field import render_with_field
 
 SIGNATORY = "signatory"  # the role recorded in a signature's event
+_VERBS = {"sign": N_("sign"), "review": N_("review"), "return": N_("send back")}  # what a refusal says was refused
+_TO_SIGN = N_("a letter waiting for a signature")
+_LISTED = N_("`labelwf letters to-sign` lists them")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,10 +71,21 @@ class Signed:
 
 @dataclass
 class SignReport:
-    """What a batch did: the letters signed, and those refused with the reason (in French)."""
+    """What a batch did: the letters signed, and those refused with the reason (in French; ``errors``
+    keeps each refusal's error, ``reasons`` says them in another language)."""
 
     signed: list[Signed] = field(default_factory=list)
     refused: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[tuple[int, LabelwfError]] = field(default_factory=list)
+
+    def refuse(self, letter: int, error: LabelwfError) -> None:
+        """``letter`` not signed, for ``error``."""
+        self.refused.append((letter, say(error, DEFAULT_LOCALE)))
+        self.errors.append((letter, error))
+
+    def reasons(self, locale: str) -> list[tuple[int, str]]:
+        """Each letter refused, with why in ``locale`` (``labelwf.i18n``)."""
+        return [(letter, say(error, locale)) for letter, error in self.errors]
 
 
 class SignatureDesk:
@@ -105,8 +121,13 @@ class SignatureDesk:
 
     def review(self, letter_id: int, signatory: Signatory) -> Letter:
         """A letter of ``signatory``'s post waiting for it, with its frozen text and HTML, checked against its seal."""
-        letter, _ = self._to_sign(letter_id, signatory, "relire")
+        letter, _ = self._to_sign(letter_id, signatory, "review")
         return letter
+
+    def signer(self, post: str) -> Signer:
+        """``post``'s certificate as it would sign now (``Signer.demonstration``: a letter will say it has no
+        legal value); ``CertificateError`` when the post cannot sign yet, saying why."""
+        return self.certificates.signer(post, when=self.engine.clock.now())
 
     # -- signing ---------------------------------------------------------------------------------
 
@@ -124,19 +145,20 @@ class SignatureDesk:
         """
         unavailable = pdf_unavailable()
         if unavailable is not None:
-            raise SignatureRefused("les lettres", f"PDF indisponible ({unavailable})", "WeasyPrint et Pango installés")
+            problem = N_("no PDF can be made here (%(why)s)", why=unavailable)
+            raise SignatureRefused(N_("the letters"), problem, N_("WeasyPrint and Pango installed"))
         signer: Signer | None = None  # opened at the first letter this signatory may sign
         report = SignReport()
         for done, letter_id in enumerate(dict.fromkeys(letter_ids), 1):
             try:
-                letter, sealing = self._to_sign(letter_id, signatory, "signer")
+                letter, sealing = self._to_sign(letter_id, signatory, "sign")
                 if signer is None:
                     signer = self.certificates.signer(signatory.post, when=self.engine.clock.now())
                 report.signed.append(self._sign_one(letter, sealing, signatory, signer))
             except CertificateError:
                 raise  # the post cannot sign at all: said once, not per letter
             except LabelwfError as refused:
-                report.refused.append((letter_id, str(refused)))
+                report.refuse(letter_id, refused)
             if progress is not None:
                 progress(done, len(letter_ids))
         return report
@@ -176,7 +198,7 @@ class SignatureDesk:
             if current is None:  # pragma: no cover - a letter's instance is never deleted
                 raise NotFound("instance", letter.entity)
             if not sql.mark_signed(conn, letter.id, signed_at=now, pdf=pdf, sha256=sha, demonstration=demonstration):
-                raise ActionRefused("signer", _subject(letter), "signée ou renvoyée entre-temps", "une lettre à signer")
+                raise _refused("sign", letter, N_("it was signed or sent back meanwhile"), _TO_SIGN)
             data = {
                 "letter": letter.id,
                 "template": letter.template,
@@ -214,15 +236,13 @@ class SignatureDesk:
     def send_back(self, letter_id: int, signatory: Signatory, *, reason: str) -> Event:
         """Send a letter of ``signatory``'s post back, with ``reason``: never delivered; one chain event."""
         require_justification(f"letter {letter_id}", "letter returned", signatory.name, reason)
-        letter, sealing = self._to_sign(letter_id, signatory, "renvoyer")
+        letter, sealing = self._to_sign(letter_id, signatory, "return")
         with self.engine.db.write() as conn:
             current = fires_sql.load_instance(conn, letter.entity, sealing.workflow)
             if current is None:  # pragma: no cover - a letter's instance is never deleted
                 raise NotFound("instance", letter.entity)
             if not sql.mark_returned(conn, letter.id):
-                raise ActionRefused(
-                    "renvoyer", _subject(letter), "signée ou renvoyée entre-temps", "une lettre à signer"
-                )
+                raise _refused("return", letter, N_("it was signed or sent back meanwhile"), _TO_SIGN)
             data = {"letter": letter.id, "template": letter.template, "recipient": letter.recipient.role}
             event, _ = chain_action(
                 self.engine,
@@ -240,34 +260,44 @@ class SignatureDesk:
     def _to_sign(self, letter_id: int, signatory: Signatory, action: str) -> tuple[Letter, Event]:
         """The letter (bodies loaded) and its sealing event, if it waits for ``signatory``'s post and is intact."""
         if not 0 < letter_id < 2**63:
-            raise NotFound("letter", letter_id, "`labelwf letters to-sign` lists them")
+            raise NotFound("letter", letter_id, _LISTED)
         with self.engine.db.read() as conn:
             found = sealed_letter(conn, letter_id)
         if found is None:
-            raise NotFound("letter", letter_id, "`labelwf letters to-sign` lists them")
+            raise NotFound("letter", letter_id, _LISTED)
         letter, sealing = found
         if letter.status is not LetterStatus.TO_SIGN:
-            raise ActionRefused(action, _subject(letter), _status_fr(letter.status), "une lettre à signer")
+            raise _refused(action, letter, _status(letter.status), _TO_SIGN)
         if letter.post != signatory.post:
-            raise ActionRefused(
-                action,
-                _subject(letter),
-                f"à signer par le poste {letter.post}",
-                f"une lettre du poste {signatory.post}",
-            )
+            waits = N_("it waits for the signature of the post %(post)s", post=letter.post)
+            raise _refused(action, letter, waits, N_("a letter of the post %(post)s", post=signatory.post))
         problem = letter_problem(letter, sealing, self.engine.audit_key)
         if problem is not None:
             raise LetterAltered(letter.id, letter.entity, problem)
         return letter, sealing
 
 
-def _subject(letter: Letter) -> str:
-    return (
-        f"lettre {letter.id} ({letter.template} à {letter.recipient.label or letter.recipient.role}, {letter.entity})"
+def _refused(action: str, letter: Letter, found: Message, expected: Message) -> ActionRefused:
+    """``action`` (sign, review, return) refused on ``letter``: what it is, what was expected, in any language."""
+    recipient = letter.recipient.label or letter.recipient.role
+    subject = N_(
+        "letter %(letter)s (%(template)s to %(recipient)s, %(entity)s)",
+        letter=letter.id,
+        template=letter.template,
+        recipient=recipient,
+        entity=letter.entity,
     )
+    said = N_(
+        "cannot %(action)s %(subject)s: %(found)s; expected %(expected)s",
+        action=_VERBS[action],
+        subject=subject,
+        found=found,
+        expected=expected,
+    )
+    return ActionRefused(action, str(subject), str(found), expected, said)
 
 
-def _status_fr(status: LetterStatus) -> str:
-    return {LetterStatus.RETURNED: "renvoyée par son signataire"}.get(
-        status, f"déjà signée ou sans signature ({status})"
-    )
+def _status(status: LetterStatus) -> Message:
+    if status is LetterStatus.RETURNED:
+        return N_("it was sent back by its signatory")
+    return N_("it is already signed or needs no signature (%(status)s)", status=status.value)

@@ -4,7 +4,7 @@ checkpoint, a signing certificate, a signature.
 
 from __future__ import annotations
 
-from ..message import N_, Quoted
+from ..message import N_, Message, Quoted
 from .base import LabelwfError
 
 
@@ -45,20 +45,22 @@ class CheckpointError(LabelwfError):
 class CertificateError(LabelwfError):
     """Raised when a signing certificate or its passphrase cannot be used: where, what is wrong, what is expected.
 
-    Its message never holds the passphrase, nor anything read from the key."""
+    Its message never holds the passphrase, nor anything read from the key. Each part may be a message,
+    said in any language; the fields keep its English text."""
 
-    def __init__(self, source: str, problem: str, expected: str) -> None:
-        self.source, self.problem, self.expected = source, problem, expected
+    def __init__(self, source: str | Message, problem: str | Message, expected: str | Message) -> None:
+        self.source, self.problem, self.expected = str(source), str(problem), str(expected)
         super().__init__(
             N_("%(source)s: %(problem)s; expected: %(expected)s", source=source, problem=problem, expected=expected)
         )
 
 
 class SignatureRefused(LabelwfError):
-    """Raised when a PDF cannot be signed as asked: the document, what is wrong, what is expected."""
+    """Raised when a PDF cannot be signed as asked: the document, what is wrong, what is expected (each
+    may be a message, said in any language; the fields keep its English text)."""
 
-    def __init__(self, document: str, problem: str, expected: str) -> None:
-        self.document, self.problem, self.expected = document, problem, expected
+    def __init__(self, document: str | Message, problem: str | Message, expected: str | Message) -> None:
+        self.document, self.problem, self.expected = str(document), str(problem), str(expected)
         super().__init__(
             N_(
                 "cannot sign %(document)s: %(problem)s; expected: %(expected)s",

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import CertificateError
+from ..message import N_
 from .certificates import Signer, load_signer, read_passphrase
 
 SEAL = "seal"  # the service's seal: signs the notices, without a person
@@ -50,9 +51,9 @@ class PostCertificates:
         path = self.path(post)
         if path is None:
             raise CertificateError(
-                f"certificat du poste {post}",
-                "aucun dossier de certificats n'est configuré",
-                "signature_certificates: le dossier qui contient <poste>.p12 et son mot de passe",
+                N_("certificate of the post %(post)s", post=post),
+                N_("no folder of certificates is configured"),
+                N_("signature_certificates: the folder holding <post>.p12 and its passphrase"),
             )
         secret = path.with_suffix(".passphrase")
         if secret.is_file():

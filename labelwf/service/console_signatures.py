@@ -7,6 +7,11 @@ many letters, of which post, signed as whom (one confirmation for the whole batc
 signed and what was refused (Post/Redirect/Get). ``/console/signatures/{id}`` shows one letter
 as it will be signed (its frozen text and HTML, dated the day it is signed) and a form to send it
 back with a reason. Only an account of the role ``signatory`` bound to a post sees these pages.
+
+Both the review and the confirmation say, before anything is signed, what the post's certificate
+will make of the letters: signed with a demonstration certificate, they will say they have no legal
+value (``letters.demonstration``); a certificate that cannot be opened (no folder, no file, no
+passphrase, expired) is said with its reason, and nothing is offered to sign until it is fixed.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from ..engine.signature import Signatory
-from ..errors import LabelwfError
+from ..errors import CertificateError, LabelwfError
 from ..letters.dating import UNSIGNED_DATE
+from ..letters.demonstration import MENTION
 from . import console_flash
 from .api import runtime_of
 from .auth import Caller
-from .console_errors import in_french
+from .console_errors import in_french, labelwf_error_status
 from .pages import csrf_ok, off_loop, page, session, to_login
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -39,6 +45,25 @@ def _signatory(request: Request) -> tuple[Caller, str, Signatory] | Response:
         return page(request, "base.html", 403, who=who, csrf=csrf, denied="signataire (lié à un poste)")
     signatory = Signatory(account=account.name, name=account.display_name, post=account.post, principal=who.principal)
     return who, csrf, signatory
+
+
+def _certificate(request: Request, post: str, letters: int) -> tuple[str, CertificateError | None]:
+    """What the pages say of ``post``'s certificate before ``letters`` letters are signed with it: a notice
+    when it is a demonstration certificate, and the error when the post cannot sign yet."""
+    try:
+        signer = runtime_of(request).signature_desk.signer(post)
+    except CertificateError as exc:
+        return f"Le poste {post} ne peut pas encore signer. {in_french(exc)}", exc
+    if not signer.demonstration:
+        return "", None
+    which = "Cette lettre sera signée" if letters == 1 else f"Ces {letters} lettres seront signées"
+    mention = "elle portera" if letters == 1 else "chacune portera"
+    notice = (
+        f"{which} avec un certificat de démonstration, qui n'a aucune valeur juridique : {mention} la mention "
+        f"« {MENTION} ». Avant tout envoi réel, le certificat du poste {post} est remplacé par celui que "
+        "délivre son autorité de certification."
+    )
+    return notice, None
 
 
 @router.get("/signatures")
@@ -69,6 +94,10 @@ def confirm(request: Request) -> Response:
     if not ids:
         refused = "Aucune lettre choisie : cochez les lettres à signer, ou choisissez « Tout signer »."
         return page(request, "confirm.html", 400, who=who, csrf=csrf, title=title, refused=refused, back=HOME)
+    notice, cannot = _certificate(request, signatory.post, len(ids))
+    if cannot is not None:  # refused here, not after the confirmation: nothing could be signed
+        status = labelwf_error_status(cannot)
+        return page(request, "confirm.html", status, who=who, csrf=csrf, title=title, refused=notice, back=HOME)
     what = (
         f"Signer {len(ids)} lettre(s) du poste {signatory.post} en tant que {signatory.name} : chacune sera "
         "datée d'aujourd'hui, signée avec le certificat du poste et enregistrée dans la chaîne d'audit, "
@@ -82,6 +111,7 @@ def confirm(request: Request) -> Response:
         title=title,
         refused="",
         what=what,
+        notice=notice,
         action="/console/signatures/sign",
         fields=[("letter", i) for i in ids],
         reason=False,
@@ -129,6 +159,7 @@ def review(request: Request, letter_id: int) -> Response:
         letter = runtime_of(request).signature_desk.review(letter_id, signatory)
     except LabelwfError as exc:
         return console_flash.redirect(HOME, csrf, f"Lettre {letter_id} : {in_french(exc)}", "error")
+    notice, cannot = _certificate(request, signatory.post, 1)
     return page(
         request,
         "signatures.html",
@@ -137,6 +168,8 @@ def review(request: Request, letter_id: int) -> Response:
         signatory=signatory,
         letter=letter,
         unsigned_date=UNSIGNED_DATE,
+        certificate_notice=notice,
+        may_sign=cannot is None,
     )
 
 

@@ -17,12 +17,15 @@ from ..audit.export import event_json
 from ..engine.decision import MAX_REASON
 from ..engine.representations import letter_json
 from ..engine.signature import Signatory
+from ..i18n import render
+from ..message import N_, Quoted, Word, listed
 from .api import Who, plain_parameters, runtime_of
 from .auth import Caller, Refused
-from .problems import problem_responses
+from .problems import problem_responses, request_locale
 
 router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 503), dependencies=[Depends(plain_parameters)])
 MAX_BATCH = 500  # letters signed by one request
+_NO_ROLE = N_("none")  # marked apart: pybabel extract misses a message marked inside another's call
 
 
 class SignLetters(BaseModel):
@@ -41,13 +44,17 @@ class ReturnLetter(BaseModel):
     reason: str = Field(min_length=1, max_length=MAX_REASON)
 
 
-def signatory_of(who: Caller) -> Signatory:
-    """The signatory ``who`` is, or 403: an account of the role ``signatory`` bound to a post."""
+def signatory_of(request: Request, who: Caller) -> Signatory:
+    """The signatory ``who`` is, or 403 (said in the request's language): an account of the role
+    ``signatory`` bound to a post."""
     account = who.account
     if "signatory" not in account.roles or account.post is None:
-        held = ", ".join(account.roles) or "none"
-        detail = f"this needs a signatory account bound to a post; account {account.name!r} holds: {held}"
-        raise Refused(403, "forbidden", detail)
+        detail = N_(
+            "this needs a signatory account bound to a post; account %(account)s holds: %(roles)s",
+            account=Quoted(account.name),
+            roles=listed([Word(r) for r in account.roles], empty=_NO_ROLE),
+        )
+        raise Refused(403, "forbidden", render(detail, request_locale(request)))
     return Signatory(account=account.name, name=account.display_name, post=account.post, principal=who.principal)
 
 
@@ -61,7 +68,7 @@ def queue(
     after: Annotated[int | None, Query(ge=0, lt=2**63)] = None,
 ) -> dict[str, Any]:
     """The letters of the signatory's post waiting « à signer », oldest first, and how many wait in all."""
-    signatory = signatory_of(who)
+    signatory = signatory_of(request, who)
     desk = runtime_of(request).signature_desk
     letters = desk.queue(signatory.post, limit=limit, after=after)
     return {"post": signatory.post, "waiting": desk.count(signatory.post), "items": [letter_json(m) for m in letters]}
@@ -73,14 +80,15 @@ def queue(
     responses=problem_responses(400, 403, 409, 411, 413, 422, 429),
 )
 def sign(request: Request, who: Who, body: SignLetters) -> dict[str, Any]:
-    """Sign each letter of the list (PAdES, the post's certificate); the letters refused say why."""
-    signatory = signatory_of(who)
+    """Sign each letter of the list (PAdES, the post's certificate); the letters refused say why (in the
+    request's language, as a problem's ``detail``)."""
+    signatory = signatory_of(request, who)
     report = runtime_of(request).signature_desk.sign(body.letters, signatory)
     return {
         "signed": [
             {"letter": s.letter, "pdf_sha256": s.sha256, "signed_at": s.signed_at, "seq": s.seq} for s in report.signed
         ],
-        "refused": [{"letter": letter, "reason": why} for letter, why in report.refused],
+        "refused": [{"letter": letter, "reason": why} for letter, why in report.reasons(request_locale(request))],
     }
 
 
@@ -91,6 +99,6 @@ def sign(request: Request, who: Who, body: SignLetters) -> dict[str, Any]:
 )
 def send_back(request: Request, who: Who, letter_id: int, body: ReturnLetter) -> dict[str, Any]:
     """The letter is not signed and never delivered; the reason is recorded in its instance's chain."""
-    signatory = signatory_of(who)
+    signatory = signatory_of(request, who)
     event = runtime_of(request).signature_desk.send_back(letter_id, signatory, reason=body.reason)
     return {"letter": letter_id, "event": event_json(event)}
