@@ -130,6 +130,42 @@ def test_a_notice_is_sealed_at_delivery_recorded_in_its_chain_served_and_found_b
     service.outbox.close()
 
 
+def test_a_notice_waits_for_the_seal_and_never_leaves_unsigned(
+    database_url: str, clock: FrozenClock, programme: Path
+) -> None:
+    # Given signatures required, a workflow declaring a notice, and no seal's certificate yet
+    sealed_programme(programme)
+    overrides = {
+        "database": database_url,
+        "signature": "required",
+        "signature_certificates": str(programme / "certificates"),
+        "workflows": str(programme / "workflows"),
+        "templates": str(programme / "templates"),
+        "outbox": str(programme / "outbox"),
+    }
+    runtime = Runtime(load_settings(CONFIG_FILE, overrides=overrides), clock=clock)
+    runtime.db.upgrade()
+    import_entities(runtime.engine, POLES_CSV, actor="import", reason="set-up")
+    runtime.engine.fire("enfant", "classify", data={"group": 1}, **OPERATOR)
+    runtime.engine.fire("vegepolys", "classify", data={"group": 2}, **OPERATOR)  # letters for a person: queued
+    # When the outbox delivers what is due
+    report = runtime.outbox.deliver_due()
+    runtime.outbox.close()
+    # Then the notices are kept back, said so, and nothing is filed
+    assert report.delivered == 0 and report.notices_held == 3 and runtime.outbox.due_count() == 0
+    assert {row.status for row in letters(runtime.db) if row.post == SEAL_POST} == {"pending"}
+    assert not (programme / "outbox").exists() or not any((programme / "outbox").rglob("*.pdf"))
+    runtime.close()
+    # And once the seal's certificate is there, they go out sealed
+    seal_certificate(programme / "certificates", clock.now())
+    runtime = Runtime(load_settings(CONFIG_FILE, overrides=overrides), clock=clock)
+    report = runtime.outbox.deliver_due()
+    runtime.outbox.close()
+    assert report.delivered == 3 and report.notices_held == 0
+    assert all(row.signed_pdf for row in letters(runtime.db) if row.post == SEAL_POST)
+    runtime.close()
+
+
 def test_the_command_line_verifies_a_sealed_notice_and_finds_it_in_the_chain(
     service: Runtime, programme: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -147,7 +147,7 @@ def letters_send(app: App, limit: int | None) -> None:
                 for name in ("delivered", "retried", "failed", "uncertain", "leftovers"):
                     setattr(total, name, getattr(total, name) + getattr(report, name))
                 total.errors.extend(report.errors)
-                total.pdf_skipped = report.pdf_skipped
+                total.pdf_skipped, total.notices_held = report.pdf_skipped, report.notices_held
                 if report.handled < size:
                     break
                 if not console.is_terminal:
@@ -176,6 +176,13 @@ def letters_send(app: App, limit: int | None) -> None:
     )
     if total.pdf_skipped:
         click.echo(total.pdf_skipped, err=True)
+    if total.notices_held:
+        held = N_(
+            "%(count)s notice(s) kept back: they go out under the service's seal, and nothing here can seal them "
+            "(seal.p12 in the signature_certificates folder, and PDFs)",
+            count=total.notices_held,
+        )
+        echo(held, err=True)
     for error in total.errors:
         click.echo(f"  {error}", err=True)
     remaining = outbox.due_count()

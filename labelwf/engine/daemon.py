@@ -172,6 +172,7 @@ class Daemon:
                 failed=sent.failed,
                 uncertain=sent.uncertain,
                 pdf=sent.pdf_skipped or "yes",
+                notices_held=sent.notices_held,
                 seconds=round(seconds, 3),
                 per_s=round(sent.handled / seconds, 1) if seconds > 0 else None,
             )

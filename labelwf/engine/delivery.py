@@ -112,6 +112,7 @@ class DeliveryReport:
     uncertain: int = 0
     leftovers: int = 0  # temporary files of killed writers removed
     pdf_skipped: str | None = None
+    notices_held: int = 0  # notices (``signature: seal``) kept back: nothing here can seal them
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -202,7 +203,11 @@ class Outbox:
         self._expire_leases(report)
         reason = pdf_unavailable() if self.settings.pdf else "PDF disabled"
         report.pdf_skipped = reason
-        due = deque(self._due(limit))
+        held = self._held_post(reason)
+        if held is not None:
+            with self.db.read() as conn:
+                report.notices_held = sql.count_held(conn, held)
+        due = deque(self._due(limit, held))
         window: deque[_InFlight] = deque()
         while True:
             taken: list[int] = []
@@ -247,13 +252,19 @@ class Outbox:
         return remove_leftovers(self.settings.outbox, older_than=oldest)
 
     def due_count(self) -> int:
-        """How many letters wait to be delivered now."""
+        """How many letters wait to be delivered now (not the notices this outbox cannot seal)."""
+        reason = pdf_unavailable() if self.settings.pdf else "PDF disabled"
         with self.db.read() as conn:
-            return sql.count_due(conn, self.clock.now())
+            return sql.count_due(conn, self.clock.now(), held_post=self._held_post(reason))
 
-    def _due(self, limit: int) -> list[int]:
+    def _held_post(self, pdf_skipped: str | None) -> str | None:
+        """``SEAL_POST`` when the notices must wait: no seal to sign them, or no PDF to sign (no decision's
+        letter leaves unsigned); else None."""
+        return SEAL_POST if self._seal is None or pdf_skipped is not None else None
+
+    def _due(self, limit: int, held_post: str | None) -> list[int]:
         with self.db.read() as conn:
-            return sql.due_letters(conn, self.clock.now(), limit)
+            return sql.due_letters(conn, self.clock.now(), limit, held_post=held_post)
 
     def _expire_leases(self, report: DeliveryReport) -> None:
         """Letters left ``sending`` by a process that died: files-only ones are retried, e-mailed ones uncertain."""

@@ -15,22 +15,28 @@ _l, _i, _e = letter, instance, event
 _WAITING = (LetterStatus.PENDING.value, LetterStatus.RETRY.value)
 
 
-def due_letters(conn: Connection, now: datetime, limit: int) -> list[int]:
-    """Ids of the letters waiting to be delivered (new, or whose retry is due), oldest first."""
-    query = (
-        sa.select(_l.c.id)
-        .where(_l.c.status.in_(_WAITING), sa.or_(_l.c.next_attempt_at.is_(None), _l.c.next_attempt_at <= now))
-        .order_by(_l.c.id)
-        .limit(limit)
-    )
+def _due(now: datetime, held_post: str | None) -> sa.ColumnElement[bool]:
+    due = _l.c.status.in_(_WAITING) & sa.or_(_l.c.next_attempt_at.is_(None), _l.c.next_attempt_at <= now)
+    if held_post is not None:  # the letters of that post wait for what signs them (the notices, for the seal)
+        due &= sa.or_(_l.c.post.is_(None), _l.c.post != held_post)
+    return due
+
+
+def due_letters(conn: Connection, now: datetime, limit: int, *, held_post: str | None = None) -> list[int]:
+    """Ids of the letters waiting to be delivered (new, or whose retry is due), oldest first, but
+    those of ``held_post``."""
+    query = sa.select(_l.c.id).where(_due(now, held_post)).order_by(_l.c.id).limit(limit)
     return [int(i) for i in conn.execute(query).scalars()]
 
 
-def count_due(conn: Connection, now: datetime) -> int:
-    """How many letters wait to be delivered now."""
-    query = sa.select(sa.func.count()).where(
-        _l.c.status.in_(_WAITING), sa.or_(_l.c.next_attempt_at.is_(None), _l.c.next_attempt_at <= now)
-    )
+def count_due(conn: Connection, now: datetime, *, held_post: str | None = None) -> int:
+    """How many letters wait to be delivered now, but those of ``held_post``."""
+    return int(conn.execute(sa.select(sa.func.count()).where(_due(now, held_post))).scalar() or 0)
+
+
+def count_held(conn: Connection, post: str) -> int:
+    """How many letters of ``post`` wait for delivery (new or to retry), whenever due."""
+    query = sa.select(sa.func.count()).where(_l.c.status.in_(_WAITING), _l.c.post == post)
     return int(conn.execute(query).scalar() or 0)
 
 
