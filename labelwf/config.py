@@ -50,7 +50,7 @@ login_delay_max_seconds  …_LOGIN_DELAY_MAX_SECONDS  sign-in: the longest delay
 trusted_proxies        LABELWF_TRUSTED_PROXIES      service: proxies (addresses, CIDR) whose X-Forwarded-For is honoured
 locale                 LABELWF_LOCALE               language of messages: errors of the CLI and API (fr; en)
 console_theme          LABELWF_CONSOLE_THEME        the console's look: dsfr (the State's design system) or neutral
-signature              LABELWF_SIGNATURE            required: letters wait for their post's signatory; off (default)
+signature              LABELWF_SIGNATURE            required (default): letters wait for their post's signatory; off
 signature_certificates LABELWF_SIGNATURE_CERTIFICATES folder of the posts' <post>.p12 and <post>.passphrase
 signature_timestamp_url  …_SIGNATURE_TIMESTAMP_URL  RFC 3161 timestamp authority: signatures PAdES B-T (empty: B-B)
 =====================  ==========================  ==============================================
@@ -126,7 +126,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     locale: str = DEFAULT_LOCALE  # the language of messages (the API also honours Accept-Language)
     console_theme: str = "neutral"  # labelwf.service.console_theme.THEMES
-    signature: str = "off"  # required: letters wait « à signer » (labelwf.engine.signature); off: delivered as written
+    signature: str = "required"  # letters wait « à signer » (labelwf.engine.signature); off: delivered as written
     signature_certificates: Path | None = None  # <post>.p12 and its passphrase (file or environment), seal.p12
     signature_timestamp_url: str = ""  # an RFC 3161 authority: signatures are PAdES B-T; empty: B-B
     source: Path | None = None

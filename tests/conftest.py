@@ -116,11 +116,15 @@ def poles(engine: Engine) -> Engine:
 
 @pytest.fixture(autouse=True)
 def audit_key_outside_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI's `init` creates its audit key in the test's folder, never in the project; checkpoints
-    go to the test's folder too, never to the user's state folder."""
+    """The CLI's `init` creates its audit key (and its demonstration certificates) in the test's folder,
+    never in the project; checkpoints go to the test's folder too, never to the user's state folder."""
     monkeypatch.setenv("LABELWF_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("LABELWF_LOCALE", "en")  # the messages' source text; tests/test_i18n.py says them in French
+    # Delivery, the console and the API are tested on letters that go out as written; the signature
+    # step's tests (and the README's, which runs the shipped configuration) set it as shipped: required.
+    monkeypatch.setenv("LABELWF_SIGNATURE", "off")
+    monkeypatch.setenv("LABELWF_SIGNATURE_CERTIFICATES", str(tmp_path / "certificates"))  # never the project's
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from labelwf.cli import EXIT_BAD_INPUT
+from labelwf.cli import EXIT_BAD_INPUT, main
 from labelwf.letters.certificates import load_signer, read_passphrase
 from labelwf.letters.demo_posts import directory_posts
 from labelwf.letters.directory import load_directory
@@ -31,12 +32,11 @@ def test_init_creates_a_demonstration_certificate_for_each_post_once(
     said = " ".join(cli("init", "--demo-certificates").stdout.split())
     # Then each post of the directory has one, but the DATAR's own is kept as it was
     assert {"diact", "datar", "premier-ministre"} <= set(POSTS)
-    for post in POSTS:
-        if post == "datar":
-            assert f"poste datar : certificat {folder / 'datar.p12'} conservé tel quel" in said
-            continue
+    created = [post for post in POSTS if post != "datar"]
+    assert f"créés dans {folder} pour {', '.join(created)}, valables jusqu'au" in said
+    assert f"certificats conservés tels quels dans {folder} : datar" in said
+    for post in created:
         p12, secret = folder / f"{post}.p12", folder / f"{post}.passphrase"
-        assert f"poste {post} : certificat de démonstration créé, {p12}" in said
         assert stat.S_IMODE(p12.stat().st_mode) == 0o600 and stat.S_IMODE(secret.stat().st_mode) == 0o600
         signer = load_signer(p12, read_passphrase(file=secret), when=datetime.now(UTC))
         assert signer.demonstration and (folder / f"{post}.pem").is_file()
@@ -46,14 +46,18 @@ def test_init_creates_a_demonstration_certificate_for_each_post_once(
     # And a second run creates nothing
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     again = " ".join(cli("init", "--demo-certificates").stdout.split())
-    assert "créé" not in again and again.count("conservé tel quel") == len(POSTS)
+    assert "créés" not in again and f"conservés tels quels dans {folder} : {', '.join(POSTS)}" in again
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
 def test_init_without_a_certificates_folder_says_which_setting_to_give(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LABELWF_LOCALE", "fr")
-    refused = Cli(database_url)("init", "--demo-certificates", code=EXIT_BAD_INPUT)
+    monkeypatch.delenv("LABELWF_SIGNATURE_CERTIFICATES")
+    bare = tmp_path / "bare.yaml"  # a configuration that names no certificates' folder
+    bare.write_text(f"workflows: {ROOT / 'workflows'}\ntemplates: {ROOT / 'templates'}\n", encoding="utf-8")
+    refused = CliRunner().invoke(main, ["--config", str(bare), "--db", database_url, "init", "--demo-certificates"])
+    assert refused.exit_code == EXIT_BAD_INPUT, refused.output
     assert "signature_certificates" in refused.stderr
     assert "le dossier où init --demo-certificates écrit" in refused.stderr

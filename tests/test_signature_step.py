@@ -31,6 +31,7 @@ from labelwf import (
 from labelwf.accounts import add_account, create_token
 from labelwf.cli import EXIT_FAILURE, main
 from labelwf.clock import SystemClock
+from labelwf.config import Settings
 from labelwf.engine.delivery import DeliverySettings, Outbox
 from labelwf.engine.pdf import pdf_unavailable
 from labelwf.engine.signature import Signatory, SignatureDesk
@@ -222,6 +223,26 @@ def test_letters_of_a_replay_or_with_signatures_off_go_out_as_written(
     assert statuses(signed_engine.db) == {LetterStatus.PENDING.value: 6}
 
 
+def test_signatures_are_required_by_default_and_in_the_shipped_configurations(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given no setting of the environment (the tests' own turns them off)
+    monkeypatch.delenv("LABELWF_SIGNATURE")
+    assert Settings().signature == "required"
+    for shipped in ("config.yaml", "programme.yaml"):
+        assert load_settings(ROOT / shipped).signature == "required", shipped
+    # When an operator decides with the shipped configuration
+    cli = Cli(database_url)
+    cli("init")
+    cli("import", str(POLES_CSV), "--reason", "set-up")
+    fired = cli("fire", "vegepolys", "classify", "--set", "group=2", "--actor", "DGCIS", "--reason", "Rapport")
+    # Then its letters wait for their signatory, the command says so, and delivery sends none of them
+    assert "3 courrier(s) à signer avant envoi" in fired.stdout
+    sent = cli("letters", "send")
+    assert "delivered 0," in sent.stdout
+    assert {item["status"] for item in cli.items("letters", "--pole", "vegepolys")} == {"to_sign"}
+
+
 def test_a_workflow_declaring_an_unknown_signature_is_refused_naming_what_is_allowed(programme: Path) -> None:
     declared = "    to: [governance, prefet, region]"
     edit(programme / "workflows" / "poles-2008.yaml", declared, declared + "\n    signature: stamp")
@@ -330,7 +351,7 @@ def test_the_api_signs_for_the_callers_post_only_and_stakeholders_see_signed_let
     # And an operator has no queue; a signatory of another post signs none of them
     assert api.get("/api/v1/signatures", headers=as_("marie")).status_code == 403
     other = api.post("/api/v1/signatures", json={"letters": ids}, headers=as_("paul")).json()
-    assert other["signed"] == [] and all("poste diact" in r["reason"] for r in other["refused"])
+    assert other["signed"] == [] and all("post diact" in r["reason"] for r in other["refused"])  # LABELWF_LOCALE=en
     back = api.post(f"/api/v1/letters/{ids[0]}/return", json={"reason": "non"}, headers=as_("paul"))
     assert back.status_code == 409 and back.headers["content-type"].startswith("application/problem+json")
     # When the DIACT's signatory signs the three at once

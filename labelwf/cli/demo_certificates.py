@@ -20,19 +20,20 @@ def create_demo_certificates(app: App) -> None:
         raise ConfigError("signature_certificates", None, expected)
     clock = app.runtime.clock or SystemClock()
     posts = [*directory_posts(app.runtime.directory), SEAL]  # the service's seal signs the notices
-    for made in create_missing(folder, posts, when=clock.now()):
-        if made.created and made.valid_until is not None:
-            echo(
-                N_(
-                    "post %(post)s: demonstration certificate created, %(file)s, valid until %(until)s; "
-                    "no legal value, and the letters it signs say so (passphrase in %(secret)s, "
-                    "readable by you only; give %(pem)s to whoever verifies)",
-                    post=made.post,
-                    file=str(made.path),
-                    until=made.valid_until.strftime("%d/%m/%Y"),
-                    secret=str(made.path.with_suffix(".passphrase")),
-                    pem=str(made.path.with_suffix(".pem")),
-                )
+    made = create_missing(folder, posts, when=clock.now())
+    created = [m for m in made if m.created]
+    kept = [m.post for m in made if not m.created]
+    if created:
+        until = min(m.valid_until for m in created if m.valid_until is not None)
+        echo(
+            N_(
+                "demonstration certificates (no legal value, and the letters they sign say so) created in "
+                "%(folder)s for %(posts)s, valid until %(until)s: <post>.p12, its passphrase in <post>.passphrase "
+                "(readable by you only), <post>.pem for whoever verifies",
+                folder=str(folder),
+                posts=", ".join(m.post for m in created),
+                until=until.strftime("%d/%m/%Y"),
             )
-        else:
-            echo(N_("post %(post)s: certificate %(file)s kept as it is", post=made.post, file=str(made.path)))
+        )
+    if kept:
+        echo(N_("certificates kept as they are in %(folder)s: %(posts)s", folder=str(folder), posts=", ".join(kept)))

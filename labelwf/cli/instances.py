@@ -151,8 +151,10 @@ def fire(
     click.echo(f"Décision enregistrée pour {fired.entity} : {step} (version {fired.version})")
     for name, due in fired.timers_armed:
         click.echo(f"  échéance {name} posée au {moment(due, app.zone)}")
-    if fired.letters:
-        click.echo(f"  {fired.letters} courrier(s) à envoyer")
+    if fired.letters_to_sign:
+        click.echo(f"  {fired.letters_to_sign} courrier(s) à signer avant envoi : labelwf letters to-sign")
+    if fired.letters > fired.letters_to_sign:
+        click.echo(f"  {fired.letters - fired.letters_to_sign} courrier(s) à envoyer")
     return None
 
 

@@ -17,6 +17,7 @@ from .. import accounts
 from ..errors import AccountError
 from .base import EXIT_FAILURE, App, json_option, row, table
 from .letters import letters_group
+from .wording import day
 
 if TYPE_CHECKING:  # pyHanko loads only when letters are signed
     from ..engine.signature import Signatory
@@ -63,12 +64,12 @@ def letters_to_sign(app: App, post: str | None, account_name: str | None, limit:
 
         return app.emit_json({"post": post, "waiting": waiting, "items": [letter_json(m) for m in letters]})
     whose = f"du poste {post}" if post else "de tous les postes"
-    shown = table(
-        f"{waiting} lettre(s) à signer {whose}", "n°", "pôle", "lettre", "destinataire", "décision du", "poste"
-    )
+    columns = ("n°", "pôle", "lettre", "destinataire", "décision du", *(() if post else ("poste",)))
+    shown = table(f"{waiting} lettre(s) à signer {whose}", *columns, wrap=("lettre", "destinataire"))
     for letter in letters:
         recipient = letter.recipient.label or letter.recipient.role
-        row(shown, letter.id, letter.entity, letter.subject, recipient, app.local(letter.occurred_at)[:10], letter.post)
+        cells = [letter.id, letter.entity, letter.subject, recipient, day(letter.occurred_at, app.zone)]
+        row(shown, *cells, *(() if post else (letter.post,)))
     app.print_rows(shown, "aucune : rien n'attend de signature")
     if waiting > len(letters):
         click.echo(f"... {waiting - len(letters)} de plus : relevez --limit")

@@ -34,7 +34,7 @@ from ..store import Database
 from ..store import fires as sql
 from ..store.entity_versions import dated
 from ..store.reads import find_instances
-from ..store.records import Basis, Event, Instance, Timer, TimerStatus
+from ..store.records import SEAL_POST, Basis, Event, Instance, Timer, TimerStatus
 from ..workflow.definition import SYSTEM, Workflow
 from . import timer_steps
 from .batch import IMMEDIATE, Checks
@@ -332,6 +332,7 @@ class Engine:
         if rendered:
             sql.insert_letters(conn, [letter_row(letter, current.id, eid, now) for letter in rendered])
         letters = len(rendered)
+        to_sign = sum(1 for letter in rendered if letter.post not in (None, SEAL_POST))
         return Fired(
             request.entity,
             wf.name,
@@ -345,6 +346,7 @@ class Engine:
             armed,
             letters,
             late_by,
+            to_sign,
         )
 
     def check(self, conn: Connection, request: Request) -> tuple[Instance, Decision, datetime]:

@@ -27,6 +27,7 @@ class Fired:
     timers_armed: tuple[tuple[str, datetime], ...]
     letters: int
     late_by_s: float | None = None
+    letters_to_sign: int = 0  # of ``letters``, those waiting « à signer » for their post's signatory
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,7 @@ def fired_json(fired: Fired) -> dict[str, Any]:
         "hash": fired.hash,
         "occurred_at": fired.occurred_at.isoformat(),
         "letters": fired.letters,
+        "letters_to_sign": fired.letters_to_sign,
         "timers_armed": [{"name": n, "due_at": d.isoformat()} for n, d in fired.timers_armed],
     }
 
