@@ -388,7 +388,12 @@ def test_the_console_signs_a_batch_after_one_confirmation_and_sends_a_letter_bac
     signing_service: tuple[Runtime, dict[str, str]],
 ) -> None:
     runtime, _ = signing_service
-    runtime.engine.fire("enfant", "classify", data={"group": 1}, **OPERATOR)
+    # Given two decisions, one taken in the console, which says where its letters wait
+    operator, operator_csrf = console_of(runtime, "marie")
+    form = {"csrf": operator_csrf, "trigger": "classify", "field_group": "1", "reason": "Rapport 2008", "version": "0"}
+    assert operator.post("/console/instances/enfant/fire", data=form).status_code == 303
+    decided = html.unescape(operator.get("/console/instances/enfant").text)
+    assert "Décision enregistrée" in decided and "3 courrier(s) attendent leur signataire" in decided
     runtime.engine.fire("pass", "classify", data={"group": 1}, **OPERATOR)
     client, csrf = console_of(runtime, "jeanne")
     # Given the signatory's page: six letters, and the link to it in the menu
@@ -417,7 +422,6 @@ def test_the_console_signs_a_batch_after_one_confirmation_and_sends_a_letter_bac
     assert "signée(s)" not in html.unescape(client.get("/console/signatures").text)  # a reload says nothing again
     assert statuses(runtime.db) == {"pending": 5, "returned": 1}
     # And someone who is no signatory is refused the page
-    operator, _ = console_of(runtime, "marie")
     assert operator.get("/console/signatures").status_code == 403
 
 

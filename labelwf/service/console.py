@@ -157,6 +157,8 @@ def _fire(request: Request, entity: str, form: FormData) -> Response:
     wf = runtime.engine.workflow_of(queries.find(runtime.engine, entity))  # said in the workflow's words
     moved = f"{wf.state_label(fired.source)} → {wf.state_label(fired.dest)}"
     done = f"Décision enregistrée : {wf.trigger_label(fired.trigger)}, {moved} (version {fired.version})."
+    if fired.letters_to_sign:  # no decision's letter leaves unsigned: say where they wait
+        done += f" {fired.letters_to_sign} courrier(s) attendent leur signataire (« À signer »)."
     return settled(request, who, csrf, entity, done)
 
 
