@@ -163,10 +163,10 @@ def plan_progress(request: Request, plan_id: str) -> Response:
         return found
     who, csrf = found
     number = _number(plan_id)
+    live = runs_of(request.app.state).running(number)  # asked before the plan is read (see _plan_page)
     plan = _stored(runtime_of(request).engine, number)
     if plan is None:
         return _plan_page(request, who, csrf, number)
-    live = runs_of(request.app.state).running(plan.id)
     answer = page(
         request,
         "_plan_progress.html",

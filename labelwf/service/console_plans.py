@@ -194,6 +194,9 @@ def _plan_page(
     zone = runtime.settings.zone
     plan: Batch | None = None
     found: list[BatchItem] = []
+    # Whether it runs is asked before the plan is read: a run that ends in between is then seen live
+    # (the page polls, and the next poll finds it ended), never read as running by a page that no run follows.
+    live = runs_of(request.app.state).running(plan_id)
     if 0 < plan_id < 2**63:
         with runtime.db.read() as conn:
             plan = bsql.get_batch(conn, plan_id)
@@ -211,7 +214,7 @@ def _plan_page(
         csrf=csrf,
         plan=_summary(plan, zone),
         planned=plan.status is BatchStatus.PLANNED,
-        live=runs_of(request.app.state).running(plan.id),
+        live=live,
         progress=progress_of(plan),
         items=[_item(plan, i, zone) for i in listed],
         next=listed[-1].seq if len(found) > PAGE else None,
