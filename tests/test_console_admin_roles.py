@@ -41,14 +41,18 @@ def test_an_admin_binds_a_new_signatory_to_a_post_of_the_directory(runtime: Runt
     assert '<label class="fr-label" for="add-post">Poste de signature' in page
     offered = page.split('id="add-post"', 1)[1].split("</select>", 1)[0]
     assert '<option value="">Aucun (pas un compte signataire)</option>' in offered
-    assert all(f'<option value="{post}">{post}</option>' in offered for post in ("diact", "datar", "service"))
+    # offered by the title their signatory signs with, the keys as values
+    datar = "Le délégué interministériel à l'aménagement du territoire et à l'attractivité régionale"
+    assert f'<option value="datar">{datar}</option>' in offered
+    assert '<option value="region">Le président du conseil régional</option>' in offered
+    assert '<option value="service">Le service (quand l\'annuaire ne nomme aucun poste)</option>' in offered
     assert '<th scope="col">Poste de signature</th>' in page
     # When it creates a signatory of the DATAR
     form = {"csrf": csrf, "name": "jeanne", "display_name": "Jeanne Martin", "roles": ["signatory"], "post": "datar"}
     assert client.post("/console/admin/add", data=form).status_code == 303
     # Then the account is bound to the post, which the accounts' table shows
     assert {a.name: a.post for a in accounts.accounts(runtime.db)}["jeanne"] == "datar"
-    assert "<td>jeanne</td><td>Jeanne Martin</td><td>signataire</td><td></td><td>datar</td>" in html.unescape(
+    assert f"<td>jeanne</td><td>Jeanne Martin</td><td>signataire</td><td></td><td>{datar}</td>" in html.unescape(
         client.get("/console/admin").text
     )
 
@@ -68,5 +72,5 @@ def test_a_signatory_without_a_post_or_a_post_without_the_role_is_refused_in_fre
     agent = {"csrf": csrf, "name": "luc", "roles": ["operator"], "post": "diact"}
     said = html.unescape(refused_form(client, client.post("/console/admin/add", data=agent), "/console/admin").text)
     assert "Refusé : Poste « diact » refusé : attendu un poste pour un compte signataire" in said
-    assert '<option value="diact" selected>diact</option>' in said
+    assert '<option value="diact" selected>Le délégué interministériel' in said
     assert {a.name for a in accounts.accounts(runtime.db)}.isdisjoint({"jeanne", "luc"})

@@ -144,6 +144,7 @@ def audit_export(request: Request) -> Response:
 def _admin_page(request: Request, who: Caller, csrf: str, status: int = 200, **shown: Any) -> Response:
     db = runtime_of(request).db
     context = {"message": "", "message_kind": "", "new_token": ""} | shown
+    posts = signing_posts(runtime_of(request).directory)
     return page(
         request,
         "admin.html",
@@ -154,15 +155,20 @@ def _admin_page(request: Request, who: Caller, csrf: str, status: int = 200, **s
         tokens=accounts.tokens(db),
         roles=[(r, said(ROLES, r)) for r in accounts.ROLES],  # offered by their French words, ids as values
         role_words=ROLES,
-        posts=signing_posts(runtime_of(request).directory),
+        posts=posts,
+        post_words=dict(posts),
         **context,
     )
 
 
-def signing_posts(directory: Directory | None) -> list[str]:
-    """The posts a signatory may be bound to: those of the directory's rows, and the default post, sorted."""
-    found = {row.post_key for row in directory.rows} if directory is not None else set()
-    return sorted(found | {DEFAULT_POST})
+def signing_posts(directory: Directory | None) -> list[tuple[str, str]]:
+    """The posts a signatory may be bound to, each with the words that say it: the directory's posts by
+    the title their latest row signs with, then the default post; the keys are the form's values."""
+    titles: dict[str, str] = {}
+    for row in directory.rows if directory is not None else ():
+        titles[row.post_key] = row.signatory  # the rows run in date order: the latest title wins
+    said = [(post, title[:1].upper() + title[1:]) for post, title in titles.items()]
+    return [*said, (DEFAULT_POST, "Le service (quand l'annuaire ne nomme aucun poste)")]
 
 
 @router.get("/admin")
