@@ -170,6 +170,27 @@ def test_replay_from_the_cli_prints_the_timeline_and_what_stays_unclassified(dat
     assert len(json.loads(runner.invoke(main, [*base, "list", "--json"]).stdout)["items"]) == 71
 
 
+def test_the_timeline_in_french_speaks_the_workflows_words_never_their_ids(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LABELWF_LOCALE", "fr")
+    runner = CliRunner()
+    base = ["--config", str(CONFIG_FILE), "--db", database_url]
+    assert runner.invoke(main, [*base, "init"]).exit_code == 0
+    out = runner.invoke(main, [*base, "replay"]).stdout
+    assert "18/06/2008 09:00  import     71 dossier(s) importé(s) (poles_2008.csv)" in out
+    assert "30/06/2008 00:00  décision   Classement → Groupe 3 ×13" in out
+    assert "01/01/2010 00:00  échéance   « Terme du label » : Terme du label maintenu → Décision attendue ×13" in out
+    moved = "échéances  « Fin du contrat de performance » reportée au 01/01/2013 00:00 : 14 dossier(s)"
+    assert moved in out
+    timeline = out.split("\n\n")[1]  # between the heading and the final counts
+    for engine_word in ("classify", "group_3", "label_term", "end_label_term", "awaiting_decision", "contract_end"):
+        assert engine_word not in timeline, engine_word
+    # The ids stay in --json
+    again = runner.invoke(main, [*base, "replay", "--reset", "--force", "--json"])
+    assert any(m["what"] == "classify" for m in json.loads(again.stdout)["timeline"])
+
+
 BROKEN = [
     ("trigger: renew\n", "trigger: renouveler\n", "unknown trigger 'renouveler'"),
     ("entities: [ipmf]", "entities: [ipmff]", "unknown entity 'ipmff'"),

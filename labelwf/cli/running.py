@@ -19,6 +19,7 @@ from ..scenarios.replay import replay
 from ..scenarios.scenario import load_scenario
 from ..workflow.definition import Workflow
 from .base import EXIT_FAILURE, App, instant, json_option, main
+from .replay_lines import moment_line
 from .saying import echo, english, line, state
 
 
@@ -187,7 +188,9 @@ def _print_replay(app: App, title: str, report: Any, zone: tzinfo, workflow: str
     click.echo("")
     for moment in report.timeline:
         when = _minute(moment.at, zone)
-        if moment.kind in ("import", "note", "publish") and not moment.dests:
+        if not english():  # the workflows' words, never their ids (those stay in --json)
+            click.echo(moment_line(moment, when, zone, lambda name: _versions(app, name or workflow)))
+        elif moment.kind in ("import", "note", "publish") and not moment.dests:
             click.echo(f"{when}  {moment.kind:<8} {moment.what}")
         else:
             label = {"timer": "⏱ timer ", "decision": "decision"}.get(moment.kind, f"{moment.kind:<8}")
@@ -195,7 +198,7 @@ def _print_replay(app: App, title: str, report: Any, zone: tzinfo, workflow: str
             plan = f"  [plan {moment.plan}]" if moment.plan else ""
             shown = moment.what if moment.kind in ("decision", "timer") else moment.what.removeprefix(moment.kind + " ")
             click.echo(f"{when}  {label} {shown} → {dests}{plan}")
-        if moment.note and moment.kind not in ("decision", "note", "timer", "import"):
+        if moment.note and moment.kind not in ("decision", "note", "timer", "import") and english():
             click.echo(f"{'':18}  {moment.note}")
         if moment.assumed:
             assumed = line(N_("ASSUMED:"))
@@ -246,6 +249,11 @@ def _print_replay(app: App, title: str, report: Any, zone: tzinfo, workflow: str
     echo(N_("%(total)s letters queued:", total=total), nl=False)
     click.echo(f" {queued}")  # the whole list, never cut
     echo(N_("see them with: labelwf list, labelwf history ID, labelwf timers, labelwf letters, labelwf show ID"))
+
+
+def _versions(app: App, name: str) -> list[Workflow]:
+    """The loaded versions of workflow ``name``, the newest first."""
+    return [w for w in reversed(app.engine.workflows) if w.name == name]
 
 
 def _workflow(app: App, name: str) -> Workflow | None:

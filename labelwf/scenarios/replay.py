@@ -60,6 +60,12 @@ class Moment:
     assumed: str | None = None
     note: str = ""
     plan: int | None = None
+    workflow: str | None = None  # decision, timer: the workflow whose labels say its trigger and states
+    count: int = 0  # import: how many entities
+    target: str = ""  # publish: NAME@VERSION; move: the timer moved
+    to: datetime | None = None  # move: the instant the timers were moved to
+    by: str | None = None  # move: the duration they were moved by
+    left: int = 0  # migrate: the instances left on the source version
 
 
 @dataclass
@@ -194,7 +200,9 @@ def replay(
     timeline: list[Moment] = []
     entry = SYNTHETIC_COHORT if synthetic is not None else scenario.basis
     add_entities(engine, rows, actor=actor, reason=f"replay of {scenario.name}: {label}", basis=entry)
-    timeline.append(Moment(scenario.start, "import", f"{len(rows)} entities imported ({label})"))
+    imported = Moment(scenario.start, "import", f"{len(rows)} entities imported ({label})", count=len(rows))
+    imported.target = label
+    timeline.append(imported)
     touched: set[str] = set()
     pending: dict[tuple[datetime, str, str], Moment] = {}
 
@@ -202,7 +210,8 @@ def replay(
         key = (timer.due_at, timer.name, fired.dest)
         moment = pending.get(key)
         if moment is None:
-            moment = pending[key] = Moment(timer.due_at, "timer", f"{timer.name}: {timer.trigger}")
+            moment = pending[key] = Moment(timer.due_at, "timer", f"{timer.name}: {timer.trigger}", target=timer.name)
+            moment.workflow = fired.workflow
             timeline.append(moment)
         moment.dests[fired.dest] += 1
         moment.entities.append(timer.entity)
@@ -219,7 +228,9 @@ def replay(
             name, _, version = step.act.target.partition("@")
             published.append(base.workflow(name, int(version)))
             engine = _replaying(base, clock, published)
-            timeline.append(Moment(step.at, "publish", f"{step.act.target} in force", assumed=step.assumed))
+            in_force = Moment(step.at, "publish", f"{step.act.target} in force", assumed=step.assumed)
+            in_force.target = step.act.target
+            timeline.append(in_force)
             continue
         if step.act is not None:
             if synthetic is not None:
@@ -229,6 +240,8 @@ def replay(
             done = run_act(engine, step, step.act, str(scenario.source))
             moment = Moment(step.at, step.act.kind, step.act.describe(), assumed=step.assumed, note=done.note)
             moment.dests, moment.entities, moment.plan = done.dests, done.entities, done.plan
+            moment.workflow, moment.target = step.act.workflow or scenario.workflow, step.act.target
+            moment.to, moment.by, moment.left = step.act.to, step.act.by, done.left
             touched.update(done.entities)
             timeline.append(moment)
             continue
@@ -245,6 +258,7 @@ def replay(
             continue
         assert step.trigger is not None
         moment = Moment(step.at, "decision", step.trigger, assumed=step.assumed, note=step.reason)
+        moment.workflow = step.workflow or scenario.workflow
         for entity in selected:
             try:
                 fired = engine.fire(

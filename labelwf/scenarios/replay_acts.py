@@ -33,6 +33,7 @@ class ActOutcome:
     entities: list[str] = field(default_factory=list)
     plan: int | None = None
     note: str = ""
+    left: int = 0  # migrate: the instances left on the source version
 
 
 def run_act(engine: Engine, step: Step, act: Act, source: str) -> ActOutcome:
@@ -134,6 +135,7 @@ def _migrate(engine: Engine, step: Step, act: Act) -> ActOutcome:
     left = sum(report.batch.spec.get("left", {}).values())
     outcome = _planned(engine, step, report.batch.id)
     outcome.note = f"{migration.source.key} → {migration.target.key}; {left} left on {migration.source.key}"
+    outcome.left = left
     return outcome
 
 
