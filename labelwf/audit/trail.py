@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointError
+from ..message import N_, Message
 from ..store import Database
 from . import admin_chain, checkpoint, checkpoints
 from . import verification as audit
@@ -30,7 +31,7 @@ class TrailReport:
     admin: AdminReport | None  # None when only one entity's chain was verified
     checkpoint: Checkpoint | None
     checkpoint_file: Path | None
-    note: str | None  # what this verification could not see (no checkpoint), if anything
+    note: Message | None  # what this verification could not see (no checkpoint), if anything
 
     @property
     def ok(self) -> bool:
@@ -47,29 +48,32 @@ class TrailReport:
                 "instances": self.chains.checkpoint,
             }
         admin = None if self.admin is None else self.admin.as_json()
-        return self.chains.as_json() | {"ok": self.ok, "checkpoint": covered, "admin": admin, "note": self.note}
+        note = None if self.note is None else str(self.note)  # the English source text, as JSON keeps it
+        return self.chains.as_json() | {"ok": self.ok, "checkpoint": covered, "admin": admin, "note": note}
 
 
 def chosen_checkpoint(
     db: Database, key: bytes | None, folder: Path, given: Path | None = None, *, skipped: bool = False
-) -> tuple[Path | None, Checkpoint | None, str | None]:
+) -> tuple[Path | None, Checkpoint | None, Message | None]:
     """The checkpoint to verify against (``given``, or the newest of ``folder``) and its file, or a
     note saying why there is none and what the verification then cannot see.
 
     ``CheckpointError`` when ``given`` cannot be read or does not verify with ``key``."""
     if skipped:
-        return None, None, "a deletion of the newest events or of whole instances is not detected"
+        return None, None, N_("a deletion of the newest events or of whole instances is not detected")
     if key is None and given is not None:
         raise CheckpointError(str(given), "cannot be authenticated without the audit key (audit_key_file)")
     if key is None:
-        return None, None, "no audit key: no checkpoint can be authenticated, truncation and erasure are not detected"
+        unkeyed = N_("no audit key: no checkpoint can be authenticated, truncation and erasure are not detected")
+        return None, None, unkeyed
     if given is not None:
         return given, checkpoint.read(given, key), None
     found = checkpoints.newest(folder, key, db.display_url)
     if found is None:
-        why = (
-            f"no checkpoint of this database in {folder}: a deletion of the newest events or of whole instances "
-            "is not detected (`labelwf audit checkpoint` takes one; the daemon and the server take them by themselves)"
+        why = N_(
+            "no checkpoint of this database in %(folder)s: a deletion of the newest events or of whole instances "
+            "is not detected (`labelwf audit checkpoint` takes one; the daemon and the server take them by themselves)",
+            folder=str(folder),
         )
         return None, None, why
     return found[0], found[1], None

@@ -11,13 +11,14 @@ import click
 
 from ..audit import admin_chain, checkpoint
 from ..audit import verification as audit
+from ..audit.admin_chain import AdminReport
 from ..audit.export import export_lines
 from ..audit.trail import verify_trail
 from ..errors import ConfigError
 from ..message import N_, Message
 from . import saying
 from .base import EXIT_AUDIT_BROKEN, App, json_option, main, row, table
-from .saying import echo
+from .saying import echo, english
 from .wording import ADMIN_ACTIONS, said
 
 
@@ -90,9 +91,10 @@ def audit_verify(
         checkpoint_file=checkpoint_file,
         skip_checkpoint=no_checkpoint,
     )
-    report, admin, taken, note = found.chains, found.admin, found.checkpoint, found.note
-    if no_checkpoint:
-        note = f"--no-checkpoint: {note}"
+    report, admin, taken = found.chains, found.admin, found.checkpoint
+    prefix = "--no-checkpoint: " if no_checkpoint else ""
+    note = None if found.note is None else prefix + str(found.note)  # --json: the English source text
+    said_note = None if found.note is None else prefix + saying.line(found.note)
     guarantee = (
         N_("authenticity checked with the audit key")
         if report.keyed
@@ -137,17 +139,41 @@ def audit_verify(
         for line in report.missing:
             click.echo(f"  {line}", err=True)
     if not as_json:
-        if note:
-            click.echo(f"  {note}", err=True)
+        if said_note:
+            click.echo(f"  {said_note}", err=True)
         warning = _unkeyed_warning(report, allow_unkeyed)
         if warning:
             warned = saying.line(N_("WARNING: %(warning)s", warning=warning))
             click.secho(warned, fg="red", bold=True, err=True)  # colour on a terminal only
     if admin is not None and not as_json:
-        for line in admin.lines():
-            click.echo(line, err=not admin.ok)
+        for said in _admin_lines(admin):
+            click.echo(said, err=not admin.ok)
     if not found.ok:
         sys.exit(EXIT_AUDIT_BROKEN)
+
+
+def _admin_lines(admin: AdminReport) -> list[str]:
+    """What the admin chain's verification says: in the command's language when intact, else its breaks."""
+    if not admin.ok or english():
+        return admin.lines()
+    checked = saying.line(
+        N_("authenticity checked with the audit key") if admin.keyed else N_("structure only: no audit key")
+    )
+    intact = N_(
+        "administrative acts intact: %(count)s act(s) verified (%(checked)s)", count=admin.events, checked=checked
+    )
+    said = [saying.line(intact)]
+    if admin.unauthenticated:
+        what = saying.line(
+            N_("acts written without the key") if admin.keyed else N_("keyed acts checked for structure only")
+        )
+        said.append(
+            "  "
+            + saying.line(
+                N_("%(count)s %(what)s: their content is not authenticated", count=admin.unauthenticated, what=what)
+            )
+        )
+    return said
 
 
 def _unkeyed_warning(report: audit.VerifyReport, allow_unkeyed: bool) -> Message | None:

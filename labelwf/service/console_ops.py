@@ -21,6 +21,7 @@ from ..audit.trail import verify_trail
 from ..engine import actions
 from ..engine.wording import ROLES, said
 from ..errors import LabelwfError, NotFound
+from ..i18n import render
 from ..letters.directory import DEFAULT_POST, Directory
 from . import console_flash, console_kept
 from .api import runtime_of
@@ -126,8 +127,11 @@ def _audit_verify(request: Request) -> Response:
         return found
     who, csrf = found
     runtime = runtime_of(request)
-    report = verify_trail(runtime.db, key=runtime.audit_key, folder=runtime.checkpoint_folder).as_json()
-    return page(request, "audit.html", who=who, csrf=csrf, report=report, checked_at=runtime.engine.clock.now())
+    trail = verify_trail(runtime.db, key=runtime.audit_key, folder=runtime.checkpoint_folder)
+    note = "" if trail.note is None else render(trail.note, "fr")  # what it could not see, in French
+    report = trail.as_json()
+    checked_at = runtime.engine.clock.now()
+    return page(request, "audit.html", who=who, csrf=csrf, report=report, note=note, checked_at=checked_at)
 
 
 @router.get("/audit/export")
