@@ -37,6 +37,7 @@ from labelwf.engine.pdf import pdf_unavailable
 from labelwf.engine.signature import Signatory, SignatureDesk
 from labelwf.errors import ActionRefused, ImportRejected, WorkflowError
 from labelwf.letters.certificates import create_demo_certificate, load_trusted
+from labelwf.letters.dating import dated, named
 from labelwf.letters.directory import COLUMNS, DEFAULT_POST, LEGACY_COLUMNS, load_directory, parse_directory
 from labelwf.letters.post_certificates import PostCertificates
 from labelwf.letters.render import Signers
@@ -180,9 +181,9 @@ def test_a_backdated_decision_signed_today_is_dated_today_and_takes_effect_at_it
     create_demo_certificate(folder / "datar.p12", b"secret", when=TODAY)
     (folder / "datar.passphrase").write_text("secret\n", encoding="utf-8")
     desk = desk_of(signed_engine, PostCertificates(folder))
-    # Then its letters wait for the DATAR, the post of 2010 that took the decision
+    # Then its letters wait for the DATAR, the post of 2010 that took the decision, its signatory's name to come
     waiting = [letter for letter in desk.queue("datar") if letter.template == "delabellisation"]
-    assert waiting
+    assert waiting and "[nom du signataire]" in (desk.review(waiting[0].id, DATAR).text or "")
     # When it is signed today
     report = desk.sign([waiting[0].id], DATAR)
     # Then the signed letter is dated today, cites the decision's date, and takes effect on it
@@ -194,6 +195,11 @@ def test_a_backdated_decision_signed_today_is_dated_today_and_takes_effect_at_it
     assert "le 7 décembre 2026" in body and "[date de la signature]" not in body
     assert "Décision du 15 décembre 2010" in body
     assert "prend effet le 15 décembre 2010" in body
+    # And its signature block names who signed it (the directory names no one for the DATAR of 2010)
+    assert "Pour le Premier ministre et par délégation, Paul Durand Le délégué interministériel" in body
+    assert "[nom du signataire]" not in body and "nom non donné" not in body
+    (page,) = (tmp_path / "outbox" / "enfant").glob("*.html")
+    assert "Paul Durand<br>" in page.read_text(encoding="utf-8")
     # And its PDF validates, is found in the chain by its sha256, and one byte changed fails
     (pdf_file,) = (tmp_path / "outbox" / "enfant").glob("*.pdf")
     pdf = pdf_file.read_bytes()
@@ -437,3 +443,12 @@ def test_the_directory_names_each_rows_post_and_a_file_without_posts_still_loads
     with pytest.raises(ImportRejected) as refused:
         parse_directory(bad, "directory.csv")
     assert "post 'Le Ministre' is invalid" in refused.value.problems[0].message
+
+
+def test_the_signatorys_name_is_written_in_as_text_and_escaped_in_html() -> None:
+    hostile = "Jeanne <script>alert(1)</script> & [date de la signature]"
+    assert named("Par [nom du signataire].", hostile, is_html=False) == f"Par {hostile}."
+    shown = named("<p>[nom du signataire]</p>", hostile, is_html=True)
+    assert "<script>" not in shown and "&lt;script&gt;" in shown and "&amp;" in shown
+    # written in after the day (as signing does): a name holding the day's mark stays as it was typed
+    assert named(dated("[nom du signataire]", TODAY, UTC), hostile, is_html=False) == hostile

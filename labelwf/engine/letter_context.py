@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from ..letters.agent import Agent
-from ..letters.dating import UNSIGNED_DATE
+from ..letters.dating import UNSIGNED_DATE, UNSIGNED_NAME
 from ..letters.filters import date_fr_text
 from ..letters.render import LetterRenderer, RenderedLetter, date_fr
 from ..store.records import Entity, Event, Instance
@@ -83,7 +83,9 @@ def step_letters(
         context["reference"] = f"{wf.name.upper()}/{current.entity.id}/{event.seq:03d}-{number}"
         to = {role: wf.recipients[role] for role in spec.to}
         post = signing_post(renderer.signers, wf, spec, event)
-        context["date_fr"] = written if post in (None, SEAL_POST) else UNSIGNED_DATE  # dated the day it is signed
+        awaits = post not in (None, SEAL_POST)  # a person signs it: dated the day signed, named by who signs
+        context["date_fr"] = UNSIGNED_DATE if awaits else written
+        context["signatory_pending"] = UNSIGNED_NAME if awaits else ""
         letters = renderer.render(name, spec.template.name, spec.subject, to, current.entity.contacts, context)
         rendered.extend(letters if post is None else [replace(letter, post=post) for letter in letters])
     return rendered

@@ -27,7 +27,7 @@ from ..audit.seals import letter_problem
 from ..errors import ActionRefused, CertificateError, LabelwfError, LetterAltered, NotFound, SignatureRefused
 from ..i18n import DEFAULT_LOCALE, say
 from ..letters.certificates import Signer
-from ..letters.dating import dated
+from ..letters.dating import dated, named
 from ..letters.demonstration import STAMP_NOTE, with_mention_html, with_mention_text
 from ..letters.directory import Directory
 from ..letters.post_certificates import PostCertificates
@@ -166,8 +166,8 @@ class SignatureDesk:
     def _sign_one(self, letter: Letter, sealing: Event, signatory: Signatory, signer: Signer) -> Signed:
         wf = self.engine.workflow(sealing.workflow)
         now = self.engine.clock.now()
-        html = dated(letter.html or "", now, wf.timezone)
-        text = dated(letter.text or "", now, wf.timezone)
+        html = named(dated(letter.html or "", now, wf.timezone), signatory.name, is_html=True)
+        text = named(dated(letter.text or "", now, wf.timezone), signatory.name, is_html=False)
         demonstration = signer.demonstration  # what it signs has no legal value: the letter says so
         if demonstration:
             html, text = with_mention_html(html), with_mention_text(text)
@@ -197,7 +197,16 @@ class SignatureDesk:
             current = fires_sql.load_instance(conn, letter.entity, sealing.workflow)
             if current is None:  # pragma: no cover - a letter's instance is never deleted
                 raise NotFound("instance", letter.entity)
-            if not sql.mark_signed(conn, letter.id, signed_at=now, pdf=pdf, sha256=sha, demonstration=demonstration):
+            signed = sql.mark_signed(
+                conn,
+                letter.id,
+                signed_at=now,
+                pdf=pdf,
+                sha256=sha,
+                demonstration=demonstration,
+                signed_by=signatory.name,
+            )
+            if not signed:
                 raise _refused("sign", letter, N_("it was signed or sent back meanwhile"), _TO_SIGN)
             data = {
                 "letter": letter.id,

@@ -482,6 +482,8 @@ class LetterRenderer:
             note = "" if name else authority.note
         else:
             name, title, delegation, note = head.signatory_name, head.signatory, head.delegation, ""
+        if not name and context.get("signatory_pending"):  # named by whoever signs it (letters.dating)
+            name, note = context["signatory_pending"], ""
         context["signatory"] = SimpleNamespace(
             name=name, title=title[:1].upper() + title[1:], delegation=delegation, note=note
         )

@@ -318,6 +318,7 @@ _LETTER_SUMMARY = (
     _l.c.signed_at,
     _l.c.pdf_sha256,
     _l.c.signed_demonstration,
+    _l.c.signed_by,
 )
 
 

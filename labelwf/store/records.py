@@ -165,6 +165,7 @@ class Letter:
     pdf_sha256: str | None = None  # the signed PDF's sha256
     signed_pdf: bytes | None = None  # the signed PDF (loaded where delivered or served)
     signed_demonstration: bool = False  # signed with a demonstration certificate: its bodies say so
+    signed_by: str | None = None  # the signatory's name written into its block at signing (letters.dating)
 
 
 T = TypeVar("T")
@@ -287,6 +288,7 @@ def letter_from_row(row: Mapping[Any, Any]) -> Letter:
         pdf_sha256=row.get("pdf_sha256"),
         signed_pdf=row.get("signed_pdf"),
         signed_demonstration=bool(row.get("signed_demonstration")),
+        signed_by=row.get("signed_by"),
     )
 
 

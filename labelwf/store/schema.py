@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-SCHEMA_REVISION = "0019"
+SCHEMA_REVISION = "0020"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -201,6 +201,7 @@ letter = sa.Table(
     sa.Column("signed_pdf", sa.LargeBinary),  # the signed PDF: the artefact delivered, byte for byte
     sa.Column("pdf_sha256", sa.String(64)),  # its sha256, recorded in the chain by the signature event
     sa.Column("signed_demonstration", sa.Boolean),  # signed with a demonstration certificate: it says so
+    sa.Column("signed_by", sa.String(200)),  # the name the signatory's block then says (letters.dating)
     sa.Index(None, "status"),
     sa.Index(None, "instance_id"),
     sa.Index("ix_letter_pdf_sha256", "pdf_sha256"),

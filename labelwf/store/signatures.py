@@ -39,11 +39,19 @@ def waiting_ids(conn: Connection, post: str) -> list[int]:
 
 
 def mark_signed(
-    conn: Connection, letter_id: int, *, signed_at: datetime, pdf: bytes, sha256: str, demonstration: bool = False
+    conn: Connection,
+    letter_id: int,
+    *,
+    signed_at: datetime,
+    pdf: bytes,
+    sha256: str,
+    demonstration: bool = False,
+    signed_by: str | None = None,
 ) -> int:
     """A letter still ``to_sign`` becomes pending delivery with its signed PDF; how many rows changed.
 
-    ``demonstration``: signed with a demonstration certificate (its bodies then say so)."""
+    ``demonstration``: signed with a demonstration certificate (its bodies then say so); ``signed_by``:
+    the name its signature block then says."""
     statement = (
         _l.update()
         .where(_l.c.id == letter_id, _l.c.status == LetterStatus.TO_SIGN.value)
@@ -53,6 +61,7 @@ def mark_signed(
             signed_pdf=pdf,
             pdf_sha256=sha256,
             signed_demonstration=demonstration,
+            signed_by=signed_by,
         )
     )
     return int(conn.execute(statement).rowcount)
