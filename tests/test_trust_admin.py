@@ -28,7 +28,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from werkzeug.serving import make_server
 
-from labelwf import FrozenClock, Runtime, accounts, import_entities, load_settings, store
+from labelwf import Database, FrozenClock, Runtime, accounts, import_entities, load_settings, store
 from labelwf.accounts import add_account, create_token
 from labelwf.audit import admin_chain
 from labelwf.cli import main
@@ -506,3 +506,26 @@ def test_audit_acts_lists_who_did_what_to_an_account(runtime: Runtime, database_
     users = CliRunner().invoke(main, ["--config", str(CONFIG_FILE), "--db", database_url, "users", "list"])
     assert users.exit_code == 0 and "bob" in users.stdout and "agent" in users.stdout
     assert "operator" not in users.stdout
+
+
+def test_the_first_serve_creates_admin_when_no_active_administrator_exists_even_beside_other_accounts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    base = ["--config", str(CONFIG_FILE), "--db", url]
+    assert CliRunner().invoke(main, [*base, "init"]).exit_code == 0
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    # Given the quick start's order: a signatory added before the service ever started
+    added = ["users", "add", "signataire.demo", "--role", "signatory", "--post", "datar", "--no-password"]
+    assert CliRunner().invoke(main, [*base, *added]).exit_code == 0
+    # When the service starts, then again
+    first = CliRunner().invoke(main, [*base, "serve"])
+    second = CliRunner().invoke(main, [*base, "serve"])
+    # Then the first start creates admin and says its password once; the second creates nothing
+    assert first.exit_code == 0 and "account admin created, password" in first.stderr
+    assert second.exit_code == 0 and "account admin created" not in second.stderr
+    db = Database(url)
+    assert [list(a.roles) for a in accounts.accounts(db) if a.name == "admin"] == [["admin"]]
+    db.dispose()

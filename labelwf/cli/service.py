@@ -57,8 +57,9 @@ def _acting(app: App) -> _Acting:
 def serve(app: App, host: str, port: int, workers: int) -> None:
     """Serve the console (/console) and the REST API (/api/v1, OpenAPI at /api/v1/openapi.json).
 
-    On the first start of a database without accounts, an account `admin` is created with a
-    random password, printed once; create tokens for API clients with `labelwf tokens create`.
+    On the first start of a database without an active administrator (none yet, or only other
+    accounts, such as a signatory added beforehand), an account `admin` is created with a random
+    password, printed once; create tokens for API clients with `labelwf tokens create`.
     With --workers N, N processes serve the same port: the per-account rate limits and the
     sign-in throttle then hold per process.
 
@@ -75,7 +76,9 @@ def serve(app: App, host: str, port: int, workers: int) -> None:
 
     check_settings(app.runtime.settings)  # before anything starts, for every worker
     app.db.check_schema()
-    if not accounts.accounts(app.db):
+    known = accounts.accounts(app.db)
+    administered = any("admin" in a.roles and not a.disabled for a in known)
+    if not administered and all(a.name != "admin" for a in known):  # nobody could administer the service
         password = secrets.token_urlsafe(18)
         accounts.add_account(
             app.db, "admin", ["admin"], password=password, reason="first start of the service", **_acting(app)
