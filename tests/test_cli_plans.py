@@ -131,4 +131,4 @@ def test_entities_cease_and_merge(cli: Cli) -> None:  # noqa: F811
         "--reason",
         "r",
     )
-    assert "à la suite de enfant, sporaltec" in cli("history", "nouveau").stdout
+    assert "Succède à enfant, sporaltec" in cli("history", "nouveau").stdout

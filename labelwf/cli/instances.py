@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
 
 import click
 from rich.text import Text
@@ -14,13 +13,15 @@ from ..audit.export import event_json
 from ..engine import queries
 from ..engine.representations import fired_json, timer_json, view_json
 from ..operations.entity_versions import entity_as_of
+from ..service.console_history import act_words, detail, engine_reason, timer_fired
 from ..store.basis import Basis
 from ..store.records import Event
 from ..text import shown
 from ..workflow import diagram
-from ..workflow.definition import Workflow
+from ..workflow.definition import DAEMON_ACTOR, Workflow
+from ..workflow.step_version import step_version
 from .base import App, instant, json_option, main, page_options, page_title, row, split_sets, table
-from .wording import CATCH_UP, LETTER_STATUSES, ROLES, TIMER_CLOSED, Labels, day, duration, said
+from .wording import CATCH_UP, LETTER_STATUSES, ROLES, Labels, day, duration, said
 from .wording import when as moment
 
 WIDTH = 80  # what the human-readable output fits in
@@ -150,7 +151,8 @@ def fire(
     )
     click.echo(f"Décision enregistrée pour {fired.entity} : {step} (version {fired.version})")
     for name, due in fired.timers_armed:
-        click.echo(f"  échéance {name} posée au {moment(due, app.zone)}")
+        label = wf.timer_label(name) if wf is not None else name
+        click.echo(f"  échéance « {label} » posée au {moment(due, app.zone)}")
     if fired.letters_to_sign:
         click.echo(f"  {fired.letters_to_sign} courrier(s) à signer avant envoi : labelwf letters to-sign")
     if fired.letters > fired.letters_to_sign:
@@ -174,16 +176,17 @@ def history(app: App, entity: str, limit: int, after: str | None, as_json: bool)
     ).wrap
     labels = Labels(app.engine)
     for e in page.items:
-        wf = labels.of(e.workflow)
+        wf = step_version(labels.versions(e.workflow) or [app.engine.workflow(e.workflow)], e.trigger, e.source, e.dest)
         late = f" (déclenché avec {duration(e.late_by_s)} de retard)" if e.late_by_s else ""
         if e.backdated:
             late = f" (antidaté : enregistré le {moment(e.recorded_at, app.zone)})"
         plan = f"  [plan {e.batch}]" if e.batch is not None else ""
-        click.echo(f"#{e.seq:<3} {moment(e.occurred_at, app.zone)}{late}  {_step(app, labels, e)}{plan}")
-        who = f"{e.actor} ({said(ROLES, e.role)}" + (f", en tant que {e.principal}" if e.principal else "") + ")"
-        for line in wrap(shown(f"{who} : {e.reason}")):
+        click.echo(f"#{e.seq:<3} {moment(e.occurred_at, app.zone)}{late}  {_step(app, labels, wf, e)}{plan}")
+        on = detail(e.principal)
+        who = f"{e.actor} ({said(ROLES, e.role)}" + (f", {on}" if on else "") + ")"
+        for line in wrap(shown(who if engine_reason(e) else f"{who} : {e.reason}")):
             click.echo(line)
-        if e.data:
+        if e.data and not (e.trigger or "").startswith("("):  # an engine act's data: its line says them
             for line in wrap(shown(labels.data(wf, e.data, app.zone))):
                 click.echo(line)
         if e.basis is not None:
@@ -193,31 +196,17 @@ def history(app: App, entity: str, limit: int, after: str | None, as_json: bool)
     return None
 
 
-def _step(app: App, labels: Labels, e: Event) -> str:
-    """What an event did, in the workflow's words: ``Classement : Évalué → Groupe 3``."""
-    wf = labels.of(e.workflow)
+def _step(app: App, labels: Labels, wf: Workflow, e: Event) -> str:
+    """What an event did, in the words of the workflow version that declares it: ``Classement : Évalué → Groupe 3``."""
     source, dest = labels.state(wf, e.source), labels.state(wf, e.dest)
     if e.trigger is None:
         return f"ouverture du dossier : {dest}"
-    if e.trigger == "(timer moved)":
-        due = e.data.get("to")
-        to = moment(datetime.fromisoformat(due), app.zone) if due else "?"
-        return f"échéance {e.data.get('timer')} déplacée au {to}"
-    if e.trigger.startswith("(timer "):
-        closed = e.trigger[7:-1]
-        return f"échéance {e.data.get('timer')} close ({TIMER_CLOSED.get(closed, closed)}) à l'état {dest}"
-    if e.trigger == "(successor of)":
-        return f"ouverture du dossier : {dest}, à la suite de {', '.join(e.data.get('successor_of', []))}"
-    if e.trigger == "(merged into)":
-        return f"fusionné dans {e.data.get('successor')} : {source} → {dest}"
-    if e.trigger in _LETTER_ACTIONS:
-        return f"courrier n° {e.data.get('letter')} {_LETTER_ACTIONS[e.trigger]}"
-    if e.trigger == "(migrated)":
-        return f"passé à la version {e.data.get('to_version')} du workflow : {source} → {dest}"
-    return f"{labels.trigger(wf, e.trigger)} : {source} → {dest}"
-
-
-_LETTER_ACTIONS = {"(letter retried)": "remis à envoyer", "(letter resolved as delivered)": "tenu pour envoyé"}
+    if e.trigger.startswith("("):  # the engine's own acts, said as the console says them
+        return act_words(e, wf, app.zone)
+    step = f"{labels.trigger(wf, e.trigger)} : {source} → {dest}"
+    if e.actor == DAEMON_ACTOR:
+        return f"échéance « {timer_fired(e, wf)} » atteinte : {step}"
+    return step
 
 
 @main.group(invoke_without_command=True)

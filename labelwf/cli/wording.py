@@ -6,6 +6,7 @@ in the programme's time zone. ``--json`` keeps the ids.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
@@ -69,6 +70,9 @@ def duration(seconds: float) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 class Labels:
     """The labels of the loaded workflows, by the version an instance runs on (its workflow's newest
     when that version is not loaded)."""
@@ -81,6 +85,10 @@ class Labels:
         loaded = [w for w in self._engine.workflows if w.name == name]
         exact = [w for w in loaded if w.version == version]
         return (exact or loaded)[-1] if loaded else None
+
+    def versions(self, name: str) -> list[Workflow]:
+        """Every loaded version of the workflow ``name`` (none when it is not loaded)."""
+        return [w for w in self._engine.workflows if w.name == name]
 
     def instance(self, instance: Instance) -> Workflow | None:
         return self.of(instance.workflow, instance.workflow_version)
@@ -113,6 +121,8 @@ class Labels:
                 return when(datetime.fromisoformat(value), zone)
             except ValueError:
                 return value
+        if isinstance(value, str) and _ISO_DAY.fullmatch(value):  # a date field: JJ/MM/AAAA
+            return f"{value[8:10]}/{value[5:7]}/{value[:4]}"
         return str(value)
 
     def recipient(self, role: str) -> str:

@@ -60,6 +60,7 @@ def _instance_page(
     history = queries.history(runtime.engine, entity, limit=200).items
     template = "_instance.html" if request.headers.get("hx-request") == "true" else "instance.html"
     wf = runtime.engine.workflow_of(view.instance)
+    versions = [w for w in runtime.engine.workflows if w.name == wf.name]  # each event in its version's words
     drawn = Markup(diagram_svg(wf, current=view.instance.state, legend=LEGEND))  # escaped as it is drawn
     # A deadline's move form starts at its due instant, as the local wall time its workflow's zone reads.
     moves = {t.id: t.due_at.astimezone(wf.timezone).strftime("%d/%m/%Y %H:%M") for t in view.timers}
@@ -82,7 +83,7 @@ def _instance_page(
         move_zone=wf.timezone.key,
         may_change=who.account.may("operator") and who.account.entity is None,
         **dated_context(runtime.engine, entity, as_of, runtime.settings.zone),
-        **reading_context(runtime.db, who, wf, view, history, runtime.settings.zone),
+        **reading_context(runtime.db, who, wf, view, history, runtime.settings.zone, versions),
     )
 
 

@@ -96,7 +96,7 @@ def detail(principal: str | None) -> str:
     return f"compte {account}"
 
 
-def _timer_fired(event: Event, workflow: Workflow) -> str:
+def timer_fired(event: Event, workflow: Workflow) -> str:
     """The label of the timer of the state left that fires the event's trigger."""
     state = workflow.states.get(event.source or "")
     names = [t.name for t in (state.timers if state else ()) if t.trigger == event.trigger]
@@ -145,8 +145,9 @@ _ENTITY_ACTS = {
 }
 
 
-def _what(event: Event, workflow: Workflow, zone: tzinfo) -> str:
-    """What the event did, without who nor when."""
+def act_words(event: Event, workflow: Workflow, zone: tzinfo) -> str:
+    """What an act of the engine's own (a trigger in parentheses: a deadline moved or closed, a change of the
+    entity, a migration, a letter's step, a merger) did, without who nor when."""
     trigger, data = event.trigger or "", event.data
     if trigger == "(timer moved)":
         return _move(event, workflow, zone)
@@ -185,7 +186,7 @@ def sentence(event: Event, workflow: Workflow, zone: tzinfo, reader: Reader) -> 
     if event.trigger is None:
         text = f"Ouverture du dossier{by_} le {day(event.occurred_at, zone)} : {workflow.state_label(event.dest)}"
     elif event.actor == DAEMON_ACTOR and not event.trigger.startswith("("):
-        timer = _timer_fired(event, workflow)
+        timer = timer_fired(event, workflow)
         decision = workflow.trigger_label(event.trigger)
         text = (
             f"Échéance « {timer} » atteinte le {instant(event.occurred_at, zone)} : « {decision} »{by_}, "
@@ -194,7 +195,7 @@ def sentence(event: Event, workflow: Workflow, zone: tzinfo, reader: Reader) -> 
         if event.late_by_s and event.late_by_s >= 60:
             text += f", traitée le {day(event.recorded_at, zone)}"
     elif event.trigger.startswith("("):
-        text = f"{_what(event, workflow, zone)}{by_} le {day(event.occurred_at, zone)}"
+        text = f"{act_words(event, workflow, zone)}{by_} le {day(event.occurred_at, zone)}"
     else:
         decision = workflow.trigger_label(event.trigger)
         text = f"« {decision} »{by_} le {day(event.occurred_at, zone)} : {_moves(event, workflow)}"

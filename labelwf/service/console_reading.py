@@ -23,6 +23,7 @@ from ..errors import NotFound
 from ..store import Database
 from ..store.records import Event, Letter, LetterStatus
 from ..workflow.definition import DAEMON_ACTOR, SYSTEM, Workflow
+from ..workflow.step_version import step_version
 from .api import runtime_of
 from .auth import Caller
 from .console_history import Reader, detail, sentence
@@ -73,29 +74,43 @@ def theirs(request: Any, who: Caller, letter_id: int) -> None:
 
 
 def history_lines(
-    db: Database, who: Caller, workflow: Workflow, events: Sequence[Event], zone: ZoneInfo
+    db: Database,
+    who: Caller,
+    workflow: Workflow,
+    events: Sequence[Event],
+    zone: ZoneInfo,
+    versions: Sequence[Workflow] = (),
 ) -> list[HistoryLine]:
     """The history as people read it (``console_history``); a stakeholder's without the staff's names,
-    the machine's principals and the staff's reasons."""
+    the machine's principals and the staff's reasons. Each event is said in the words of the version
+    of ``versions`` (the workflow's loaded versions; default ``workflow`` alone) that declares its step."""
+    known = versions or (workflow,)
+
+    def said(e: Event, reader: Reader) -> str:
+        return sentence(e, step_version(known, e.trigger, e.source, e.dest), zone, reader)
+
     if not is_stakeholder(who):
         reader = Reader(staff=True)
         return [
-            HistoryLine(
-                sentence(e, workflow, zone, reader), principal=detail(e.principal), batch=e.batch, basis=e.basis
-            )
-            for e in events
+            HistoryLine(said(e, reader), principal=detail(e.principal), batch=e.batch, basis=e.basis) for e in events
         ]
     staff = Reader(staff=False, hidden=frozenset({a.name for a in accounts.accounts(db)} | {DAEMON_ACTOR, SYSTEM}))
-    return [HistoryLine(sentence(e, workflow, zone, staff), basis=e.basis) for e in events]
+    return [HistoryLine(said(e, staff), basis=e.basis) for e in events]
 
 
 def reading_context(
-    db: Database, who: Caller, workflow: Workflow, view: Any, events: Sequence[Event], zone: ZoneInfo
+    db: Database,
+    who: Caller,
+    workflow: Workflow,
+    view: Any,
+    events: Sequence[Event],
+    zone: ZoneInfo,
+    versions: Sequence[Workflow] = (),
 ) -> dict[str, Any]:
-    """What the instance page needs to speak in labels, for ``who``."""
+    """What the instance page needs to speak in labels, for ``who`` (``versions``: see ``history_lines``)."""
     return {
         "wf": workflow,
-        "lines": history_lines(db, who, workflow, events, zone),
+        "lines": history_lines(db, who, workflow, events, zone, versions),
         "shown_letters": letters_for(who, workflow, view.letters),
         "letter_statuses": LETTER_STATUSES,
         "stakeholder": is_stakeholder(who),
