@@ -40,6 +40,7 @@ def test_init_creates_a_demonstration_certificate_for_each_post_once(
         assert stat.S_IMODE(p12.stat().st_mode) == 0o600 and stat.S_IMODE(secret.stat().st_mode) == 0o600
         signer = load_signer(p12, read_passphrase(file=secret), when=datetime.now(UTC))
         assert signer.demonstration and (folder / f"{post}.pem").is_file()
+        assert signer.demonstration_unit == ("cachet du service" if post == "seal" else f"poste {post}")
     assert "sans valeur juridique" in said
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert (folder / "datar.p12").read_bytes() == b"the post's own certificate"

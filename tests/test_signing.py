@@ -107,10 +107,13 @@ def test_bytes_added_after_the_signature_are_seen(demo: Path, signed: bytes) -> 
     assert not verdict.valid and not verdict.whole_document
 
 
-def test_an_untrusted_certificate_leaves_the_letter_intact_but_not_valid(signed: bytes) -> None:
-    verdict = verify(signed, [], now=WHEN)
-    assert verdict.intact and not verdict.trusted and not verdict.valid
+def test_an_untrusted_certificate_leaves_the_letter_intact_but_not_valid(signed: bytes, tmp_path: Path) -> None:
+    create_demo_certificate(tmp_path / "other.p12", PASSPHRASE, when=WHEN - timedelta(days=1))
+    verdict = verify(signed, [load_trusted(tmp_path / "other.pem")], now=WHEN)
+    assert verdict.intact and verdict.trust_checked and not verdict.trusted and not verdict.valid
     assert any("n'est reconnu par aucune" in p for p in verdict.problems)
+    unchecked = verify(signed, [], now=WHEN)  # no authority given: not checked, which is no problem of the letter
+    assert unchecked.intact and not unchecked.trust_checked and not unchecked.valid and unchecked.problems == ()
 
 
 def test_an_unsigned_pdf_and_a_file_that_is_no_pdf_are_not_valid() -> None:
@@ -283,9 +286,9 @@ def test_the_commands_create_a_demo_certificate_and_verify_what_it_signed(tmp_pa
     assert "signature valide" in good.output and "intacte" in good.output
     assert "aucune valeur juridique" in good.output and DEMO_NAME in good.output
     assert "chaîne d'audit : recherche indisponible" in good.output
-    # And without the certificate to trust, it is intact but not valid, said without a traceback
+    # And without the certificate to trust, it is intact, its certificate not checked, said without a traceback
     untrusted = runner.invoke(main, ["letters", "verify", str(tmp_path / "lettre.pdf")])
-    assert untrusted.exit_code == EXIT_FAILURE and "certificat : non reconnu" in untrusted.output
+    assert untrusted.exit_code == EXIT_BAD_INPUT and "certificat : non vérifié" in untrusted.output
     assert "Traceback" not in untrusted.output
     # And one changed byte makes it exit non-zero with a French message
     altered = bytearray(signed)

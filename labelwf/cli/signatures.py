@@ -15,7 +15,7 @@ import click
 
 from ..clock import SystemClock
 from ..errors import LabelwfError
-from .base import EXIT_FAILURE, App, json_option, main
+from .base import EXIT_BAD_INPUT, EXIT_FAILURE, App, json_option, main
 from .letters import letters_group
 
 PATH = click.Path(dir_okay=False, path_type=Path)
@@ -108,10 +108,17 @@ def certificates_check(
 @json_option
 @click.pass_obj
 def letters_verify(app: App, file: Path, trusted: tuple[Path, ...], as_json: bool) -> None:
-    """Vérifier la signature du PDF FILE : par qui, quand, intact ou non ; code 1 si elle n'est pas valide.
+    """Vérifier la signature du PDF FILE : par qui, quand, intact ou non, et par quel certificat.
 
     Un certificat n'est reconnu que si une autorité donnée par --trust le garantit (pour un
-    certificat de démonstration : son fichier .pem).
+    certificat de démonstration : le fichier .pem de son poste). Sans --trust, seule l'intégrité
+    est vérifiée : le certificat est dit « non vérifié ».
+
+    \b
+    Code de sortie :
+      0  signature valide : intacte, certificat reconnu par une autorité donnée par --trust
+      1  signature NON VALIDE : document modifié, signature absente ou altérée, certificat non reconnu
+      2  signature intacte mais certificat non vérifié, faute de --trust (ou fichier --trust illisible)
 
     \b
     Exemples :
@@ -135,14 +142,18 @@ def letters_verify(app: App, file: Path, trusted: tuple[Path, ...], as_json: boo
     if as_json:
         app.emit_json({"file": str(file), **verdict.as_json()})
     else:
-        click.echo(f"{file} : signature {'valide' if verdict.valid else 'NON VALIDE'}")
+        said = "valide" if verdict.valid else "intacte, certificat non vérifié" if verdict.intact_unchecked else None
+        click.echo(f"{file} : signature {said or 'NON VALIDE'}")
         if verdict.signer is not None:
             click.echo(f"  signée par : {verdict.signer}")
         if verdict.signed_at is not None:
             click.echo(f"  le : {verdict.signed_at.astimezone(PARIS):%d/%m/%Y à %H:%M} (heure de Paris)")
         if verdict.signatures:
             click.echo(f"  intégrité : {'intacte' if verdict.intact and verdict.whole_document else 'ROMPUE'}")
-            click.echo(f"  certificat : {'reconnu' if verdict.trusted else 'non reconnu'}")
+            if verdict.trust_checked:
+                click.echo(f"  certificat : {'reconnu' if verdict.trusted else 'non reconnu'}")
+            else:
+                click.echo("  certificat : non vérifié — donnez --trust FICHIER.pem, par exemple le .pem du poste")
         if verdict.demonstration:
             click.echo("  certificat de démonstration : cette lettre n'a aucune valeur juridique")
         for problem in verdict.problems:
@@ -152,4 +163,4 @@ def letters_verify(app: App, file: Path, trusted: tuple[Path, ...], as_json: boo
             chain = verdict.chain
             click.echo(f"  chaîne d'audit : {chain.note or f'lettre {chain.letter}'}")
     if not verdict.valid:
-        sys.exit(EXIT_FAILURE)
+        sys.exit(EXIT_BAD_INPUT if verdict.intact_unchecked else EXIT_FAILURE)

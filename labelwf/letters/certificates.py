@@ -5,7 +5,10 @@ a command line's value: ``read_passphrase``. The key stays in this process's mem
 enters the database, a log line or an error's message (``CertificateError`` names the file and
 what is wrong with it, never what was read). ``create_demo_certificate`` makes a self-signed
 certificate whose name says it has no legal value, and ``is_demonstration`` recognises one, so
-that what is signed with it can say so.
+that what is signed with it can say so. A demonstration certificate made for a post names it in
+its organisational unit (« poste datar »: ``demonstration_unit``), which its name shows after the
+mark (« Certificat de démonstration — sans valeur juridique — poste datar »): a common name holds
+64 characters, too few for the mark and a post's key. One made before posts were named has none.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ DEMO_MARK = "sans valeur juridique"  # in a demonstration certificate's name, an
 DEMO_NAME = f"Certificat de démonstration — {DEMO_MARK}"
 DEMO_ORGANISATION = "labelwf — démonstration"
 DEMO_YEARS = 3
+UNIT_LENGTH = 64  # an organisational unit's longest (RFC 5280)
 PASSPHRASE_BYTES = 24  # a generated passphrase: 24 random bytes, 48 hexadecimal digits
 P12_EXPECTED = "un fichier PKCS#12 (.p12, .pfx) qui contient la clé privée du poste et son certificat"
 
@@ -93,6 +97,11 @@ class Signer:
         return is_demonstration(self.certificate)
 
     @property
+    def demonstration_unit(self) -> str | None:
+        """What a demonstration certificate was made for (« poste datar »), or None (none named, or a real one)."""
+        return demonstration_unit(self.certificate)
+
+    @property
     def valid_until(self) -> datetime:
         return self.certificate.not_valid_after_utc
 
@@ -105,9 +114,20 @@ class Signer:
 
 
 def subject_name(certificate: x509.Certificate) -> str:
-    """A certificate subject's common name, or its whole subject when it has none."""
+    """A certificate subject's common name, or its whole subject when it has none; a demonstration
+    certificate's followed by what it was made for (« … — sans valeur juridique — poste datar »)."""
     names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(names[0].value) if names else certificate.subject.rfc4514_string()
+    name = str(names[0].value) if names else certificate.subject.rfc4514_string()
+    unit = demonstration_unit(certificate)
+    return name if unit is None else f"{name} — {unit}"
+
+
+def demonstration_unit(certificate: x509.Certificate) -> str | None:
+    """The organisational unit of a demonstration certificate (the post it was made for), else None."""
+    if not is_demonstration(certificate):
+        return None
+    units = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+    return str(units[0].value) if units else None
 
 
 def is_demonstration(certificate: x509.Certificate) -> bool:
@@ -189,7 +209,9 @@ def load_signer(path: Path, passphrase: bytes | None, *, when: datetime) -> Sign
     except OSError as exc:
         raise CertificateError(source, f"fichier illisible ({type(exc).__name__})", P12_EXPECTED) from None
     try:
-        key, certificate, _others = pkcs12.load_key_and_certificates(data, passphrase)
+        with warnings.catch_warnings():  # a damaged file read as BER, a negative serial: refused below or kept
+            warnings.simplefilter("ignore")
+            key, certificate, _others = pkcs12.load_key_and_certificates(data, passphrase)
     except (ValueError, TypeError):
         raise CertificateError(source, *_why_unreadable(data, passphrase)) from None
     if certificate is None:
@@ -212,28 +234,76 @@ def _public(key: CertificatePublicKeyTypes) -> bytes:
 
 
 def _why_unreadable(data: bytes, passphrase: bytes | None) -> tuple[str, str]:
-    """Why ``data`` could not be opened: not PKCS#12 at all, a passphrase missing, or a wrong one."""
-    from asn1crypto import pkcs12 as asn1_pkcs12
-
-    try:
-        kind = asn1_pkcs12.Pfx.load(data, strict=True)["auth_safe"]["content_type"].native
-    except (ValueError, TypeError, KeyError):
-        kind = None
-    if kind is None:
-        return "ce n'est pas un fichier PKCS#12", P12_EXPECTED
+    """Why ``data`` could not be opened: not PKCS#12 at all (or its structure damaged), a passphrase
+    missing, a damaged content that the passphrase opens in part, or a wrong passphrase."""
+    parts = _parts(data)
+    if parts is None:
+        return "ce n'est pas un fichier PKCS#12 (ou sa structure est abîmée)", P12_EXPECTED
     if passphrase is None:
         return "le fichier est protégé et aucun mot de passe n'a été donné", "son mot de passe (fichier ou variable)"
+    if any(_opens(part, passphrase) for part in parts):
+        return (
+            "fichier abîmé : le mot de passe en ouvre une partie, mais son contrôle d'intégrité échoue",
+            "le fichier tel que l'autorité de certification l'a délivré (une copie intacte)",
+        )
     return "mot de passe refusé : il n'ouvre pas ce fichier", "le mot de passe de ce certificat"
 
 
-def create_demo_certificate(path: Path, passphrase: bytes, *, when: datetime, years: int = DEMO_YEARS) -> Signer:
+def _parts(data: bytes) -> list[bytes] | None:
+    """Each part of a PKCS#12 file (its key, its certificates) as a file of its own without integrity
+    check, to try the passphrase on it alone; None when ``data`` does not have PKCS#12's structure.
+
+    A wrong passphrase opens no part; a file with a byte changed and the right one opens a part at
+    least (the integrity check covers the whole file, each part is enciphered on its own)."""
+    from asn1crypto import cms
+    from asn1crypto import pkcs12 as asn1_pkcs12
+
+    try:
+        pfx = asn1_pkcs12.Pfx.load(data, strict=True)
+        if pfx["auth_safe"]["content_type"].native != "data":
+            return None
+        contents = list(asn1_pkcs12.AuthenticatedSafe.load(pfx["auth_safe"]["content"].native, strict=True))
+        return [
+            asn1_pkcs12.Pfx(
+                {
+                    "version": "v3",
+                    "auth_safe": cms.ContentInfo(
+                        {"content_type": "data", "content": asn1_pkcs12.AuthenticatedSafe([part]).dump()}
+                    ),
+                }
+            ).dump()
+            for part in contents
+        ]
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _opens(part: bytes, passphrase: bytes) -> bool:
+    """Whether ``passphrase`` opens this part of a PKCS#12 file (see ``_parts``)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pkcs12.load_key_and_certificates(part, passphrase)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def create_demo_certificate(
+    path: Path, passphrase: bytes, *, when: datetime, years: int = DEMO_YEARS, unit: str | None = None
+) -> Signer:
     """Write a self-signed demonstration PKCS#12 to ``path`` (mode 0600) and its certificate alone,
     PEM, beside it (``.pem``: what a reader trusts to verify); return its signer.
 
-    Its name says it has no legal value (``DEMO_NAME``); valid from ``when`` (aware) for ``years``.
+    Its name says it has no legal value (``DEMO_NAME``); ``unit`` (« poste datar ») says what it is
+    made for, in its organisational unit; valid from ``when`` (aware) for ``years``.
     ``CertificateError`` when either file exists already (nothing is overwritten).
     """
     when = require_aware(when, "when")
+    if unit is not None and not 0 < len(unit) <= UNIT_LENGTH:
+        raise CertificateError(
+            f"certificat {path}", f"« {unit} » : {len(unit)} caractères", f"au plus {UNIT_LENGTH} caractères"
+        )
     pem = path.with_suffix(".pem")
     for target in (path, pem):
         if target.exists():
@@ -245,6 +315,7 @@ def create_demo_certificate(path: Path, passphrase: bytes, *, when: datetime, ye
         [
             x509.NameAttribute(NameOID.COMMON_NAME, DEMO_NAME),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEMO_ORGANISATION),
+            *([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit)] if unit else []),
             x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
         ]
     )
@@ -272,7 +343,8 @@ def create_demo_certificate(path: Path, passphrase: bytes, *, when: datetime, ye
         .sign(key, hashes.SHA256())
     )
     encryption = serialization.BestAvailableEncryption(passphrase)
-    data = pkcs12.serialize_key_and_certificates(DEMO_NAME.encode("utf-8"), key, certificate, None, encryption)
+    friendly = subject_name(certificate).encode("utf-8")
+    data = pkcs12.serialize_key_and_certificates(friendly, key, certificate, None, encryption)
     _write_new(path, data, 0o600)
     _write_new(pem, certificate.public_bytes(serialization.Encoding.PEM), 0o644)
     return Signer(path, key, certificate)

@@ -4,7 +4,8 @@ A service trying the signature step needs a certificate per post of its director
 without ``<folder>/<post>.p12``, ``create_missing`` draws a random passphrase into
 ``<post>.passphrase`` (unless that file is there already) and writes a self-signed demonstration
 certificate (``certificates.create_demo_certificate``, as ``certificates demo`` does: its name
-says it has no legal value, and the letters it signs say so), its key and passphrase readable by
+says it has no legal value, and the letters it signs say so) that names its post (« poste datar »,
+« cachet du service »: it signs for that post only), its key and passphrase readable by
 their owner only, the certificate alone beside them (``<post>.pem``, for whoever verifies). A post
 that has its certificate is left as it is: running it twice creates nothing the second time.
 """
@@ -43,6 +44,7 @@ def create_missing(folder: Path, posts: Iterable[str], *, when: datetime) -> lis
     is there without its ``.p12`` (nothing is overwritten).
     """
     from .certificates import create_demo_certificate, new_passphrase, read_passphrase, write_passphrase
+    from .post_certificates import demonstration_unit_of
 
     if not folder.exists():
         folder.mkdir(mode=0o700, parents=True)
@@ -55,6 +57,7 @@ def create_missing(folder: Path, posts: Iterable[str], *, when: datetime) -> lis
         secret = path.with_suffix(".passphrase")
         if not secret.exists():
             write_passphrase(secret, new_passphrase())
-        signer = create_demo_certificate(path, read_passphrase(file=secret), when=when)
+        unit = demonstration_unit_of(post)
+        signer = create_demo_certificate(path, read_passphrase(file=secret), when=when, unit=unit)
         done.append(DemoPost(post, path, created=True, valid_until=signer.valid_until))
     return done

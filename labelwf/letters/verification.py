@@ -3,7 +3,9 @@
 A PDF is valid when its last signature is intact (not a byte changed since it was signed, the
 signature cryptographically sound), covers the whole file (nothing added after it), and was made
 with a certificate that one of the trust roots given vouches for, valid at the moment of the
-check. A demonstration certificate is said to be one: what it signed has no legal value.
+check. Given no trust root, the certificate is not checked (``trust_checked`` false): the verdict
+says whether the PDF is intact, never valid, and does not count that as a problem. A
+demonstration certificate is said to be one: what it signed has no legal value.
 ``find_in_chain`` finds the letter in the audit chain by the PDF's sha256.
 """
 
@@ -54,6 +56,7 @@ class Verdict:
     intact: bool = False
     whole_document: bool = False
     trusted: bool = False
+    trust_checked: bool = False
     signer: str | None = None
     signed_at: datetime | None = None
     timestamped: bool = False
@@ -66,6 +69,11 @@ class Verdict:
         """Signed, intact, covering the whole document, by a trusted certificate."""
         return self.signatures > 0 and self.intact and self.whole_document and self.trusted
 
+    @property
+    def intact_unchecked(self) -> bool:
+        """Signed, intact and covering the whole document, its certificate checked against no trust root."""
+        return self.signatures > 0 and self.intact and self.whole_document and not self.trust_checked
+
     def as_json(self) -> dict[str, Any]:
         """The verdict for ``--json``: its fields, ``valid``, and the chain's answer."""
         chain = self.chain
@@ -76,6 +84,7 @@ class Verdict:
             "intact": self.intact,
             "whole_document": self.whole_document,
             "trusted": self.trusted,
+            "trust_checked": self.trust_checked,
             "signer": self.signer,
             "signed_at": self.signed_at.isoformat() if self.signed_at else None,
             "timestamped": self.timestamped,
@@ -89,16 +98,17 @@ class Verdict:
 
 def verify(pdf: bytes, trust_roots: Sequence[x509.Certificate], *, now: datetime) -> Verdict:
     """The verdict on ``pdf``'s last signature, its certificate checked against ``trust_roots`` at ``now``
-    (aware: the injected clock's now). Fetches nothing (no revocation list, no OCSP)."""
+    (aware: the injected clock's now; none given: not checked). Fetches nothing (no revocation list, no OCSP)."""
     now = require_aware(now, "now")
-    digest = hashlib.sha256(pdf).hexdigest()
+    digest, checked = hashlib.sha256(pdf).hexdigest(), bool(trust_roots)
     try:
         embedded = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         what = "ce PDF est illisible : modifié ou abîmé" if pdf.startswith(b"%PDF") else "ce fichier n'est pas un PDF"
-        return Verdict(sha256=digest, signatures=0, problems=(f"{what} ({_line(exc)})",))
+        return Verdict(sha256=digest, signatures=0, trust_checked=checked, problems=(f"{what} ({_line(exc)})",))
     if not embedded:
-        return Verdict(sha256=digest, signatures=0, problems=("ce PDF ne porte aucune signature",))
+        unsigned = ("ce PDF ne porte aucune signature",)
+        return Verdict(sha256=digest, signatures=0, trust_checked=checked, problems=unsigned)
     signature = embedded[-1]
     roots = [translate_pyca_cryptography_cert_to_asn1(root) for root in trust_roots]
     context = ValidationContext(trust_roots=roots, moment=now, allow_fetching=False)
@@ -107,7 +117,7 @@ def verify(pdf: bytes, trust_roots: Sequence[x509.Certificate], *, now: datetime
         status = validate_pdf_signature(signature, context)
     except (SignatureValidationError, PdfError, ValueError, KeyError) as exc:  # a signature altered to nonsense
         problem = f"le document ou sa signature a été modifié : la signature ne peut être vérifiée ({_line(exc)})"
-        return Verdict(sha256=digest, signatures=len(embedded), problems=(problem,))
+        return Verdict(sha256=digest, signatures=len(embedded), trust_checked=checked, problems=(problem,))
     signer, demonstration = subject_name(certificate), is_demonstration(certificate)
     intact = bool(status.intact and status.valid)
     whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
@@ -117,7 +127,7 @@ def verify(pdf: bytes, trust_roots: Sequence[x509.Certificate], *, now: datetime
         problems.append("le document a été modifié depuis sa signature (ou la signature est altérée)")
     if not whole:
         problems.append("la signature ne couvre pas tout le fichier : des octets y ont été ajoutés après elle")
-    if intact and not trusted:  # an altered signature is never trusted: its alteration is the news
+    if intact and not trusted and checked:  # an altered signature is never trusted: its alteration is the news
         problems.append(
             "le certificat du signataire n'est reconnu par aucune des autorités de confiance données"
             " (ou n'est pas valide à la date de la vérification)"
@@ -128,6 +138,7 @@ def verify(pdf: bytes, trust_roots: Sequence[x509.Certificate], *, now: datetime
         intact=intact,
         whole_document=whole,
         trusted=trusted,
+        trust_checked=checked,
         signer=signer,
         signed_at=status.signer_reported_dt,
         timestamped=status.timestamp_validity is not None,
