@@ -74,3 +74,20 @@ def test_a_signatory_without_a_post_or_a_post_without_the_role_is_refused_in_fre
     assert "Refusé : Poste « diact » refusé : attendu un poste pour un compte signataire" in said
     assert '<option value="diact" selected>Le délégué interministériel' in said
     assert {a.name for a in accounts.accounts(runtime.db)}.isdisjoint({"jeanne", "luc"})
+
+
+def test_a_post_the_form_does_not_offer_is_refused_listing_the_known_posts(runtime: Runtime) -> None:  # noqa: F811
+    client, csrf = console(runtime, "root")
+    # When a form is forged with a post that is no post of the directory
+    forged = {"csrf": csrf, "name": "signataire.x", "roles": ["signatory"], "post": "nimportequoi"}
+    said = html.unescape(refused_form(client, client.post("/console/admin/add", data=forged), "/console/admin").text)
+    # Then it is refused in French, listing the posts a signatory may be bound to, and no account is made
+    assert (
+        "Refusé : Poste « nimportequoi » refusé : attendu un poste de l'annuaire (diact, datar, cget, anct, dge, "
+        "dgcis, region, premier-ministre) ou le poste par défaut « service »"
+    ) in said
+    assert "signataire.x" not in {a.name for a in accounts.accounts(runtime.db)}
+    # And the default post is one of them
+    default = {"csrf": csrf, "name": "signataire.service", "roles": ["signatory"], "post": "service"}
+    assert client.post("/console/admin/add", data=default).status_code == 303
+    assert {a.name: a.post for a in accounts.accounts(runtime.db)}["signataire.service"] == "service"

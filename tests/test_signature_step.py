@@ -29,7 +29,7 @@ from labelwf import (
     verify,
 )
 from labelwf.accounts import add_account, create_token
-from labelwf.cli import EXIT_FAILURE, main
+from labelwf.cli import EXIT_REFUSED, main
 from labelwf.clock import SystemClock
 from labelwf.config import Settings
 from labelwf.engine.delivery import DeliverySettings, Outbox
@@ -299,7 +299,7 @@ def test_the_command_line_signs_fifty_letters_with_one_confirmation(
     assert last is not None
     returned = cli("letters", "return", last, "--account", "jeanne", "--reason", "Erreur de groupe")
     assert "renvoyée par Jeanne Martin : Erreur de groupe" in returned.stdout
-    refused = cli("letters", "sign", last, "--account", "jeanne", "--yes", code=EXIT_FAILURE)
+    refused = cli("letters", "sign", last, "--account", "jeanne", "--yes", code=EXIT_REFUSED)
     assert "renvoyée" in refused.stderr
 
 

@@ -17,6 +17,7 @@ import click
 
 from .. import accounts
 from ..accounts import ROLES
+from ..engine.signing_post import check_signatory_post
 from ..message import N_
 from .base import App, json_option, main, row, table
 from .saying import echo, line, named
@@ -136,7 +137,7 @@ def users_group() -> None:
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES), help="Repeat for several.")
 @click.option("--entity", help="The one entity a stakeholder account sees.")
-@click.option("--post", help="The post a signatory signs for (a key of the directory's post column).")
+@click.option("--post", help="The post a signatory signs for: a key of the directory's post column, or service.")
 @click.option("--display-name", default="", help="The name shown in the console.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else prompted).")
 @click.option("--no-password", is_flag=True, help="No local password: the account signs in by OIDC only.")
@@ -174,6 +175,8 @@ def users_add(
       printf '%s' "$PASSWORD" | labelwf users add robot --role viewer --password-stdin
       labelwf users add marie.dupont --role operator --no-password --email marie.dupont@finances.gouv.fr
     """
+    if post is not None:  # a post no letter could wait for is refused before the password is asked for
+        check_signatory_post(post, app.runtime.directory)
     password: str | None = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")

@@ -14,8 +14,8 @@ import click
 from rich.console import Console
 
 from .. import accounts
-from ..errors import AccountError
-from .base import EXIT_FAILURE, App, json_option, row, table
+from ..errors import AccountError, NotFound
+from .base import EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_REFUSED, App, json_option, row, table
 from .letters import letters_group
 from .wording import day
 
@@ -91,6 +91,10 @@ def letters_sign(
     Chaque signature est un événement de la chaîne d'audit de sa lettre, avec l'empreinte du PDF
     signé ; la lettre, datée du jour de sa signature, part ensuite à la distribution (letters send).
 
+    Code de sortie quand une lettre n'est pas signée (les autres le sont) : 3 si aucune des
+    lettres non signées n'existe, 4 si l'une d'elles est refusée (déjà signée, renvoyée, d'un
+    autre poste) ; 1 si la confirmation est refusée.
+
     \b
     Exemples :
       labelwf letters sign 12 13 14 --account jeanne.martin
@@ -129,8 +133,9 @@ def letters_sign(
         click.echo(f"{len(report.signed)} lettre(s) signée(s) par {signatory.name} (poste {signatory.post})")
         for letter, why in report.refused:
             click.echo(f"  lettre {letter} non signée : {why}", err=True)
-    if report.refused:
-        sys.exit(EXIT_FAILURE)
+    if report.errors:  # as labelwf --help says: 3 when none of them exists, 4 when one was refused otherwise
+        missing = all(isinstance(error, NotFound) for _, error in report.errors)
+        sys.exit(EXIT_NOT_FOUND if missing else EXIT_REFUSED)
 
 
 @letters_group.command("return")
@@ -140,6 +145,9 @@ def letters_sign(
 @click.pass_obj
 def letters_return(app: App, letter_id: int, account_name: str, reason: str) -> None:
     """Renvoyer une lettre à signer, avec un motif : elle ne partira pas.
+
+    Code de sortie : 3 si la lettre n'existe pas, 4 si elle est refusée (déjà signée, renvoyée,
+    d'un autre poste), 2 sans motif.
 
     \b
     Exemple :

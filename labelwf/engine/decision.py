@@ -78,12 +78,13 @@ class Decision:
 MAX_ACTOR, MAX_REASON = 200, 4000
 
 
-def require_justification(entity: str, trigger: str, actor: str, reason: str) -> None:
+def require_justification(entity: str, trigger: str, actor: str, reason: str, *, letter: int | None = None) -> None:
     """Refuse an action without a non-empty actor and reason (both go into the audit trail), or whose
-    actor or reason breaks the text policy (``text``): too long, or holding control characters."""
+    actor or reason breaks the text policy (``text``): too long, or holding control characters.
+    ``letter``: the act is on that letter, which the refusal names (« la lettre n° 12 »)."""
     missing = [name for name, value in (("actor", actor), ("reason", reason)) if not (value or "").strip()]
     if missing:
-        raise MissingJustification(entity, trigger, missing)
+        raise MissingJustification(entity, trigger, missing, letter=letter)
     for name, value, longest, multiline in (("actor", actor, MAX_ACTOR, False), ("reason", reason, MAX_REASON, True)):
         problem = text_problem(value, name, max_length=longest, multiline=multiline)
         if problem is not None:

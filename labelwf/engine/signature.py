@@ -124,6 +124,11 @@ class SignatureDesk:
         letter, _ = self._to_sign(letter_id, signatory, "review")
         return letter
 
+    def signable(self, letter_id: int, signatory: Signatory) -> Letter:
+        """The letter, if ``signatory`` may sign it now; else raises why, in the words ``sign`` would refuse it."""
+        letter, _ = self._to_sign(letter_id, signatory, "sign")
+        return letter
+
     def signer(self, post: str) -> Signer:
         """``post``'s certificate as it would sign now (``Signer.demonstration``: a letter will say it has no
         legal value); ``CertificateError`` when the post cannot sign yet, saying why."""
@@ -244,7 +249,7 @@ class SignatureDesk:
 
     def send_back(self, letter_id: int, signatory: Signatory, *, reason: str) -> Event:
         """Send a letter of ``signatory``'s post back, with ``reason``: never delivered; one chain event."""
-        require_justification(f"letter {letter_id}", "letter returned", signatory.name, reason)
+        require_justification(f"letter {letter_id}", "letter returned", signatory.name, reason, letter=letter_id)
         letter, sealing = self._to_sign(letter_id, signatory, "return")
         with self.engine.db.write() as conn:
             current = fires_sql.load_instance(conn, letter.entity, sealing.workflow)

@@ -152,17 +152,26 @@ class ReservedIdentity(TransitionRefused):
 class MissingJustification(TransitionRefused):
     """Raised when an operator action lacks an actor or a reason (both are required for the audit)."""
 
-    def __init__(self, instance: str, trigger: str, missing: Sequence[str]) -> None:
+    def __init__(self, instance: str, trigger: str, missing: Sequence[str], *, letter: int | None = None) -> None:
         self.instance, self.trigger, self.missing = instance, trigger, list(missing)
-        super().__init__(
-            N_(
+        what = Word(" and ".join(self.missing))  # one word per case: the other languages agree the verb
+        if letter is not None:  # an act on a letter: the letter said by its number, not as an instance's key
+            said = N_(
+                "trigger %(trigger)s on letter %(letter)s needs a non-empty %(missing)s "
+                "(who acts and why go into the audit trail)",
+                trigger=Term("trigger", trigger),
+                letter=letter,
+                missing=what,
+            )
+        else:
+            said = N_(
                 "trigger %(trigger)s on %(instance)s needs a non-empty %(missing)s "
                 "(who acts and why go into the audit trail)",
                 trigger=Term("trigger", trigger),
                 instance=Quoted(instance),
-                missing=Word(" and ".join(self.missing)),  # one word per case: the other languages agree the verb
+                missing=what,
             )
-        )
+        super().__init__(said)
 
 
 class BusinessTimeRefused(LabelwfError):

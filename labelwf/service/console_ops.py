@@ -19,6 +19,7 @@ from .. import accounts
 from ..audit.export import export_lines
 from ..audit.trail import verify_trail
 from ..engine import actions
+from ..engine.signing_post import check_signatory_post
 from ..engine.wording import ROLES, said
 from ..errors import LabelwfError, NotFound
 from ..i18n import render
@@ -221,6 +222,8 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
     try:
         if what == "add":
             roles = [r for r in form.get("roles", "").replace(",", " ").split() if r]
+            post = form.get("post", "").strip() or None
+            check_signatory_post(post, runtime.directory)  # the form offers these only; a forged one is refused
             added = accounts.add_account(
                 runtime.db,
                 form.get("name", "").strip(),
@@ -229,7 +232,7 @@ def _admin_action(request: Request, what: str, form: dict[str, str]) -> Response
                 email=form.get("email", "").strip() or None,
                 telephone=form.get("telephone", "").strip() or None,
                 entity=form.get("entity", "").strip() or None,
-                post=form.get("post", "").strip() or None,  # refused by the library unless a signatory's
+                post=post,  # refused by the library unless a signatory's
                 password=form.get("password") or None,
                 reason=reason,
                 **acting,
