@@ -43,8 +43,8 @@ def test_the_review_and_the_confirmation_say_what_the_posts_certificate_will_mak
     # Then the review says why, in French, and offers no signature; the confirmation refuses the batch
     review = html.unescape(client.get(f"/console/signatures/{ids[0]}").text)
     assert (
-        "Le poste diact ne peut pas encore signer. Variable d'environnement LABELWF_SIGNATURE_PASSPHRASE_DIACT"
-        in review
+        "Le poste diact ne peut pas encore signer. Mot de passe du certificat du poste diact : ni fichier "
+        f"{secret} à côté du certificat, ni variable d'environnement LABELWF_SIGNATURE_PASSPHRASE_DIACT" in review
     )
     assert "Signer cette lettre" not in review and "Renvoyer" in review
     confirm = client.get("/console/signatures/confirm?all=oui")

@@ -52,7 +52,7 @@ def _letter_action(
 ) -> Event:
     if looks_like(actor, DAEMON_ACTOR):
         raise ReservedIdentity(f"letter {letter_id}", f"letter {action}", "actor", actor)
-    require_justification(f"letter {letter_id}", f"letter {action}", actor, reason)
+    require_justification(f"letter {letter_id}", f"letter {action}", actor, reason, letter=letter_id)
     if not 0 < letter_id < 2**63:
         raise NotFound("letter", letter_id, N_("`labelwf letters` lists them"))
     with engine.db.write() as conn:
