@@ -134,14 +134,3 @@ def programme(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "workflows", tmp_path / "workflows")
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
     return tmp_path
-
-
-# The longest test files, started first: with a test file per process (--dist loadfile), one of them
-# collected late would run alone at the end while the other processes wait.
-LONGEST_FIRST = ("test_docs.py", "test_console_accessibility.py", "test_console_crawl.py", "test_console_journeys.py")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Collect the longest files first, in that order (the rest keep theirs)."""
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))
