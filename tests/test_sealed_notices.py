@@ -48,11 +48,8 @@ def seal_certificate(folder: Path, when: datetime) -> None:
     (folder / "seal.passphrase").write_text("secret\n", encoding="utf-8")
 
 
-@pytest.fixture
-def service(database_url: str, clock: FrozenClock, programme: Path) -> Iterator[Runtime]:
-    """The service with signatures required, the test workflow declaring a notice, and a demonstration seal."""
-    sealed_programme(programme)
-    seal_certificate(programme / "certificates", clock.now())
+def sealed_runtime(database_url: str, clock: FrozenClock, programme: Path) -> Runtime:
+    """The service over ``programme`` with signatures required, its database at the current schema."""
     overrides = {
         "database": database_url,
         "signature": "required",
@@ -63,6 +60,15 @@ def service(database_url: str, clock: FrozenClock, programme: Path) -> Iterator[
     }
     runtime = Runtime(load_settings(CONFIG_FILE, overrides=overrides), clock=clock)
     runtime.db.upgrade()
+    return runtime
+
+
+@pytest.fixture
+def service(database_url: str, clock: FrozenClock, programme: Path) -> Iterator[Runtime]:
+    """The service with signatures required, the test workflow declaring a notice, and a demonstration seal."""
+    sealed_programme(programme)
+    seal_certificate(programme / "certificates", clock.now())
+    runtime = sealed_runtime(database_url, clock, programme)
     import_entities(runtime.engine, POLES_CSV, actor="import", reason="set-up")
     yield runtime
     runtime.close()
@@ -135,16 +141,7 @@ def test_a_notice_waits_for_the_seal_and_never_leaves_unsigned(
 ) -> None:
     # Given signatures required, a workflow declaring a notice, and no seal's certificate yet
     sealed_programme(programme)
-    overrides = {
-        "database": database_url,
-        "signature": "required",
-        "signature_certificates": str(programme / "certificates"),
-        "workflows": str(programme / "workflows"),
-        "templates": str(programme / "templates"),
-        "outbox": str(programme / "outbox"),
-    }
-    runtime = Runtime(load_settings(CONFIG_FILE, overrides=overrides), clock=clock)
-    runtime.db.upgrade()
+    runtime = sealed_runtime(database_url, clock, programme)
     import_entities(runtime.engine, POLES_CSV, actor="import", reason="set-up")
     runtime.engine.fire("enfant", "classify", data={"group": 1}, **OPERATOR)
     runtime.engine.fire("vegepolys", "classify", data={"group": 2}, **OPERATOR)  # letters for a person: queued
@@ -158,7 +155,7 @@ def test_a_notice_waits_for_the_seal_and_never_leaves_unsigned(
     runtime.close()
     # And once the seal's certificate is there, they go out sealed
     seal_certificate(programme / "certificates", clock.now())
-    runtime = Runtime(load_settings(CONFIG_FILE, overrides=overrides), clock=clock)
+    runtime = sealed_runtime(database_url, clock, programme)
     report = runtime.outbox.deliver_due()
     runtime.outbox.close()
     assert report.delivered == 3 and report.notices_held == 0
